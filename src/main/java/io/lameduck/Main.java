@@ -1,0 +1,1 @@
+package io.lameduck; public class Main { public static void main(String[] a){} }

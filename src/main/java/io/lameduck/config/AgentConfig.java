@@ -1,0 +1,136 @@
+package io.lameduck.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** The agent's validated configuration. Built only by {@link ConfigLoader}; every field is set. */
+public record AgentConfig(
+        Server server, Security security, Drain drain, Metrics metrics, Logging logging, Kube kube) {
+
+    public record Server(String host, int port) {}
+
+    /**
+     * Who may call control endpoints besides loopback.
+     *
+     * @param nodeIp the node's IP (where the kubelet's preStop hook comes from); empty if unknown
+     * @param tokenFile a file holding the bearer token, if configured
+     * @param token the bearer token itself, if configured (read from {@code tokenFile} or the environment)
+     */
+    public record Security(String nodeIp, Optional<Path> tokenFile, Optional<String> token) {
+        @Override
+        public String toString() {
+            return "Security[nodeIp=" + nodeIp + ", tokenFile=" + tokenFile + ", token=" + (token.isPresent() ? "<set>" : "<none>") + "]";
+        }
+    }
+
+    public record Drain(
+            Duration budget, Duration safetyMargin, Duration propagationDelay, Withdraw withdraw, List<HookSpec> hooks) {
+        public Drain {
+            hooks = List.copyOf(hooks);
+        }
+    }
+
+    public enum Strategy {
+        PROBE("probe"), LABEL("label"), READINESS_GATE("readiness-gate");
+
+        private final String configName;
+
+        Strategy(String configName) {
+            this.configName = configName;
+        }
+
+        public String configName() {
+            return configName;
+        }
+    }
+
+    /**
+     * How the pod leaves Service endpoints.
+     *
+     * @param timeout how long to wait for the EndpointSlices to confirm the withdrawal
+     * @param label the label the Service selector requires ({@code label} strategy)
+     * @param conditionType the pod readiness-gate condition the agent owns ({@code readiness-gate})
+     */
+    public record Withdraw(Strategy strategy, Duration timeout, String label, String conditionType) {}
+
+    public enum OnFailure { CONTINUE, ABORT }
+
+    /** What every hook has. */
+    public record HookCommon(String name, int priority, Duration timeout, OnFailure onFailure) {}
+
+    /** One drain hook, by kind. */
+    public sealed interface HookSpec permits HttpHook, ExecHook, SleepHook, WaitIdleHook {
+        HookCommon common();
+
+        String kind();
+    }
+
+    public record HttpHook(
+            HookCommon common, String method, java.net.URI url, Map<String, String> headers,
+            int expectStatus, Duration connectTimeout, Duration readTimeout) implements HookSpec {
+        public HttpHook {
+            headers = Map.copyOf(headers);
+        }
+
+        @Override
+        public String kind() {
+            return "http";
+        }
+    }
+
+    public record ExecHook(HookCommon common, List<String> command, Map<String, String> env, Optional<Path> workingDir)
+            implements HookSpec {
+        public ExecHook {
+            command = List.copyOf(command);
+            env = Map.copyOf(env);
+        }
+
+        @Override
+        public String kind() {
+            return "exec";
+        }
+    }
+
+    public record SleepHook(HookCommon common, Duration duration) implements HookSpec {
+        @Override
+        public String kind() {
+            return "sleep";
+        }
+    }
+
+    /** Waits until no ESTABLISHED connection exists on {@code ports} (peers in {@code ignorePeers} excepted). */
+    public record WaitIdleHook(
+            HookCommon common, List<Integer> ports, Duration quietPeriod, Duration pollInterval, List<Cidr> ignorePeers)
+            implements HookSpec {
+        public WaitIdleHook {
+            ports = List.copyOf(ports);
+            ignorePeers = List.copyOf(ignorePeers);
+        }
+
+        @Override
+        public String kind() {
+            return "wait-idle";
+        }
+    }
+
+    public record Metrics(boolean jvm) {}
+
+    public enum LogFormat { JSON, TEXT }
+
+    public record Logging(LogFormat format, String level) {}
+
+    public enum KubeMode { AUTO, ENABLED, DISABLED }
+
+    /**
+     * Kubernetes integration.
+     *
+     * @param mode {@code auto}: use the API when one is reachable; {@code enabled}: fail without it;
+     *     {@code disabled}: standalone
+     * @param events whether to write Kubernetes Events on the pod
+     * @param maintenanceAnnotation the pod annotation that persists maintenance mode
+     */
+    public record Kube(KubeMode mode, boolean events, String maintenanceAnnotation) {}
+}

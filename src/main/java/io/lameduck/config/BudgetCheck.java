@@ -1,0 +1,36 @@
+package io.lameduck.config;
+
+import io.lameduck.config.AgentConfig.Drain;
+import io.lameduck.config.AgentConfig.HookSpec;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** Start-up warnings about a drain plan that cannot fit its budget (legal, but worth knowing). */
+public final class BudgetCheck {
+    private BudgetCheck() {}
+
+    public static List<String> warnings(Drain drain) {
+        List<String> warnings = new ArrayList<>();
+        Duration usable = drain.budget().minus(drain.safetyMargin());
+        // Hooks of one priority run together, so a group costs its longest timeout; groups run in sequence.
+        Map<Integer, Duration> groups = new TreeMap<>();
+        for (HookSpec hook : drain.hooks()) {
+            groups.merge(hook.common().priority(), hook.common().timeout(), (a, b) -> a.compareTo(b) >= 0 ? a : b);
+        }
+        Duration worstCase = drain.withdraw().timeout().plus(drain.propagationDelay());
+        for (Duration group : groups.values()) {
+            worstCase = worstCase.plus(group);
+        }
+        if (worstCase.compareTo(usable) > 0) {
+            warnings.add("drain.hooks: withdraw timeout " + Durations.format(drain.withdraw().timeout())
+                    + " + propagation delay " + Durations.format(drain.propagationDelay())
+                    + " + sequential hook timeouts add up to " + Durations.format(worstCase)
+                    + ", more than the usable budget " + Durations.format(usable)
+                    + " (drain.budget - drain.safetyMargin); late hooks will be cut short or skipped at the deadline");
+        }
+        return warnings;
+    }
+}

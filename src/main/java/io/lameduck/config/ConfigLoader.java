@@ -1,0 +1,335 @@
+package io.lameduck.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.lameduck.config.AgentConfig.Drain;
+import io.lameduck.config.AgentConfig.ExecHook;
+import io.lameduck.config.AgentConfig.HookCommon;
+import io.lameduck.config.AgentConfig.HookSpec;
+import io.lameduck.config.AgentConfig.HttpHook;
+import io.lameduck.config.AgentConfig.Kube;
+import io.lameduck.config.AgentConfig.KubeMode;
+import io.lameduck.config.AgentConfig.LogFormat;
+import io.lameduck.config.AgentConfig.Logging;
+import io.lameduck.config.AgentConfig.Metrics;
+import io.lameduck.config.AgentConfig.OnFailure;
+import io.lameduck.config.AgentConfig.Security;
+import io.lameduck.config.AgentConfig.Server;
+import io.lameduck.config.AgentConfig.SleepHook;
+import io.lameduck.config.AgentConfig.Strategy;
+import io.lameduck.config.AgentConfig.WaitIdleHook;
+import io.lameduck.config.AgentConfig.Withdraw;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Loads the agent configuration: the YAML file (optional), then {@code LAMEDUCK_*} environment
+ * overrides, then strict validation. All problems are reported together in one
+ * {@link ConfigException}.
+ */
+public final class ConfigLoader {
+    /** Scalar settings that an environment variable may override; the variable name is derived from the path. */
+    static final List<String> OVERRIDABLE = List.of(
+            "server.host", "server.port",
+            "security.nodeIp", "security.tokenFile",
+            "drain.budget", "drain.safetyMargin", "drain.propagationDelay",
+            "drain.withdraw.strategy", "drain.withdraw.timeout", "drain.withdraw.label", "drain.withdraw.conditionType",
+            "metrics.jvm", "logging.format", "logging.level",
+            "kube.mode", "kube.events", "kube.maintenanceAnnotation");
+    /** The bearer token itself may come only from the environment (or a file), never the YAML. */
+    public static final String TOKEN_ENV = "LAMEDUCK_TOKEN";
+
+    private static final Pattern HOOK_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
+    private static final Set<String> HTTP_METHODS = Set.of("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD");
+    private static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error");
+
+    private final Map<String, String> env;
+
+    public ConfigLoader(Map<String, String> env) {
+        this.env = Map.copyOf(env);
+    }
+
+    public static ConfigLoader fromSystemEnvironment() {
+        return new ConfigLoader(System.getenv());
+    }
+
+    /** Environment variable name for a configuration path: {@code drain.safetyMargin} → {@code LAMEDUCK_DRAIN_SAFETY_MARGIN}. */
+    public static String envName(String path) {
+        return "LAMEDUCK_" + path.replace('.', '_').replaceAll("([a-z])([A-Z])", "$1_$2").toUpperCase(Locale.ROOT);
+    }
+
+    /** Loads {@code file}, or only defaults and the environment when {@code file} is empty. */
+    public AgentConfig load(Optional<Path> file) throws ConfigException {
+        JsonNode root = file.isPresent() ? readYaml(file.get()) : new ObjectMapper().createObjectNode();
+        return bind(applyEnvironment(root), file.map(Path::toString).orElse("(no file)"));
+    }
+
+    /** Parses YAML text (for tests and {@code validate}). */
+    public AgentConfig parse(String yaml) throws ConfigException {
+        return bind(applyEnvironment(parseYaml(yaml, "<text>")), "<text>");
+    }
+
+    private static JsonNode readYaml(Path file) throws ConfigException {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new ConfigException("cannot read config file " + file + ": " + e.getMessage()
+                    + " (check the --config path and that the file is readable)");
+        }
+        return parseYaml(text, file.toString());
+    }
+
+    private static JsonNode parseYaml(String text, String source) throws ConfigException {
+        try {
+            JsonNode root = new ObjectMapper(new YAMLFactory()).readTree(text);
+            if (root == null || root.isMissingNode() || root.isNull()) {
+                return new ObjectMapper().createObjectNode();
+            }
+            if (!root.isObject()) {
+                throw new ConfigException(source + ": the top level must be a mapping (server:, drain:, ...), got " + Fields.describe(root));
+            }
+            return root;
+        } catch (JsonProcessingException e) {
+            String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+            throw new ConfigException(source + ": not valid YAML" + where + ": " + e.getOriginalMessage());
+        }
+    }
+
+    private JsonNode applyEnvironment(JsonNode root) {
+        ObjectNode copy = ((ObjectNode) root).deepCopy();
+        for (String path : OVERRIDABLE) {
+            String value = env.get(envName(path));
+            if (value == null) {
+                continue;
+            }
+            String[] keys = path.split("\\.");
+            ObjectNode parent = copy;
+            for (int i = 0; i < keys.length - 1; i++) {
+                JsonNode child = parent.get(keys[i]);
+                parent = child instanceof ObjectNode object ? object : parent.putObject(keys[i]);
+            }
+            parent.put(keys[keys.length - 1], value);
+        }
+        return copy;
+    }
+
+    private AgentConfig bind(JsonNode root, String source) throws ConfigException {
+        List<String> problems = new ArrayList<>();
+        Fields top = new Fields(root, "", problems);
+        top.allowOnly("server", "security", "drain", "metrics", "logging", "kube");
+        AgentConfig config = new AgentConfig(
+                server(top.object("server")),
+                security(top.object("security"), problems),
+                drain(top.object("drain")),
+                metrics(top.object("metrics")),
+                logging(top.object("logging")),
+                kube(top.object("kube")));
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems.stream().map(p -> source + ": " + p).toList());
+        }
+        return config;
+    }
+
+    private static Server server(Fields f) {
+        f.allowOnly("host", "port");
+        return new Server(f.string("host", "0.0.0.0"), f.integer("port", 7979, 0, 65535));
+    }
+
+    private Security security(Fields f, List<String> problems) {
+        f.allowOnly("nodeIp", "tokenFile");
+        String nodeIp = f.string("nodeIp", "");
+        if (nodeIp.isBlank()) {
+            nodeIp = env.getOrDefault("HOST_IP", ""); // downward API status.hostIP
+        }
+        if (!nodeIp.isBlank() && Cidr.parse(nodeIp).filter(c -> c.prefixLength() == c.network().length * 8).isEmpty()) {
+            problems.add(f.path("nodeIp") + ": got \"" + nodeIp + "\", expected an IP address (the downward API's status.hostIP)");
+        }
+        Optional<Path> tokenFile = Optional.ofNullable(f.string("tokenFile", null)).filter(s -> !s.isBlank()).map(Path::of);
+        Optional<String> token = Optional.ofNullable(env.get(TOKEN_ENV)).map(String::strip).filter(s -> !s.isEmpty());
+        if (tokenFile.isPresent() && token.isEmpty()) {
+            try {
+                token = Optional.of(Files.readString(tokenFile.get()).strip()).filter(s -> !s.isEmpty());
+                if (token.isEmpty()) {
+                    problems.add(f.path("tokenFile") + ": " + tokenFile.get() + " is empty; put the bearer token in it or remove the setting");
+                }
+            } catch (IOException e) {
+                problems.add(f.path("tokenFile") + ": cannot read " + tokenFile.get() + " (" + e.getMessage() + "); mount the secret there or remove the setting");
+            }
+        }
+        return new Security(nodeIp, tokenFile, token);
+    }
+
+    private static Drain drain(Fields f) {
+        f.allowOnly("budget", "safetyMargin", "propagationDelay", "withdraw", "hooks");
+        Duration budget = f.duration("budget", Duration.ofSeconds(30));
+        Duration margin = f.duration("safetyMargin", Duration.ofSeconds(2));
+        Duration propagation = f.duration("propagationDelay", Duration.ofSeconds(2));
+        if (budget.isZero()) {
+            f.problem(f.path("budget") + ": must be more than 0s (it is the drain's whole time budget, like terminationGracePeriodSeconds)");
+        } else if (margin.compareTo(budget) >= 0) {
+            f.problem(f.path("safetyMargin") + ": " + Durations.format(margin) + " leaves no time in drain.budget "
+                    + Durations.format(budget) + "; make it smaller than the budget");
+        }
+        Withdraw withdraw = withdraw(f.object("withdraw"));
+        Set<String> names = new HashSet<>();
+        List<HookSpec> hooks = f.list("hooks", (item, path) -> hook(new Fields(item, path, f.problems()), names));
+        return new Drain(budget, margin, propagation, withdraw, hooks);
+    }
+
+    private static Withdraw withdraw(Fields f) {
+        f.allowOnly("strategy", "timeout", "label", "conditionType");
+        return new Withdraw(
+                f.choice("strategy", Strategy.PROBE, Strategy::configName, Strategy.values()),
+                f.duration("timeout", Duration.ofSeconds(10)),
+                f.string("label", "lameduck.io/serving"),
+                f.string("conditionType", "lameduck.io/serving"));
+    }
+
+    private static HookSpec hook(Fields f, Set<String> names) {
+        String type = f.string("type", null);
+        List<String> common = List.of("name", "type", "priority", "timeout", "onFailure");
+        List<String> specific = switch (type == null ? "" : type) {
+            case "http" -> List.of("method", "url", "headers", "expectStatus", "connectTimeout", "readTimeout");
+            case "exec" -> List.of("command", "env", "workingDir");
+            case "sleep" -> List.of("duration");
+            case "wait-idle" -> List.of("ports", "quietPeriod", "pollInterval", "ignorePeers");
+            default -> List.of();
+        };
+        if (type == null) {
+            f.problem(f.path("type") + ": required; one of http, exec, sleep, wait-idle");
+        } else if (specific.isEmpty()) {
+            f.problem(f.path("type") + ": got \"" + type + "\", expected one of http, exec, sleep, wait-idle");
+        } else {
+            List<String> allowed = new ArrayList<>(common);
+            allowed.addAll(specific);
+            f.allowOnly(allowed.toArray(String[]::new));
+        }
+        String name = f.requiredString("name").orElse("");
+        if (!name.isEmpty() && !HOOK_NAME.matcher(name).matches()) {
+            f.problem(f.path("name") + ": got \"" + name + "\", expected letters, digits, '.', '_' or '-' (at most 63, starting with a letter or digit)");
+        } else if (!name.isEmpty() && !names.add(name)) {
+            f.problem(f.path("name") + ": duplicate hook name \"" + name + "\"; hook names must be unique");
+        }
+        Duration timeout = f.duration("timeout", Duration.ofSeconds(10));
+        if (timeout.isZero()) {
+            f.problem(f.path("timeout") + ": must be more than 0s");
+        }
+        HookCommon hookCommon = new HookCommon(name, f.integer("priority", 0, -1_000_000, 1_000_000), timeout,
+                f.choice("onFailure", OnFailure.CONTINUE, OnFailure.values()));
+        if (type == null || specific.isEmpty()) {
+            return null;
+        }
+        return switch (type) {
+            case "http" -> httpHook(f, hookCommon);
+            case "exec" -> execHook(f, hookCommon);
+            case "sleep" -> sleepHook(f, hookCommon);
+            default -> waitIdleHook(f, hookCommon);
+        };
+    }
+
+    private static HttpHook httpHook(Fields f, HookCommon common) {
+        String method = f.string("method", "POST").toUpperCase(Locale.ROOT);
+        if (!HTTP_METHODS.contains(method)) {
+            f.problem(f.path("method") + ": got \"" + method + "\", expected one of " + String.join(", ", new java.util.TreeSet<>(HTTP_METHODS)));
+        }
+        URI url = f.requiredString("url").map(text -> httpUrl(f, text)).orElse(null);
+        int expect = f.integer("expectStatus", 0, 0, 599);
+        if (expect != 0 && expect < 100) {
+            f.problem(f.path("expectStatus") + ": got " + expect + ", expected an HTTP status from 100 to 599 (or 0 for any 2xx)");
+        }
+        return new HttpHook(common, method, url, f.stringMap("headers"), expect,
+                f.duration("connectTimeout", Duration.ofSeconds(1)), f.duration("readTimeout", common.timeout()));
+    }
+
+    private static URI httpUrl(Fields f, String text) {
+        try {
+            URI uri = new URI(text);
+            if (uri.getScheme() != null && (uri.getScheme().equals("http") || uri.getScheme().equals("https")) && uri.getHost() != null) {
+                return uri;
+            }
+        } catch (URISyntaxException e) {
+            // reported below
+        }
+        f.problem(f.path("url") + ": got \"" + text + "\", expected an absolute http:// or https:// URL such as http://127.0.0.1:8080/drain");
+        return null;
+    }
+
+    private static ExecHook execHook(Fields f, HookCommon common) {
+        List<String> command = f.stringList("command");
+        if (command.isEmpty() && !f.has("command")) {
+            f.problem(f.path("command") + ": required; the program and its arguments, e.g. [\"/app/bin/flush\", \"--fast\"]");
+        } else if (command.isEmpty() || command.get(0).isBlank()) {
+            f.problem(f.path("command") + ": must name a program as its first item");
+        }
+        Optional<Path> workingDir = Optional.ofNullable(f.string("workingDir", null)).map(Path::of);
+        return new ExecHook(common, command, f.stringMap("env"), workingDir);
+    }
+
+    private static SleepHook sleepHook(Fields f, HookCommon common) {
+        if (!f.has("duration")) {
+            f.problem(f.path("duration") + ": required; how long to sleep, " + Durations.FORMAT_HINT);
+        }
+        return new SleepHook(common, f.duration("duration", Duration.ZERO));
+    }
+
+    private static WaitIdleHook waitIdleHook(Fields f, HookCommon common) {
+        List<Integer> ports = f.list("ports", (item, path) -> {
+            if (!item.canConvertToInt() || !item.isIntegralNumber() || item.asInt() < 1 || item.asInt() > 65535) {
+                f.problem(path + ": got " + Fields.describe(item) + ", expected a TCP port from 1 to 65535");
+                return null;
+            }
+            return item.asInt();
+        });
+        if (!f.has("ports")) {
+            f.problem(f.path("ports") + ": required; the application's listening ports, e.g. [8080]");
+        }
+        Duration poll = f.duration("pollInterval", Duration.ofMillis(200));
+        if (poll.isZero()) {
+            f.problem(f.path("pollInterval") + ": must be more than 0s");
+        }
+        List<Cidr> ignore = f.list("ignorePeers", (item, path) -> {
+            Optional<Cidr> cidr = Cidr.parse(item.asText());
+            if (cidr.isEmpty()) {
+                f.problem(path + ": got " + Fields.describe(item) + ", expected an IP network such as 10.0.0.0/8 or ::1/128");
+            }
+            return cidr.orElse(null);
+        });
+        return new WaitIdleHook(common, ports, f.duration("quietPeriod", Duration.ofSeconds(1)), poll, ignore);
+    }
+
+    private static Metrics metrics(Fields f) {
+        f.allowOnly("jvm");
+        return new Metrics(f.bool("jvm", false));
+    }
+
+    private static Logging logging(Fields f) {
+        f.allowOnly("format", "level");
+        String level = f.string("level", "info").toLowerCase(Locale.ROOT);
+        if (!LOG_LEVELS.contains(level)) {
+            f.problem(f.path("level") + ": got \"" + level + "\", expected one of debug, error, info, trace, warn");
+        }
+        return new Logging(f.choice("format", LogFormat.JSON, LogFormat.values()), level);
+    }
+
+    private static Kube kube(Fields f) {
+        f.allowOnly("mode", "events", "maintenanceAnnotation");
+        return new Kube(f.choice("mode", KubeMode.AUTO, KubeMode.values()), f.bool("events", true),
+                f.string("maintenanceAnnotation", "lameduck.io/maintenance"));
+    }
+}

@@ -1,0 +1,237 @@
+package io.lameduck.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Function;
+
+/**
+ * Reads typed values out of one YAML mapping, recording every problem with its full path
+ * (e.g. {@code drain.hooks[1].timeout}) instead of stopping at the first, so one run shows them all.
+ * Getters return the default after recording a problem, so reading can go on.
+ */
+final class Fields {
+    private final JsonNode node;
+    private final String path;
+    private final List<String> problems;
+
+    Fields(JsonNode node, String path, List<String> problems) {
+        this.node = node == null || node.isNull() ? NullNode.getInstance() : node;
+        this.path = path;
+        this.problems = problems;
+        if (!this.node.isNull() && !this.node.isObject()) {
+            problem(path, this.node, "a mapping of keys to values");
+        }
+    }
+
+    String path(String key) {
+        return path.isEmpty() ? key : path + "." + key;
+    }
+
+    boolean has(String key) {
+        JsonNode value = node.get(key);
+        return value != null && !value.isNull();
+    }
+
+    /** Records every key not in {@code allowed}. */
+    void allowOnly(String... allowed) {
+        if (!node.isObject()) {
+            return;
+        }
+        Set<String> known = Set.of(allowed);
+        Iterator<String> names = node.fieldNames();
+        while (names.hasNext()) {
+            String name = names.next();
+            if (!known.contains(name)) {
+                problems.add(path(name) + ": unknown key; allowed keys here: " + String.join(", ", new TreeSet<>(known)));
+            }
+        }
+    }
+
+    Fields object(String key) {
+        return new Fields(node.get(key), path(key), problems);
+    }
+
+    String string(String key, String defaultValue) {
+        JsonNode value = node.get(key);
+        if (value == null || value.isNull()) {
+            return defaultValue;
+        }
+        if (!value.isValueNode() || value.isBoolean()) {
+            return problem(path(key), value, "a string", defaultValue);
+        }
+        return value.asText();
+    }
+
+    Optional<String> requiredString(String key) {
+        String value = string(key, null);
+        if (value == null || value.isBlank()) {
+            if (!problemRecordedFor(path(key))) {
+                problems.add(path(key) + ": required, but missing or empty");
+            }
+            return Optional.empty();
+        }
+        return Optional.of(value);
+    }
+
+    int integer(String key, int defaultValue, int min, int max) {
+        JsonNode value = node.get(key);
+        if (value == null || value.isNull()) {
+            return defaultValue;
+        }
+        if (!value.canConvertToInt() || !(value.isIntegralNumber() || isIntegerText(value))) {
+            return problem(path(key), value, "a whole number from " + min + " to " + max, defaultValue);
+        }
+        int number = value.isIntegralNumber() ? value.asInt() : Integer.parseInt(value.asText().trim());
+        if (number < min || number > max) {
+            return problem(path(key), value, "a whole number from " + min + " to " + max, defaultValue);
+        }
+        return number;
+    }
+
+    boolean bool(String key, boolean defaultValue) {
+        JsonNode value = node.get(key);
+        if (value == null || value.isNull()) {
+            return defaultValue;
+        }
+        if (value.isBoolean()) {
+            return value.asBoolean();
+        }
+        String text = value.asText().trim().toLowerCase(Locale.ROOT);
+        if (text.equals("true") || text.equals("false")) {
+            return Boolean.parseBoolean(text);
+        }
+        return problem(path(key), value, "true or false", defaultValue);
+    }
+
+    Duration duration(String key, Duration defaultValue) {
+        JsonNode value = node.get(key);
+        if (value == null || value.isNull()) {
+            return defaultValue;
+        }
+        Optional<Duration> parsed = value.isValueNode() ? Durations.parse(value.asText()) : Optional.empty();
+        if (parsed.isEmpty()) {
+            return problem(path(key), value, Durations.FORMAT_HINT, defaultValue);
+        }
+        return parsed.get();
+    }
+
+    <E extends Enum<E>> E choice(String key, E defaultValue, Function<E, String> configName, E[] values) {
+        JsonNode value = node.get(key);
+        if (value == null || value.isNull()) {
+            return defaultValue;
+        }
+        for (E candidate : values) {
+            if (configName.apply(candidate).equals(value.asText())) {
+                return candidate;
+            }
+        }
+        String allowed = String.join(", ", Arrays.stream(values).map(configName).toList());
+        return problem(path(key), value, "one of " + allowed, defaultValue);
+    }
+
+    <E extends Enum<E>> E choice(String key, E defaultValue, E[] values) {
+        return choice(key, defaultValue, e -> e.name().toLowerCase(Locale.ROOT).replace('_', '-'), values);
+    }
+
+    /** The items of a list, each read by {@code reader} with its indexed path. */
+    <T> List<T> list(String key, ItemReader<T> reader) {
+        JsonNode value = node.get(key);
+        if (value == null || value.isNull()) {
+            return List.of();
+        }
+        if (!value.isArray()) {
+            return problem(path(key), value, "a list", List.of());
+        }
+        List<T> items = new ArrayList<>();
+        for (int i = 0; i < value.size(); i++) {
+            T item = reader.read(value.get(i), path(key) + "[" + i + "]");
+            if (item != null) {
+                items.add(item);
+            }
+        }
+        return items;
+    }
+
+    List<String> stringList(String key) {
+        return list(key, (item, itemPath) -> {
+            if (!item.isValueNode() || item.isNull()) {
+                return problem(itemPath, item, "a string", null);
+            }
+            return item.asText();
+        });
+    }
+
+    Map<String, String> stringMap(String key) {
+        JsonNode value = node.get(key);
+        if (value == null || value.isNull()) {
+            return Map.of();
+        }
+        if (!value.isObject()) {
+            return problem(path(key), value, "a mapping of names to strings", Map.of());
+        }
+        Map<String, String> map = new LinkedHashMap<>();
+        value.fields().forEachRemaining(entry -> {
+            if (!entry.getValue().isValueNode() || entry.getValue().isNull()) {
+                problem(path(key) + "." + entry.getKey(), entry.getValue(), "a string", null);
+            } else {
+                map.put(entry.getKey(), entry.getValue().asText());
+            }
+        });
+        return map;
+    }
+
+    void problem(String message) {
+        problems.add(message);
+    }
+
+    List<String> problems() {
+        return problems;
+    }
+
+    private boolean problemRecordedFor(String fieldPath) {
+        return problems.stream().anyMatch(p -> p.startsWith(fieldPath + ":"));
+    }
+
+    private static boolean isIntegerText(JsonNode value) {
+        return value.isTextual() && value.asText().trim().matches("-?\\d+");
+    }
+
+    private <T> T problem(String fieldPath, JsonNode value, String allowed, T fallback) {
+        problem(fieldPath, value, allowed);
+        return fallback;
+    }
+
+    private void problem(String fieldPath, JsonNode value, String allowed) {
+        problems.add(fieldPath + ": got " + describe(value) + ", expected " + allowed);
+    }
+
+    static String describe(JsonNode value) {
+        if (value.isTextual()) {
+            return "\"" + value.asText() + "\"";
+        }
+        if (value.isObject()) {
+            return "a mapping";
+        }
+        if (value.isArray()) {
+            return "a list";
+        }
+        return value.toString();
+    }
+
+    @FunctionalInterface
+    interface ItemReader<T> {
+        /** Reads one item; returns null (after recording a problem) when it is unusable. */
+        T read(JsonNode item, String itemPath);
+    }
+}

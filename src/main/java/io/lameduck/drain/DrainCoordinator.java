@@ -1,0 +1,140 @@
+package io.lameduck.drain;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One drain per process. The first trigger fixes the deadline and starts the drain on its own thread;
+ * every later trigger joins it and receives the same report (same drain id).
+ */
+public final class DrainCoordinator {
+    private static final Logger LOG = LoggerFactory.getLogger(DrainCoordinator.class);
+
+    private final Drainer drainer;
+    private final BudgetSource budgetSource;
+    private final Duration safetyMargin;
+    private final Ticker ticker;
+    private final Clock clock;
+    private final List<DrainListener> listeners = new CopyOnWriteArrayList<>();
+    private final Object lock = new Object();
+    private Running running; // guarded by lock; set once
+
+    private record Running(DrainRecorder recorder, Deadline deadline, CompletableFuture<DrainReport> result) {}
+
+    public DrainCoordinator(Drainer drainer, BudgetSource budgetSource, Duration safetyMargin, Ticker ticker, Clock clock) {
+        this.drainer = drainer;
+        this.budgetSource = budgetSource;
+        this.safetyMargin = safetyMargin;
+        this.ticker = ticker;
+        this.clock = clock;
+    }
+
+    public void addListener(DrainListener listener) {
+        listeners.add(listener);
+    }
+
+    /** Starts the drain, or joins the one already running or finished. The future never completes exceptionally. */
+    public CompletableFuture<DrainReport> trigger(Trigger trigger) {
+        Running started;
+        synchronized (lock) {
+            if (running != null) {
+                LOG.info("{} trigger joins drain already in progress", trigger.label());
+                return running.result;
+            }
+            BudgetSource.Budget budget = budgetSource.budget();
+            Deadline deadline = Deadline.after(budget.total().minus(safetyMargin), ticker, clock);
+            String id = "drain-" + UUID.randomUUID().toString().substring(0, 8);
+            String source = budget.source() + " " + Durations.seconds(budget.total()) + " minus safety margin " + Durations.seconds(safetyMargin);
+            started = new Running(new DrainRecorder(id, trigger, deadline, source, ticker, clock), deadline, new CompletableFuture<>());
+            running = started;
+        }
+        Thread thread = new Thread(() -> run(started, trigger), "lameduck-drain");
+        thread.setDaemon(true);
+        thread.start();
+        return started.result;
+    }
+
+    private void run(Running drain, Trigger trigger) {
+        DrainListener fanOut = new FanOut(listeners);
+        DrainReport initial = drain.recorder.snapshot(DrainOutcome.RUNNING);
+        LOG.info("drain {} started by {}; deadline {} ({} from now)", initial.id(), trigger.label(),
+                drain.deadline.instant(), Durations.seconds(drain.deadline.remaining()));
+        fanOut.drainStarted(initial.id(), trigger, drain.deadline.instant());
+        DrainReport report;
+        try {
+            report = drainer.drain(drain.recorder, drain.deadline, fanOut, initial.id());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            report = drain.recorder.snapshot(DrainOutcome.FAILED);
+        } catch (RuntimeException e) {
+            LOG.error("drain {} failed unexpectedly", initial.id(), e);
+            report = drain.recorder.snapshot(DrainOutcome.FAILED);
+        }
+        fanOut.drainFinished(report);
+        drain.result.complete(report);
+    }
+
+    /** The drain report: live while the drain runs, final afterwards; empty before any drain. */
+    public Optional<DrainReport> report() {
+        Running drain;
+        synchronized (lock) {
+            drain = running;
+        }
+        if (drain == null) {
+            return Optional.empty();
+        }
+        DrainReport done = drain.result.getNow(null);
+        return Optional.of(done != null ? done : drain.recorder.snapshot(DrainOutcome.RUNNING));
+    }
+
+    /** The running or finished drain's deadline; empty before any drain. */
+    public Optional<Deadline> deadline() {
+        synchronized (lock) {
+            return Optional.ofNullable(running).map(Running::deadline);
+        }
+    }
+
+    public String strategy() {
+        return drainer.strategy();
+    }
+
+    /** Delivers each event to every listener; one failing listener does not stop the others. */
+    private record FanOut(List<DrainListener> listeners) implements DrainListener {
+        @Override
+        public void drainStarted(String drainId, Trigger trigger, java.time.Instant deadline) {
+            each(l -> l.drainStarted(drainId, trigger, deadline));
+        }
+
+        @Override
+        public void stepFinished(String drainId, StepReport step) {
+            each(l -> l.stepFinished(drainId, step));
+        }
+
+        @Override
+        public void hookFinished(String drainId, HookReport hook) {
+            each(l -> l.hookFinished(drainId, hook));
+        }
+
+        @Override
+        public void drainFinished(DrainReport report) {
+            each(l -> l.drainFinished(report));
+        }
+
+        private void each(java.util.function.Consumer<DrainListener> event) {
+            for (DrainListener listener : listeners) {
+                try {
+                    event.accept(listener);
+                } catch (RuntimeException e) {
+                    LOG.warn("drain listener {} failed: {}", listener.getClass().getSimpleName(), e.toString());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+package io.lameduck.drain;
+
+import java.time.Instant;
+
+/** Observes drains and maintenance (logs, metrics, Kubernetes Events). Called outside any lock; must not block long. */
+public interface DrainListener {
+    default void drainStarted(String drainId, Trigger trigger, Instant deadline) {}
+
+    default void stepFinished(String drainId, StepReport step) {}
+
+    default void hookFinished(String drainId, HookReport hook) {}
+
+    default void drainFinished(DrainReport report) {}
+
+    default void maintenanceChanged(MaintenanceStatus status) {}
+}

@@ -1,0 +1,45 @@
+package io.lameduck.drain;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Collects a drain's steps and hooks as they finish, so {@code /status} can show a drain in progress. */
+final class DrainRecorder {
+    private final String id;
+    private final Trigger trigger;
+    private final Instant startedAt;
+    private final long startNanos;
+    private final Deadline deadline;
+    private final String deadlineSource;
+    private final Ticker ticker;
+    private final List<StepReport> steps = new ArrayList<>();
+    private final List<HookReport> hooks = new ArrayList<>();
+
+    DrainRecorder(String id, Trigger trigger, Deadline deadline, String deadlineSource, Ticker ticker, Clock clock) {
+        this.id = id;
+        this.trigger = trigger;
+        this.deadline = deadline;
+        this.deadlineSource = deadlineSource;
+        this.ticker = ticker;
+        this.startedAt = clock.instant();
+        this.startNanos = ticker.nanoTime();
+    }
+
+    synchronized void step(StepReport step) {
+        steps.add(step);
+    }
+
+    synchronized void hook(HookReport hook) {
+        hooks.add(hook);
+    }
+
+    /** The report as it stands; {@code finishedAt} is set when {@code outcome} is final. */
+    synchronized DrainReport snapshot(DrainOutcome outcome) {
+        double elapsed = (ticker.nanoTime() - startNanos) / 1e9;
+        Instant finishedAt = outcome == DrainOutcome.RUNNING ? null : startedAt.plusNanos((long) (elapsed * 1e9));
+        return new DrainReport(id, trigger, outcome, startedAt, finishedAt, deadline.instant(), deadlineSource,
+                elapsed, steps, hooks);
+    }
+}

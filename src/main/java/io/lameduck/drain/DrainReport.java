@@ -1,0 +1,33 @@
+package io.lameduck.drain;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * Everything a drain did, in order. Returned to {@code /prestop} callers, kept in {@code /status},
+ * logged as one JSON line and exported as metrics.
+ *
+ * @param deadlineSource where the deadline came from (configured budget, the pod's deletionTimestamp, ...)
+ * @param finishedAt null while the drain is running
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record DrainReport(
+        String id, Trigger trigger, DrainOutcome outcome, Instant startedAt, Instant finishedAt, Instant deadline,
+        String deadlineSource, double durationSeconds, List<StepReport> steps, List<HookReport> hooks) {
+    public DrainReport {
+        steps = List.copyOf(steps);
+        hooks = List.copyOf(hooks);
+    }
+
+    public boolean isFinished() {
+        return outcome != DrainOutcome.RUNNING;
+    }
+
+    /** One line for logs and Kubernetes Events. */
+    public String summary() {
+        long failedHooks = hooks.stream().filter(h -> h.outcome() != Outcome.COMPLETED).count();
+        return String.format("drain %s (%s) %s in %.2fs: %d steps, %d hooks (%d not completed)",
+                id, trigger.label(), outcome.label(), durationSeconds, steps.size(), hooks.size(), failedHooks);
+    }
+}

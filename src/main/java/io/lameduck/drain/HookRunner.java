@@ -1,0 +1,145 @@
+package io.lameduck.drain;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import static io.lameduck.drain.Durations.seconds;
+
+/**
+ * Runs drain hooks: lower priority first, equal priorities concurrently, each within its own timeout
+ * cut to the drain deadline. A hook that overruns is cancelled (its thread interrupted) and reported
+ * {@code timed_out}; once the deadline has passed, or a hook with {@code onFailure: abort} failed, the
+ * remaining hooks are reported {@code skipped}.
+ */
+final class HookRunner {
+    /** How long a cancelled hook gets to clean up (kill its processes) before we report it as leaked. */
+    private static final Duration CANCEL_GRACE = Duration.ofSeconds(1);
+    private static final Logger LOG = LoggerFactory.getLogger(HookRunner.class);
+
+    private final ExecutorService executor;
+    private final Ticker ticker;
+
+    HookRunner(ExecutorService executor, Ticker ticker) {
+        this.executor = executor;
+        this.ticker = ticker;
+    }
+
+    /** What running all hooks came to. */
+    record Result(List<HookReport> reports, boolean aborted, boolean deadlineReached) {}
+
+    Result runAll(List<Hook> hooks, Deadline deadline, Consumer<HookReport> onFinished) throws InterruptedException {
+        Map<Integer, List<Hook>> groups = new TreeMap<>();
+        for (Hook hook : hooks) {
+            groups.computeIfAbsent(hook.priority(), p -> new ArrayList<>()).add(hook);
+        }
+        List<HookReport> reports = new ArrayList<>();
+        String skipReason = null;
+        boolean deadlineReached = false;
+        boolean aborted = false;
+        for (List<Hook> group : groups.values()) {
+            if (skipReason == null && deadline.isExpired()) {
+                skipReason = "skipped: the drain deadline was reached before this hook's turn";
+                deadlineReached = true;
+            }
+            if (skipReason != null) {
+                for (Hook hook : group) {
+                    report(reports, onFinished, new HookReport(hook.name(), hook.kind(), hook.priority(), Outcome.SKIPPED, 0, skipReason));
+                }
+                continue;
+            }
+            for (GroupMember member : runGroup(group, deadline)) {
+                report(reports, onFinished, member.report);
+                deadlineReached |= member.cutByDeadline && member.report.outcome() == Outcome.TIMED_OUT;
+                if (member.hook.abortsDrainOnFailure() && member.report.outcome() != Outcome.COMPLETED && skipReason == null) {
+                    aborted = true;
+                    skipReason = "skipped: hook " + member.hook.name() + " failed and has onFailure: abort";
+                }
+            }
+        }
+        return new Result(reports, aborted, deadlineReached);
+    }
+
+    private static void report(List<HookReport> reports, Consumer<HookReport> onFinished, HookReport report) {
+        reports.add(report);
+        onFinished.accept(report);
+    }
+
+    private static final class GroupMember {
+        final Hook hook;
+        final Duration budget;
+        final boolean cutByDeadline;
+        final CountDownLatch done = new CountDownLatch(1);
+        volatile long finishedNanos;
+        Future<?> future;
+        HookReport report;
+
+        GroupMember(Hook hook, Duration budget, boolean cutByDeadline) {
+            this.hook = hook;
+            this.budget = budget;
+            this.cutByDeadline = cutByDeadline;
+        }
+    }
+
+    private List<GroupMember> runGroup(List<Hook> group, Deadline deadline) throws InterruptedException {
+        long start = ticker.nanoTime();
+        Map<Hook, GroupMember> members = new LinkedHashMap<>();
+        for (Hook hook : group) {
+            GroupMember member = new GroupMember(hook, deadline.cap(hook.timeout()), deadline.cuts(hook.timeout()));
+            member.future = executor.submit(() -> {
+                try {
+                    hook.run(member.budget);
+                    return null;
+                } finally {
+                    member.finishedNanos = ticker.nanoTime();
+                    member.done.countDown();
+                }
+            });
+            members.put(hook, member);
+        }
+        for (GroupMember member : members.values()) {
+            member.report = await(member, start);
+        }
+        return List.copyOf(members.values());
+    }
+
+    private HookReport await(GroupMember member, long start) throws InterruptedException {
+        Hook hook = member.hook;
+        long waitNanos = start + member.budget.toNanos() - ticker.nanoTime();
+        Outcome outcome;
+        String error = null;
+        try {
+            member.future.get(Math.max(0, waitNanos), TimeUnit.NANOSECONDS);
+            outcome = Outcome.COMPLETED;
+        } catch (TimeoutException e) {
+            member.future.cancel(true);
+            outcome = Outcome.TIMED_OUT;
+            error = member.cutByDeadline
+                    ? "cancelled at the drain deadline after " + seconds(member.budget) + " (its timeout " + seconds(hook.timeout()) + " did not fit)"
+                    : "timed out after " + seconds(member.budget) + " and was cancelled";
+            if (!member.done.await(CANCEL_GRACE.toNanos(), TimeUnit.NANOSECONDS)) {
+                LOG.warn("hook {} did not stop within {} of being cancelled", hook.name(), seconds(CANCEL_GRACE));
+            }
+        } catch (ExecutionException e) {
+            outcome = Outcome.FAILED;
+            Throwable cause = e.getCause();
+            error = cause instanceof HookFailedException ? cause.getMessage() : "unexpected error: " + cause;
+        } catch (InterruptedException e) {
+            member.future.cancel(true);
+            throw e;
+        }
+        long end = outcome == Outcome.TIMED_OUT || member.finishedNanos == 0 ? ticker.nanoTime() : member.finishedNanos;
+        return new HookReport(hook.name(), hook.kind(), hook.priority(), outcome, (end - start) / 1e9, error);
+    }
+}
