@@ -20,12 +20,14 @@ public final class BudgetCheck {
         for (HookSpec hook : drain.hooks()) {
             groups.merge(hook.common().priority(), hook.common().timeout(), (a, b) -> a.compareTo(b) >= 0 ? a : b);
         }
-        Duration worstCase = drain.withdraw().timeout().plus(drain.propagationDelay());
+        // The probe strategy returns at once; the Kubernetes strategies may wait up to their timeout.
+        Duration withdraw = drain.withdraw().strategy() == AgentConfig.Strategy.PROBE ? Duration.ZERO : drain.withdraw().timeout();
+        Duration worstCase = withdraw.plus(drain.propagationDelay());
         for (Duration group : groups.values()) {
             worstCase = worstCase.plus(group);
         }
         if (worstCase.compareTo(usable) > 0) {
-            warnings.add("drain.hooks: withdraw timeout " + Durations.format(drain.withdraw().timeout())
+            warnings.add("drain.hooks: withdraw timeout " + Durations.format(withdraw)
                     + " + propagation delay " + Durations.format(drain.propagationDelay())
                     + " + sequential hook timeouts add up to " + Durations.format(worstCase)
                     + ", more than the usable budget " + Durations.format(usable)

@@ -1,5 +1,6 @@
 package io.lameduck.drain;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.time.Instant;
 import java.util.List;
@@ -20,6 +21,7 @@ public record DrainReport(
         hooks = List.copyOf(hooks);
     }
 
+    @JsonIgnore
     public boolean isFinished() {
         return outcome != DrainOutcome.RUNNING;
     }

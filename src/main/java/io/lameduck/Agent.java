@@ -1,0 +1,191 @@
+package io.lameduck;
+
+import io.lameduck.config.AgentConfig;
+import io.lameduck.config.Durations;
+import io.lameduck.drain.BudgetSource;
+import io.lameduck.drain.DrainCoordinator;
+import io.lameduck.drain.DrainListener;
+import io.lameduck.drain.DrainReport;
+import io.lameduck.drain.Drainer;
+import io.lameduck.drain.Hook;
+import io.lameduck.drain.Maintenance;
+import io.lameduck.drain.MaintenanceStore;
+import io.lameduck.drain.ProbeWithdrawal;
+import io.lameduck.drain.Ticker;
+import io.lameduck.drain.Trigger;
+import io.lameduck.drain.Withdrawal;
+import io.lameduck.drain.hooks.HookFactory;
+import io.lameduck.http.AdminServer;
+import io.lameduck.http.Json;
+import io.lameduck.http.ListenerBindException;
+import io.lameduck.http.RequestObserver;
+import io.lameduck.http.ServerException;
+import io.lameduck.lifecycle.Lifecycle;
+import io.lameduck.lifecycle.State;
+import io.lameduck.logging.RawJson;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Builds the agent from its configuration and runs its lifecycle:
+ *
+ * <ol>
+ *   <li>{@link #start()}: STARTING, the admin listener accepts connections, start-up steps run in order
+ *       (restore persisted state, mark the pod serving), then READY;
+ *   <li>{@link #drain(Trigger)}: starts or joins the one drain (DRAINING → DRAINED);
+ *   <li>{@link #stop()}: STOPPING, the listener closes gracefully within what remains of the drain
+ *       deadline, STOPPED.
+ * </ol>
+ */
+public final class Agent {
+    /** How long the listener may take to close when no drain has set a deadline (e.g. stopping before READY). */
+    static final Duration DEFAULT_STOP_GRACE = Duration.ofSeconds(5);
+    /** The least time the listener gets to hand out the last reports, even when the deadline is spent. */
+    static final Duration MIN_STOP_GRACE = Duration.ofMillis(250);
+    private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
+
+    private final AgentConfig config;
+    private final Lifecycle lifecycle;
+    private final Withdrawal withdrawal;
+    private final Maintenance maintenance;
+    private final DrainCoordinator drains;
+    private final AdminServer server;
+    private final ExecutorService hookExecutor;
+    private final ScheduledExecutorService scheduler;
+
+    private Agent(AgentConfig config, Lifecycle lifecycle, Withdrawal withdrawal, Maintenance maintenance,
+            DrainCoordinator drains, AdminServer server, ExecutorService hookExecutor, ScheduledExecutorService scheduler) {
+        this.config = config;
+        this.lifecycle = lifecycle;
+        this.withdrawal = withdrawal;
+        this.maintenance = maintenance;
+        this.drains = drains;
+        this.server = server;
+        this.hookExecutor = hookExecutor;
+        this.scheduler = scheduler;
+    }
+
+    /** Wires the agent; nothing runs until {@link #start()}. */
+    public static Agent create(AgentConfig config) {
+        Clock clock = Clock.systemUTC();
+        Lifecycle lifecycle = new Lifecycle(clock);
+        lifecycle.addListener(t -> LOG.info("state {} -> {}{}", t.from(), t.to(), t.reason().isEmpty() ? "" : ": " + t.reason()));
+        Withdrawal withdrawal = new ProbeWithdrawal();
+        List<Hook> hooks = config.drain().hooks().stream().map(HookFactory::create).toList();
+        ExecutorService hookExecutor = Executors.newCachedThreadPool(daemonThreads("lameduck-hook"));
+        ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(daemonThreads("lameduck-timer"));
+        Drainer drainer = new Drainer(lifecycle, withdrawal, hooks, config.drain().withdraw().timeout(),
+                config.drain().propagationDelay(), hookExecutor, Ticker.SYSTEM);
+        DrainCoordinator drains = new DrainCoordinator(drainer, BudgetSource.fixed(config.drain().budget()),
+                config.drain().safetyMargin(), Ticker.SYSTEM, clock);
+        drains.addListener(new ReportLogger());
+        Maintenance maintenance = new Maintenance(lifecycle, withdrawal, config.drain().withdraw().timeout(),
+                MaintenanceStore.IN_MEMORY, scheduler, clock);
+        AdminServer server = new AdminServer(
+                new AdminServer.Settings(config.server().host(), config.server().port(), config.security().nodeIp(), config.security().token()),
+                new AdminServer.Wiring(lifecycle, maintenance, drains, summary(config), Version.current()),
+                Optional.empty(), RequestObserver.NONE);
+        return new Agent(config, lifecycle, withdrawal, maintenance, drains, server, hookExecutor, scheduler);
+    }
+
+    /** Starts the listener, runs the start-up steps, and becomes READY (unless a drain began meanwhile). */
+    public void start() throws ListenerBindException, ServerException {
+        lifecycle.moveTo(State.STARTING, "starting the admin listener on " + config.server().host() + ":" + config.server().port());
+        try {
+            server.start();
+        } catch (ListenerBindException | ServerException e) {
+            lifecycle.moveTo(State.FAILED, e.getMessage());
+            throw e;
+        }
+        LOG.info("admin listener accepting connections on {}:{}", config.server().host(), server.port());
+        Withdrawal.Result serving = withdrawal.restore();
+        LOG.info("start-up: {}", serving.detail());
+        lifecycle.moveTo(State.READY, "listener up and start-up steps done");
+    }
+
+    /** Starts the drain, or joins the one in progress. */
+    public CompletableFuture<DrainReport> drain(Trigger trigger) {
+        return drains.trigger(trigger);
+    }
+
+    /** Closes the listener gracefully within what remains of the drain deadline, then STOPPED. */
+    public void stop() throws ServerException {
+        if (!lifecycle.moveTo(State.STOPPING, "stopping the admin listener")) {
+            return; // already stopping or stopped
+        }
+        Duration grace = drains.deadline().map(d -> d.remaining()).orElse(DEFAULT_STOP_GRACE);
+        if (grace.compareTo(MIN_STOP_GRACE) < 0) {
+            grace = MIN_STOP_GRACE;
+        }
+        try {
+            server.stop(grace);
+        } finally {
+            scheduler.shutdownNow();
+            hookExecutor.shutdownNow();
+            lifecycle.moveTo(State.STOPPED, "listener closed");
+        }
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    public Lifecycle lifecycle() {
+        return lifecycle;
+    }
+
+    public Maintenance maintenance() {
+        return maintenance;
+    }
+
+    /** The configuration as shown in /status: everything but secrets. */
+    static Map<String, Object> summary(AgentConfig config) {
+        Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("server", config.server());
+        summary.put("security", Map.of(
+                "nodeIp", config.security().nodeIp(),
+                "tokenConfigured", config.security().token().isPresent()));
+        Map<String, Object> drain = new LinkedHashMap<>();
+        drain.put("budget", Durations.format(config.drain().budget()));
+        drain.put("safetyMargin", Durations.format(config.drain().safetyMargin()));
+        drain.put("propagationDelay", Durations.format(config.drain().propagationDelay()));
+        drain.put("withdraw", Map.of("strategy", config.drain().withdraw().strategy().configName(),
+                "timeout", Durations.format(config.drain().withdraw().timeout())));
+        drain.put("hooks", config.drain().hooks().stream().map(h -> Map.of(
+                "name", h.common().name(), "type", h.kind(), "priority", h.common().priority(),
+                "timeout", Durations.format(h.common().timeout()))).toList());
+        summary.put("drain", drain);
+        summary.put("metrics", config.metrics());
+        summary.put("kube", Map.of("mode", config.kube().mode().name().toLowerCase(java.util.Locale.ROOT), "events", config.kube().events()));
+        return summary;
+    }
+
+    private static ThreadFactory daemonThreads(String prefix) {
+        AtomicInteger count = new AtomicInteger();
+        return runnable -> {
+            Thread thread = new Thread(runnable, prefix + "-" + count.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        };
+    }
+
+    /** Logs every finished drain as one JSON line carrying the whole report. */
+    private static final class ReportLogger implements DrainListener {
+        @Override
+        public void drainFinished(DrainReport report) {
+            LOG.atInfo().addKeyValue("drainReport", new RawJson(Json.write(report))).log(report.summary());
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package io.lameduck.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** For {@code exec} preStop hooks: starts (or joins) the drain on the local agent and prints its report. */
+@Command(name = "prestop", mixinStandardHelpOptions = true,
+        description = "Drain via the running agent; blocks until the drain ends and prints the report.")
+final class PrestopCommand implements Callable<Integer> {
+    @Mixin
+    ClientOptions options;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "600",
+            description = "Give up waiting after this many seconds (default: ${DEFAULT-VALUE}); the agent's own deadline normally ends the drain first.")
+    long timeoutSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        String report = options.client().send("POST", "prestop?trigger=cli", null, Duration.ofSeconds(timeoutSeconds));
+        System.out.println(pretty(report));
+        return 0;
+    }
+
+    static String pretty(String json) {
+        try {
+            ObjectMapper mapper = new ObjectMapper();
+            return mapper.writerWithDefaultPrettyPrinter().writeValueAsString(mapper.readTree(json));
+        } catch (Exception e) {
+            return json.strip();
+        }
+    }
+}

@@ -1,0 +1,139 @@
+package io.lameduck.http;
+
+import io.lameduck.drain.DrainCoordinator;
+import io.lameduck.drain.Maintenance;
+import io.lameduck.lifecycle.Lifecycle;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.http.HttpServlet;
+import java.io.IOException;
+import java.net.BindException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.Optional;
+import org.eclipse.jetty.ee10.servlet.FilterHolder;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+/**
+ * The admin HTTP server (Jetty 12, ee10 servlets): probes, status, maintenance, preStop and metrics.
+ * Stops gracefully: in-flight requests (such as {@code /prestop} callers waiting for their report)
+ * finish within the time given to {@link #stop}.
+ */
+public final class AdminServer {
+    /** What the endpoints read and control. */
+    public record Wiring(
+            Lifecycle lifecycle, Maintenance maintenance, DrainCoordinator drains, Map<String, Object> configSummary,
+            String version) {}
+
+    /** Listener settings and security. */
+    public record Settings(String host, int port, String nodeIp, Optional<String> token) {}
+
+    private final Server server;
+    private final ServerConnector connector;
+    private final Settings settings;
+
+    public AdminServer(Settings settings, Wiring wiring, Optional<HttpServlet> metricsServlet, RequestObserver observer) {
+        this.settings = settings;
+        QueuedThreadPool threads = new QueuedThreadPool(32, 2);
+        threads.setName("lameduck-http");
+        server = new Server(threads);
+        connector = new ServerConnector(server, 1, 1);
+        connector.setHost(settings.host());
+        connector.setPort(settings.port());
+        server.addConnector(connector);
+
+        ServletContextHandler context = new ServletContextHandler();
+        context.setContextPath("/");
+        FilterHolder filter = new FilterHolder(new RequestFilter(observer));
+        filter.setAsyncSupported(true);
+        context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST));
+        ServletHolder admin = new ServletHolder("admin", new AdminServlet(wiring, new ControlAccess(settings.nodeIp(), settings.token())));
+        admin.setAsyncSupported(true);
+        context.addServlet(admin, "/*");
+        metricsServlet.ifPresent(servlet -> context.addServlet(new ServletHolder("metrics", servlet), "/metrics"));
+
+        GracefulHandler graceful = new GracefulHandler(context);
+        server.setHandler(graceful);
+        server.setErrorHandler(new JsonErrorHandler());
+        server.setStopAtShutdown(false); // the agent decides when to stop, after the drain
+    }
+
+    /** Starts listening. */
+    public void start() throws ListenerBindException, ServerException {
+        try {
+            server.start();
+        } catch (Exception e) {
+            stopQuietly();
+            if (hasBindCause(e)) {
+                throw new ListenerBindException("cannot listen on " + settings.host() + ":" + settings.port() + " ("
+                        + rootMessage(e) + "); another process holds the port: choose another with server.port or LAMEDUCK_SERVER_PORT", e);
+            }
+            throw new ServerException("the admin server failed to start: " + rootMessage(e), e);
+        }
+    }
+
+    /** The port actually bound (useful with port 0). */
+    public int port() {
+        return connector.getLocalPort();
+    }
+
+    /** Stops accepting, lets in-flight requests finish for at most {@code grace}, then closes. */
+    public void stop(Duration grace) throws ServerException {
+        server.setStopTimeout(Math.max(1, grace.toMillis()));
+        try {
+            server.stop();
+        } catch (Exception e) {
+            throw new ServerException("the admin server did not stop cleanly: " + rootMessage(e), e);
+        }
+    }
+
+    private void stopQuietly() {
+        try {
+            server.stop();
+        } catch (Exception ignored) {
+            // already failing; the start error is the one to report
+        }
+    }
+
+    private static boolean hasBindCause(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof BindException || (t instanceof IOException && String.valueOf(t.getMessage()).startsWith("Failed to bind"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        return root.getMessage() == null ? root.toString() : root.getMessage();
+    }
+
+    /** Errors Jetty produces before a request reaches the servlet (bad URIs, huge headers) are JSON too. */
+    private static final class JsonErrorHandler extends ErrorHandler {
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) {
+            int status = response.getStatus() >= 400 ? response.getStatus() : 500;
+            Object cause = request.getAttribute(ERROR_MESSAGE);
+            String body = Json.write(Map.of("status", status, "error", cause == null ? "request could not be processed" : cause.toString())) + "\n";
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+            response.write(true, ByteBuffer.wrap(body.getBytes(StandardCharsets.UTF_8)), callback);
+            return true;
+        }
+    }
+}

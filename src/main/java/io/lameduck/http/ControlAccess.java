@@ -1,0 +1,55 @@
+package io.lameduck.http;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Optional;
+
+/**
+ * Who may call control endpoints: loopback, the node's own IP (the kubelet runs preStop httpGet hooks
+ * from there), or anyone presenting the configured bearer token. Read-only endpoints are open.
+ */
+final class ControlAccess {
+    private final Optional<InetAddress> nodeIp;
+    private final Optional<byte[]> token;
+
+    ControlAccess(String nodeIp, Optional<String> token) {
+        this.nodeIp = parse(nodeIp);
+        this.token = token.map(t -> t.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Empty if allowed, otherwise why not (for the 403 message). */
+    Optional<String> check(String remoteAddress, String authorization) {
+        if (token.isPresent() && authorization != null && authorization.startsWith("Bearer ")) {
+            byte[] presented = authorization.substring("Bearer ".length()).strip().getBytes(StandardCharsets.UTF_8);
+            if (MessageDigest.isEqual(presented, token.get())) { // constant time
+                return Optional.empty();
+            }
+            return Optional.of("the bearer token is not valid");
+        }
+        Optional<InetAddress> remote = parse(remoteAddress);
+        if (remote.isPresent() && (remote.get().isLoopbackAddress() || remote.get().equals(nodeIp.orElse(null)))) {
+            return Optional.empty();
+        }
+        return Optional.of("control endpoints accept only loopback, the node IP"
+                + (nodeIp.isPresent() ? "" : " (not configured: set HOST_IP or security.nodeIp)")
+                + (token.isPresent() ? " or a valid Authorization: Bearer token" : " or a bearer token (none configured: set security.tokenFile or LAMEDUCK_TOKEN)")
+                + "; this request came from " + remoteAddress);
+    }
+
+    private static Optional<InetAddress> parse(String address) {
+        if (address == null || address.isBlank() || !address.matches("[0-9a-fA-F:.\\[\\]%a-zA-Z0-9]+")) {
+            return Optional.empty();
+        }
+        try {
+            String literal = address.startsWith("[") ? address.substring(1, address.length() - 1) : address;
+            if (!literal.matches("[0-9a-fA-F:.%]+[0-9a-zA-Z]*")) {
+                return Optional.empty(); // never resolve host names here
+            }
+            return Optional.of(InetAddress.getByName(literal));
+        } catch (UnknownHostException e) {
+            return Optional.empty();
+        }
+    }
+}
