@@ -89,14 +89,15 @@ final class Fields {
         if (value == null || value.isNull()) {
             return defaultValue;
         }
-        if (!value.canConvertToInt() || !(value.isIntegralNumber() || isIntegerText(value))) {
+        boolean integral = (value.isIntegralNumber() && value.canConvertToInt()) || isIntegerText(value);
+        if (!integral) {
             return problem(path(key), value, "a whole number from " + min + " to " + max, defaultValue);
         }
-        int number = value.isIntegralNumber() ? value.asInt() : Integer.parseInt(value.asText().trim());
+        long number = value.isIntegralNumber() ? value.asLong() : Long.parseLong(value.asText().trim());
         if (number < min || number > max) {
             return problem(path(key), value, "a whole number from " + min + " to " + max, defaultValue);
         }
-        return number;
+        return (int) number;
     }
 
     boolean bool(String key, boolean defaultValue) {
@@ -204,7 +205,7 @@ final class Fields {
     }
 
     private static boolean isIntegerText(JsonNode value) {
-        return value.isTextual() && value.asText().trim().matches("-?\\d+");
+        return value.isTextual() && value.asText().trim().matches("-?\\d{1,10}");
     }
 
     private <T> T problem(String fieldPath, JsonNode value, String allowed, T fallback) {
