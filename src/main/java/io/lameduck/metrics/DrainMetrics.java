@@ -1,0 +1,93 @@
+package io.lameduck.metrics;
+
+import io.lameduck.drain.DrainListener;
+import io.lameduck.drain.DrainOutcome;
+import io.lameduck.drain.DrainReport;
+import io.lameduck.drain.HookReport;
+import io.lameduck.drain.MaintenanceStatus;
+import io.lameduck.drain.Outcome;
+import io.lameduck.drain.StepReport;
+import io.lameduck.drain.Trigger;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.Unit;
+
+/** Drains, their steps and hooks, and the maintenance flag, recorded as drain events arrive. */
+final class DrainMetrics implements DrainListener {
+    private final Gauge maintenance;
+    private final Counter drains;
+    private final Histogram drainDuration;
+    private final Histogram stepDuration;
+    private final Histogram hookDuration;
+    private final Counter hookRuns;
+
+    DrainMetrics(PrometheusRegistry registry) {
+        maintenance = Gauge.builder()
+                .name("lameduck_maintenance")
+                .help("1 while the pod is withdrawn for maintenance, else 0")
+                .register(registry);
+        drains = Counter.builder()
+                .name("lameduck_drains_total")
+                .help("Finished drains by trigger and outcome")
+                .labelNames("trigger", "outcome")
+                .register(registry);
+        drainDuration = secondsHistogram("lameduck_drain_duration", "Duration of finished drains", Buckets.DRAIN, "outcome")
+                .register(registry);
+        stepDuration = secondsHistogram("lameduck_drain_step_duration", "Duration of drain steps that ran (skipped steps are not observed)",
+                Buckets.DRAIN, "step").register(registry);
+        hookDuration = secondsHistogram("lameduck_hook_duration", "Duration of drain hooks that ran (skipped hooks are not observed)",
+                Buckets.DRAIN, "hook", "kind", "outcome").register(registry);
+        hookRuns = Counter.builder()
+                .name("lameduck_hook_runs_total")
+                .help("Drain hooks by outcome, skipped ones included")
+                .labelNames("hook", "kind", "outcome")
+                .register(registry);
+        // One drain per pod: a series that first appears at 1 is invisible to increase() and rate(),
+        // so every series a drain can produce starts at 0.
+        for (Trigger trigger : Trigger.values()) {
+            for (DrainOutcome outcome : DrainOutcome.values()) {
+                if (outcome != DrainOutcome.RUNNING) {
+                    drains.initLabelValues(trigger.label(), outcome.label());
+                }
+            }
+        }
+    }
+
+    static Histogram.Builder secondsHistogram(String name, String help, double[] bounds, String... labels) {
+        return Histogram.builder()
+                .name(name)
+                .unit(Unit.SECONDS)
+                .help(help)
+                .labelNames(labels)
+                .classicOnly()
+                .classicUpperBounds(bounds);
+    }
+
+    @Override
+    public void stepFinished(String drainId, StepReport step) {
+        if (step.outcome() != Outcome.SKIPPED) {
+            stepDuration.labelValues(step.name()).observe(step.durationSeconds());
+        }
+    }
+
+    @Override
+    public void hookFinished(String drainId, HookReport hook) {
+        hookRuns.labelValues(hook.name(), hook.kind(), hook.outcome().label()).inc();
+        if (hook.outcome() != Outcome.SKIPPED) {
+            hookDuration.labelValues(hook.name(), hook.kind(), hook.outcome().label()).observe(hook.durationSeconds());
+        }
+    }
+
+    @Override
+    public void drainFinished(DrainReport report) {
+        drains.labelValues(report.trigger().label(), report.outcome().label()).inc();
+        drainDuration.labelValues(report.outcome().label()).observe(report.durationSeconds());
+    }
+
+    @Override
+    public void maintenanceChanged(MaintenanceStatus status) {
+        maintenance.set(status.active() ? 1 : 0);
+    }
+}

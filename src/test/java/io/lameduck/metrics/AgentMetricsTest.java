@@ -1,0 +1,181 @@
+package io.lameduck.metrics;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lameduck.drain.Deadline;
+import io.lameduck.drain.HookReport;
+import io.lameduck.drain.MaintenanceStatus;
+import io.lameduck.drain.Outcome;
+import io.lameduck.drain.StepReport;
+import io.lameduck.lifecycle.Lifecycle;
+import io.lameduck.lifecycle.State;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class AgentMetricsTest {
+    private final AgentMetrics metrics = new AgentMetrics(new PrometheusRegistry(), "1.2.3", false);
+    private final Lifecycle lifecycle = new Lifecycle();
+
+    AgentMetricsTest() {
+        lifecycle.addListener(metrics.lifecycleListener());
+    }
+
+    @Test
+    void freshAgentExportsVersionCreatedStateAndZeroedDrainCounters() {
+        assertThat(lines()).contains(
+                "lameduck_info{version=\"1.2.3\"} 1",
+                "lameduck_state{lameduck_state=\"created\"} 1",
+                "lameduck_state{lameduck_state=\"ready\"} 0",
+                "lameduck_maintenance 0.0",
+                "lameduck_drains_total{outcome=\"completed\",trigger=\"prestop\"} 0.0",
+                "lameduck_drains_total{outcome=\"deadline_exceeded\",trigger=\"signal\"} 0.0",
+                "lameduck_drains_total{outcome=\"failed\",trigger=\"pod-deletion\"} 0.0");
+        assertThat(samples("lameduck_drains_total")).hasSize(12);
+        assertThat(metrics.scrapeText())
+                .doesNotContain("running")
+                .doesNotContain("lameduck_drain_deadline_remaining_seconds")
+                .doesNotContain("lameduck_app_connections")
+                .doesNotContain("jvm_");
+    }
+
+    @Test
+    void stateSetFollowsTheLifecycleWithExactlyOneStateTrue() {
+        List<String> expectedStates = List.of("created", "starting", "ready", "draining", "drained", "stopping", "stopped", "failed");
+        assertThat(samples("lameduck_state")).hasSize(expectedStates.size());
+
+        for (State state : List.of(State.STARTING, State.READY, State.DRAINING, State.DRAINED, State.STOPPING, State.STOPPED)) {
+            lifecycle.moveTo(state, "test");
+            String expected = state.name().toLowerCase();
+            assertThat(samples("lameduck_state")).as("after moving to %s", state).containsExactlyInAnyOrderElementsOf(expectedStates.stream()
+                    .map(s -> "lameduck_state{lameduck_state=\"" + s + "\"} " + (s.equals(expected) ? 1 : 0))
+                    .collect(Collectors.toList()));
+        }
+    }
+
+    @Test
+    void completedDrainIsCountedWithItsStepsAndHooks() {
+        lifecycle.moveTo(State.READY, "started");
+        lifecycle.moveTo(State.DRAINING, "drain-1 started");
+        Drains.drive(metrics.drainListener(), Drains.completed());
+        lifecycle.moveTo(State.DRAINED, "drain-1 completed");
+
+        assertThat(lines()).contains(
+                "lameduck_state{lameduck_state=\"drained\"} 1",
+                "lameduck_drains_total{outcome=\"completed\",trigger=\"prestop\"} 1.0",
+                "lameduck_drains_total{outcome=\"completed\",trigger=\"signal\"} 0.0",
+                "lameduck_drain_duration_seconds_bucket{outcome=\"completed\",le=\"5.0\"} 0",
+                "lameduck_drain_duration_seconds_bucket{outcome=\"completed\",le=\"10.0\"} 1",
+                "lameduck_drain_duration_seconds_count{outcome=\"completed\"} 1",
+                "lameduck_drain_duration_seconds_sum{outcome=\"completed\"} 8.501",
+                "lameduck_drain_step_duration_seconds_count{step=\"unready\"} 1",
+                "lameduck_drain_step_duration_seconds_count{step=\"withdraw\"} 1",
+                "lameduck_drain_step_duration_seconds_sum{step=\"withdraw\"} 1.2",
+                "lameduck_drain_step_duration_seconds_count{step=\"propagate\"} 1",
+                "lameduck_drain_step_duration_seconds_count{step=\"hooks\"} 1",
+                "lameduck_hook_duration_seconds_count{hook=\"app-drain\",kind=\"http\",outcome=\"completed\"} 1",
+                "lameduck_hook_duration_seconds_sum{hook=\"app-drain\",kind=\"http\",outcome=\"completed\"} 0.3",
+                "lameduck_hook_duration_seconds_count{hook=\"idle\",kind=\"wait-idle\",outcome=\"completed\"} 1",
+                "lameduck_hook_runs_total{hook=\"app-drain\",kind=\"http\",outcome=\"completed\"} 1.0",
+                "lameduck_hook_runs_total{hook=\"idle\",kind=\"wait-idle\",outcome=\"completed\"} 1.0");
+        assertThat(samples("lameduck_drains_total")).filteredOn(line -> !line.endsWith(" 0.0"))
+                .containsExactly("lameduck_drains_total{outcome=\"completed\",trigger=\"prestop\"} 1.0");
+    }
+
+    @Test
+    void skippedStepsAndHooksAreCountedButNotTimed() {
+        metrics.drainListener().stepFinished("d", new StepReport(StepReport.PROPAGATE, Outcome.SKIPPED, 0, null, "skipped"));
+        metrics.drainListener().hookFinished("d", new HookReport("late", "exec", 1, Outcome.SKIPPED, 0, "skipped"));
+
+        assertThat(lines()).contains("lameduck_hook_runs_total{hook=\"late\",kind=\"exec\",outcome=\"skipped\"} 1.0");
+        assertThat(metrics.scrapeText())
+                .doesNotContain("step=\"propagate\"")
+                .doesNotContain("lameduck_hook_duration_seconds_count{hook=\"late\"");
+    }
+
+    @Test
+    void deadlineGaugeReportsTheRemainingTimeOnlyWhileDraining() {
+        AtomicLong nanos = new AtomicLong();
+        Deadline deadline = Deadline.after(Duration.ofSeconds(30), nanos::get, Clock.fixed(Instant.EPOCH, ZoneOffset.UTC));
+        metrics.setDeadlineRemaining(() -> Optional.of(deadline.remaining()));
+        lifecycle.moveTo(State.READY, "started");
+        assertThat(metrics.scrapeText()).doesNotContain("lameduck_drain_deadline_remaining_seconds");
+
+        lifecycle.moveTo(State.DRAINING, "drain started");
+        nanos.set(Duration.ofMillis(12_500).toNanos());
+        assertThat(lines()).contains(
+                "# TYPE lameduck_drain_deadline_remaining_seconds gauge",
+                "lameduck_drain_deadline_remaining_seconds 17.5");
+        nanos.set(Duration.ofSeconds(31).toNanos());
+        assertThat(lines()).contains("lameduck_drain_deadline_remaining_seconds 0.0");
+
+        lifecycle.moveTo(State.DRAINED, "drain finished");
+        assertThat(metrics.scrapeText()).doesNotContain("lameduck_drain_deadline_remaining_seconds");
+    }
+
+    @Test
+    void connectionsGaugeSamplesEachConfiguredPortAtScrapeTimeAndSkipsBrokenOnes() {
+        AtomicInteger open = new AtomicInteger(3);
+        metrics.sampleConnections(Map.of(
+                8080, open::get,
+                8443, () -> 0,
+                9000, () -> { throw new IllegalStateException("cannot read /proc/net/tcp"); }));
+        assertThat(samples("lameduck_app_connections")).containsExactly(
+                "lameduck_app_connections{port=\"8080\"} 3.0",
+                "lameduck_app_connections{port=\"8443\"} 0.0");
+        open.set(1);
+        assertThat(lines()).contains("lameduck_app_connections{port=\"8080\"} 1.0");
+    }
+
+    @Test
+    void maintenanceGaugeFollowsMaintenanceChanges() {
+        metrics.drainListener().maintenanceChanged(new MaintenanceStatus(true, "kernel upgrade", Instant.EPOCH, null, "withdrawn"));
+        assertThat(lines()).contains("lameduck_maintenance 1.0");
+        metrics.drainListener().maintenanceChanged(MaintenanceStatus.OFF);
+        assertThat(lines()).contains("lameduck_maintenance 0.0");
+    }
+
+    @Test
+    void httpRequestsAreCountedByKnownPathAndCode() {
+        metrics.recordHttpRequest("/readyz", 200, Duration.ofMillis(2));
+        metrics.recordHttpRequest("/readyz", 503, Duration.ofMillis(3));
+        metrics.recordHttpRequest("/prestop", 200, Duration.ofSeconds(9));
+        metrics.recordHttpRequest("/wp-admin", 404, Duration.ofMillis(1));
+
+        assertThat(samples("lameduck_http_requests_total")).containsExactlyInAnyOrder(
+                "lameduck_http_requests_total{code=\"200\",path=\"/readyz\"} 1.0",
+                "lameduck_http_requests_total{code=\"503\",path=\"/readyz\"} 1.0",
+                "lameduck_http_requests_total{code=\"200\",path=\"/prestop\"} 1.0",
+                "lameduck_http_requests_total{code=\"404\",path=\"other\"} 1.0");
+        assertThat(lines()).contains(
+                "lameduck_http_request_duration_seconds_bucket{path=\"/readyz\",le=\"0.0025\"} 1",
+                "lameduck_http_request_duration_seconds_count{path=\"/readyz\"} 2",
+                "lameduck_http_request_duration_seconds_bucket{path=\"/prestop\",le=\"10.0\"} 1",
+                "lameduck_http_request_duration_seconds_count{path=\"other\"} 1");
+    }
+
+    @Test
+    void jvmMetricsAreRegisteredOnlyWhenAsked() {
+        AgentMetrics withJvm = new AgentMetrics(new PrometheusRegistry(), "1.2.3", true);
+        assertThat(withJvm.scrapeText()).contains("jvm_memory_used_bytes", "lameduck_info");
+    }
+
+    private List<String> lines() {
+        return Arrays.asList(metrics.scrapeText().split("\n"));
+    }
+
+    /** The sample lines of one metric family, in exposition order. */
+    private List<String> samples(String name) {
+        return lines().stream().filter(line -> line.startsWith(name + "{") || line.startsWith(name + " ")).collect(Collectors.toList());
+    }
+}
