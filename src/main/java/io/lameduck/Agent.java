@@ -3,6 +3,7 @@ package io.lameduck;
 import io.lameduck.config.AgentConfig;
 import io.lameduck.config.Durations;
 import io.lameduck.drain.BudgetSource;
+import io.lameduck.drain.Deadline;
 import io.lameduck.drain.DrainCoordinator;
 import io.lameduck.drain.DrainListener;
 import io.lameduck.drain.DrainReport;
@@ -18,11 +19,12 @@ import io.lameduck.drain.hooks.HookFactory;
 import io.lameduck.http.AdminServer;
 import io.lameduck.http.Json;
 import io.lameduck.http.ListenerBindException;
-import io.lameduck.http.RequestObserver;
 import io.lameduck.http.ServerException;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
 import io.lameduck.logging.RawJson;
+import io.lameduck.metrics.AgentMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -82,6 +84,8 @@ public final class Agent {
         Clock clock = Clock.systemUTC();
         Lifecycle lifecycle = new Lifecycle(clock);
         lifecycle.addListener(t -> LOG.info("state {} -> {}{}", t.from(), t.to(), t.reason().isEmpty() ? "" : ": " + t.reason()));
+        AgentMetrics metrics = new AgentMetrics(new PrometheusRegistry(), Version.current(), config.metrics().jvm());
+        lifecycle.addListener(metrics.lifecycleListener());
         Withdrawal withdrawal = new ProbeWithdrawal();
         List<Hook> hooks = config.drain().hooks().stream().map(HookFactory::create).toList();
         ExecutorService hookExecutor = Executors.newCachedThreadPool(daemonThreads("lameduck-hook"));
@@ -91,12 +95,16 @@ public final class Agent {
         DrainCoordinator drains = new DrainCoordinator(drainer, BudgetSource.fixed(config.drain().budget()),
                 config.drain().safetyMargin(), Ticker.SYSTEM, clock);
         drains.addListener(new ReportLogger());
+        drains.addListener(metrics.drainListener());
+        metrics.setDeadlineRemaining(() -> lifecycle.state() == State.DRAINING
+                ? drains.deadline().map(Deadline::remaining) : Optional.empty());
         Maintenance maintenance = new Maintenance(lifecycle, withdrawal, config.drain().withdraw().timeout(),
                 MaintenanceStore.IN_MEMORY, scheduler, clock);
+        maintenance.addListener(metrics.drainListener());
         AdminServer server = new AdminServer(
                 new AdminServer.Settings(config.server().host(), config.server().port(), config.security().nodeIp(), config.security().token()),
                 new AdminServer.Wiring(lifecycle, maintenance, drains, summary(config), Version.current()),
-                Optional.empty(), RequestObserver.NONE);
+                Optional.of(metrics.servlet()), metrics::recordHttpRequest);
         return new Agent(config, lifecycle, withdrawal, maintenance, drains, server, hookExecutor, scheduler);
     }
 

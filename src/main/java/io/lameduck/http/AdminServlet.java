@@ -148,7 +148,7 @@ final class AdminServlet extends HttpServlet {
         if (ttlNode != null && !ttlNode.isNull()) {
             ttl = ttlNode.isTextual() ? Durations.parse(ttlNode.asText()).filter(d -> !d.isZero()) : Optional.empty();
             if (ttl.isEmpty()) {
-                throw new ApiException(400, "field \"ttl\" is " + ttlNode + "; expected a positive " + Durations.FORMAT_HINT);
+                throw new ApiException(400, "field \"ttl\" is " + ttlNode + "; expected a positive duration such as 30s, 10m or 1h");
             }
         }
         try {

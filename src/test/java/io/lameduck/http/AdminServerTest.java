@@ -1,0 +1,197 @@
+package io.lameduck.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.lameduck.TestAgent;
+import io.lameduck.TestAgent.Reply;
+import io.lameduck.lifecycle.State;
+import java.net.http.HttpRequest;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Every endpoint and error code against a real Jetty on a loopback port. */
+class AdminServerTest {
+    private static final String UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+    private TestAgent agent;
+
+    @BeforeEach
+    void start() throws Exception {
+        agent = TestAgent.start("drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 100ms}\n",
+                Map.of("LAMEDUCK_TOKEN", "t0ps3cret"));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        agent.close();
+    }
+
+    @Test
+    void livenessAnswersOnBothPathsWithAGeneratedRequestId() {
+        for (String path : new String[] {"/livez", "/healthz"}) {
+            Reply reply = agent.get(path);
+            assertThat(reply.status()).isEqualTo(200);
+            assertThat(reply.json().get("status").asText()).isEqualTo("ok");
+            assertThat(reply.json().get("state").asText()).isEqualTo("READY");
+            assertThat(reply.header("X-Request-ID")).matches(UUID);
+            assertThat(reply.header("Content-Type")).startsWith("application/json");
+        }
+    }
+
+    @Test
+    void requestIdIsEchoedWhenSaneAndReplacedWhenNot() {
+        Reply echoed = agent.send(HttpRequest.newBuilder(agent.uri("/livez")).header("X-Request-ID", "abc-123"));
+        assertThat(echoed.header("X-Request-ID")).isEqualTo("abc-123");
+        Reply replaced = agent.send(HttpRequest.newBuilder(agent.uri("/livez")).header("X-Request-ID", "bad id <script>"));
+        assertThat(replaced.header("X-Request-ID")).matches(UUID);
+        Reply error = agent.send(HttpRequest.newBuilder(agent.uri("/nowhere")).header("X-Request-ID", "req-404"));
+        assertThat(error.json().get("requestId").asText()).isEqualTo("req-404");
+    }
+
+    @Test
+    void readinessIs200OnlyWhenReadyAndNotInMaintenanceAndNeverCached() {
+        Reply ready = agent.get("/readyz");
+        assertThat(ready.status()).isEqualTo(200);
+        assertThat(ready.json().get("ready").asBoolean()).isTrue();
+        assertThat(ready.header("Cache-Control")).isEqualTo("no-store");
+
+        agent.send("PUT", "/maintenance", "{\"reason\": \"db migration\"}");
+        Reply maintenance = agent.get("/readyz");
+        assertThat(maintenance.status()).isEqualTo(503);
+        assertThat(maintenance.json().get("state").asText()).isEqualTo("READY");
+        assertThat(maintenance.json().get("reason").asText()).isEqualTo("maintenance: db migration");
+
+        agent.send("DELETE", "/maintenance", null);
+        assertThat(agent.get("/readyz").status()).isEqualTo(200);
+    }
+
+    @Test
+    void statusShowsStateHistoryMaintenanceAndConfigWithoutSecrets() {
+        Reply status = agent.get("/status");
+        assertThat(status.status()).isEqualTo(200);
+        JsonNode json = status.json();
+        assertThat(json.get("state").asText()).isEqualTo("READY");
+        assertThat(json.get("history")).hasSize(2);
+        assertThat(json.get("maintenance").get("active").asBoolean()).isFalse();
+        assertThat(json.get("drain").isNull()).isTrue();
+        assertThat(json.get("withdrawStrategy").asText()).isEqualTo("probe");
+        assertThat(json.get("config").get("drain").get("budget").asText()).isEqualTo("10s");
+        assertThat(json.get("config").get("security").get("tokenConfigured").asBoolean()).isTrue();
+        assertThat(status.raw().body()).doesNotContain("t0ps3cret");
+    }
+
+    @Test
+    void maintenanceOnWithTtlEndsByItself() {
+        Reply on = agent.send("PUT", "/maintenance", "{\"reason\": \"cache warm-up\", \"ttl\": \"300ms\"}");
+        assertThat(on.status()).isEqualTo(200);
+        assertThat(on.json().get("active").asBoolean()).isTrue();
+        assertThat(on.json().get("reason").asText()).isEqualTo("cache warm-up");
+        assertThat(on.json().get("expiresAt").asText()).isNotBlank();
+        assertThat(agent.get("/maintenance").json().get("active").asBoolean()).isTrue();
+
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(agent.get("/readyz").status()).isEqualTo(200));
+        JsonNode off = agent.get("/maintenance").json();
+        assertThat(off.get("active").asBoolean()).isFalse();
+        assertThat(off.get("reason").asText()).isEqualTo("TTL expired");
+    }
+
+    @Test
+    void maintenanceOffWhenNotOnIsANoOp() {
+        Reply off = agent.send("DELETE", "/maintenance", null);
+        assertThat(off.status()).isEqualTo(200);
+        assertThat(off.json().get("active").asBoolean()).isFalse();
+    }
+
+    @Test
+    void badMaintenanceRequestsAre400WithTheReasonAndChangeNothing() {
+        Map<String, String> cases = Map.of(
+                "{\"reason\": ", "request body is not valid JSON",
+                "[1,2]", "request body must be a JSON object",
+                "", "request body is empty",
+                "{}", "field \"reason\" is required",
+                "{\"reason\": \"  \"}", "field \"reason\" is required",
+                "{\"reason\": \"x\", \"ttl\": \"forever\"}", "field \"ttl\" is \"forever\"; expected a positive duration",
+                "{\"reason\": \"x\", \"ttl\": \"0s\"}", "field \"ttl\" is \"0s\"",
+                "{\"reason\": \"x\", \"colour\": \"red\"}", "unknown field \"colour\"",
+                "{\"reason\": \"" + "r".repeat(300) + "\"}", "at most 256 are allowed");
+        cases.forEach((body, message) -> {
+            Reply reply = agent.send("PUT", "/maintenance", body);
+            assertThat(reply.status()).as(body).isEqualTo(400);
+            assertThat(reply.json().get("error").asText()).as(body).contains(message);
+            assertThat(reply.json().get("status").asInt()).isEqualTo(400);
+        });
+        assertThat(agent.get("/maintenance").json().get("active").asBoolean()).isFalse();
+    }
+
+    @Test
+    void oversizedBodiesAre413WhetherDeclaredOrStreamed() {
+        String big = "{\"reason\": \"" + "x".repeat(70 * 1024) + "\"}";
+        Reply declared = agent.send("PUT", "/maintenance", big);
+        assertThat(declared.status()).isEqualTo(413);
+        assertThat(declared.json().get("error").asText()).contains("larger than the 65536-byte limit");
+
+        Reply streamed = agent.send(HttpRequest.newBuilder(agent.uri("/maintenance")).method("PUT",
+                HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big.getBytes()))));
+        assertThat(streamed.status()).isEqualTo(413);
+        assertThat(agent.get("/maintenance").json().get("active").asBoolean()).isFalse();
+    }
+
+    @Test
+    void unknownPathIs404AndWrongMethodIs405WithAllow() {
+        Reply missing = agent.get("/readyz/extra");
+        assertThat(missing.status()).isEqualTo(404);
+        assertThat(missing.json().get("error").asText()).contains("no endpoint at /readyz/extra; endpoints: /livez");
+
+        Reply wrong = agent.send("POST", "/status", "{}");
+        assertThat(wrong.status()).isEqualTo(405);
+        assertThat(wrong.header("Allow")).isEqualTo("GET");
+        assertThat(wrong.json().get("error").asText()).isEqualTo("method POST is not allowed on /status; allowed: GET");
+
+        Reply maintenance = agent.send("POST", "/maintenance", "{}");
+        assertThat(maintenance.header("Allow")).isEqualTo("DELETE, GET, PUT");
+
+        Reply metrics = agent.send("DELETE", "/metrics", null);
+        assertThat(metrics.status()).isEqualTo(405);
+        assertThat(metrics.json().get("error").asText()).contains("use GET");
+    }
+
+    @Test
+    void metricsAreServedInPrometheusTextFormat() {
+        agent.get("/livez");
+        Reply metrics = agent.get("/metrics");
+        assertThat(metrics.status()).isEqualTo(200);
+        assertThat(metrics.raw().body())
+                .contains("lameduck_info{version=")
+                .contains("lameduck_http_requests_total{code=\"200\",path=\"/livez\"}");
+    }
+
+    @Test
+    void prestopDrainsAndReturnsTheReportThenReadinessStays503AndMaintenanceIsRefused() {
+        Reply prestop = agent.send("POST", "/prestop", null);
+        assertThat(prestop.status()).isEqualTo(200);
+        JsonNode report = prestop.json();
+        assertThat(report.get("trigger").asText()).isEqualTo("prestop");
+        assertThat(report.get("outcome").asText()).isEqualTo("completed");
+        assertThat(report.get("steps").findValuesAsText("name")).containsExactly("unready", "withdraw", "propagate", "hooks");
+        assertThat(report.get("deadlineSource").asText()).startsWith("drain.budget 10.000s minus safety margin 1.000s");
+
+        assertThat(agent.agent().lifecycle().state()).isEqualTo(State.DRAINED);
+        Reply ready = agent.get("/readyz");
+        assertThat(ready.status()).isEqualTo(503);
+        assertThat(ready.json().get("reason").asText()).startsWith("state is DRAINED");
+        assertThat(agent.get("/status").json().get("drain").get("id").asText()).isEqualTo(report.get("id").asText());
+        assertThat(agent.get("/livez").status()).isEqualTo(200);
+
+        Reply maintenance = agent.send("PUT", "/maintenance", "{\"reason\": \"too late\"}");
+        assertThat(maintenance.status()).isEqualTo(409);
+        assertThat(maintenance.json().get("error").asText()).contains("maintenance is only valid while READY");
+
+        Reply again = agent.get("/prestop");
+        assertThat(again.json().get("id").asText()).isEqualTo(report.get("id").asText());
+        assertThat(agent.send("POST", "/prestop?trigger=bogus", null).status()).isEqualTo(400);
+    }
+}

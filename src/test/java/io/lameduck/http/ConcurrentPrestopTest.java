@@ -1,0 +1,46 @@
+package io.lameduck.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lameduck.TestAgent;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class ConcurrentPrestopTest {
+    @Test
+    void hundredConcurrentPrestopCallsShareOneDrain() throws Exception {
+        try (TestAgent agent = TestAgent.start("drain: {budget: 20s, safetyMargin: 1s, propagationDelay: 500ms}\n")) {
+            List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                HttpRequest request = HttpRequest.newBuilder(agent.uri("/prestop"))
+                        .timeout(Duration.ofSeconds(30)).POST(HttpRequest.BodyPublishers.noBody()).build();
+                calls.add(agent.http().sendAsync(request, HttpResponse.BodyHandlers.ofString()));
+            }
+            CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).get();
+
+            assertThat(calls).allSatisfy(call -> assertThat(call.get().statusCode()).isEqualTo(200));
+            Set<String> ids = calls.stream()
+                    .map(call -> parse(call).get("id").asText())
+                    .collect(Collectors.toSet());
+            assertThat(ids).hasSize(1);
+            assertThat(agent.get("/status").json().get("drain").get("id").asText()).isEqualTo(ids.iterator().next());
+            assertThat(agent.get("/metrics").raw().body())
+                    .contains("lameduck_drains_total{outcome=\"completed\",trigger=\"prestop\"} 1.0");
+        }
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode parse(CompletableFuture<HttpResponse<String>> call) {
+        try {
+            return Json.MAPPER.readTree(call.get().body());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
