@@ -1,0 +1,67 @@
+package io.lameduck.drain;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+
+/** Hooks with scripted behaviour for engine tests (the real hook kinds are tested in drain.hooks). */
+final class TestHooks {
+    private TestHooks() {}
+
+    /** Records when it ran, in a shared journal, optionally failing. */
+    record Scripted(String name, int priority, Duration timeout, boolean abortsDrainOnFailure, Behaviour behaviour,
+            List<String> journal) implements Hook {
+        @Override
+        public String kind() {
+            return "test";
+        }
+
+        @Override
+        public void run(Duration budget) throws HookFailedException, InterruptedException {
+            journal.add("start " + name);
+            try {
+                behaviour.run();
+            } finally {
+                journal.add("end " + name);
+            }
+        }
+    }
+
+    @FunctionalInterface
+    interface Behaviour {
+        void run() throws HookFailedException, InterruptedException;
+    }
+
+    static Behaviour succeed() {
+        return () -> { };
+    }
+
+    static Behaviour fail(String message) {
+        return () -> {
+            throw new HookFailedException(message);
+        };
+    }
+
+    static Behaviour crash() {
+        return () -> {
+            throw new IllegalStateException("hook bug");
+        };
+    }
+
+    /** Blocks until interrupted, and counts the interruption so tests can prove the cancellation. */
+    static Behaviour hang(CountDownLatch interrupted) {
+        return () -> {
+            try {
+                new CountDownLatch(1).await();
+            } catch (InterruptedException e) {
+                interrupted.countDown();
+                throw e;
+            }
+        };
+    }
+
+    static List<String> journal() {
+        return new CopyOnWriteArrayList<>();
+    }
+}
