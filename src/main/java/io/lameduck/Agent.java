@@ -16,6 +16,7 @@ import io.lameduck.drain.Ticker;
 import io.lameduck.drain.Trigger;
 import io.lameduck.drain.Withdrawal;
 import io.lameduck.drain.hooks.HookFactory;
+import io.lameduck.drain.hooks.TcpConnectionTable;
 import io.lameduck.http.AdminServer;
 import io.lameduck.http.Json;
 import io.lameduck.http.ListenerBindException;
@@ -96,6 +97,8 @@ public final class Agent {
                 config.drain().safetyMargin(), Ticker.SYSTEM, clock);
         drains.addListener(new ReportLogger());
         drains.addListener(metrics.drainListener());
+        metrics.sampleConnections(appPorts(config).stream().collect(java.util.stream.Collectors.toMap(
+                port -> port, port -> () -> TcpConnectionTable.system().established(port))));
         metrics.setDeadlineRemaining(() -> lifecycle.state() == State.DRAINING
                 ? drains.deadline().map(Deadline::remaining) : Optional.empty());
         Maintenance maintenance = new Maintenance(lifecycle, withdrawal, config.drain().withdraw().timeout(),
@@ -178,6 +181,14 @@ public final class Agent {
         summary.put("metrics", config.metrics());
         summary.put("kube", Map.of("mode", config.kube().mode().name().toLowerCase(java.util.Locale.ROOT), "events", config.kube().events()));
         return summary;
+    }
+
+    /** The application ports that wait-idle hooks watch: their connections are exported as a gauge. */
+    private static java.util.Set<Integer> appPorts(AgentConfig config) {
+        return config.drain().hooks().stream()
+                .filter(AgentConfig.WaitIdleHook.class::isInstance)
+                .flatMap(hook -> ((AgentConfig.WaitIdleHook) hook).ports().stream())
+                .collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new));
     }
 
     private static ThreadFactory daemonThreads(String prefix) {

@@ -76,6 +76,10 @@ public final class TestAgent implements AutoCloseable {
         return http;
     }
 
+    public static JsonNode parseJson(String body) {
+        return parse(body);
+    }
+
     static JsonNode parse(String body) {
         try {
             return Json.MAPPER.readTree(body);

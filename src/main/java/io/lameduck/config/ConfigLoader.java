@@ -56,6 +56,8 @@ public final class ConfigLoader {
 
     private static final Pattern HOOK_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
     private static final Set<String> HTTP_METHODS = Set.of("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD");
+    /** Headers the JDK HTTP client refuses to set; rejecting them here beats failing mid-drain. */
+    private static final Set<String> RESTRICTED_HEADERS = Set.of("connection", "content-length", "expect", "host", "upgrade");
     private static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error");
 
     private final Map<String, String> env;
@@ -253,7 +255,13 @@ public final class ConfigLoader {
         if (expect != 0 && expect < 100) {
             f.problem(f.path("expectStatus") + ": got " + expect + ", expected an HTTP status from 100 to 599 (or 0 for any 2xx)");
         }
-        return new HttpHook(common, method, url, f.stringMap("headers"), expect,
+        Map<String, String> headers = f.stringMap("headers");
+        for (String header : headers.keySet()) {
+            if (RESTRICTED_HEADERS.contains(header.toLowerCase(Locale.ROOT))) {
+                f.problem(f.path("headers") + "." + header + ": this header is set by the HTTP client and cannot be configured; remove it");
+            }
+        }
+        return new HttpHook(common, method, url, headers, expect,
                 f.duration("connectTimeout", Duration.ofSeconds(1)), f.duration("readTimeout", common.timeout()));
     }
 

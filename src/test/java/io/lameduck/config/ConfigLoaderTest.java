@@ -166,6 +166,7 @@ class ConfigLoaderTest {
                 Arguments.of("drain: {hooks: [{name: a, type: http, url: 'http://x/', method: BREW}]}", "drain.hooks[0].method: got \"BREW\", expected one of DELETE, GET, HEAD, PATCH, POST, PUT"),
                 Arguments.of("drain: {hooks: [{name: a, type: http, url: 'http://x/', expectStatus: 42}]}", "drain.hooks[0].expectStatus: got 42, expected an HTTP status from 100 to 599"),
                 Arguments.of("drain: {hooks: [{name: a, type: http, url: 'http://x/', headers: [a]}]}", "drain.hooks[0].headers: got a list, expected a mapping of names to strings"),
+                Arguments.of("drain: {hooks: [{name: a, type: http, url: 'http://x/', headers: {Host: y}}]}", "drain.hooks[0].headers.Host: this header is set by the HTTP client"),
                 Arguments.of("drain: {hooks: [{name: a, type: exec}]}", "drain.hooks[0].command: required; the program and its arguments"),
                 Arguments.of("drain: {hooks: [{name: a, type: exec, command: []}]}", "drain.hooks[0].command: must name a program as its first item"),
                 Arguments.of("drain: {hooks: [{name: a, type: exec, command: 'ls -l'}]}", "drain.hooks[0].command: got \"ls -l\", expected a list"),

@@ -3,25 +3,35 @@ package io.lameduck.drain.hooks;
 import io.lameduck.config.AgentConfig.HttpHook;
 import io.lameduck.config.Durations;
 import io.lameduck.drain.HookFailedException;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.ConnectException;
-import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Calls the application over HTTP, e.g. {@code POST /drain}, and checks the status: exactly {@code expectStatus}, or
  * any 2xx when that is 0. Redirects are not followed (a redirect is reported as the status it is).
+ *
+ * <p>One request per connection, sent with {@code Connection: close} and closed as soon as the status line is read.
+ * A pooling client (such as the JDK's {@code HttpClient}, which Java 17 cannot close) would leave a keep-alive
+ * connection to the app port open, and a {@code wait-idle} hook on that port would then wait for the agent's own
+ * connection.
  */
 final class HttpDrainHook extends AbstractDrainHook {
     private static final Logger LOG = LoggerFactory.getLogger(HttpDrainHook.class);
+    /** How often a blocked read wakes up to notice an interrupt (socket reads ignore interrupts). */
+    private static final Duration READ_SLICE = Duration.ofMillis(50);
+    private static final int MAX_STATUS_LINE = 8 * 1024;
 
     private final HttpHook spec;
 
@@ -33,41 +43,100 @@ final class HttpDrainHook extends AbstractDrainHook {
     @Override
     public void run(Duration budget) throws HookFailedException, InterruptedException {
         Duration timeout = spec.readTimeout().compareTo(budget) <= 0 ? spec.readTimeout() : budget;
-        HttpRequest request = request(timeout);
-        // A client per run: its selector thread exists only while a drain uses it, not for the agent's lifetime.
-        HttpClient client = HttpClient.newBuilder()
-                .connectTimeout(spec.connectTimeout())
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .build();
-        CompletableFuture<HttpResponse<Void>> call = client.sendAsync(request, HttpResponse.BodyHandlers.discarding());
-        HttpResponse<Void> response;
-        try {
-            response = call.get();
-        } catch (InterruptedException e) {
-            // Cancelling the future aborts the exchange and closes its connection (JDK 16+), so nothing lingers.
-            call.cancel(true);
-            throw e;
-        } catch (ExecutionException e) {
-            throw new HookFailedException(target() + ": " + describe(e.getCause(), timeout), e.getCause());
+        long giveUpAt = System.nanoTime() + timeout.toNanos();
+        int status;
+        try (Socket socket = connect(timeout)) {
+            socket.getOutputStream().write(request().getBytes(StandardCharsets.ISO_8859_1));
+            socket.getOutputStream().flush();
+            socket.setSoTimeout((int) READ_SLICE.toMillis());
+            status = readStatus(socket.getInputStream(), giveUpAt, timeout);
+        } catch (ConnectException e) {
+            throw new HookFailedException(target() + ": could not connect (" + (e.getMessage() == null ? "connection refused" : e.getMessage())
+                    + "); is the application listening on " + spec.url().getHost() + ":" + port() + "?", e);
+        } catch (SocketTimeoutException e) {
+            throw new HookFailedException(target() + ": could not connect within the connect timeout of "
+                    + Durations.format(spec.connectTimeout()), e);
+        } catch (IOException e) {
+            throw new HookFailedException(target() + ": request failed: " + e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : ": " + e.getMessage()), e);
         }
-        checkStatus(response.statusCode());
-        LOG.debug("{}: {} answered {}", this, target(), response.statusCode());
+        checkStatus(status);
+        LOG.debug("{}: {} answered {}", this, target(), status);
     }
 
-    private HttpRequest request(Duration timeout) throws HookFailedException {
-        HttpRequest.Builder builder = HttpRequest.newBuilder(spec.url())
-                .timeout(timeout)
-                .method(spec.method(), HttpRequest.BodyPublishers.noBody());
-        for (Map.Entry<String, String> header : spec.headers().entrySet()) {
-            try {
-                builder.header(header.getKey(), header.getValue());
-            } catch (IllegalArgumentException e) {
-                // The JDK client refuses some headers it manages itself (Host, Connection, Content-Length, ...).
-                throw new HookFailedException(target() + ": header \"" + header.getKey() + "\" cannot be set ("
-                        + e.getMessage() + "); remove it from the hook's headers");
+    private Socket connect(Duration timeout) throws IOException {
+        Duration connectTimeout = spec.connectTimeout().compareTo(timeout) <= 0 ? spec.connectTimeout() : timeout;
+        Socket plain = new Socket();
+        try {
+            plain.connect(new InetSocketAddress(spec.url().getHost(), port()), (int) Math.max(1, connectTimeout.toMillis()));
+            if (!"https".equals(spec.url().getScheme())) {
+                return plain;
             }
+            plain.setSoTimeout((int) Math.max(1, timeout.toMillis()));
+            SSLSocket tls = (SSLSocket) ((SSLSocketFactory) SSLSocketFactory.getDefault())
+                    .createSocket(plain, spec.url().getHost(), port(), true);
+            tls.startHandshake();
+            return tls;
+        } catch (IOException | RuntimeException e) {
+            plain.close();
+            throw e;
         }
-        return builder.build();
+    }
+
+    private String request() throws HookFailedException {
+        String path = spec.url().getRawPath() == null || spec.url().getRawPath().isEmpty() ? "/" : spec.url().getRawPath();
+        if (spec.url().getRawQuery() != null) {
+            path += "?" + spec.url().getRawQuery();
+        }
+        StringBuilder request = new StringBuilder()
+                .append(spec.method()).append(' ').append(path).append(" HTTP/1.1\r\n")
+                .append("Host: ").append(spec.url().getHost()).append(spec.url().getPort() == -1 ? "" : ":" + spec.url().getPort()).append("\r\n")
+                .append("User-Agent: lameduck\r\n")
+                .append("Connection: close\r\n");
+        if (!spec.method().equals("GET") && !spec.method().equals("HEAD")) {
+            request.append("Content-Length: 0\r\n");
+        }
+        for (Map.Entry<String, String> header : spec.headers().entrySet()) {
+            if ((header.getKey() + header.getValue()).chars().anyMatch(c -> c == '\r' || c == '\n')) {
+                throw new HookFailedException(target() + ": header \"" + header.getKey() + "\" contains a line break; remove it");
+            }
+            request.append(header.getKey()).append(": ").append(header.getValue()).append("\r\n");
+        }
+        return request.append("\r\n").toString();
+    }
+
+    /** Reads "HTTP/1.1 200 OK" and returns 200; wakes up every slice to honour interrupts and the timeout. */
+    private int readStatus(InputStream in, long giveUpAt, Duration timeout) throws IOException, HookFailedException, InterruptedException {
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        while (true) {
+            if (Thread.interrupted()) {
+                throw new InterruptedException("cancelled while waiting for " + target());
+            }
+            if (System.nanoTime() - giveUpAt >= 0) {
+                throw new HookFailedException(target() + ": no response within " + Durations.format(timeout));
+            }
+            int b;
+            try {
+                b = in.read();
+            } catch (SocketTimeoutException slice) {
+                continue;
+            }
+            if (b == -1) {
+                throw new HookFailedException(target() + ": the application closed the connection without answering");
+            }
+            if (b == '\n') {
+                break;
+            }
+            if (line.size() > MAX_STATUS_LINE) {
+                throw new HookFailedException(target() + ": the answer does not start with an HTTP status line");
+            }
+            line.write(b);
+        }
+        String[] parts = line.toString(StandardCharsets.ISO_8859_1).trim().split(" ", 3);
+        if (parts.length < 2 || !parts[0].startsWith("HTTP/") || !parts[1].matches("\\d{3}")) {
+            throw new HookFailedException(target() + ": the answer does not start with an HTTP status line");
+        }
+        return Integer.parseInt(parts[1]);
     }
 
     private void checkStatus(int status) throws HookFailedException {
@@ -76,21 +145,6 @@ final class HttpDrainHook extends AbstractDrainHook {
             String expected = spec.expectStatus() == 0 ? "any 2xx" : String.valueOf(spec.expectStatus());
             throw new HookFailedException(target() + " answered status " + status + ", expected " + expected);
         }
-    }
-
-    private String describe(Throwable cause, Duration timeout) {
-        if (cause instanceof HttpConnectTimeoutException) {
-            return "could not connect within the connect timeout of " + Durations.format(spec.connectTimeout());
-        }
-        if (cause instanceof HttpTimeoutException) {
-            return "no response within " + Durations.format(timeout);
-        }
-        if (cause instanceof ConnectException) {
-            // The JDK client often leaves the message empty when the port is closed.
-            return "could not connect (" + (cause.getMessage() == null ? "connection refused" : cause.getMessage())
-                    + "); is the application listening on " + spec.url().getHost() + ":" + port() + "?";
-        }
-        return "request failed: " + cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
     }
 
     private int port() {
