@@ -27,9 +27,9 @@ public final class BudgetCheck {
             worstCase = worstCase.plus(group);
         }
         if (worstCase.compareTo(usable) > 0) {
-            warnings.add("drain.hooks: withdraw timeout " + Durations.format(withdraw)
-                    + " + propagation delay " + Durations.format(drain.propagationDelay())
-                    + " + sequential hook timeouts add up to " + Durations.format(worstCase)
+            warnings.add("drain.hooks: " + (withdraw.isZero() ? "" : "withdraw timeout " + Durations.format(withdraw) + " + ")
+                    + "propagation delay " + Durations.format(drain.propagationDelay())
+                    + " + hook timeouts (run in sequence by priority) add up to " + Durations.format(worstCase)
                     + ", more than the usable budget " + Durations.format(usable)
                     + " (drain.budget - drain.safetyMargin); late hooks will be cut short or skipped at the deadline");
         }

@@ -1,0 +1,117 @@
+package io.lameduck;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.awaitility.Awaitility;
+
+/** The real agent process: {@code agent/lameduck} (the launcher) running {@code target/lameduck.jar}. */
+final class AgentProcess implements AutoCloseable {
+    private static final Pattern LISTENING = Pattern.compile("accepting connections on [^:]+:(\\d+)");
+    private final Process process;
+    private final List<String> stdout = new CopyOnWriteArrayList<>();
+    private final List<String> stderr = new CopyOnWriteArrayList<>();
+    private final Thread stdoutPump;
+    private final Thread stderrPump;
+
+    private AgentProcess(Process process) {
+        this.process = process;
+        stdoutPump = pump(process.getInputStream(), stdout);
+        stderrPump = pump(process.getErrorStream(), stderr);
+    }
+
+    static AgentProcess start(Map<String, String> env, String... args) throws IOException {
+        Path launcher = Path.of("agent/lameduck").toAbsolutePath();
+        if (!Files.isExecutable(launcher) || !Files.exists(Path.of("target/lameduck.jar"))) {
+            throw new IllegalStateException("run `mvn verify` (package before integration tests): " + launcher + " and target/lameduck.jar are needed");
+        }
+        List<String> command = new ArrayList<>(List.of(launcher.toString()));
+        command.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command);
+        builder.environment().keySet().removeIf(k -> k.startsWith("LAMEDUCK_"));
+        builder.environment().putAll(env);
+        return new AgentProcess(builder.start());
+    }
+
+    private static Thread pump(java.io.InputStream stream, List<String> lines) {
+        Thread thread = new Thread(() -> {
+            try (BufferedReader reader = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
+                for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+                    lines.add(line);
+                }
+            } catch (IOException ignored) {
+                // process ended
+            }
+        });
+        thread.setDaemon(true);
+        thread.start();
+        return thread;
+    }
+
+    /** Waits for the "accepting connections" log line and returns the bound port. */
+    int awaitListening() {
+        int[] port = new int[1];
+        Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20)).until(() -> {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("agent exited with " + process.exitValue() + ": " + stdout + stderr);
+            }
+            for (String line : stdout) {
+                Matcher matcher = LISTENING.matcher(line);
+                if (matcher.find()) {
+                    port[0] = Integer.parseInt(matcher.group(1));
+                    return true;
+                }
+            }
+            return false;
+        });
+        return port[0];
+    }
+
+    void awaitLine(String fragment) {
+        Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20))
+                .until(() -> stdout.stream().anyMatch(line -> line.contains(fragment)));
+    }
+
+    /** SIGTERM, sent with kill(1): {@link Process#destroy()} would also close our end of its output pipes. */
+    void sigterm() throws Exception {
+        signal("TERM");
+    }
+
+    void signal(String name) throws Exception {
+        new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).start().waitFor();
+    }
+
+    int awaitExit(Duration timeout) throws InterruptedException {
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("agent did not exit within " + timeout + "; stdout: " + stdout + " stderr: " + stderr);
+        }
+        stdoutPump.join(5000); // the pumps end at EOF, after the last line
+        stderrPump.join(5000);
+        return process.exitValue();
+    }
+
+    List<String> stdout() {
+        return stdout;
+    }
+
+    String stderrText() {
+        return String.join("\n", stderr);
+    }
+
+    @Override
+    public void close() {
+        process.destroyForcibly();
+    }
+}

@@ -1,0 +1,180 @@
+package io.lameduck;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.lameduck.http.Json;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The packaged agent as a real process: signals, exit codes, the report log line, and the CLI. */
+class AgentProcessIT {
+    private static final Map<String, String> LOOPBACK_PORT_0 = Map.of("LAMEDUCK_SERVER_HOST", "127.0.0.1", "LAMEDUCK_SERVER_PORT", "0");
+    @TempDir
+    Path dir;
+
+    private Path config(String yaml) throws IOException {
+        return Files.writeString(dir.resolve("lameduck.yaml"), yaml);
+    }
+
+    private static JsonNode reportLine(List<String> stdout) throws IOException {
+        String line = stdout.stream().filter(l -> l.contains("\"drainReport\"")).findFirst()
+                .orElseThrow(() -> new AssertionError("no drain report line in " + stdout));
+        return Json.MAPPER.readTree(line).get("drainReport");
+    }
+
+    @Test
+    void sigtermDrainsLogsTheReportAsOneJsonLineAndExitsZero() throws Exception {
+        Path config = config("drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 200ms, hooks: [{name: settle, type: sleep, duration: 100ms}]}\n");
+        try (AgentProcess agent = AgentProcess.start(LOOPBACK_PORT_0, "serve", "--config", config.toString())) {
+            int port = agent.awaitListening();
+            assertThat(get(port, "/readyz").statusCode()).isEqualTo(200);
+            agent.sigterm();
+            assertThat(agent.awaitExit(Duration.ofSeconds(20))).isEqualTo(0);
+
+            JsonNode report = reportLine(agent.stdout());
+            assertThat(report.get("trigger").asText()).isEqualTo("signal");
+            assertThat(report.get("outcome").asText()).isEqualTo("completed");
+            assertThat(report.get("hooks").get(0).get("name").asText()).isEqualTo("settle");
+            assertThat(agent.stdout()).anyMatch(l -> l.contains("STOPPING -> STOPPED"));
+            assertThat(agent.stdout()).allMatch(l -> l.startsWith("{") && l.endsWith("}"));
+        }
+    }
+
+    @Test
+    void sigtermWhileAPrestopCallWaitsJoinsItsDrainAndTheCallerStillGetsTheReport() throws Exception {
+        Path config = config("drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 100ms, hooks: [{name: slow, type: sleep, duration: 1500ms, timeout: 3s}]}\n");
+        try (AgentProcess agent = AgentProcess.start(LOOPBACK_PORT_0, "serve", "--config", config.toString())) {
+            int port = agent.awaitListening();
+            CompletableFuture<HttpResponse<String>> prestop = HttpClient.newHttpClient().sendAsync(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/prestop")).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            agent.awaitLine("DRAINING");
+            agent.sigterm();
+            agent.signal("INT"); // a second signal while stopping changes nothing
+
+            HttpResponse<String> response = prestop.get(20, TimeUnit.SECONDS);
+            assertThat(response.statusCode()).isEqualTo(200);
+            JsonNode answered = Json.MAPPER.readTree(response.body());
+            assertThat(agent.awaitExit(Duration.ofSeconds(20))).isEqualTo(0);
+            JsonNode logged = reportLine(agent.stdout());
+            assertThat(answered.get("id").asText()).isEqualTo(logged.get("id").asText());
+            assertThat(logged.get("trigger").asText()).isEqualTo("prestop");
+            assertThat(logged.get("hooks").get(0).get("outcome").asText()).isEqualTo("completed");
+            assertThat(agent.stdout().stream().filter(l -> l.contains("\"drainReport\"")).count()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void invalidConfigurationExitsThreeNamingThePath() throws Exception {
+        Path config = config("drain: {budget: soon, hooks: [{name: x, type: teleport}]}\n");
+        try (AgentProcess agent = AgentProcess.start(Map.of(), "serve", "--config", config.toString())) {
+            assertThat(agent.awaitExit(Duration.ofSeconds(20))).isEqualTo(3);
+            assertThat(agent.stderrText())
+                    .contains("drain.budget: got \"soon\", expected a duration")
+                    .contains("drain.hooks[0].type: got \"teleport\"")
+                    .doesNotContain("\tat io.lameduck"); // no stack trace for an expected error
+        }
+    }
+
+    @Test
+    void portInUseExitsFour() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+                AgentProcess agent = AgentProcess.start(Map.of("LAMEDUCK_SERVER_HOST", "127.0.0.1",
+                        "LAMEDUCK_SERVER_PORT", Integer.toString(taken.getLocalPort())), "serve")) {
+            assertThat(agent.awaitExit(Duration.ofSeconds(20))).isEqualTo(4);
+            assertThat(agent.stderrText()).contains("cannot listen on 127.0.0.1:" + taken.getLocalPort())
+                    .contains("choose another with server.port");
+        }
+    }
+
+    @Test
+    void cliTalksToTheRunningAgent() throws Exception {
+        try (AgentProcess agent = AgentProcess.start(Map.of("LAMEDUCK_SERVER_HOST", "127.0.0.1", "LAMEDUCK_SERVER_PORT", "0",
+                "LAMEDUCK_DRAIN_PROPAGATION_DELAY", "100ms"), "serve")) {
+            int port = agent.awaitListening();
+            String url = "http://127.0.0.1:" + port;
+
+            CliRun on = cli("maintenance", "on", "--reason", "db migration", "--ttl", "10m", "--agent", url);
+            assertThat(on.exitCode).isZero();
+            assertThat(Json.MAPPER.readTree(on.stdout).get("reason").asText()).isEqualTo("db migration");
+            assertThat(get(port, "/readyz").statusCode()).isEqualTo(503);
+            assertThat(Json.MAPPER.readTree(cli("maintenance", "status", "--agent", url).stdout).get("active").asBoolean()).isTrue();
+            assertThat(cli("maintenance", "off", "--agent", url).exitCode).isZero();
+            assertThat(get(port, "/readyz").statusCode()).isEqualTo(200);
+
+            CliRun prestop = cli("prestop", "--agent", url);
+            assertThat(prestop.exitCode).isZero();
+            JsonNode report = Json.MAPPER.readTree(prestop.stdout);
+            assertThat(report.get("trigger").asText()).isEqualTo("cli");
+            assertThat(report.get("outcome").asText()).isEqualTo("completed");
+
+            CliRun status = cli("status", "--agent", url);
+            assertThat(Json.MAPPER.readTree(status.stdout).get("state").asText()).isEqualTo("DRAINED");
+
+            CliRun refused = cli("maintenance", "on", "--reason", "late", "--agent", url);
+            assertThat(refused.exitCode).isEqualTo(1);
+            assertThat(refused.stderr).contains("409").contains("only valid while READY");
+
+            agent.sigterm();
+            assertThat(agent.awaitExit(Duration.ofSeconds(20))).isEqualTo(0);
+        }
+    }
+
+    @Test
+    void cliFailsClearlyWhenTheAgentIsUnreachableOrArgumentsAreWrong() throws Exception {
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
+        CliRun unreachable = cli("status", "--agent", "http://127.0.0.1:" + closedPort);
+        assertThat(unreachable.exitCode).isEqualTo(1);
+        assertThat(unreachable.stderr).contains("cannot reach the agent at http://127.0.0.1:" + closedPort)
+                .contains("is `lameduck serve` running there?");
+
+        CliRun missingReason = cli("maintenance", "on");
+        assertThat(missingReason.exitCode).isEqualTo(3);
+        assertThat(missingReason.stderr).contains("Missing required option: '--reason");
+
+        CliRun help = cli("--help");
+        assertThat(help.exitCode).isZero();
+        assertThat(help.stdout).contains("serve").contains("prestop").contains("maintenance").contains("validate");
+
+        Path good = config("drain: {budget: 20s}\n");
+        CliRun valid = cli("validate", "--config", good.toString());
+        assertThat(valid.exitCode).isZero();
+        assertThat(valid.stdout).contains("valid");
+        Path bad = Files.writeString(dir.resolve("bad.yaml"), "server: {port: -1}\n");
+        CliRun invalid = cli("validate", "--config", bad.toString());
+        assertThat(invalid.exitCode).isEqualTo(3);
+        assertThat(invalid.stderr).contains("server.port: got -1, expected a whole number from 0 to 65535");
+    }
+
+    private record CliRun(int exitCode, String stdout, String stderr) {}
+
+    private static CliRun cli(String... args) throws Exception {
+        try (AgentProcess process = AgentProcess.start(Map.of(), args)) {
+            int code = process.awaitExit(Duration.ofSeconds(60));
+            return new CliRun(code, String.join("\n", process.stdout()), process.stderrText());
+        }
+    }
+
+    private static HttpResponse<String> get(int port, String path) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+}
