@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Builds the agent (if needed) and runs it standalone with the example configuration.
+# Usage: scripts/run-agent.sh [extra `serve` options]    (stop it with Ctrl-C: it drains, then exits 0)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -f target/lameduck.jar ] || [ -n "$(find src pom.xml -newer target/lameduck.jar -print -quit)" ]; then
+  echo "building target/lameduck.jar ..." >&2
+  scripts/mvn -q -DskipTests package
+fi
+exec agent/lameduck serve --config agent/lameduck.yaml "$@"

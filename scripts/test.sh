@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test. On a fresh machine it first installs what the tests run against (all cached under
+# ~/.cache/lameduck, so later runs skip straight to Maven):
+#   - Prometheus and promtool (Debian package `prometheus`),
+#   - kube-apiserver, kube-controller-manager, kubectl and etcd, built from their Go modules
+#     (several minutes the first time; see scripts/kube-binaries.sh).
+# Then `mvn verify`: unit and integration tests (real Jetty, real Prometheus, real kube-apiserver),
+# the jar, and the process tests against target/lameduck.jar.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+step() { echo "== $* ($(( $(date +%s) - started ))s)" >&2; }
+
+step "installing Prometheus/promtool if missing"
+scripts/prometheus.sh >/dev/null
+step "building Kubernetes binaries if missing"
+scripts/kube-binaries.sh >/dev/null
+step "mvn verify"
+scripts/mvn verify "$@"
+step "all tests passed"
