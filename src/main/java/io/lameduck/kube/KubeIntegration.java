@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.lameduck.config.AgentConfig;
 import io.lameduck.config.AgentConfig.KubeMode;
 import io.lameduck.drain.BudgetSource;
+import io.lameduck.drain.Deadline;
 import io.lameduck.drain.DrainListener;
 import io.lameduck.drain.MaintenanceStatus;
 import io.lameduck.drain.MaintenanceStore;
@@ -45,6 +46,8 @@ public final class KubeIntegration implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(KubeIntegration.class);
     /** How long {@link #close()} waits for queued Kubernetes Events (e.g. "drain completed") to be written. */
     static final Duration EVENT_FLUSH_LIMIT = Duration.ofSeconds(3);
+    /** The startup checks (read the pod, RBAC) together take at most this long. */
+    static final Duration STARTUP_LIMIT = Duration.ofSeconds(5);
 
     private final KubernetesClient client;
     private final boolean ownsClient;
@@ -166,15 +169,16 @@ public final class KubeIntegration implements AutoCloseable {
     }
 
     private RbacReport startupChecks(AgentConfig config, PodIdentity identity, Optional<ServingSwitch> servingSwitch) {
+        Deadline deadline = Deadline.after(STARTUP_LIMIT);
         try {
             try {
-                Pod current = pod.get(OwnPod.CALL_LIMIT);
+                Pod current = pod.get(deadline.cap(OwnPod.CALL_LIMIT));
                 servingSwitch.flatMap(s -> s.problem(current)).ifPresent(problem ->
                         LOG.warn("drain.withdraw.strategy {}: {}", config.drain().withdraw().strategy().configName(), problem));
             } catch (ApiException e) {
                 LOG.warn("cannot read pod {} at startup: {}", identity, e.getMessage());
             }
-            return new RbacCheck(client, identity, api).check(RbacCheck.required(config));
+            return new RbacCheck(client, identity, api).check(RbacCheck.required(config), deadline);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new RbacReport(false, List.of(), List.of());

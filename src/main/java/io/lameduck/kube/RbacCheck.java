@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.lameduck.config.AgentConfig;
+import io.lameduck.drain.Deadline;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -64,13 +65,17 @@ final class RbacCheck {
         return needed;
     }
 
-    RbacReport check(List<Permission> needed) throws InterruptedException {
+    /** Checks {@code needed}, never past {@code deadline}; an API that does not answer leaves the report unchecked. */
+    RbacReport check(List<Permission> needed, Deadline deadline) throws InterruptedException {
         SelfSubjectRulesReview review;
         try {
-            review = api.call("create", "selfsubjectrulesreviews", OwnPod.CALL_LIMIT,
+            review = api.call("create", "selfsubjectrulesreviews", deadline.cap(OwnPod.CALL_LIMIT),
                     () -> client.authorization().v1().selfSubjectRulesReview().create(new SelfSubjectRulesReviewBuilder()
                             .withNewSpec().withNamespace(identity.namespace()).endSpec().build()));
         } catch (ApiException e) {
+            if (e.kind() == ApiException.Kind.UNREACHABLE || e.kind() == ApiException.Kind.TIMEOUT) {
+                return unchecked(e.getMessage());
+            }
             LOG.debug("RBAC: SelfSubjectRulesReview failed ({}); asking per permission", e.getMessage());
             review = null;
         }
@@ -83,12 +88,10 @@ final class RbacCheck {
             } else if (review != null && !Boolean.TRUE.equals(review.getStatus().getIncomplete())) {
                 allowed = false;
             } else {
-                allowed = accessReview(permission); // the rules review cannot vouch for it
+                allowed = accessReview(permission, deadline); // the rules review cannot vouch for it
             }
             if (allowed == null) {
-                LOG.warn("RBAC: cannot check permissions (the API refused or did not answer the reviews); "
-                        + "features needing missing permissions will degrade when used");
-                return new RbacReport(false, List.of(), List.of());
+                return unchecked("the API refused or did not answer a SelfSubjectAccessReview");
             }
             if (!allowed) {
                 missing.add(permission.describe());
@@ -104,6 +107,11 @@ final class RbacCheck {
                     identity.namespace(), String.join(", ", missing), String.join("; ", degraded));
         }
         return report;
+    }
+
+    private static RbacReport unchecked(String why) {
+        LOG.warn("RBAC: cannot check the agent's permissions ({}); features needing missing ones will degrade when used", why);
+        return new RbacReport(false, List.of(), List.of());
     }
 
     private boolean allows(List<ResourceRule> rules, Permission permission) {
@@ -123,14 +131,14 @@ final class RbacCheck {
     }
 
     /** True or false from a SelfSubjectAccessReview; null when the review itself failed. */
-    private Boolean accessReview(Permission permission) throws InterruptedException {
+    private Boolean accessReview(Permission permission, Deadline deadline) throws InterruptedException {
         SelfSubjectAccessReview review = new SelfSubjectAccessReviewBuilder().withNewSpec().withNewResourceAttributes()
                 .withNamespace(identity.namespace()).withGroup(permission.group()).withResource(permission.resource())
                 .withSubresource(permission.subresource()).withVerb(permission.verb())
                 .withName(permission.resource().equals("pods") ? identity.name() : null)
                 .endResourceAttributes().endSpec().build();
         try {
-            SelfSubjectAccessReview answer = api.call("create", "selfsubjectaccessreviews", OwnPod.CALL_LIMIT,
+            SelfSubjectAccessReview answer = api.call("create", "selfsubjectaccessreviews", deadline.cap(OwnPod.CALL_LIMIT),
                     () -> client.authorization().v1().selfSubjectAccessReview().create(review));
             return answer.getStatus() != null && answer.getStatus().getAllowed();
         } catch (ApiException e) {
