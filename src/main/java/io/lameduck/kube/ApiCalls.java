@@ -73,7 +73,7 @@ final class ApiCalls implements AutoCloseable {
             String message = what + " is forbidden for the agent's service account (HTTP " + code
                     + "); grant it with the Role in helm/lameduck/files/role-rules.yaml";
             if (forbiddenLogged.add(what)) {
-                LOG.warn("{} (logged once; counted in lameduck_kube_requests_total{{code=\"{}\"}})", message, code);
+                LOG.warn("{} (logged once per verb and resource; every one is counted in lameduck_kube_requests_total with code {})", message, code);
             } else {
                 LOG.debug(message);
             }
@@ -85,7 +85,7 @@ final class ApiCalls implements AutoCloseable {
         if (code == 404) {
             return new ApiException(ApiException.Kind.NOT_FOUND, what + ": not found", failure);
         }
-        if (code == 0 || code == 502 || code == 503 || code == 504) {
+        if (code <= 0 || code == 502 || code == 503 || code == 504) {
             return new ApiException(ApiException.Kind.UNREACHABLE, what + ": API unreachable (" + rootMessage(failure) + ")", failure);
         }
         return new ApiException(ApiException.Kind.OTHER, what + " failed with HTTP " + code + ": " + rootMessage(failure), failure);
