@@ -138,7 +138,10 @@ public final class KubeIntegration implements AutoCloseable {
         return Optional.of(new KubeIntegration(config, client, true, identity, metrics, api));
     }
 
-    /** With a ready client (tests, or a wiring that builds its own); the client stays the caller's to close. */
+    /**
+     * With a ready client (tests, or a wiring that builds its own); the client stays the caller's to close.
+     * Like {@link #connect}, it registers the integration's metrics on {@code registry}: once per registry.
+     */
     public static KubeIntegration using(AgentConfig config, KubernetesClient client, PodIdentity identity, PrometheusRegistry registry) {
         KubeMetrics metrics = new KubeMetrics(registry);
         return new KubeIntegration(config, client, false, identity, metrics, new ApiCalls(metrics));
