@@ -1,0 +1,261 @@
+package io.lameduck.kube;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.lameduck.config.AgentConfig;
+import io.lameduck.config.AgentConfig.KubeMode;
+import io.lameduck.drain.BudgetSource;
+import io.lameduck.drain.Deadline;
+import io.lameduck.drain.DrainListener;
+import io.lameduck.drain.MaintenanceStatus;
+import io.lameduck.drain.MaintenanceStore;
+import io.lameduck.drain.Ticker;
+import io.lameduck.drain.Withdrawal;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.File;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's Kubernetes integration: what the drain engine needs from the API, behind the drain
+ * package's interfaces. Built once at startup by {@link #connect} (or {@link #using} with a ready client):
+ *
+ * <ol>
+ *   <li>find the API (in-cluster service account or {@code KUBECONFIG}) and the pod's identity (downward
+ *       API); without either, standalone mode, said once in the log ({@code kube.mode: enabled} fails instead);
+ *   <li>read the own pod: an API that does not answer means standalone mode too;
+ *   <li>check RBAC and log exactly which verbs are missing and which features degrade ({@link #rbac()}).
+ * </ol>
+ *
+ * The wiring then asks {@link #podIsDeleting()} (a pod already being deleted comes up DRAINING, never
+ * READY) and {@link #persistedMaintenance()} (restored through {@code Maintenance.restore}), calls
+ * {@link #markServing()} when the agent becomes READY without maintenance, and uses {@link #withdrawal()},
+ * {@link #budgetSource()}, {@link #maintenanceStore()} and {@link #events()} for drains. Nothing here
+ * throws for API trouble once connected: it degrades and says so.
+ */
+public final class KubeIntegration implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(KubeIntegration.class);
+    /** How long {@link #close()} waits for queued Kubernetes Events (e.g. "drain completed") to be written. */
+    static final Duration EVENT_FLUSH_LIMIT = Duration.ofSeconds(3);
+    /** The startup checks (read the pod, RBAC) together take at most this long. */
+    static final Duration STARTUP_LIMIT = Duration.ofSeconds(5);
+
+    private final KubernetesClient client;
+    private final boolean ownsClient;
+    private final ApiCalls api;
+    private final OwnPod pod;
+    private final VerifiedWithdrawal withdrawal;
+    private final PodBudgetSource budget;
+    private final PodAnnotationMaintenanceStore maintenance;
+    private final PodEvents events;
+    private final boolean eventsEnabled;
+    private final RbacReport rbac;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private KubeIntegration(AgentConfig config, KubernetesClient client, boolean ownsClient, PodIdentity identity,
+            KubeMetrics metrics, ApiCalls api) {
+        this.client = client;
+        this.ownsClient = ownsClient;
+        this.api = api;
+        Clock clock = Clock.systemUTC();
+        this.pod = new OwnPod(client, identity, api);
+        AgentConfig.Withdraw withdraw = config.drain().withdraw();
+        Optional<ServingSwitch> servingSwitch = switch (withdraw.strategy()) {
+            case PROBE -> Optional.empty();
+            case LABEL -> Optional.of(new ServingSwitch.Label(withdraw.label()));
+            case READINESS_GATE -> Optional.of(new ServingSwitch.ReadinessGate(withdraw.conditionType(), clock));
+        };
+        EndpointVerifier verifier = new EndpointVerifier(client, identity.namespace(), api);
+        this.withdrawal = new VerifiedWithdrawal(withdraw.strategy().configName(), servingSwitch, pod, verifier, metrics,
+                withdraw.timeout(), Ticker.SYSTEM, clock);
+        this.budget = new PodBudgetSource(pod, config.drain().budget(), clock);
+        this.maintenance = new PodAnnotationMaintenanceStore(pod, config.kube().maintenanceAnnotation());
+        this.eventsEnabled = config.kube().events();
+        this.events = new PodEvents(client, identity, pod::lastUid, api, clock);
+        this.rbac = startupChecks(config, identity, servingSwitch);
+    }
+
+    /**
+     * Connects to the Kubernetes API the environment describes: {@code KUBECONFIG} (first file) or the
+     * in-cluster service account ({@code KUBERNETES_SERVICE_HOST}); identity from {@code POD_NAME},
+     * {@code POD_NAMESPACE}, {@code HOST_IP}, falling back to {@code HOSTNAME} and the service-account
+     * namespace file.
+     *
+     * @return empty in standalone mode ({@code kube.mode: disabled}, or {@code auto} without a usable API),
+     *     which is logged once here
+     * @throws KubeUnavailableException with {@code kube.mode: enabled} and no usable API; the message says why
+     */
+    public static Optional<KubeIntegration> connect(AgentConfig config, Map<String, String> env, PrometheusRegistry registry)
+            throws KubeUnavailableException {
+        return connect(config, env, registry, PodIdentity.SERVICE_ACCOUNT_NAMESPACE_FILE);
+    }
+
+    static Optional<KubeIntegration> connect(AgentConfig config, Map<String, String> env, PrometheusRegistry registry,
+            Path namespaceFile) throws KubeUnavailableException {
+        KubeMode mode = config.kube().mode();
+        if (mode == KubeMode.DISABLED) {
+            LOG.info("standalone mode: kube.mode is disabled; withdrawal is probe-only (/readyz), the budget is drain.budget");
+            return Optional.empty();
+        }
+        PodIdentity.Lookup lookup = PodIdentity.fromEnvironment(env, namespaceFile);
+        if (lookup instanceof PodIdentity.Lookup.Missing missing) {
+            return standalone(mode, missing.reason());
+        }
+        PodIdentity identity = ((PodIdentity.Lookup.Found) lookup).identity();
+        Optional<Config> clientConfig = clientConfig(env);
+        if (clientConfig.isEmpty()) {
+            return standalone(mode, "no Kubernetes API configured (neither KUBERNETES_SERVICE_HOST for the in-cluster "
+                    + "service account nor KUBECONFIG is set)");
+        }
+        KubernetesClient client = new KubernetesClientBuilder().withConfig(clientConfig.get()).build();
+        KubeMetrics metrics = new KubeMetrics(registry);
+        ApiCalls api = new ApiCalls(metrics);
+        try {
+            new OwnPod(client, identity, api).get(OwnPod.CALL_LIMIT);
+        } catch (ApiException e) {
+            if (e.kind() != ApiException.Kind.FORBIDDEN) {
+                api.close();
+                client.close();
+                return standalone(mode, "cannot read pod " + identity + " from the API at " + clientConfig.get().getMasterUrl()
+                        + ": " + e.getMessage());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            api.close();
+            client.close();
+            return Optional.empty();
+        }
+        LOG.info("Kubernetes integration for pod {} via {}", identity, clientConfig.get().getMasterUrl());
+        return Optional.of(new KubeIntegration(config, client, true, identity, metrics, api));
+    }
+
+    /**
+     * With a ready client (tests, or a wiring that builds its own); the client stays the caller's to close.
+     * Like {@link #connect}, it registers the integration's metrics on {@code registry}: once per registry.
+     */
+    public static KubeIntegration using(AgentConfig config, KubernetesClient client, PodIdentity identity, PrometheusRegistry registry) {
+        KubeMetrics metrics = new KubeMetrics(registry);
+        return new KubeIntegration(config, client, false, identity, metrics, new ApiCalls(metrics));
+    }
+
+    private static Optional<KubeIntegration> standalone(KubeMode mode, String why) throws KubeUnavailableException {
+        if (mode == KubeMode.ENABLED) {
+            throw new KubeUnavailableException("kube.mode is enabled but " + why
+                    + "; fix that, or set kube.mode: auto to run standalone without the Kubernetes integration");
+        }
+        LOG.info("standalone mode (kube.mode: auto): {}; withdrawal is probe-only (/readyz), the budget is drain.budget", why);
+        return Optional.empty();
+    }
+
+    private static Optional<Config> clientConfig(Map<String, String> env) {
+        Config config;
+        String kubeconfig = env.get("KUBECONFIG");
+        if (kubeconfig != null && !kubeconfig.isBlank()) {
+            config = Config.fromKubeconfig(new File(kubeconfig.split(File.pathSeparator)[0]));
+        } else if (env.get("KUBERNETES_SERVICE_HOST") != null) {
+            config = Config.autoConfigure(null); // fabric8's in-cluster setup, which re-reads the rotated token
+        } else {
+            return Optional.empty();
+        }
+        // Every call is bounded by ApiCalls; fabric8's own retries would only keep threads busy past that.
+        config.setRequestRetryBackoffLimit(1);
+        return Optional.of(config);
+    }
+
+    private RbacReport startupChecks(AgentConfig config, PodIdentity identity, Optional<ServingSwitch> servingSwitch) {
+        Deadline deadline = Deadline.after(STARTUP_LIMIT);
+        try {
+            try {
+                Pod current = pod.get(deadline.cap(OwnPod.CALL_LIMIT));
+                servingSwitch.flatMap(s -> s.problem(current)).ifPresent(problem ->
+                        LOG.warn("drain.withdraw.strategy {}: {}", config.drain().withdraw().strategy().configName(), problem));
+            } catch (ApiException e) {
+                LOG.warn("cannot read pod {} at startup: {}", identity, e.getMessage());
+            }
+            return new RbacCheck(client, identity, api).check(RbacCheck.required(config), deadline);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new RbacReport(false, List.of(), List.of());
+        }
+    }
+
+    public PodIdentity identity() {
+        return pod.identity();
+    }
+
+    /** The configured strategy ({@code readiness-gate}, {@code label} or {@code probe}), verified on EndpointSlices. */
+    public Withdrawal withdrawal() {
+        return withdrawal;
+    }
+
+    /** deletionTimestamp → time left, else terminationGracePeriodSeconds, else drain.budget; re-reads the pod each time. */
+    public BudgetSource budgetSource() {
+        return budget;
+    }
+
+    /** Persists maintenance in the pod annotation {@code kube.maintenanceAnnotation} (JSON). */
+    public MaintenanceStore maintenanceStore() {
+        return maintenance;
+    }
+
+    /** The active maintenance a previous agent recorded on the pod; empty when none or the pod cannot be read. */
+    public Optional<MaintenanceStatus> persistedMaintenance() {
+        try {
+            return maintenance.read(pod.get(OwnPod.CALL_LIMIT));
+        } catch (ApiException e) {
+            LOG.warn("maintenance: cannot read pod annotations ({}); not restoring maintenance", e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return Optional.empty();
+    }
+
+    /** Whether the pod has a deletionTimestamp (fresh read); false, with a warning, when the pod cannot be read. */
+    public boolean podIsDeleting() {
+        try {
+            return pod.get(OwnPod.CALL_LIMIT).getMetadata().getDeletionTimestamp() != null;
+        } catch (ApiException e) {
+            LOG.warn("cannot tell whether pod {} is being deleted ({}); assuming it is not", pod.identity(), e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return false;
+    }
+
+    /** Kubernetes Events on the pod; a listener that does nothing when {@code kube.events} is false. */
+    public DrainListener events() {
+        return eventsEnabled ? events : new DrainListener() { };
+    }
+
+    /** Puts the pod into service at READY (readiness gate True, label "true"); same as {@code withdrawal().restore()}. */
+    public Withdrawal.Result markServing() {
+        return withdrawal.restore();
+    }
+
+    /** What the startup RBAC check found. */
+    public RbacReport rbac() {
+        return rbac;
+    }
+
+    /** Flushes queued Events (for at most a few seconds), then stops; closes the client if {@link #connect} built it. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        events.close(EVENT_FLUSH_LIMIT);
+        api.close();
+        if (ownsClient) {
+            client.close();
+        }
+    }
+}

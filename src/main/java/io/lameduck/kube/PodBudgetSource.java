@@ -1,0 +1,61 @@
+package io.lameduck.kube;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.lameduck.drain.BudgetSource;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The drain budget from the pod itself, re-read on every call: the time left until
+ * {@code metadata.deletionTimestamp} (the real deadline of a pod being deleted), else
+ * {@code spec.terminationGracePeriodSeconds}, else the configured {@code drain.budget}. A failed read
+ * falls back to the configured budget and says so in the source.
+ */
+final class PodBudgetSource implements BudgetSource {
+    private static final Logger LOG = LoggerFactory.getLogger(PodBudgetSource.class);
+    /** Reading the budget happens when a drain starts: it must not hold the drain up for long. */
+    static final Duration READ_LIMIT = Duration.ofSeconds(2);
+
+    private final OwnPod pod;
+    private final Duration configured;
+    private final Clock clock;
+
+    PodBudgetSource(OwnPod pod, Duration configured, Clock clock) {
+        this.pod = pod;
+        this.configured = configured;
+        this.clock = clock;
+    }
+
+    @Override
+    public Budget budget() {
+        Pod current;
+        try {
+            current = pod.get(READ_LIMIT);
+        } catch (ApiException e) {
+            LOG.warn("drain budget: cannot read the pod ({}); using drain.budget", e.getMessage());
+            return new Budget(configured, "drain.budget (pod not readable: " + e.kind().name().toLowerCase(Locale.ROOT) + ")");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Budget(configured, "drain.budget (interrupted while reading the pod)");
+        }
+        return of(current, configured, clock.instant());
+    }
+
+    static Budget of(Pod pod, Duration configured, Instant now) {
+        String deletion = pod.getMetadata().getDeletionTimestamp();
+        if (deletion != null) {
+            Instant deadline = Instant.parse(deletion);
+            Duration left = Duration.between(now, deadline);
+            return new Budget(left.isNegative() ? Duration.ZERO : left, "pod deletionTimestamp " + deletion);
+        }
+        Long grace = pod.getSpec() == null ? null : pod.getSpec().getTerminationGracePeriodSeconds();
+        if (grace != null) {
+            return new Budget(Duration.ofSeconds(grace), "pod terminationGracePeriodSeconds");
+        }
+        return new Budget(configured, "drain.budget");
+    }
+}

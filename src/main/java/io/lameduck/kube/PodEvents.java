@@ -1,0 +1,157 @@
+package io.lameduck.kube;
+
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.lameduck.drain.DrainListener;
+import io.lameduck.drain.DrainReport;
+import io.lameduck.drain.HookReport;
+import io.lameduck.drain.MaintenanceStatus;
+import io.lameduck.drain.Outcome;
+import io.lameduck.drain.StepReport;
+import io.lameduck.drain.Trigger;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes Kubernetes Events (core/v1) on the agent's pod for what an operator wants to see in
+ * {@code kubectl describe pod}: drain started, withdrawn (with the latency), hook timed out or failed, drain
+ * completed or exceeded its deadline (with the report's one-line summary), maintenance on and off.
+ * Events are written on one background thread from a bounded queue, so a slow API never holds the drain
+ * up; when the queue is full an event is dropped and logged. {@link #close(Duration)} flushes what is queued.
+ */
+final class PodEvents implements DrainListener {
+    private static final Logger LOG = LoggerFactory.getLogger(PodEvents.class);
+    static final String COMPONENT = "lameduck";
+    private static final int MAX_MESSAGE = 1024;
+
+    private final KubernetesClient client;
+    private final PodIdentity identity;
+    private final Supplier<String> podUid;
+    private final ApiCalls api;
+    private final Clock clock;
+    private final ThreadPoolExecutor writer;
+
+    PodEvents(KubernetesClient client, PodIdentity identity, Supplier<String> podUid, ApiCalls api, Clock clock) {
+        this.client = client;
+        this.identity = identity;
+        this.podUid = podUid;
+        this.api = api;
+        this.clock = clock;
+        this.writer = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(64), task -> {
+            Thread thread = new Thread(task, "lameduck-events");
+            thread.setDaemon(true);
+            return thread;
+        }, (task, executor) -> LOG.warn("Kubernetes Event dropped: too many queued"));
+    }
+
+    @Override
+    public void drainStarted(String drainId, Trigger trigger, Instant deadline) {
+        post("Normal", "DrainStarted", "drain " + drainId + " started by " + trigger.label() + "; deadline " + deadline);
+    }
+
+    @Override
+    public void stepFinished(String drainId, StepReport step) {
+        if (!StepReport.WITHDRAW.equals(step.name())) {
+            return;
+        }
+        boolean completed = step.outcome() == Outcome.COMPLETED;
+        post(completed ? "Normal" : "Warning", completed ? "Withdrawn" : "WithdrawalNotConfirmed",
+                "drain " + drainId + ": " + step.detail() + (step.error() == null ? "" : " (" + step.error() + ")"));
+    }
+
+    @Override
+    public void hookFinished(String drainId, HookReport hook) {
+        if (hook.outcome() == Outcome.TIMED_OUT) {
+            post("Warning", "DrainHookTimedOut", String.format("drain %s: hook %s (%s) timed out after %.2fs%s",
+                    drainId, hook.name(), hook.kind(), hook.durationSeconds(), hook.error() == null ? "" : ": " + hook.error()));
+        } else if (hook.outcome() == Outcome.FAILED) {
+            post("Warning", "DrainHookFailed", String.format("drain %s: hook %s (%s) failed after %.2fs: %s",
+                    drainId, hook.name(), hook.kind(), hook.durationSeconds(), hook.error()));
+        }
+    }
+
+    @Override
+    public void drainFinished(DrainReport report) {
+        switch (report.outcome()) {
+            case COMPLETED -> post("Normal", "DrainCompleted", report.summary());
+            case DEADLINE_EXCEEDED -> post("Warning", "DrainDeadlineExceeded", report.summary());
+            default -> post("Warning", "DrainFailed", report.summary());
+        }
+    }
+
+    @Override
+    public void maintenanceChanged(MaintenanceStatus status) {
+        String detail = status.detail() == null ? "" : "; " + status.detail();
+        if (status.active()) {
+            post("Normal", "MaintenanceOn", "maintenance on: " + status.reason()
+                    + (status.expiresAt() == null ? "" : " (until " + status.expiresAt() + ")") + detail);
+        } else {
+            post("Normal", "MaintenanceOff", "maintenance off: " + status.reason() + detail);
+        }
+    }
+
+    private void post(String type, String reason, String message) {
+        Event event = event(type, reason, message);
+        writer.execute(() -> write(event));
+    }
+
+    private void write(Event event) {
+        try {
+            api.call("create", "events", OwnPod.CALL_LIMIT,
+                    () -> client.v1().events().inNamespace(identity.namespace()).resource(event).create());
+        } catch (ApiException e) {
+            LOG.debug("Kubernetes Event {} not written: {}", event.getReason(), e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private Event event(String type, String reason, String message) {
+        String now = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
+        String trimmed = message.length() <= MAX_MESSAGE ? message : message.substring(0, MAX_MESSAGE - 1) + "…";
+        return new EventBuilder()
+                .withNewMetadata()
+                    .withNamespace(identity.namespace())
+                    .withName(identity.name() + "." + UUID.randomUUID().toString().replace("-", "").substring(0, 16).toLowerCase(Locale.ROOT))
+                .endMetadata()
+                .withNewInvolvedObject()
+                    .withApiVersion("v1").withKind("Pod").withNamespace(identity.namespace()).withName(identity.name())
+                    .withUid(podUid.get())
+                .endInvolvedObject()
+                .withType(type)
+                .withReason(reason)
+                .withMessage(trimmed)
+                .withNewSource().withComponent(COMPONENT).endSource()
+                .withReportingComponent(COMPONENT)
+                .withReportingInstance(identity.name())
+                .withFirstTimestamp(now)
+                .withLastTimestamp(now)
+                .withCount(1)
+                .build();
+    }
+
+    /** Writes what is queued, for at most {@code limit}; then stops. */
+    void close(Duration limit) {
+        writer.shutdown();
+        try {
+            if (!writer.awaitTermination(limit.toNanos(), TimeUnit.NANOSECONDS)) {
+                LOG.warn("Kubernetes Events: {} still queued after {}ms; dropping them", writer.getQueue().size(), limit.toMillis());
+                writer.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            writer.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,137 @@
+package io.lameduck.kube;
+
+import static io.lameduck.kube.KubeTestSupport.config;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.lameduck.drain.BudgetSource;
+import io.lameduck.drain.MaintenanceStatus;
+import io.lameduck.drain.Withdrawal;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/** Faults never block past the timeout: a service account without the Role, and an API that is not there. */
+@Tag("kube")
+class KubeFaultsTest {
+    private static KubeTestCluster cluster;
+    private static String namespace;
+    private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
+
+    @BeforeAll
+    static void cluster() {
+        cluster = KubeTestCluster.get();
+        namespace = cluster.namespace("faults");
+        cluster.kubelet().runPod(namespace, "app", Map.of("app", "app", "lameduck.io/serving", "true"), List.of("lameduck.io/serving"), 30);
+        cluster.service(namespace, "app", Map.of("app", "app"));
+    }
+
+    @BeforeEach
+    void captureLogs() {
+        logs.start();
+        for (Class<?> type : List.of(ApiCalls.class, RbacCheck.class)) {
+            ((Logger) LoggerFactory.getLogger(type)).addAppender(logs);
+        }
+    }
+
+    @AfterEach
+    void releaseLogs() {
+        for (Class<?> type : List.of(ApiCalls.class, RbacCheck.class)) {
+            ((Logger) LoggerFactory.getLogger(type)).detachAppender(logs);
+        }
+    }
+
+    @Test
+    void withoutTheRoleEveryFeatureDegradesQuicklyAndThe403IsLoggedOnceAndCounted() throws Exception {
+        PrometheusRegistry registry = new PrometheusRegistry();
+        try (KubernetesClient unbound = cluster.agentClient(namespace, "no-role", false);
+                KubeIntegration kube = KubeIntegration.using(config("readiness-gate", "5s"), unbound, new PodIdentity("app", namespace), registry)) {
+
+            assertThat(kube.rbac().checked()).isTrue();
+            assertThat(kube.rbac().missing()).containsExactly("get pods", "patch pods", "patch pods/status", "list services",
+                    "list discovery.k8s.io/endpointslices", "watch discovery.k8s.io/endpointslices", "create events");
+            assertThat(kube.rbac().degraded()).contains("readiness-gate withdrawal (falls back to probe)",
+                    "withdrawal verification on EndpointSlices (withdrawals stay unverified)", "Kubernetes Events on the pod (not written)");
+            assertThat(warnings()).anyMatch(m -> m.startsWith("RBAC: missing in namespace " + namespace + ": get pods, patch pods, patch pods/status"));
+
+            long start = System.nanoTime();
+            Withdrawal.Result first = kube.withdrawal().withdraw(Duration.ofSeconds(5));
+            Withdrawal.Result second = kube.withdrawal().withdraw(Duration.ofSeconds(5));
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            assertThat(List.of(first, second)).allSatisfy(result -> {
+                assertThat(result.status()).isEqualTo(Withdrawal.Status.DEGRADED);
+                assertThat(result.detail()).startsWith("readiness-gate: get pods is forbidden for the agent's service account (HTTP 403)")
+                        .endsWith("fell back to probe (/readyz answers 503) plus the full propagation delay");
+            });
+            assertThat(took).isLessThan(Duration.ofSeconds(2));
+            assertThat(warnings()).filteredOn(m -> m.startsWith("get pods is forbidden")).hasSize(1);
+            assertThat(KubeTestSupport.scrape(registry))
+                    .contains("lameduck_kube_requests_total{code=\"403\",resource=\"pods\",verb=\"get\"} 3")
+                    .contains("lameduck_withdrawal_duration_seconds_count{confirmed=\"false\",strategy=\"readiness-gate\"} 2");
+
+            assertThat(kube.budgetSource().budget())
+                    .isEqualTo(new BudgetSource.Budget(Duration.ofSeconds(30), "drain.budget (pod not readable: forbidden)"));
+            assertThat(kube.podIsDeleting()).isFalse();
+            assertThat(kube.persistedMaintenance()).isEmpty();
+            kube.maintenanceStore().save(new MaintenanceStatus(true, "test", Instant.now(), null, null)); // logged, not thrown
+            assertThat(kube.markServing().status()).isEqualTo(Withdrawal.Status.DEGRADED);
+        }
+    }
+
+    @Test
+    void anUnreachableApiDegradesToProbeWithinTheTimeout() throws Exception {
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
+        // fabric8's default config: it retries a refused connection with back-off for far longer than any timeout
+        try (KubernetesClient nowhere = new KubernetesClientBuilder()
+                .withConfig(cluster.clientConfig("https://127.0.0.1:" + closedPort, "token")).build();
+                KubeIntegration kube = timed(Duration.ofMillis(5500), () -> KubeIntegration.using(config("label", "3s"), nowhere,
+                        new PodIdentity("app", namespace), new PrometheusRegistry()))) {
+
+            assertThat(kube.rbac().checked()).isFalse();
+            long start = System.nanoTime();
+            Withdrawal.Result result = kube.withdrawal().withdraw(Duration.ofSeconds(3));
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            assertThat(result.status()).isEqualTo(Withdrawal.Status.DEGRADED);
+            assertThat(result.detail()).startsWith("label: get pods: ").contains("fell back to probe");
+            assertThat(took).isLessThan(Duration.ofMillis(3500));
+            BudgetSource.Budget budget = timed(Duration.ofMillis(2500), () -> kube.budgetSource().budget());
+            assertThat(budget.total()).isEqualTo(Duration.ofSeconds(30));
+            assertThat(budget.source()).startsWith("drain.budget (pod not readable: ");
+        }
+    }
+
+    private List<String> warnings() {
+        return logs.list.stream().filter(e -> e.getLevel() == Level.WARN).map(ILoggingEvent::getFormattedMessage).toList();
+    }
+
+    private interface Action<T> {
+        T run() throws Exception;
+    }
+
+    private static <T> T timed(Duration limit, Action<T> action) throws Exception {
+        long start = System.nanoTime();
+        T result = action.run();
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(limit);
+        return result;
+    }
+
+}

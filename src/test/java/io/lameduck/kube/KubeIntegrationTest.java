@@ -1,0 +1,199 @@
+package io.lameduck.kube;
+
+import static io.lameduck.kube.KubeTestSupport.awaitEndpoint;
+import static io.lameduck.kube.KubeTestSupport.config;
+import static io.lameduck.kube.KubeTestSupport.labels;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
+
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.lameduck.config.AgentConfig;
+import io.lameduck.drain.BudgetSource;
+import io.lameduck.drain.DrainCoordinator;
+import io.lameduck.drain.DrainOutcome;
+import io.lameduck.drain.DrainReport;
+import io.lameduck.drain.Drainer;
+import io.lameduck.drain.HookReport;
+import io.lameduck.drain.MaintenanceStatus;
+import io.lameduck.drain.Outcome;
+import io.lameduck.drain.StepReport;
+import io.lameduck.drain.Ticker;
+import io.lameduck.drain.Trigger;
+import io.lameduck.drain.Withdrawal;
+import io.lameduck.lifecycle.Lifecycle;
+import io.lameduck.lifecycle.State;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** The rest of the integration against a real kube-apiserver: budget, deletion, maintenance, Events, a whole drain. */
+@Tag("kube")
+class KubeIntegrationTest {
+    private static KubeTestCluster cluster;
+    private static KubernetesClient admin;
+    private static KubernetesClient agent;
+    private static String namespace;
+
+    @BeforeAll
+    static void cluster() {
+        cluster = KubeTestCluster.get();
+        admin = cluster.admin();
+        namespace = cluster.namespace("integration");
+        agent = cluster.agentClient(namespace, "lameduck", true);
+    }
+
+    @AfterAll
+    static void closeClient() {
+        agent.close();
+    }
+
+    @Test
+    void aPodBeingDeletedReportsTheTimeLeftUntilItsDeletionTimestampAndIsAlreadyOutOfEndpoints() throws Exception {
+        Pod pod = cluster.kubelet().runPod(namespace, "deleted", Map.of("app", "deleted"), List.of(), 45);
+        cluster.service(namespace, "deleted", Map.of("app", "deleted"));
+        awaitEndpoint(admin, namespace, "deleted", pod, true);
+        try (KubeIntegration kube = KubeIntegration.using(config("probe", "5s"), agent, new PodIdentity("deleted", namespace),
+                new PrometheusRegistry())) {
+            assertThat(kube.budgetSource().budget()).isEqualTo(new BudgetSource.Budget(Duration.ofSeconds(45), "pod terminationGracePeriodSeconds"));
+            assertThat(kube.podIsDeleting()).isFalse();
+
+            // No kubelet finishes the deletion, so the pod stays with its deletionTimestamp set.
+            admin.pods().inNamespace(namespace).withName("deleted").withGracePeriod(60).delete();
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(kube::podIsDeleting);
+
+            BudgetSource.Budget budget = kube.budgetSource().budget();
+            assertThat(budget.total()).isBetween(Duration.ofSeconds(50), Duration.ofSeconds(60));
+            assertThat(budget.source()).startsWith("pod deletionTimestamp ");
+            // Kubernetes itself marks the endpoints of a deleted pod not ready (serving, terminating): confirmed at once.
+            Withdrawal.Result result = kube.withdrawal().withdraw(Duration.ofSeconds(5));
+            assertThat(result.status()).as(result.detail()).isEqualTo(Withdrawal.Status.CONFIRMED);
+            assertThat(KubeTestSupport.endpointReady(admin, namespace, "deleted", pod)).contains(false);
+        } finally {
+            admin.pods().inNamespace(namespace).withName("deleted").withGracePeriod(0).delete();
+        }
+    }
+
+    @Test
+    void maintenanceIsPersistedAsAPodAnnotationAndReadBackByTheNextAgent() {
+        cluster.kubelet().runPod(namespace, "maint", Map.of("app", "maint"), List.of(), 30);
+        Instant since = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        MaintenanceStatus on = new MaintenanceStatus(true, "kernel upgrade", since, since.plus(Duration.ofHours(1)), "withdrawn");
+
+        try (KubeIntegration first = KubeIntegration.using(config("label", "5s"), agent, new PodIdentity("maint", namespace),
+                new PrometheusRegistry())) {
+            assertThat(first.persistedMaintenance()).isEmpty();
+            first.maintenanceStore().save(on);
+        }
+        assertThat(admin.pods().inNamespace(namespace).withName("maint").get().getMetadata().getAnnotations().get("lameduck.io/maintenance"))
+                .contains("\"reason\":\"kernel upgrade\"").contains("\"since\":\"" + since + "\"");
+
+        try (KubeIntegration restarted = KubeIntegration.using(config("label", "5s"), agent, new PodIdentity("maint", namespace),
+                new PrometheusRegistry())) {
+            assertThat(restarted.persistedMaintenance()).contains(on);
+            restarted.maintenanceStore().save(new MaintenanceStatus(false, "done", Instant.now(), null, null));
+            assertThat(restarted.persistedMaintenance()).isEmpty();
+        }
+        assertThat(admin.pods().inNamespace(namespace).withName("maint").get().getMetadata().getAnnotations())
+                .doesNotContainKey("lameduck.io/maintenance");
+    }
+
+    @Test
+    void drainAndMaintenanceEventsAreWrittenOnThePod() {
+        cluster.kubelet().runPod(namespace, "events", Map.of("app", "events"), List.of(), 30);
+        Instant now = Instant.now();
+        DrainReport report = new DrainReport("drain-1", Trigger.PRESTOP, DrainOutcome.DEADLINE_EXCEEDED, now, now.plusSeconds(9),
+                now.plusSeconds(8), "pod deletionTimestamp", 9.0,
+                List.of(new StepReport(StepReport.WITHDRAW, Outcome.COMPLETED, 0.12, "label: confirmed after 0.120s", null)),
+                List.of(new HookReport("app-drain", "http", 0, Outcome.TIMED_OUT, 5.0, "no answer in 5s"),
+                        new HookReport("flush", "exec", 1, Outcome.FAILED, 0.2, "exit code 1")));
+
+        try (KubeIntegration kube = KubeIntegration.using(config("label", "5s"), agent, new PodIdentity("events", namespace),
+                new PrometheusRegistry())) {
+            kube.events().drainStarted("drain-1", Trigger.PRESTOP, now.plusSeconds(8));
+            kube.events().stepFinished("drain-1", report.steps().get(0));
+            report.hooks().forEach(hook -> kube.events().hookFinished("drain-1", hook));
+            kube.events().drainFinished(report);
+            kube.events().maintenanceChanged(new MaintenanceStatus(true, "kernel upgrade", now, null, "withdrawn"));
+            kube.events().maintenanceChanged(new MaintenanceStatus(false, "done", now, null, "restored"));
+        } // close() flushes the queue
+
+        List<Event> events = admin.v1().events().inNamespace(namespace).withField("involvedObject.name", "events").list().getItems();
+        assertThat(events).extracting(Event::getType, Event::getReason, Event::getMessage).containsExactlyInAnyOrder(
+                tuple("Normal", "DrainStarted", "drain drain-1 started by prestop; deadline " + now.plusSeconds(8)),
+                tuple("Normal", "Withdrawn", "drain drain-1: label: confirmed after 0.120s"),
+                tuple("Warning", "DrainHookTimedOut", "drain drain-1: hook app-drain (http) timed out after 5.00s: no answer in 5s"),
+                tuple("Warning", "DrainHookFailed", "drain drain-1: hook flush (exec) failed after 0.20s: exit code 1"),
+                tuple("Warning", "DrainDeadlineExceeded", report.summary()),
+                tuple("Normal", "MaintenanceOn", "maintenance on: kernel upgrade; withdrawn"),
+                tuple("Normal", "MaintenanceOff", "maintenance off: done; restored"));
+        Pod pod = admin.pods().inNamespace(namespace).withName("events").get();
+        assertThat(events).allSatisfy(e -> {
+            assertThat(e.getInvolvedObject().getUid()).isEqualTo(pod.getMetadata().getUid());
+            assertThat(e.getSource().getComponent()).isEqualTo("lameduck");
+        });
+    }
+
+    @Test
+    void aWholeDrainWithTheLabelStrategyConfirmsTheWithdrawalAndTellsTheCluster() throws Exception {
+        Pod pod = cluster.kubelet().runPod(namespace, "drain", labels("drain", true), List.of(), 40);
+        cluster.service(namespace, "drain", labels("drain", true));
+        awaitEndpoint(admin, namespace, "drain", pod, true);
+        AgentConfig config = config("drain:\n  budget: 30s\n  propagationDelay: 100ms\n  withdraw:\n    strategy: label\n    timeout: 10s\n");
+        ExecutorService hooks = Executors.newCachedThreadPool();
+        try (KubeIntegration kube = KubeIntegration.using(config, agent, new PodIdentity("drain", namespace), new PrometheusRegistry())) {
+            Lifecycle lifecycle = new Lifecycle();
+            lifecycle.moveTo(State.READY, "test");
+            Drainer drainer = new Drainer(lifecycle, kube.withdrawal(), List.of(), config.drain().withdraw().timeout(),
+                    config.drain().propagationDelay(), hooks, Ticker.SYSTEM);
+            DrainCoordinator coordinator = new DrainCoordinator(drainer, kube.budgetSource(), config.drain().safetyMargin(),
+                    Ticker.SYSTEM, Clock.systemUTC());
+            coordinator.addListener(kube.events());
+
+            DrainReport report = coordinator.trigger(Trigger.PRESTOP).get(20, TimeUnit.SECONDS);
+
+            assertThat(report.outcome()).isEqualTo(DrainOutcome.COMPLETED);
+            assertThat(report.deadlineSource()).isEqualTo("pod terminationGracePeriodSeconds 40.000s minus safety margin 2.000s");
+            assertThat(report.steps()).extracting(StepReport::name, StepReport::outcome).containsExactly(
+                    tuple("unready", Outcome.COMPLETED), tuple("withdraw", Outcome.COMPLETED),
+                    tuple("propagate", Outcome.COMPLETED), tuple("hooks", Outcome.COMPLETED));
+            assertThat(report.steps().get(1).detail()).contains("confirmed after");
+            assertThat(KubeTestSupport.endpointReady(admin, namespace, "drain", pod)).isEmpty();
+        } finally {
+            hooks.shutdownNow();
+        }
+        assertThat(admin.v1().events().inNamespace(namespace).withField("involvedObject.name", "drain").list().getItems())
+                .extracting(Event::getReason).containsExactlyInAnyOrder("DrainStarted", "Withdrawn", "DrainCompleted");
+    }
+
+    @Test
+    void connectFindsTheApiThroughKubeconfigAndThePodThroughTheDownwardApiVariables() throws Exception {
+        cluster.kubelet().runPod(namespace, "connect", Map.of("app", "connect"), List.of(), 30);
+        Map<String, String> env = Map.of("KUBECONFIG", Path.of("target/kube/kubeconfig.yaml").toAbsolutePath().toString(),
+                "POD_NAME", "connect", "POD_NAMESPACE", namespace, "HOST_IP", TestKubelet.NODE_IP);
+
+        Optional<KubeIntegration> kube = KubeIntegration.connect(config("kube:\n  mode: enabled\n"), env, new PrometheusRegistry());
+
+        assertThat(kube).isPresent();
+        try (KubeIntegration connected = kube.get()) {
+            assertThat(connected.identity()).isEqualTo(new PodIdentity("connect", namespace, Optional.of(TestKubelet.NODE_IP)));
+            assertThat(connected.rbac().complete()).isTrue(); // the admin credentials of the test cluster
+            assertThat(connected.podIsDeleting()).isFalse();
+        }
+    }
+}

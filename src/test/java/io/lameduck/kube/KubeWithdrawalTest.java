@@ -1,0 +1,219 @@
+package io.lameduck.kube;
+
+import static io.lameduck.kube.KubeTestSupport.awaitEndpoint;
+import static io.lameduck.kube.KubeTestSupport.config;
+import static io.lameduck.kube.KubeTestSupport.labels;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodCondition;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.Watch;
+import io.lameduck.drain.Deadline;
+import io.lameduck.drain.Withdrawal;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** Withdrawal strategies against a real kube-apiserver and the real EndpointSlice controller. */
+@Tag("kube")
+class KubeWithdrawalTest {
+    private static final String GATE = "lameduck.io/serving";
+    private static KubeTestCluster cluster;
+    private static KubernetesClient admin;
+    private static KubernetesClient agent;
+    private static String namespace;
+
+    @BeforeAll
+    static void cluster() {
+        cluster = KubeTestCluster.get();
+        admin = cluster.admin();
+        namespace = cluster.namespace("withdraw");
+        agent = cluster.agentClient(namespace, "lameduck", true);
+    }
+
+    @AfterAll
+    static void closeClient() {
+        agent.close();
+    }
+
+    @Test
+    void labelStrategyTakesThePodOutOfTheEndpointSliceAndPutsItBack() throws Exception {
+        Pod pod = cluster.kubelet().runPod(namespace, "label", labels("label", true), List.of(), 30);
+        cluster.service(namespace, "label", labels("label", true));
+        awaitEndpoint(admin, namespace, "label", pod, true);
+        PrometheusRegistry registry = new PrometheusRegistry();
+
+        try (KubeIntegration kube = KubeIntegration.using(config("label", "10s"), agent, new PodIdentity("label", namespace), registry)) {
+            assertThat(kube.rbac().complete()).as("the chart's Role grants everything: %s", kube.rbac()).isTrue();
+            Withdrawal.Result withdrawn = kube.withdrawal().withdraw(Duration.ofSeconds(10));
+
+            assertThat(withdrawn.status()).as(withdrawn.detail()).isEqualTo(Withdrawal.Status.CONFIRMED);
+            assertThat(withdrawn.detail()).startsWith("label: label lameduck.io/serving=false; confirmed after ")
+                    .endsWith("the pod is not ready in any of 1 EndpointSlice of Service label");
+            assertThat(KubeTestSupport.endpointReady(admin, namespace, "label", pod)).isEmpty();
+            assertThat(admin.pods().inNamespace(namespace).withName("label").get().getMetadata().getLabels())
+                    .containsEntry("lameduck.io/serving", "false");
+
+            Withdrawal.Result restored = kube.markServing();
+            assertThat(restored.status()).as(restored.detail()).isEqualTo(Withdrawal.Status.UNVERIFIED);
+            awaitEndpoint(admin, namespace, "label", pod, true);
+            assertThat(KubeTestSupport.scrape(registry))
+                    .contains("lameduck_withdrawal_duration_seconds_count{confirmed=\"true\",strategy=\"label\"} 1")
+                    .contains("lameduck_kube_requests_total{code=\"200\",resource=\"pods\",verb=\"patch\"} 2");
+        }
+    }
+
+    @Test
+    void readinessGateStrategySetsTheConditionAndTheControllerMarksTheEndpointNotReady() throws Exception {
+        Pod pod = cluster.kubelet().runPod(namespace, "gate", Map.of("app", "gate"), List.of(GATE), 30);
+        cluster.service(namespace, "gate", Map.of("app", "gate"));
+        awaitEndpoint(admin, namespace, "gate", pod, false); // the gate is not True yet: the kubelet keeps it unready
+        PrometheusRegistry registry = new PrometheusRegistry();
+
+        try (KubeIntegration kube = KubeIntegration.using(config("readiness-gate", "10s"), agent, new PodIdentity("gate", namespace), registry)) {
+            assertThat(kube.markServing().status()).isEqualTo(Withdrawal.Status.UNVERIFIED);
+            awaitEndpoint(admin, namespace, "gate", pod, true);
+
+            Withdrawal.Result withdrawn = kube.withdrawal().withdraw(Duration.ofSeconds(10));
+
+            assertThat(withdrawn.status()).as(withdrawn.detail()).isEqualTo(Withdrawal.Status.CONFIRMED);
+            assertThat(withdrawn.detail()).startsWith("readiness-gate: readiness gate lameduck.io/serving=False; confirmed after ");
+            assertThat(KubeTestSupport.endpointReady(admin, namespace, "gate", pod)).contains(false);
+            assertThat(condition(admin.pods().inNamespace(namespace).withName("gate").get(), GATE))
+                    .extracting(PodCondition::getStatus, PodCondition::getReason).containsExactly("False", "Withdrawn");
+
+            kube.markServing();
+            awaitEndpoint(admin, namespace, "gate", pod, true);
+            assertThat(KubeTestSupport.scrape(registry))
+                    .contains("lameduck_withdrawal_duration_seconds_count{confirmed=\"true\",strategy=\"readiness-gate\"} 1");
+        }
+    }
+
+    @Test
+    void readinessGateStrategyDegradesWhenThePodHasNoReadinessGate() throws Exception {
+        Pod pod = cluster.kubelet().runPod(namespace, "nogate", Map.of("app", "nogate"), List.of(), 30);
+        try (KubeIntegration kube = KubeIntegration.using(config("readiness-gate", "5s"), agent, new PodIdentity("nogate", namespace),
+                new PrometheusRegistry())) {
+            Withdrawal.Result result = kube.withdrawal().withdraw(Duration.ofSeconds(5));
+
+            assertThat(result.status()).isEqualTo(Withdrawal.Status.DEGRADED);
+            assertThat(result.detail()).contains("pod spec.readinessGates has no conditionType lameduck.io/serving")
+                    .contains("fell back to probe");
+            assertThat(condition(admin.pods().inNamespace(namespace).withName(pod.getMetadata().getName()).get(), GATE)).isNull();
+        }
+    }
+
+    @Test
+    void probeStrategyWaitsForTheKubeletsReadinessProbeToTakeThePodOut() throws Exception {
+        Pod pod = cluster.kubelet().runPod(namespace, "probe", Map.of("app", "probe"), List.of(), 30);
+        cluster.service(namespace, "probe", Map.of("app", "probe"));
+        awaitEndpoint(admin, namespace, "probe", pod, true);
+        try (KubeIntegration kube = KubeIntegration.using(config("probe", "10s"), agent, new PodIdentity("probe", namespace),
+                new PrometheusRegistry())) {
+            CompletableFuture<Withdrawal.Result> withdrawal = CompletableFuture.supplyAsync(() -> withdraw(kube, Duration.ofSeconds(10)));
+            cluster.kubelet().containersReady(namespace, "probe", false); // the readiness probe fails: /readyz answers 503
+
+            Withdrawal.Result result = withdrawal.get(15, TimeUnit.SECONDS);
+            assertThat(result.status()).as(result.detail()).isEqualTo(Withdrawal.Status.CONFIRMED);
+            assertThat(result.detail()).startsWith("probe: /readyz answers 503; confirmed after ");
+        }
+    }
+
+    @Test
+    void verificationTimesOutWhenTheEndpointStaysReady() throws Exception {
+        Pod pod = cluster.kubelet().runPod(namespace, "stuck", Map.of("app", "stuck"), List.of(), 30);
+        cluster.service(namespace, "stuck", Map.of("app", "stuck"));
+        awaitEndpoint(admin, namespace, "stuck", pod, true);
+        try (KubeIntegration kube = KubeIntegration.using(config("probe", "1s"), agent, new PodIdentity("stuck", namespace),
+                new PrometheusRegistry())) {
+            long start = System.nanoTime();
+            Withdrawal.Result result = kube.withdrawal().withdraw(Duration.ofSeconds(1));
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            assertThat(result.status()).isEqualTo(Withdrawal.Status.TIMED_OUT);
+            assertThat(result.detail()).contains("not confirmed within").contains("the pod is still ready in 1 of 1 EndpointSlice of Service stuck");
+            assertThat(took).isBetween(Duration.ofSeconds(1), Duration.ofMillis(1500));
+        }
+    }
+
+    @Test
+    void aDroppedWatchIsReplacedByAFreshListAndTheVerificationStillConfirms() throws Exception {
+        Pod pod = cluster.kubelet().runPod(namespace, "drop", Map.of("app", "drop"), List.of(), 30);
+        cluster.service(namespace, "drop", Map.of("app", "drop"));
+        awaitEndpoint(admin, namespace, "drop", pod, true);
+        try (ApiCalls api = new ApiCalls(new KubeMetrics(new PrometheusRegistry()))) {
+            EndpointVerifier verifier = new EndpointVerifier(agent, namespace, api);
+            AtomicInteger watches = new AtomicInteger();
+            CountDownLatch secondWatch = new CountDownLatch(1);
+            verifier.onWatchOpened((Watch watch) -> {
+                if (watches.incrementAndGet() == 1) {
+                    watch.close(); // the connection drops under the verifier
+                } else {
+                    secondWatch.countDown();
+                }
+            });
+            CompletableFuture<EndpointVerifier.Verification> seen = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return verifier.awaitWithdrawn(pod, pod.getMetadata().getLabels(), Deadline.after(Duration.ofSeconds(10)));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertThat(secondWatch.await(5, TimeUnit.SECONDS)).as("a second watch after a re-list").isTrue();
+            cluster.kubelet().containersReady(namespace, "drop", false);
+
+            EndpointVerifier.Verification verification = seen.get(15, TimeUnit.SECONDS);
+            assertThat(verification.confirmed()).isTrue();
+            assertThat(verification.relists()).isEqualTo(1);
+            assertThat(verification.describe()).endsWith("(re-listed 1x after the watch dropped)");
+        }
+    }
+
+    @Test
+    void aConflictingChangeBetweenReadAndPatchIsRetriedFromAFreshRead() throws Exception {
+        cluster.kubelet().runPod(namespace, "conflict", Map.of("app", "conflict"), List.of(), 30);
+        PrometheusRegistry registry = new PrometheusRegistry();
+        try (ApiCalls api = new ApiCalls(new KubeMetrics(registry))) {
+            OwnPod own = new OwnPod(agent, new PodIdentity("conflict", namespace), api);
+            AtomicInteger reads = new AtomicInteger();
+
+            Pod patched = own.patch(OwnPod.PODS, current -> {
+                if (reads.incrementAndGet() == 1) { // someone else edits the pod after our read
+                    admin.pods().inNamespace(namespace).withName("conflict")
+                            .edit(p -> { p.getMetadata().getAnnotations().put("other", "edit"); return p; });
+                }
+                return Optional.of(Patches.label(current, "lameduck.io/serving", "false"));
+            }, Deadline.after(Duration.ofSeconds(5)));
+
+            assertThat(reads).hasValue(2);
+            assertThat(patched.getMetadata().getLabels()).containsEntry("lameduck.io/serving", "false");
+            assertThat(patched.getMetadata().getAnnotations()).containsEntry("other", "edit");
+            assertThat(KubeTestSupport.scrape(registry))
+                    .contains("lameduck_kube_requests_total{code=\"409\",resource=\"pods\",verb=\"patch\"} 1")
+                    .contains("lameduck_kube_requests_total{code=\"200\",resource=\"pods\",verb=\"patch\"} 1");
+        }
+    }
+
+    private static Withdrawal.Result withdraw(KubeIntegration kube, Duration timeout) {
+        try {
+            return kube.withdrawal().withdraw(timeout);
+        } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static PodCondition condition(Pod pod, String type) {
+        return pod.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+    }
+}
