@@ -10,6 +10,7 @@ import io.lameduck.drain.DrainReport;
 import io.lameduck.drain.Drainer;
 import io.lameduck.drain.Hook;
 import io.lameduck.drain.Maintenance;
+import io.lameduck.drain.MaintenanceStatus;
 import io.lameduck.drain.MaintenanceStore;
 import io.lameduck.drain.ProbeWithdrawal;
 import io.lameduck.drain.Ticker;
@@ -21,6 +22,8 @@ import io.lameduck.http.AdminServer;
 import io.lameduck.http.Json;
 import io.lameduck.http.ListenerBindException;
 import io.lameduck.http.ServerException;
+import io.lameduck.kube.KubeIntegration;
+import io.lameduck.kube.KubeUnavailableException;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
 import io.lameduck.logging.RawJson;
@@ -67,9 +70,11 @@ public final class Agent {
     private final AdminServer server;
     private final ExecutorService hookExecutor;
     private final ScheduledExecutorService scheduler;
+    private final Optional<KubeIntegration> kube;
 
     private Agent(AgentConfig config, Lifecycle lifecycle, Withdrawal withdrawal, Maintenance maintenance,
-            DrainCoordinator drains, AdminServer server, ExecutorService hookExecutor, ScheduledExecutorService scheduler) {
+            DrainCoordinator drains, AdminServer server, ExecutorService hookExecutor, ScheduledExecutorService scheduler,
+            Optional<KubeIntegration> kube) {
         this.config = config;
         this.lifecycle = lifecycle;
         this.withdrawal = withdrawal;
@@ -78,23 +83,40 @@ public final class Agent {
         this.server = server;
         this.hookExecutor = hookExecutor;
         this.scheduler = scheduler;
+        this.kube = kube;
     }
 
-    /** Wires the agent; nothing runs until {@link #start()}. */
+    /** Wires a standalone agent (no Kubernetes API); nothing runs until {@link #start()}. */
     public static Agent create(AgentConfig config) {
+        return create(config, new PrometheusRegistry(), Optional.empty());
+    }
+
+    /**
+     * Wires the agent, with the Kubernetes integration when {@code env} leads to a usable API.
+     *
+     * @throws KubeUnavailableException with {@code kube.mode: enabled} and no usable API
+     */
+    public static Agent create(AgentConfig config, Map<String, String> env) throws KubeUnavailableException {
+        PrometheusRegistry registry = new PrometheusRegistry();
+        return create(config, registry, KubeIntegration.connect(config, env, registry));
+    }
+
+    /** Wires the agent around an integration built by the caller (tests give it their cluster's client). */
+    public static Agent create(AgentConfig config, PrometheusRegistry registry, Optional<KubeIntegration> kube) {
         Clock clock = Clock.systemUTC();
         Lifecycle lifecycle = new Lifecycle(clock);
         lifecycle.addListener(t -> LOG.info("state {} -> {}{}", t.from(), t.to(), t.reason().isEmpty() ? "" : ": " + t.reason()));
-        AgentMetrics metrics = new AgentMetrics(new PrometheusRegistry(), Version.current(), config.metrics().jvm());
+        AgentMetrics metrics = new AgentMetrics(registry, Version.current(), config.metrics().jvm());
         lifecycle.addListener(metrics.lifecycleListener());
-        Withdrawal withdrawal = new ProbeWithdrawal();
+        Withdrawal withdrawal = kube.map(KubeIntegration::withdrawal).orElseGet(ProbeWithdrawal::new);
+        BudgetSource budget = kube.map(KubeIntegration::budgetSource).orElseGet(() -> BudgetSource.fixed(config.drain().budget()));
+        MaintenanceStore store = kube.map(KubeIntegration::maintenanceStore).orElse(MaintenanceStore.IN_MEMORY);
         List<Hook> hooks = config.drain().hooks().stream().map(HookFactory::create).toList();
         ExecutorService hookExecutor = Executors.newCachedThreadPool(daemonThreads("lameduck-hook"));
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(daemonThreads("lameduck-timer"));
         Drainer drainer = new Drainer(lifecycle, withdrawal, hooks, config.drain().withdraw().timeout(),
                 config.drain().propagationDelay(), hookExecutor, Ticker.SYSTEM);
-        DrainCoordinator drains = new DrainCoordinator(drainer, BudgetSource.fixed(config.drain().budget()),
-                config.drain().safetyMargin(), Ticker.SYSTEM, clock);
+        DrainCoordinator drains = new DrainCoordinator(drainer, budget, config.drain().safetyMargin(), Ticker.SYSTEM, clock);
         drains.addListener(new ReportLogger());
         drains.addListener(metrics.drainListener());
         metrics.sampleConnections(appPorts(config).stream().collect(java.util.stream.Collectors.toMap(
@@ -102,27 +124,56 @@ public final class Agent {
         metrics.setDeadlineRemaining(() -> lifecycle.state() == State.DRAINING
                 ? drains.deadline().map(Deadline::remaining) : Optional.empty());
         Maintenance maintenance = new Maintenance(lifecycle, withdrawal, config.drain().withdraw().timeout(),
-                MaintenanceStore.IN_MEMORY, scheduler, clock);
+                store, scheduler, clock);
         maintenance.addListener(metrics.drainListener());
+        kube.ifPresent(k -> {
+            drains.addListener(k.events());
+            maintenance.addListener(k.events());
+        });
         AdminServer server = new AdminServer(
                 new AdminServer.Settings(config.server().host(), config.server().port(), config.security().nodeIp(), config.security().token()),
                 new AdminServer.Wiring(lifecycle, maintenance, drains, summary(config), Version.current()),
                 Optional.of(metrics.servlet()), metrics::recordHttpRequest);
-        return new Agent(config, lifecycle, withdrawal, maintenance, drains, server, hookExecutor, scheduler);
+        return new Agent(config, lifecycle, withdrawal, maintenance, drains, server, hookExecutor, scheduler, kube);
     }
 
-    /** Starts the listener, runs the start-up steps, and becomes READY (unless a drain began meanwhile). */
+    /**
+     * Starts the listener, then runs the start-up steps in order, then becomes READY:
+     *
+     * <ol>
+     *   <li>a pod that is already being deleted (the agent restarted mid-termination) starts draining at once
+     *       and never becomes READY;
+     *   <li>maintenance persisted on the pod is restored (the pod stays withdrawn);
+     *   <li>otherwise the pod is marked serving (readiness gate True, serving label "true").
+     * </ol>
+     */
     public void start() throws ListenerBindException, ServerException {
         lifecycle.moveTo(State.STARTING, "starting the admin listener on " + config.server().host() + ":" + config.server().port());
         try {
             server.start();
         } catch (ListenerBindException | ServerException e) {
             lifecycle.moveTo(State.FAILED, e.getMessage());
+            kube.ifPresent(KubeIntegration::close);
             throw e;
         }
         LOG.info("admin listener accepting connections on {}:{}", config.server().host(), server.port());
-        Withdrawal.Result serving = withdrawal.restore();
-        LOG.info("start-up: {}", serving.detail());
+        if (kube.isPresent() && kube.get().podIsDeleting()) {
+            LOG.info("pod {} is already being deleted: draining now instead of becoming READY", kube.get().identity());
+            drains.trigger(Trigger.POD_DELETION);
+            return;
+        }
+        Optional<MaintenanceStatus> persisted = kube.flatMap(KubeIntegration::persistedMaintenance).filter(MaintenanceStatus::active);
+        if (persisted.isPresent()) {
+            try {
+                maintenance.restore(persisted.get());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        if (!maintenance.isActive()) {
+            LOG.info("start-up: {}", withdrawal.restore().detail());
+        }
         lifecycle.moveTo(State.READY, "listener up and start-up steps done");
     }
 
@@ -145,6 +196,7 @@ public final class Agent {
         } finally {
             scheduler.shutdownNow();
             hookExecutor.shutdownNow();
+            kube.ifPresent(KubeIntegration::close); // flushes queued Events
             lifecycle.moveTo(State.STOPPED, "listener closed");
         }
     }

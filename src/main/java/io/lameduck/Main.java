@@ -6,6 +6,7 @@ import io.lameduck.cli.LameduckCommand;
 import io.lameduck.config.ConfigException;
 import io.lameduck.http.ListenerBindException;
 import io.lameduck.http.ServerException;
+import io.lameduck.kube.KubeUnavailableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -43,7 +44,7 @@ public final class Main {
     }
 
     static ExitCode exitCodeFor(Throwable error) {
-        if (error instanceof ConfigException) {
+        if (error instanceof ConfigException || error instanceof KubeUnavailableException) {
             return ExitCode.INVALID_CONFIG;
         }
         if (error instanceof ListenerBindException) {

@@ -41,7 +41,7 @@ final class ServeCommand implements Callable<Integer> {
         LogSetup.configure(json, loaded.logging().level(), false);
         BudgetCheck.warnings(loaded.drain()).forEach(LOG::warn);
 
-        Agent agent = Agent.create(loaded);
+        Agent agent = Agent.create(loaded, System.getenv());
         CountDownLatch stopped = new CountDownLatch(1);
         AtomicReference<Exception> stopFailure = new AtomicReference<>();
         AtomicBoolean stopping = new AtomicBoolean();

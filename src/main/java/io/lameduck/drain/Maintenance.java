@@ -66,11 +66,15 @@ public final class Maintenance {
 
     /** Enters maintenance (or renews it with a new reason and TTL). Only while READY. */
     public MaintenanceStatus enter(String reason, Optional<Duration> ttl) throws NotAllowedException, InterruptedException {
+        requireReady("enter");
         return enterUntil(reason, ttl.map(d -> clock.instant().plus(d)));
     }
 
-    /** Restores a persisted maintenance found at start-up; an already expired one is simply ended. */
-    public MaintenanceStatus restore(MaintenanceStatus persisted) throws NotAllowedException, InterruptedException {
+    /**
+     * Restores a persisted maintenance found at start-up (before READY, so readiness never flaps to 200);
+     * an already expired one is simply ended.
+     */
+    public MaintenanceStatus restore(MaintenanceStatus persisted) throws InterruptedException {
         if (persisted.expiresAt() != null && !persisted.expiresAt().isAfter(clock.instant())) {
             LOG.info("persisted maintenance ({}) expired at {} while the agent was down; not restoring it",
                     persisted.reason(), persisted.expiresAt());
@@ -80,8 +84,7 @@ public final class Maintenance {
         return enterUntil(persisted.reason(), Optional.ofNullable(persisted.expiresAt()));
     }
 
-    private MaintenanceStatus enterUntil(String reason, Optional<Instant> expiresAt) throws NotAllowedException, InterruptedException {
-        requireReady("enter");
+    private MaintenanceStatus enterUntil(String reason, Optional<Instant> expiresAt) throws InterruptedException {
         Withdrawal.Result result = withdrawal.withdraw(withdrawTimeout);
         MaintenanceStatus entered;
         synchronized (lock) {
