@@ -50,7 +50,7 @@ final class ApiCalls implements AutoCloseable {
         Future<T> future = executor.submit(call);
         try {
             T result = future.get(limit.toNanos(), TimeUnit.NANOSECONDS);
-            metrics.request(verb, resource, "create".equals(verb) ? "201" : "200");
+            metrics.request(verb, resource, statusOf(verb, result));
             return result;
         } catch (TimeoutException e) {
             future.cancel(true);
@@ -63,6 +63,14 @@ final class ApiCalls implements AutoCloseable {
         } catch (ExecutionException e) {
             throw classify(verb, resource, e.getCause());
         }
+    }
+
+    /** fabric8 answers a 404 on get with null rather than an exception; count it as what it was. */
+    private static String statusOf(String verb, Object result) {
+        if ("get".equals(verb) && result == null) {
+            return "404";
+        }
+        return "create".equals(verb) ? "201" : "200";
     }
 
     private ApiException classify(String verb, String resource, Throwable failure) {

@@ -119,6 +119,58 @@ class KubeFaultsTest {
         }
     }
 
+    @Test
+    void anApiThatAcceptsConnectionsButNeverAnswersDegradesWithinTheTimeout() throws Exception {
+        try (ServerSocket silent = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            List<java.net.Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Thread acceptor = new Thread(() -> {
+                try {
+                    while (true) {
+                        held.add(silent.accept()); // accept, then say nothing (not even the TLS handshake)
+                    }
+                } catch (java.io.IOException closed) {
+                    // test over
+                }
+            });
+            acceptor.setDaemon(true);
+            acceptor.start();
+            try (KubernetesClient hanging = new KubernetesClientBuilder()
+                    .withConfig(cluster.clientConfig("https://127.0.0.1:" + silent.getLocalPort(), "token")).build();
+                    KubeIntegration kube = timed(Duration.ofMillis(5500), () -> KubeIntegration.using(config("readiness-gate", "2s"), hanging,
+                            new PodIdentity("app", namespace), new PrometheusRegistry()))) {
+                long start = System.nanoTime();
+                Withdrawal.Result result = kube.withdrawal().withdraw(Duration.ofSeconds(2));
+                Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+                assertThat(result.status()).isEqualTo(Withdrawal.Status.DEGRADED);
+                assertThat(result.detail()).contains("fell back to probe");
+                assertThat(took).isLessThan(Duration.ofMillis(3000));
+            } finally {
+                for (java.net.Socket socket : held) {
+                    socket.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void aPodThatNoLongerExistsIs404AndDegradesWithoutBlocking() throws Exception {
+        PrometheusRegistry registry = new PrometheusRegistry();
+        try (KubernetesClient agent = cluster.agentClient(namespace, "lameduck", true);
+                KubeIntegration kube = KubeIntegration.using(config("label", "3s"), agent, new PodIdentity("gone", namespace), registry)) {
+            long start = System.nanoTime();
+            Withdrawal.Result result = kube.withdrawal().withdraw(Duration.ofSeconds(3));
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            assertThat(result.status()).isEqualTo(Withdrawal.Status.DEGRADED);
+            assertThat(result.detail()).startsWith("label: get pods: ").contains("fell back to probe");
+            assertThat(took).isLessThan(Duration.ofSeconds(2));
+            assertThat(kube.podIsDeleting()).isFalse();
+            assertThat(kube.budgetSource().budget().source()).startsWith("drain.budget (pod not readable: ");
+            assertThat(KubeTestSupport.scrape(registry)).contains("lameduck_kube_requests_total{code=\"404\",resource=\"pods\",verb=\"get\"}");
+        }
+    }
+
     private List<String> warnings() {
         return logs.list.stream().filter(e -> e.getLevel() == Level.WARN).map(ILoggingEvent::getFormattedMessage).toList();
     }
