@@ -33,14 +33,18 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -119,7 +123,7 @@ public final class Agent {
         DrainCoordinator drains = new DrainCoordinator(drainer, budget, config.drain().safetyMargin(), Ticker.SYSTEM, clock);
         drains.addListener(new ReportLogger());
         drains.addListener(metrics.drainListener());
-        metrics.sampleConnections(appPorts(config).stream().collect(java.util.stream.Collectors.toMap(
+        metrics.sampleConnections(appPorts(config).stream().collect(Collectors.toMap(
                 port -> port, port -> () -> TcpConnectionTable.system().established(port))));
         metrics.setDeadlineRemaining(() -> lifecycle.state() == State.DRAINING
                 ? drains.deadline().map(Deadline::remaining) : Optional.empty());
@@ -231,16 +235,16 @@ public final class Agent {
                 "timeout", Durations.format(h.common().timeout()))).toList());
         summary.put("drain", drain);
         summary.put("metrics", config.metrics());
-        summary.put("kube", Map.of("mode", config.kube().mode().name().toLowerCase(java.util.Locale.ROOT), "events", config.kube().events()));
+        summary.put("kube", Map.of("mode", config.kube().mode().name().toLowerCase(Locale.ROOT), "events", config.kube().events()));
         return summary;
     }
 
     /** The application ports that wait-idle hooks watch: their connections are exported as a gauge. */
-    private static java.util.Set<Integer> appPorts(AgentConfig config) {
+    private static Set<Integer> appPorts(AgentConfig config) {
         return config.drain().hooks().stream()
                 .filter(AgentConfig.WaitIdleHook.class::isInstance)
                 .flatMap(hook -> ((AgentConfig.WaitIdleHook) hook).ports().stream())
-                .collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new));
+                .collect(Collectors.toCollection(TreeSet::new));
     }
 
     private static ThreadFactory daemonThreads(String prefix) {

@@ -1,5 +1,6 @@
 package io.lameduck.cli;
 
+import java.util.concurrent.Callable;
 import io.lameduck.http.Json;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -16,7 +17,7 @@ final class MaintenanceCommand {
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
 
     @Command(name = "on", mixinStandardHelpOptions = true, description = "Withdraw the pod from endpoints, with a reason.")
-    static final class On implements java.util.concurrent.Callable<Integer> {
+    static final class On implements Callable<Integer> {
         @Mixin
         ClientOptions options;
 
@@ -39,7 +40,7 @@ final class MaintenanceCommand {
     }
 
     @Command(name = "off", mixinStandardHelpOptions = true, description = "Put the pod back into endpoints.")
-    static final class Off implements java.util.concurrent.Callable<Integer> {
+    static final class Off implements Callable<Integer> {
         @Mixin
         ClientOptions options;
 
@@ -51,7 +52,7 @@ final class MaintenanceCommand {
     }
 
     @Command(name = "status", mixinStandardHelpOptions = true, description = "Show maintenance mode.")
-    static final class Status implements java.util.concurrent.Callable<Integer> {
+    static final class Status implements Callable<Integer> {
         @Mixin
         ClientOptions options;
 

@@ -1,5 +1,6 @@
 package io.lameduck.config;
 
+import java.util.TreeSet;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -248,7 +249,7 @@ public final class ConfigLoader {
     private static HttpHook httpHook(Fields f, HookCommon common) {
         String method = f.string("method", "POST").toUpperCase(Locale.ROOT);
         if (!HTTP_METHODS.contains(method)) {
-            f.problem(f.path("method") + ": got \"" + method + "\", expected one of " + String.join(", ", new java.util.TreeSet<>(HTTP_METHODS)));
+            f.problem(f.path("method") + ": got \"" + method + "\", expected one of " + String.join(", ", new TreeSet<>(HTTP_METHODS)));
         }
         URI url = f.requiredString("url").map(text -> httpUrl(f, text)).orElse(null);
         int expect = f.integer("expectStatus", 0, 0, 599);

@@ -1,5 +1,7 @@
 package io.lameduck.drain;
 
+import java.util.function.Consumer;
+import java.time.Instant;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -48,8 +50,11 @@ public final class DrainCoordinator {
                 LOG.info("{} trigger joins drain already in progress", trigger.label());
                 return running.result;
             }
+            // The deadline counts from the trigger: time spent asking for the budget (an API read) is already spent.
+            long triggeredAt = ticker.nanoTime();
             BudgetSource.Budget budget = budgetSource.budget();
-            Deadline deadline = Deadline.after(budget.total().minus(safetyMargin), ticker, clock);
+            Duration spentReading = Duration.ofNanos(ticker.nanoTime() - triggeredAt);
+            Deadline deadline = Deadline.after(budget.total().minus(safetyMargin).minus(spentReading), ticker, clock);
             String id = "drain-" + UUID.randomUUID().toString().substring(0, 8);
             String source = budget.source() + " " + Durations.seconds(budget.total()) + " minus safety margin " + Durations.seconds(safetyMargin);
             started = new Running(new DrainRecorder(id, trigger, deadline, source, ticker, clock), deadline, new CompletableFuture<>());
@@ -108,7 +113,7 @@ public final class DrainCoordinator {
     /** Delivers each event to every listener; one failing listener does not stop the others. */
     private record FanOut(List<DrainListener> listeners) implements DrainListener {
         @Override
-        public void drainStarted(String drainId, Trigger trigger, java.time.Instant deadline) {
+        public void drainStarted(String drainId, Trigger trigger, Instant deadline) {
             each(l -> l.drainStarted(drainId, trigger, deadline));
         }
 
@@ -127,7 +132,7 @@ public final class DrainCoordinator {
             each(l -> l.drainFinished(report));
         }
 
-        private void each(java.util.function.Consumer<DrainListener> event) {
+        private void each(Consumer<DrainListener> event) {
             for (DrainListener listener : listeners) {
                 try {
                     event.accept(listener);
