@@ -9,6 +9,7 @@ import io.lameduck.drain.DrainListener;
 import io.lameduck.drain.DrainReport;
 import io.lameduck.drain.Drainer;
 import io.lameduck.drain.Hook;
+import io.lameduck.drain.LifecycleGuardedWithdrawal;
 import io.lameduck.drain.Maintenance;
 import io.lameduck.drain.MaintenanceStatus;
 import io.lameduck.drain.MaintenanceStore;
@@ -112,7 +113,8 @@ public final class Agent {
         lifecycle.addListener(t -> LOG.info("state {} -> {}{}", t.from(), t.to(), t.reason().isEmpty() ? "" : ": " + t.reason()));
         AgentMetrics metrics = new AgentMetrics(registry, Version.current(), config.metrics().jvm());
         lifecycle.addListener(metrics.lifecycleListener());
-        Withdrawal withdrawal = kube.map(KubeIntegration::withdrawal).orElseGet(ProbeWithdrawal::new);
+        Withdrawal withdrawal = new LifecycleGuardedWithdrawal(
+                kube.map(KubeIntegration::withdrawal).orElseGet(ProbeWithdrawal::new), lifecycle);
         BudgetSource budget = kube.map(KubeIntegration::budgetSource).orElseGet(() -> BudgetSource.fixed(config.drain().budget()));
         MaintenanceStore store = kube.map(KubeIntegration::maintenanceStore).orElse(MaintenanceStore.IN_MEMORY);
         List<Hook> hooks = config.drain().hooks().stream().map(HookFactory::create).toList();
@@ -161,6 +163,10 @@ public final class Agent {
             throw e;
         }
         LOG.info("admin listener accepting connections on {}:{}", config.server().host(), server.port());
+        if (lifecycle.state() != State.STARTING) {
+            LOG.info("a drain began during start-up ({}); skipping the start-up steps", lifecycle.state());
+            return;
+        }
         if (kube.isPresent() && kube.get().podIsDeleting()) {
             LOG.info("pod {} is already being deleted: draining now instead of becoming READY", kube.get().identity());
             drains.trigger(Trigger.POD_DELETION);

@@ -22,7 +22,7 @@ public final class Main {
     }
 
     static int run(String[] args) {
-        CommandLine commandLine = new CommandLine(new LameduckCommand());
+        CommandLine commandLine = new CommandLine(new LameduckCommand()).setCaseInsensitiveEnumValuesAllowed(true);
         commandLine.setParameterExceptionHandler((error, arguments) -> {
             CommandLine command = error.getCommandLine();
             command.getErr().println("lameduck: " + error.getMessage());

@@ -80,6 +80,21 @@ class AgentProcessIT {
     }
 
     @Test
+    void sigtermRightAtStartUpStillDrainsStopsAndExitsZero() throws Exception {
+        Path config = config("drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 100ms}\n");
+        try (AgentProcess agent = AgentProcess.start(LOOPBACK_PORT_0, "serve", "--config", config.toString(), "--log-format", "JSON")) {
+            agent.awaitLine("CREATED -> STARTING");
+            agent.sigterm();
+            assertThat(agent.awaitExit(Duration.ofSeconds(20))).isEqualTo(0);
+
+            JsonNode report = reportLine(agent.stdout());
+            assertThat(report.get("trigger").asText()).isEqualTo("signal");
+            assertThat(report.get("outcome").asText()).isEqualTo("completed");
+            assertThat(agent.stdout()).anyMatch(l -> l.contains("STOPPING -> STOPPED"));
+        }
+    }
+
+    @Test
     void invalidConfigurationExitsThreeNamingThePath() throws Exception {
         Path config = config("drain: {budget: soon, hooks: [{name: x, type: teleport}]}\n");
         try (AgentProcess agent = AgentProcess.start(Map.of(), "serve", "--config", config.toString())) {
@@ -145,6 +160,10 @@ class AgentProcessIT {
         assertThat(unreachable.exitCode).isEqualTo(1);
         assertThat(unreachable.stderr).contains("cannot reach the agent at http://127.0.0.1:" + closedPort)
                 .contains("is `lameduck serve` running there?");
+
+        CliRun badFormat = cli("serve", "--log-format", "xml");
+        assertThat(badFormat.exitCode).isEqualTo(3);
+        assertThat(badFormat.stderr).contains("Invalid value for option '--log-format'");
 
         CliRun missingReason = cli("maintenance", "on");
         assertThat(missingReason.exitCode).isEqualTo(3);
