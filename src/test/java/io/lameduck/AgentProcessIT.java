@@ -18,10 +18,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The packaged agent as a real process: signals, exit codes, the report log line, and the CLI. */
+@Tag("process")
 class AgentProcessIT {
     private static final Map<String, String> LOOPBACK_PORT_0 = Map.of("LAMEDUCK_SERVER_HOST", "127.0.0.1", "LAMEDUCK_SERVER_PORT", "0");
     @TempDir

@@ -15,9 +15,11 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The exposition after a whole drain, JVM metrics included, passes Prometheus's own linter. */
+@Tag("prometheus")
 class PromtoolCheckTest {
     @Test
     void expositionAfterADrainPassesPromtoolCheckMetrics() throws Exception {
