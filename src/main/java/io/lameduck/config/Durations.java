@@ -42,6 +42,11 @@ public final class Durations {
         return end == trimmed.length() && end > 0 ? Optional.of(total) : Optional.empty();
     }
 
+    /** Seconds with millisecond precision, for messages and reports: {@code 1.500s}. */
+    public static String seconds(Duration duration) {
+        return String.format("%.3fs", duration.toNanos() / 1e9);
+    }
+
     /** Prints a duration compactly, in the same syntax {@link #parse} accepts. */
     public static String format(Duration duration) {
         if (duration.isZero()) {

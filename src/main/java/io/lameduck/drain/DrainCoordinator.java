@@ -1,5 +1,6 @@
 package io.lameduck.drain;
 
+import io.lameduck.config.Durations;
 import java.util.function.Consumer;
 import java.time.Instant;
 import java.time.Clock;

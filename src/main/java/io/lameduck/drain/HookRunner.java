@@ -15,7 +15,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import static io.lameduck.drain.Durations.seconds;
+import static io.lameduck.config.Durations.seconds;
 
 /**
  * Runs drain hooks: lower priority first, equal priorities concurrently, each within its own timeout

@@ -1,6 +1,7 @@
 package io.lameduck.kube;
 
 import io.fabric8.kubernetes.api.model.Pod;
+import io.lameduck.config.Durations;
 import io.lameduck.drain.Deadline;
 import io.lameduck.drain.Ticker;
 import io.lameduck.drain.Withdrawal;
@@ -107,7 +108,7 @@ final class VerifiedWithdrawal implements Withdrawal {
         }
         try {
             EndpointVerifier.Verification seen = verifier.awaitWithdrawn(before, servingSwitch.map(f -> f.servingLabels(before)).orElse(labelsOf(before)), deadline);
-            String took = String.format("%.3fs", (ticker.nanoTime() - start) / 1e9);
+            String took = Durations.seconds(Duration.ofNanos(ticker.nanoTime() - start));
             if (seen.confirmed()) {
                 return new Result(Status.CONFIRMED, strategy + ": " + flipped + "; confirmed after " + took + ": " + seen.describe());
             }
