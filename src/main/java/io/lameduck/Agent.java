@@ -154,6 +154,8 @@ public final class Agent {
      * </ol>
      */
     public void start() throws ListenerBindException, ServerException {
+        // A drain may already have begun (a signal while the agent was being built): the listener still starts,
+        // so /prestop callers and /status can be served, but the start-up steps below are skipped.
         lifecycle.moveTo(State.STARTING, "starting the admin listener on " + config.server().host() + ":" + config.server().port());
         try {
             server.start();

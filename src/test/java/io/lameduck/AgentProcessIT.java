@@ -97,6 +97,50 @@ class AgentProcessIT {
     }
 
     @Test
+    void sigtermWhileStillConnectingToASilentKubernetesApiDrainsOnceTheAgentIsBuilt() throws Exception {
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            List<java.net.Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Thread acceptor = new Thread(() -> {
+                try {
+                    while (true) {
+                        held.add(silent.accept()); // accepts, never answers: connecting hangs until its time limit
+                    }
+                } catch (IOException closed) {
+                    // test over
+                }
+            });
+            acceptor.setDaemon(true);
+            acceptor.start();
+            Path kubeconfig = Files.writeString(dir.resolve("kubeconfig"), """
+                    apiVersion: v1
+                    kind: Config
+                    clusters: [{name: silent, cluster: {server: "https://127.0.0.1:%d", insecure-skip-tls-verify: true}}]
+                    users: [{name: agent, user: {token: not-a-real-token}}]
+                    contexts: [{name: silent, context: {cluster: silent, user: agent, namespace: default}}]
+                    current-context: silent
+                    """.formatted(silent.getLocalPort()));
+            Map<String, String> env = new java.util.HashMap<>(LOOPBACK_PORT_0);
+            env.putAll(Map.of("KUBECONFIG", kubeconfig.toString(), "POD_NAME", "app-0", "POD_NAMESPACE", "default",
+                    "LAMEDUCK_DRAIN_PROPAGATION_DELAY", "100ms"));
+            try (AgentProcess agent = AgentProcess.start(env, "serve")) {
+                agent.awaitLine("reading pod default/app-0 from the Kubernetes API");
+                agent.sigterm();
+                assertThat(agent.awaitExit(Duration.ofSeconds(30))).isEqualTo(0);
+
+                JsonNode report = reportLine(agent.stdout());
+                assertThat(report.get("trigger").asText()).isEqualTo("signal");
+                assertThat(agent.stdout()).anyMatch(l -> l.contains("standalone mode"))
+                        .noneMatch(l -> l.contains("-> READY"))
+                        .anyMatch(l -> l.contains("STOPPING -> STOPPED"));
+            } finally {
+                for (java.net.Socket socket : held) {
+                    socket.close();
+                }
+            }
+        }
+    }
+
+    @Test
     void invalidConfigurationExitsThreeNamingThePath() throws Exception {
         Path config = config("drain: {budget: soon, hooks: [{name: x, type: teleport}]}\n");
         try (AgentProcess agent = AgentProcess.start(Map.of(), "serve", "--config", config.toString())) {

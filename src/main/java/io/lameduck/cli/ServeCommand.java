@@ -33,9 +33,10 @@ final class ServeCommand implements Callable<Integer> {
         LogSetup.configure(json, loaded.logging().level(), false);
         BudgetCheck.warnings(loaded.drain()).forEach(LOG::warn);
 
-        Agent agent = Agent.create(loaded, System.getenv());
-        SignalShutdown shutdown = new SignalShutdown(agent);
+        SignalShutdown shutdown = new SignalShutdown();
         shutdown.install();
+        Agent agent = Agent.create(loaded, System.getenv());
+        shutdown.attach(agent);
         try {
             agent.start();
         } finally {

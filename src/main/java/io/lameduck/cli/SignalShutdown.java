@@ -2,6 +2,7 @@ package io.lameduck.cli;
 
 import io.lameduck.Agent;
 import io.lameduck.drain.Trigger;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -11,26 +12,28 @@ import sun.misc.Signal;
 
 /**
  * SIGTERM and SIGINT: the first one drains (or joins the drain a preStop call started), waits for
- * start-up to have finished (a signal can arrive while the listener is still starting), then stops the
- * agent; later signals are only noted. Signal handlers must return at once, so the work runs on its own
- * thread.
+ * start-up to have finished, then stops the agent; later signals are only noted. Installed before the
+ * agent is even built (connecting to the Kubernetes API can take seconds, and the kubelet may already be
+ * stopping the pod): a signal that comes that early waits for the agent, then drains it. Signal handlers
+ * must return at once, so the work runs on its own thread.
  */
 final class SignalShutdown {
     private static final Logger LOG = LoggerFactory.getLogger(SignalShutdown.class);
 
-    private final Agent agent;
+    private final CompletableFuture<Agent> agent = new CompletableFuture<>();
     private final CountDownLatch startupFinished = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicBoolean stopping = new AtomicBoolean();
     private final AtomicReference<Exception> failure = new AtomicReference<>();
 
-    SignalShutdown(Agent agent) {
-        this.agent = agent;
-    }
-
     void install() {
         Signal.handle(new Signal("TERM"), this::onSignal);
         Signal.handle(new Signal("INT"), this::onSignal);
+    }
+
+    /** The agent to drain and stop, once it is built. */
+    void attach(Agent built) {
+        agent.complete(built);
     }
 
     /** Call once {@code agent.start()} has returned or failed. */
@@ -54,9 +57,10 @@ final class SignalShutdown {
         LOG.info("received SIG{}: draining, then stopping", signal.getName());
         Thread stopper = new Thread(() -> {
             try {
-                agent.drain(Trigger.SIGNAL).join();
+                Agent target = agent.get();
+                target.drain(Trigger.SIGNAL).join();
                 startupFinished.await();
-                agent.stop();
+                target.stop();
             } catch (Exception e) {
                 failure.set(e);
             } finally {

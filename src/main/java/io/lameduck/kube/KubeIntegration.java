@@ -116,6 +116,7 @@ public final class KubeIntegration implements AutoCloseable {
             return standalone(mode, "no Kubernetes API configured (neither KUBERNETES_SERVICE_HOST for the in-cluster "
                     + "service account nor KUBECONFIG is set)");
         }
+        LOG.info("reading pod {} from the Kubernetes API at {}", identity, clientConfig.get().getMasterUrl());
         KubernetesClient client = new KubernetesClientBuilder().withConfig(clientConfig.get()).build();
         KubeMetrics metrics = new KubeMetrics(registry);
         ApiCalls api = new ApiCalls(metrics);
