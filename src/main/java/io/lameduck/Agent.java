@@ -169,12 +169,14 @@ public final class Agent {
             LOG.info("a drain began during start-up ({}); skipping the start-up steps", lifecycle.state());
             return;
         }
-        if (kube.isPresent() && kube.get().podIsDeleting()) {
+        KubeIntegration.StartupState podState = kube.map(KubeIntegration::startupState)
+                .orElse(new KubeIntegration.StartupState(false, Optional.empty()));
+        if (podState.deleting()) {
             LOG.info("pod {} is already being deleted: draining now instead of becoming READY", kube.get().identity());
             drains.trigger(Trigger.POD_DELETION);
             return;
         }
-        Optional<MaintenanceStatus> persisted = kube.flatMap(KubeIntegration::persistedMaintenance).filter(MaintenanceStatus::active);
+        Optional<MaintenanceStatus> persisted = podState.persistedMaintenance();
         if (persisted.isPresent()) {
             try {
                 maintenance.restore(persisted.get());

@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
  *   <li>check RBAC and log exactly which verbs are missing and which features degrade ({@link #rbac()}).
  * </ol>
  *
- * The wiring then asks {@link #podIsDeleting()} (a pod already being deleted comes up DRAINING, never
- * READY) and {@link #persistedMaintenance()} (restored through {@code Maintenance.restore}), calls
+ * The wiring then asks for the {@link #startupState()} (a pod already being deleted comes up DRAINING, never
+ * READY; persisted maintenance is restored through {@code Maintenance.restore}), calls
  * {@link #markServing()} when the agent becomes READY without maintenance, and uses {@link #withdrawal()},
  * {@link #budgetSource()}, {@link #maintenanceStore()} and {@link #events()} for drains. Nothing here
  * throws for API trouble once connected: it degrades and says so.
@@ -61,13 +61,20 @@ public final class KubeIntegration implements AutoCloseable {
     private final RbacReport rbac;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private KubeIntegration(AgentConfig config, KubernetesClient client, boolean ownsClient, PodIdentity identity,
-            KubeMetrics metrics, ApiCalls api) {
+    /** What start-up needs to know about the pod, from one fresh read. */
+    public record StartupState(boolean deleting, Optional<MaintenanceStatus> persistedMaintenance) {}
+
+    /**
+     * @param alreadyRead the pod if {@code connect} just read it through {@code pod}: the start-up checks reuse it
+     */
+    private KubeIntegration(AgentConfig config, KubernetesClient client, boolean ownsClient, OwnPod pod,
+            Optional<Pod> alreadyRead, KubeMetrics metrics, ApiCalls api) {
         this.client = client;
         this.ownsClient = ownsClient;
         this.api = api;
         Clock clock = Clock.systemUTC();
-        this.pod = new OwnPod(client, identity, api);
+        this.pod = pod;
+        PodIdentity identity = pod.identity();
         AgentConfig.Withdraw withdraw = config.drain().withdraw();
         Optional<ServingSwitch> servingSwitch = switch (withdraw.strategy()) {
             case PROBE -> Optional.empty();
@@ -81,7 +88,7 @@ public final class KubeIntegration implements AutoCloseable {
         this.maintenance = new PodAnnotationMaintenanceStore(pod, config.kube().maintenanceAnnotation());
         this.eventsEnabled = config.kube().events();
         this.events = new PodEvents(client, identity, pod::lastUid, api, clock);
-        this.rbac = startupChecks(config, identity, servingSwitch);
+        this.rbac = startupChecks(config, identity, servingSwitch, alreadyRead);
     }
 
     /**
@@ -120,8 +127,10 @@ public final class KubeIntegration implements AutoCloseable {
         KubernetesClient client = new KubernetesClientBuilder().withConfig(clientConfig.get()).build();
         KubeMetrics metrics = new KubeMetrics(registry);
         ApiCalls api = new ApiCalls(metrics);
+        OwnPod pod = new OwnPod(client, identity, api);
+        Optional<Pod> read = Optional.empty();
         try {
-            new OwnPod(client, identity, api).get(OwnPod.CALL_LIMIT);
+            read = Optional.of(pod.get(OwnPod.CALL_LIMIT));
         } catch (ApiException e) {
             if (e.kind() != ApiException.Kind.FORBIDDEN) {
                 api.close();
@@ -136,7 +145,7 @@ public final class KubeIntegration implements AutoCloseable {
             return Optional.empty();
         }
         LOG.info("Kubernetes integration for pod {} via {}", identity, clientConfig.get().getMasterUrl());
-        return Optional.of(new KubeIntegration(config, client, true, identity, metrics, api));
+        return Optional.of(new KubeIntegration(config, client, true, pod, read, metrics, api));
     }
 
     /**
@@ -145,7 +154,8 @@ public final class KubeIntegration implements AutoCloseable {
      */
     public static KubeIntegration using(AgentConfig config, KubernetesClient client, PodIdentity identity, PrometheusRegistry registry) {
         KubeMetrics metrics = new KubeMetrics(registry);
-        return new KubeIntegration(config, client, false, identity, metrics, new ApiCalls(metrics));
+        ApiCalls api = new ApiCalls(metrics);
+        return new KubeIntegration(config, client, false, new OwnPod(client, identity, api), Optional.empty(), metrics, api);
     }
 
     private static Optional<KubeIntegration> standalone(KubeMode mode, String why) throws KubeUnavailableException {
@@ -172,11 +182,12 @@ public final class KubeIntegration implements AutoCloseable {
         return Optional.of(config);
     }
 
-    private RbacReport startupChecks(AgentConfig config, PodIdentity identity, Optional<ServingSwitch> servingSwitch) {
+    private RbacReport startupChecks(AgentConfig config, PodIdentity identity, Optional<ServingSwitch> servingSwitch,
+            Optional<Pod> alreadyRead) {
         Deadline deadline = Deadline.after(STARTUP_LIMIT);
         try {
             try {
-                Pod current = pod.get(deadline.cap(OwnPod.CALL_LIMIT));
+                Pod current = alreadyRead.isPresent() ? alreadyRead.get() : pod.get(deadline.cap(OwnPod.CALL_LIMIT));
                 servingSwitch.flatMap(s -> s.problem(current)).ifPresent(problem ->
                         LOG.warn("drain.withdraw.strategy {}: {}", config.drain().withdraw().strategy().configName(), problem));
             } catch (ApiException e) {
@@ -208,28 +219,31 @@ public final class KubeIntegration implements AutoCloseable {
         return maintenance;
     }
 
-    /** The active maintenance a previous agent recorded on the pod; empty when none or the pod cannot be read. */
-    public Optional<MaintenanceStatus> persistedMaintenance() {
+    /**
+     * Whether the pod is already being deleted (it has a deletionTimestamp) and the active maintenance a
+     * previous agent recorded on it, from one fresh read. When the pod cannot be read: not deleting, no
+     * maintenance, with a warning.
+     */
+    public StartupState startupState() {
         try {
-            return maintenance.read(pod.get(OwnPod.CALL_LIMIT));
+            Pod current = pod.get(OwnPod.CALL_LIMIT);
+            return new StartupState(current.getMetadata().getDeletionTimestamp() != null, maintenance.read(current));
         } catch (ApiException e) {
-            LOG.warn("maintenance: cannot read pod annotations ({}); not restoring maintenance", e.getMessage());
+            LOG.warn("cannot read pod {} ({}); assuming it is not being deleted and not in maintenance", pod.identity(), e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return Optional.empty();
+        return new StartupState(false, Optional.empty());
+    }
+
+    /** The active maintenance a previous agent recorded on the pod; empty when none or the pod cannot be read. */
+    public Optional<MaintenanceStatus> persistedMaintenance() {
+        return startupState().persistedMaintenance();
     }
 
     /** Whether the pod has a deletionTimestamp (fresh read); false, with a warning, when the pod cannot be read. */
     public boolean podIsDeleting() {
-        try {
-            return pod.get(OwnPod.CALL_LIMIT).getMetadata().getDeletionTimestamp() != null;
-        } catch (ApiException e) {
-            LOG.warn("cannot tell whether pod {} is being deleted ({}); assuming it is not", pod.identity(), e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return false;
+        return startupState().deleting();
     }
 
     /** Kubernetes Events on the pod; a listener that does nothing when {@code kube.events} is false. */
