@@ -1,5 +1,6 @@
 package io.lameduck.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -19,6 +20,16 @@ final class AgentClient {
     AgentClient(URI base, Optional<String> token) {
         this.base = base;
         this.token = token;
+    }
+
+    /** JSON indented for people; anything else as it came. */
+    static String pretty(String json) {
+        try {
+            ObjectMapper mapper = new ObjectMapper();
+            return mapper.writerWithDefaultPrettyPrinter().writeValueAsString(mapper.readTree(json));
+        } catch (IOException e) {
+            return json.strip();
+        }
     }
 
     /** Sends the request and returns the body of a 2xx answer. */

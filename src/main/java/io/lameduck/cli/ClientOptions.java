@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
 import picocli.CommandLine.Option;
 
@@ -17,6 +18,12 @@ final class ClientOptions {
     @Option(names = "--token-file", paramLabel = "FILE",
             description = "File holding the bearer token for control endpoints (default: env " + ConfigLoader.TOKEN_ENV + ", if set).")
     Path tokenFile;
+
+    /** Sends the request and prints the agent's JSON answer, indented; returns the exit code 0. */
+    int printReply(String method, String path, String jsonBody, Duration timeout) throws AgentUnreachableException, InterruptedException {
+        System.out.println(AgentClient.pretty(client().send(method, path, jsonBody, timeout)));
+        return 0;
+    }
 
     AgentClient client() throws AgentUnreachableException {
         Optional<String> token = Optional.ofNullable(System.getenv(ConfigLoader.TOKEN_ENV)).map(String::strip).filter(s -> !s.isEmpty());

@@ -34,8 +34,7 @@ final class MaintenanceCommand {
             if (ttl != null) {
                 body.put("ttl", ttl);
             }
-            System.out.println(PrestopCommand.pretty(options.client().send("PUT", "maintenance", Json.write(body), TIMEOUT)));
-            return 0;
+            return options.printReply("PUT", "maintenance", Json.write(body), TIMEOUT);
         }
     }
 
@@ -46,8 +45,7 @@ final class MaintenanceCommand {
 
         @Override
         public Integer call() throws Exception {
-            System.out.println(PrestopCommand.pretty(options.client().send("DELETE", "maintenance", null, TIMEOUT)));
-            return 0;
+            return options.printReply("DELETE", "maintenance", null, TIMEOUT);
         }
     }
 
@@ -58,8 +56,7 @@ final class MaintenanceCommand {
 
         @Override
         public Integer call() throws Exception {
-            System.out.println(PrestopCommand.pretty(options.client().send("GET", "maintenance", null, Duration.ofSeconds(10))));
-            return 0;
+            return options.printReply("GET", "maintenance", null, Duration.ofSeconds(10));
         }
     }
 }

@@ -1,6 +1,5 @@
 package io.lameduck.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -20,17 +19,7 @@ final class PrestopCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        String report = options.client().send("POST", "prestop?trigger=cli", null, Duration.ofSeconds(timeoutSeconds));
-        System.out.println(pretty(report));
-        return 0;
+        return options.printReply("POST", "prestop?trigger=cli", null, Duration.ofSeconds(timeoutSeconds));
     }
 
-    static String pretty(String json) {
-        try {
-            ObjectMapper mapper = new ObjectMapper();
-            return mapper.writerWithDefaultPrettyPrinter().writeValueAsString(mapper.readTree(json));
-        } catch (Exception e) {
-            return json.strip();
-        }
-    }
 }

@@ -13,7 +13,6 @@ final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        System.out.println(PrestopCommand.pretty(options.client().send("GET", "status", null, Duration.ofSeconds(10))));
-        return 0;
+        return options.printReply("GET", "status", null, Duration.ofSeconds(10));
     }
 }
