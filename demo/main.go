@@ -14,6 +14,9 @@
 //
 // Flags: -listen (":8080", env DEMO_LISTEN), -shutdown-timeout (25s: the upper bound of the wait for
 // in-flight requests; keep it below the pod's terminationGracePeriodSeconds).
+//
+// Client mode, for `helm test` and checks from images without curl: `demo -get URL` prints the body
+// of one GET and exits 0 on a 2xx answer, 1 otherwise.
 package main
 
 import (
@@ -21,6 +24,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"os"
@@ -35,9 +39,13 @@ const maxSlow = 30 * time.Second
 func main() {
 	listen := flag.String("listen", envOr("DEMO_LISTEN", ":8080"), "listen address")
 	shutdownTimeout := flag.Duration("shutdown-timeout", 25*time.Second, "upper bound of the wait for in-flight requests after SIGTERM")
+	get := flag.String("get", "", "client mode: GET this URL, print the body, exit 0 on 2xx")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("demo: ")
+	if *get != "" {
+		os.Exit(fetch(*get))
+	}
 
 	name := envOr("POD_NAME", envOr("HOSTNAME", "demo"))
 	var requests atomic.Int64
@@ -89,6 +97,23 @@ func main() {
 	}
 	<-done
 	log.Printf("stopped after %d requests at %s", requests.Load(), time.Now().UTC().Format(time.RFC3339Nano))
+}
+
+func fetch(url string) int {
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		log.Printf("GET %s: %v", url, err)
+		return 1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	os.Stdout.Write(body)
+	if resp.StatusCode/100 != 2 {
+		log.Printf("GET %s: %s", url, resp.Status)
+		return 1
+	}
+	return 0
 }
 
 func signalName(s os.Signal) string {
