@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Renders the Helm chart helm/lameduck into plain manifests for `kubectl apply`:
 #   lameduck.yaml    Namespace, ServiceAccount, ConfigMap, Role, RoleBinding (what the sidecar needs)
-#   example.yaml     the example workload (nginx + the sidecar) and its Service
+#   example.yaml     the example workload (the demo app of demo/ + the sidecar) and its Service
 #   monitoring.yaml  PodMonitor and PrometheusRule (need the Prometheus Operator CRDs)
 # Usage: scripts/generate-manifests.sh [OUTPUT_DIR]     (default: operator-manifests)
 # The output is committed; HelmChartTest fails when it differs from a fresh run, so run this after
@@ -46,7 +46,7 @@ NS
 } > "$out/lameduck.yaml.tmp"
 
 {
-  header "The example workload (nginx with the sidecar, readiness-gate strategy); apply after lameduck.yaml."
+  header "The example workload (the demo app of demo/ with the sidecar, readiness-gate strategy); apply after lameduck.yaml."
   render templates/example/deployment.yaml templates/example/service.yaml
 } > "$out/example.yaml.tmp"
 

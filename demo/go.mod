@@ -1,0 +1,3 @@
+module lameduck.io/demo
+
+go 1.22

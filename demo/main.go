@@ -1,0 +1,134 @@
+// Command demo is the example application of the Lameduck chart and the end-to-end tests: an ordinary,
+// well-behaved HTTP server with nothing Lameduck-specific in it.
+//
+//	GET /              fast: answers at once with the pod name and a request counter
+//	GET /slow?d=500ms  slow: answers after d (a Go duration, at most 30s; 400 when invalid)
+//	GET /healthz       readiness/liveness: 200 until SIGTERM arrives, 503 after
+//
+// Keep-alive is on (the net/http default). On SIGTERM (or SIGINT) it does what net/http's
+// Server.Shutdown documents: stop accepting, close idle keep-alive connections, wait for in-flight
+// requests, then exit 0 — no sleeps of its own. It logs one line with the moment the signal arrived,
+// an RFC 3339 timestamp with nanoseconds, so tests can check the app got SIGTERM only after the drain:
+//
+//	demo: received SIGTERM at 2026-11-23T10:00:00.123456789Z
+//
+// Flags: -listen (":8080", env DEMO_LISTEN), -shutdown-timeout (25s: the upper bound of the wait for
+// in-flight requests; keep it below the pod's terminationGracePeriodSeconds).
+//
+// Client mode, for `helm test` and checks from images without curl: `demo -get URL` prints the body
+// of one GET and exits 0 on a 2xx answer, 1 otherwise.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+const maxSlow = 30 * time.Second
+
+func main() {
+	listen := flag.String("listen", envOr("DEMO_LISTEN", ":8080"), "listen address")
+	shutdownTimeout := flag.Duration("shutdown-timeout", 25*time.Second, "upper bound of the wait for in-flight requests after SIGTERM")
+	get := flag.String("get", "", "client mode: GET this URL, print the body, exit 0 on 2xx")
+	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("demo: ")
+	if *get != "" {
+		os.Exit(fetch(*get))
+	}
+
+	name := envOr("POD_NAME", envOr("HOSTNAME", "demo"))
+	var requests atomic.Int64
+	var stopping atomic.Bool
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %d\n", name, requests.Add(1))
+	})
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		d, err := time.ParseDuration(r.URL.Query().Get("d"))
+		if err != nil || d < 0 || d > maxSlow {
+			http.Error(w, fmt.Sprintf("d must be a duration between 0s and %s, e.g. d=500ms", maxSlow), http.StatusBadRequest)
+			return
+		}
+		select {
+		case <-time.After(d):
+			fmt.Fprintf(w, "%s %d slept %s\n", name, requests.Add(1), d)
+		case <-r.Context().Done(): // the client went away
+		}
+	})
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if stopping.Load() {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+
+	srv := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	done := make(chan struct{})
+	go func() {
+		sig := <-signals
+		stopping.Store(true)
+		log.Printf("received %s at %s", signalName(sig), time.Now().UTC().Format(time.RFC3339Nano))
+		ctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			log.Printf("shutdown: %v (in-flight requests cut off)", err)
+		}
+		close(done)
+	}()
+
+	log.Printf("listening on %s", *listen)
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		log.Fatalf("listen: %v", err)
+	}
+	<-done
+	log.Printf("stopped after %d requests at %s", requests.Load(), time.Now().UTC().Format(time.RFC3339Nano))
+}
+
+func fetch(url string) int {
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		log.Printf("GET %s: %v", url, err)
+		return 1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	os.Stdout.Write(body)
+	if resp.StatusCode/100 != 2 {
+		log.Printf("GET %s: %s", url, resp.Status)
+		return 1
+	}
+	return 0
+}
+
+func signalName(s os.Signal) string {
+	if s == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	if s == syscall.SIGINT {
+		return "SIGINT"
+	}
+	return s.String()
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
