@@ -187,10 +187,10 @@ state = "$DIR/run/containerd/state"
 [plugins."io.containerd.internal.v1.opt"]
   path = "$DIR/containerd/opt"
 [plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "localhost/lameduck-pause:local"
+  sandbox_image = "$PAUSE_IMAGE"
   # The machine lacks CAP_SYS_RESOURCE: without this every sandbox fails ("can't get final child's PID").
   restrict_oom_score_adj = true
-  # Pod network namespaces under our state dir (not /var/run/netns), so `down` finds every one of them.
+  # Pod network namespaces under our state dir (not /var/run/netns), so the teardown finds every one of them.
   netns_mounts_under_state_dir = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
@@ -251,11 +251,14 @@ up() {
   mkdir -p "$DIR/run/containerd" "$DIR/logs" "$DIR/etcd" "$DIR/kubelet"
   : > "$DIR/sysctls.saved"
   for key in "${SYSCTLS[@]}"; do echo "$key $(sysctl -n "$key")" >> "$DIR/sysctls.saved"; done
+  # The kubelet's sandbox image, built locally (no registry): its name goes into containerd's config.
+  PAUSE_IMAGE=$(scripts/images.sh pause | sed -n 's/^IMAGE=pause NAME=\([^ ]*\) .*/\1/p')
+  [ -n "$PAUSE_IMAGE" ] || die "scripts/images.sh pause did not name the pause image"
   network
   certificates
   configs
   for ctl in /sys/fs/cgroup/*/; do
-    case "$ctl" in */unified/|*/systemd/) continue ;; esac
+    case "$ctl" in */unified/) continue ;; esac
     mkdir -p "$ctl$CGROUP_ROOT" 2>/dev/null || true
   done
 
@@ -271,7 +274,7 @@ up() {
     --kubelet-client-certificate="$pki/admin.crt" --kubelet-client-key="$pki/admin.key" \
     --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
     --service-account-issuer=https://kubernetes.default.svc --authorization-mode=Node,RBAC \
-    --profiling=false
+    --kubelet-preferred-address-types=InternalIP --profiling=false
   wait_for kube-apiserver 60 kubectl_ get --raw /readyz
   start kube-controller-manager "$BIN/kube-controller-manager" --kubeconfig="$DIR/admin.kubeconfig" \
     --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
@@ -297,11 +300,13 @@ node_ready() {
   [ "$(kubectl_ get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
 }
 
-# Images the previous `scripts/images.sh` run saved (one tarball per image) go into the node at once.
+# The images scripts/images.sh has built (listed in its images.txt) go into the node's containerd; the base
+# image only as a layer of the agent image.
 import_images_from_cache() {
-  local tars=("$CACHE"/images/*.tar)
-  [ -e "${tars[0]}" ] || { log "no saved images in $CACHE/images (run scripts/images.sh)"; return 0; }
-  import "${tars[@]}"
+  local tar
+  for tar in $(sed -n '/^IMAGE=base /d; s/.* TAR=\(.*\)$/\1/p' "$CACHE/images/images.txt"); do
+    [ -f "$tar" ] && import "$tar"
+  done
 }
 
 import() {

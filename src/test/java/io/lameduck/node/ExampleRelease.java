@@ -42,8 +42,8 @@ final class ExampleRelease {
     }
 
     private static Map<String, String> defaults(NodeCluster node) {
-        String agent = node.image("/lameduck:");
-        String demo = node.image("lameduck-demo");
+        String agent = node.image("agent");
+        String demo = node.image("demo");
         return Map.of(
                 "image.repository", agent.substring(0, agent.lastIndexOf(':')),
                 "image.tag", agent.substring(agent.lastIndexOf(':') + 1),

@@ -29,7 +29,7 @@ import org.opentest4j.TestAbortedException;
  */
 public final class NodeCluster implements BeforeAllCallback, ParameterResolver, ExtensionContext.Store.CloseableResource {
     private static final Duration UP_TIMEOUT = Duration.ofMinutes(8);
-    private static final Pattern IMAGE_LINE = Pattern.compile("^NAME=(\\S+) TAR=(\\S+)$", Pattern.MULTILINE);
+    private static final Pattern IMAGE_LINE = Pattern.compile("^IMAGE=(\\S+) NAME=(\\S+) TAR=(\\S+)$", Pattern.MULTILINE);
 
     private static NodeCluster started;
     private static String skipReason;
@@ -113,10 +113,13 @@ public final class NodeCluster implements BeforeAllCallback, ParameterResolver, 
         return admin;
     }
 
-    /** The locally built image whose name contains {@code part} (e.g. "lameduck-demo"), as NAME:TAG. */
-    String image(String part) {
-        return images.keySet().stream().filter(name -> name.contains(part)).findFirst()
-                .orElseThrow(() -> new AssertionError("no image named like " + part + " among " + images.keySet()));
+    /** The locally built image of a kind of scripts/images.sh (agent, demo, base, pause), as NAME:TAG. */
+    String image(String kind) {
+        String name = images.get(kind);
+        if (name == null) {
+            throw new AssertionError("scripts/images.sh built no " + kind + " image, only " + images);
+        }
+        return name;
     }
 
     Command kubectl(Duration timeout, String... args) {

@@ -34,7 +34,7 @@ class RolloutUnderLoadOnNodeTest {
                 "example.strategy.rollingUpdate.maxUnavailable", "0",
                 "example.strategy.rollingUpdate.maxSurge", "1"));
         try {
-            createBaseline(node, node.image("lameduck-demo"));
+            createBaseline(node, node.image("demo"));
             release.awaitReadyPods(REPLICAS);
             node.kubectl(Duration.ofMinutes(2), "rollout", "status", "deployment/baseline", "-n", NAMESPACE, "--timeout=100s").ok();
             String lameduckUrl = "http://" + clusterIp(node, ExampleRelease.DEPLOYMENT) + "/";
