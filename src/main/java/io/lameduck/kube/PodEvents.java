@@ -8,6 +8,7 @@ import io.lameduck.drain.DrainReport;
 import io.lameduck.drain.HookReport;
 import io.lameduck.drain.MaintenanceStatus;
 import io.lameduck.drain.Outcome;
+import io.lameduck.drain.StepName;
 import io.lameduck.drain.StepReport;
 import io.lameduck.drain.Trigger;
 import java.time.Clock;
@@ -62,7 +63,7 @@ final class PodEvents implements DrainListener {
 
     @Override
     public void stepFinished(String drainId, StepReport step) {
-        if (!StepReport.WITHDRAW.equals(step.name())) {
+        if (step.name() != StepName.WITHDRAW) {
             return;
         }
         boolean completed = step.outcome() == Outcome.COMPLETED;

@@ -7,6 +7,7 @@ import io.lameduck.drain.HookReport;
 import io.lameduck.drain.MaintenanceStatus;
 import io.lameduck.drain.Outcome;
 import io.lameduck.drain.StepReport;
+import io.lameduck.drain.TrafficReport;
 import io.lameduck.drain.Trigger;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
@@ -22,6 +23,7 @@ final class DrainMetrics implements DrainListener {
     private final Histogram stepDuration;
     private final Histogram hookDuration;
     private final Counter hookRuns;
+    private final Histogram lastNewConnection;
 
     DrainMetrics(PrometheusRegistry registry) {
         maintenance = Gauge.builder()
@@ -44,6 +46,9 @@ final class DrainMetrics implements DrainListener {
                 .help("Drain hooks by outcome, skipped ones included")
                 .labelNames("hook", "kind", "outcome")
                 .register(registry);
+        lastNewConnection = secondsHistogram("lameduck_drain_last_new_connection",
+                "Per drain: time from the end of the withdrawal to the last new connection on the application ports (0 when none arrived)",
+                Buckets.LAST_NEW_CONNECTION).register(registry);
         // One drain per pod: a series that first appears at 1 is invisible to increase() and rate(),
         // so every series a drain can produce starts at 0.
         for (Trigger trigger : Trigger.values()) {
@@ -68,7 +73,7 @@ final class DrainMetrics implements DrainListener {
     @Override
     public void stepFinished(String drainId, StepReport step) {
         if (step.outcome() != Outcome.SKIPPED) {
-            stepDuration.labelValues(step.name()).observe(step.durationSeconds());
+            stepDuration.labelValues(step.name().label()).observe(step.durationSeconds());
         }
     }
 
@@ -84,6 +89,10 @@ final class DrainMetrics implements DrainListener {
     public void drainFinished(DrainReport report) {
         drains.labelValues(report.trigger().label(), report.outcome().label()).inc();
         drainDuration.labelValues(report.outcome().label()).observe(report.durationSeconds());
+        TrafficReport traffic = report.traffic();
+        if (traffic != null && traffic.error() == null) {
+            lastNewConnection.observe(traffic.lastNewConnectionSeconds() == null ? 0 : traffic.lastNewConnectionSeconds());
+        }
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.lameduck.drain.Deadline;
 import io.lameduck.drain.HookReport;
 import io.lameduck.drain.MaintenanceStatus;
 import io.lameduck.drain.Outcome;
+import io.lameduck.drain.StepName;
 import io.lameduck.drain.StepReport;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
@@ -94,7 +95,7 @@ class AgentMetricsTest {
 
     @Test
     void skippedStepsAndHooksAreCountedButNotTimed() {
-        metrics.drainListener().stepFinished("d", new StepReport(StepReport.PROPAGATE, Outcome.SKIPPED, 0, null, "skipped"));
+        metrics.drainListener().stepFinished("d", new StepReport(StepName.PROPAGATE, Outcome.SKIPPED, 0, null, "skipped"));
         metrics.drainListener().hookFinished("d", new HookReport("late", "exec", 1, Outcome.SKIPPED, 0, "skipped"));
 
         assertThat(lines()).contains("lameduck_hook_runs_total{hook=\"late\",kind=\"exec\",outcome=\"skipped\"} 1.0");
