@@ -39,17 +39,17 @@ final class NewConnectionTracker {
         long lastNanos;
     }
 
-    private NewConnectionTracker(AppConnections connections, Ticker ticker, Clock clock, Set<Connection> baseline) {
+    private NewConnectionTracker(AppConnections connections, Ticker ticker, Clock clock) throws IOException {
         this.connections = connections;
         this.ticker = ticker;
         this.startedAt = clock.instant();
         this.startNanos = ticker.nanoTime();
-        this.previous = baseline;
+        this.previous = connections.now();
     }
 
     /** Starts tracking now: the connections open at this moment are not new. */
     static NewConnectionTracker start(AppConnections connections, Ticker ticker, Clock clock) throws IOException {
-        return new NewConnectionTracker(connections, ticker, clock, connections.now());
+        return new NewConnectionTracker(connections, ticker, clock);
     }
 
     /** Reads the table once; returns how many new connections appeared since the previous poll. */
