@@ -10,9 +10,9 @@ import io.lameduck.drain.DrainReport;
 import io.lameduck.drain.Drainer;
 import io.lameduck.drain.Hook;
 import io.lameduck.drain.LifecycleGuardedWithdrawal;
-import io.lameduck.drain.Maintenance;
-import io.lameduck.drain.MaintenanceStatus;
-import io.lameduck.drain.MaintenanceStore;
+import io.lameduck.maintenance.Maintenance;
+import io.lameduck.maintenance.MaintenanceStatus;
+import io.lameduck.maintenance.MaintenanceStore;
 import io.lameduck.drain.ProbeWithdrawal;
 import io.lameduck.drain.Ticker;
 import io.lameduck.drain.Trigger;
@@ -132,10 +132,10 @@ public final class Agent {
                 ? drains.deadline().map(Deadline::remaining) : Optional.empty());
         Maintenance maintenance = new Maintenance(lifecycle, withdrawal, config.drain().withdraw().timeout(),
                 store, scheduler, clock);
-        maintenance.addListener(metrics.drainListener());
+        maintenance.addListener(metrics.maintenanceListener());
         kube.ifPresent(k -> {
             drains.addListener(k.events());
-            maintenance.addListener(k.events());
+            maintenance.addListener(k.maintenanceEvents());
         });
         AdminServer server = new AdminServer(
                 new AdminServer.Settings(config.server().host(), config.server().port(), config.security().nodeIp(), config.security().token()),

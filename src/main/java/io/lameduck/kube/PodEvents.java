@@ -6,7 +6,8 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.lameduck.drain.DrainListener;
 import io.lameduck.drain.DrainReport;
 import io.lameduck.drain.HookReport;
-import io.lameduck.drain.MaintenanceStatus;
+import io.lameduck.maintenance.MaintenanceListener;
+import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.drain.Outcome;
 import io.lameduck.drain.StepName;
 import io.lameduck.drain.StepReport;
@@ -31,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * Events are written on one background thread from a bounded queue, so a slow API never holds the drain
  * up; when the queue is full an event is dropped and logged. {@link #close(Duration)} flushes what is queued.
  */
-final class PodEvents implements DrainListener {
+final class PodEvents implements DrainListener, MaintenanceListener {
     private static final Logger LOG = LoggerFactory.getLogger(PodEvents.class);
     static final String COMPONENT = "lameduck";
     private static final int MAX_MESSAGE = 1024;

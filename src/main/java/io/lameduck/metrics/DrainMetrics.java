@@ -4,7 +4,8 @@ import io.lameduck.drain.DrainListener;
 import io.lameduck.drain.DrainOutcome;
 import io.lameduck.drain.DrainReport;
 import io.lameduck.drain.HookReport;
-import io.lameduck.drain.MaintenanceStatus;
+import io.lameduck.maintenance.MaintenanceListener;
+import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.drain.Outcome;
 import io.lameduck.drain.StepReport;
 import io.lameduck.drain.TrafficReport;
@@ -15,8 +16,8 @@ import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Unit;
 
-/** Drains, their steps and hooks, and the maintenance flag, recorded as drain events arrive. */
-final class DrainMetrics implements DrainListener {
+/** Drains, their steps and hooks, and the maintenance flag, recorded as events arrive. */
+final class DrainMetrics implements DrainListener, MaintenanceListener {
     private final Gauge maintenance;
     private final Counter drains;
     private final Histogram drainDuration;

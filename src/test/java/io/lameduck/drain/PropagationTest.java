@@ -137,7 +137,7 @@ class PropagationTest {
             assertThat(result.outcome()).isEqualTo(Outcome.TIMED_OUT);
             assertThat(result.cutByDeadline()).isTrue();
             assertThat(result.error()).isEqualTo("cut short by the drain deadline");
-            assertThat(traffic.get().watchedSeconds()).isBetween(0.75, 2.0);
+            assertThat(traffic.get().watchedSeconds()).isBetween(0.5, 2.0);
         }
     }
 

@@ -16,7 +16,7 @@ import io.lameduck.drain.DrainOutcome;
 import io.lameduck.drain.DrainReport;
 import io.lameduck.drain.Drainer;
 import io.lameduck.drain.HookReport;
-import io.lameduck.drain.MaintenanceStatus;
+import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.drain.Outcome;
 import io.lameduck.drain.Propagation;
 import io.lameduck.drain.StepName;
@@ -131,8 +131,8 @@ class KubeIntegrationTest {
             kube.events().stepFinished("drain-1", report.steps().get(0));
             report.hooks().forEach(hook -> kube.events().hookFinished("drain-1", hook));
             kube.events().drainFinished(report);
-            kube.events().maintenanceChanged(new MaintenanceStatus(true, "kernel upgrade", now, null, "withdrawn"));
-            kube.events().maintenanceChanged(new MaintenanceStatus(false, "done", now, null, "restored"));
+            kube.maintenanceEvents().maintenanceChanged(new MaintenanceStatus(true, "kernel upgrade", now, null, "withdrawn"));
+            kube.maintenanceEvents().maintenanceChanged(new MaintenanceStatus(false, "done", now, null, "restored"));
         } // close() flushes the queue
 
         List<Event> events = admin.v1().events().inNamespace(namespace).withField("involvedObject.name", "events").list().getItems();

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lameduck.drain.Deadline;
 import io.lameduck.drain.HookReport;
-import io.lameduck.drain.MaintenanceStatus;
+import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.drain.Outcome;
 import io.lameduck.drain.StepName;
 import io.lameduck.drain.StepReport;
@@ -140,9 +140,9 @@ class AgentMetricsTest {
 
     @Test
     void maintenanceGaugeFollowsMaintenanceChanges() {
-        metrics.drainListener().maintenanceChanged(new MaintenanceStatus(true, "kernel upgrade", Instant.EPOCH, null, "withdrawn"));
+        metrics.maintenanceListener().maintenanceChanged(new MaintenanceStatus(true, "kernel upgrade", Instant.EPOCH, null, "withdrawn"));
         assertThat(lines()).contains("lameduck_maintenance 1.0");
-        metrics.drainListener().maintenanceChanged(MaintenanceStatus.OFF);
+        metrics.maintenanceListener().maintenanceChanged(MaintenanceStatus.OFF);
         assertThat(lines()).contains("lameduck_maintenance 0.0");
     }
 
