@@ -185,6 +185,39 @@ class DrainerTest {
     }
 
     @Test
+    void aQuietPropagationWithoutNewConnectionsEndsAtItsMinimumAndTheReportSaysSo() throws Exception {
+        AppConnections idleApp = new AppConnections() {
+            @Override
+            public List<Integer> ports() {
+                return List.of(8080);
+            }
+
+            @Override
+            public java.util.Set<Connection> now() {
+                return java.util.Set.of();
+            }
+        };
+        lifecycle.moveTo(State.READY, "test");
+        Propagation quiet = Propagation.quiet(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(10), idleApp,
+                Duration.ofMillis(50), Ticker.SYSTEM, Clock.systemUTC());
+        Drainer drainer = new Drainer(lifecycle, new ProbeWithdrawal(), List.of(), Duration.ofSeconds(1), quiet, executor, Ticker.SYSTEM);
+        DrainReport report = new DrainCoordinator(drainer, BudgetSource.fixed(Duration.ofSeconds(20)), Duration.ofSeconds(1),
+                Ticker.SYSTEM, Clock.systemUTC()).trigger(Trigger.PRESTOP).get(30, TimeUnit.SECONDS);
+
+        assertThat(report.outcome()).isEqualTo(DrainOutcome.COMPLETED);
+        assertThat(report.steps()).extracting(StepReport::name, StepReport::outcome).containsExactly(
+                tuple(StepName.UNREADY, Outcome.COMPLETED), tuple(StepName.WITHDRAW, Outcome.COMPLETED),
+                tuple(StepName.PROPAGATE, Outcome.COMPLETED), tuple(StepName.HOOKS, Outcome.COMPLETED));
+        assertThat(report.steps().get(2).detail()).startsWith("no new connection for 200ms after 0.")
+                .endsWith("; no new connection after the withdrawal");
+        assertThat(report.steps().get(2).durationSeconds()).isBetween(0.3, 5.0);
+        assertThat(report.traffic()).extracting(TrafficReport::ports, TrafficReport::newConnections, TrafficReport::lastNewConnectionSeconds)
+                .containsExactly(List.of(8080), 0, null);
+        assertThat(lifecycle.snapshot().history()).extracting(t -> t.to())
+                .containsExactly(State.READY, State.DRAINING, State.DRAINED);
+    }
+
+    @Test
     void laterTriggersJoinTheFirstDrain() throws Exception {
         lifecycle.moveTo(State.READY, "test");
         Drainer drainer = new Drainer(lifecycle, new ProbeWithdrawal(), List.of(), Duration.ofSeconds(1), Propagation.fixed(Duration.ofMillis(200)),

@@ -37,7 +37,7 @@ class MaintenanceTest {
     private static final class PodEndpoint implements Withdrawal {
         volatile boolean serving = true;
         volatile CountDownLatch holdWithdrawal = new CountDownLatch(0);
-        final CountDownLatch withdrawing = new CountDownLatch(1);
+        volatile CountDownLatch withdrawing = new CountDownLatch(1);
 
         @Override
         public String strategy() {
@@ -67,6 +67,7 @@ class MaintenanceTest {
         maintenance.addListener(status -> announced.add(status.active()));
         maintenance.enter("db migration", Optional.empty());
         pod.holdWithdrawal = new CountDownLatch(1);
+        pod.withdrawing = new CountDownLatch(1);
 
         Thread renew = new Thread(() -> call(() -> maintenance.enter("db migration, longer", Optional.of(Duration.ofHours(1)))));
         renew.start();

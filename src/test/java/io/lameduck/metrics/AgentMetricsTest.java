@@ -7,6 +7,8 @@ import io.lameduck.drain.HookReport;
 import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.drain.Outcome;
 import io.lameduck.drain.StepName;
+import io.lameduck.drain.DrainReport;
+import io.lameduck.drain.TrafficReport;
 import io.lameduck.drain.StepReport;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
@@ -91,6 +93,26 @@ class AgentMetricsTest {
                 "lameduck_hook_runs_total{hook=\"idle\",kind=\"wait-idle\",outcome=\"completed\"} 1.0");
         assertThat(samples("lameduck_drains_total")).filteredOn(line -> !line.endsWith(" 0.0"))
                 .containsExactly("lameduck_drains_total{outcome=\"completed\",trigger=\"prestop\"} 1.0");
+    }
+
+    @Test
+    void theLastNewConnectionIsObservedOncePerDrainAndZeroWhenNoneArrived() {
+        DrainReport base = Drains.completed();
+        TrafficReport late = new TrafficReport(List.of(8080), 4.0, 7, 2.7, Instant.EPOCH, "10.244.0.7:40112", 1.3,
+                List.of(new TrafficReport.Source("10.244.0.7", 7, 2.7)), null);
+        TrafficReport none = new TrafficReport(List.of(8080), 2.0, 0, null, null, null, 2.0, List.of(), null);
+        for (TrafficReport traffic : List.of(late, none)) {
+            metrics.drainListener().drainFinished(new DrainReport(base.id(), base.trigger(), base.outcome(), base.startedAt(),
+                    base.finishedAt(), base.deadline(), base.deadlineSource(), base.durationSeconds(), base.steps(), base.hooks(), traffic));
+        }
+        metrics.drainListener().drainFinished(base); // no app ports known: nothing to observe
+
+        assertThat(lines()).contains(
+                "lameduck_drain_last_new_connection_seconds_bucket{le=\"0.0\"} 1",
+                "lameduck_drain_last_new_connection_seconds_bucket{le=\"2.0\"} 1",
+                "lameduck_drain_last_new_connection_seconds_bucket{le=\"3.0\"} 2",
+                "lameduck_drain_last_new_connection_seconds_count 2",
+                "lameduck_drain_last_new_connection_seconds_sum 2.7");
     }
 
     @Test
