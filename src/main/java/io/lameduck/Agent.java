@@ -10,14 +10,15 @@ import io.lameduck.drain.DrainReport;
 import io.lameduck.drain.Drainer;
 import io.lameduck.drain.Hook;
 import io.lameduck.drain.LifecycleGuardedWithdrawal;
-import io.lameduck.drain.Maintenance;
-import io.lameduck.drain.MaintenanceStatus;
-import io.lameduck.drain.MaintenanceStore;
+import io.lameduck.maintenance.Maintenance;
+import io.lameduck.maintenance.MaintenanceStatus;
+import io.lameduck.maintenance.MaintenanceStore;
 import io.lameduck.drain.ProbeWithdrawal;
 import io.lameduck.drain.Ticker;
 import io.lameduck.drain.Trigger;
 import io.lameduck.drain.Withdrawal;
 import io.lameduck.drain.hooks.HookFactory;
+import io.lameduck.drain.hooks.PropagationFactory;
 import io.lameduck.drain.hooks.TcpConnectionTable;
 import io.lameduck.http.AdminServer;
 import io.lameduck.http.Json;
@@ -121,7 +122,7 @@ public final class Agent {
         ExecutorService hookExecutor = Executors.newCachedThreadPool(daemonThreads("lameduck-hook"));
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(daemonThreads("lameduck-timer"));
         Drainer drainer = new Drainer(lifecycle, withdrawal, hooks, config.drain().withdraw().timeout(),
-                config.drain().propagationDelay(), hookExecutor, Ticker.SYSTEM);
+                PropagationFactory.create(config.drain(), TcpConnectionTable.system(), Ticker.SYSTEM, clock), hookExecutor, Ticker.SYSTEM);
         DrainCoordinator drains = new DrainCoordinator(drainer, budget, config.drain().safetyMargin(), Ticker.SYSTEM, clock);
         drains.addListener(new ReportLogger());
         drains.addListener(metrics.drainListener());
@@ -131,10 +132,10 @@ public final class Agent {
                 ? drains.deadline().map(Deadline::remaining) : Optional.empty());
         Maintenance maintenance = new Maintenance(lifecycle, withdrawal, config.drain().withdraw().timeout(),
                 store, scheduler, clock);
-        maintenance.addListener(metrics.drainListener());
+        maintenance.addListener(metrics.maintenanceListener());
         kube.ifPresent(k -> {
             drains.addListener(k.events());
-            maintenance.addListener(k.events());
+            maintenance.addListener(k.maintenanceEvents());
         });
         AdminServer server = new AdminServer(
                 new AdminServer.Settings(config.server().host(), config.server().port(), config.security().nodeIp(), config.security().token()),
@@ -238,6 +239,10 @@ public final class Agent {
         drain.put("budget", Durations.format(config.drain().budget()));
         drain.put("safetyMargin", Durations.format(config.drain().safetyMargin()));
         drain.put("propagationDelay", Durations.format(config.drain().propagationDelay()));
+        AgentConfig.Propagation propagation = config.drain().propagation();
+        drain.put("propagation", Map.of("mode", propagation.mode().name().toLowerCase(Locale.ROOT), "ports", propagation.ports(),
+                "quietPeriod", Durations.format(propagation.quietPeriod()), "minimum", Durations.format(propagation.minimum()),
+                "maximum", Durations.format(propagation.maximum())));
         drain.put("withdraw", Map.of("strategy", config.drain().withdraw().strategy().configName(),
                 "timeout", Durations.format(config.drain().withdraw().timeout())));
         drain.put("hooks", config.drain().hooks().stream().map(h -> Map.of(
@@ -249,12 +254,14 @@ public final class Agent {
         return summary;
     }
 
-    /** The application ports that wait-idle hooks watch: their connections are exported as a gauge. */
+    /** The application ports that propagation and wait-idle hooks watch: their connections are exported as a gauge. */
     private static Set<Integer> appPorts(AgentConfig config) {
-        return config.drain().hooks().stream()
+        Set<Integer> ports = config.drain().hooks().stream()
                 .filter(AgentConfig.WaitIdleHook.class::isInstance)
                 .flatMap(hook -> ((AgentConfig.WaitIdleHook) hook).ports().stream())
                 .collect(Collectors.toCollection(TreeSet::new));
+        ports.addAll(config.drain().propagation().ports());
+        return ports;
     }
 
     private static ThreadFactory daemonThreads(String prefix) {

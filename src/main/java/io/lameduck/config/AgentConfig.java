@@ -26,10 +26,29 @@ public record AgentConfig(
         }
     }
 
-    public record Drain(
-            Duration budget, Duration safetyMargin, Duration propagationDelay, Withdraw withdraw, List<HookSpec> hooks) {
+    /** @param propagationDelay how long the {@code fixed} propagation mode waits */
+    public record Drain(Duration budget, Duration safetyMargin, Duration propagationDelay, Propagation propagation,
+            Withdraw withdraw, List<HookSpec> hooks) {
         public Drain {
             hooks = List.copyOf(hooks);
+        }
+    }
+
+    public enum PropagationMode { FIXED, QUIET }
+
+    /**
+     * How the propagate step decides that traffic has moved away from the withdrawn pod.
+     *
+     * @param mode {@code fixed}: wait {@code drain.propagationDelay}; {@code quiet}: wait until no new connection
+     *     has arrived on {@code ports} for {@code quietPeriod}, at least {@code minimum}, at most {@code maximum}
+     * @param ports the application's ports whose new connections are tracked (and reported in either mode)
+     * @param ignorePeers peers whose connections are not counted (e.g. the kubelet's probes)
+     */
+    public record Propagation(PropagationMode mode, List<Integer> ports, Duration quietPeriod, Duration minimum,
+            Duration maximum, Duration pollInterval, List<Cidr> ignorePeers) {
+        public Propagation {
+            ports = List.copyOf(ports);
+            ignorePeers = List.copyOf(ignorePeers);
         }
     }
 

@@ -17,6 +17,8 @@ import io.lameduck.config.AgentConfig.LogFormat;
 import io.lameduck.config.AgentConfig.Logging;
 import io.lameduck.config.AgentConfig.Metrics;
 import io.lameduck.config.AgentConfig.OnFailure;
+import io.lameduck.config.AgentConfig.Propagation;
+import io.lameduck.config.AgentConfig.PropagationMode;
 import io.lameduck.config.AgentConfig.Security;
 import io.lameduck.config.AgentConfig.Server;
 import io.lameduck.config.AgentConfig.SleepHook;
@@ -49,6 +51,8 @@ public final class ConfigLoader {
             "server.host", "server.port",
             "security.nodeIp", "security.tokenFile",
             "drain.budget", "drain.safetyMargin", "drain.propagationDelay",
+            "drain.propagation.mode", "drain.propagation.quietPeriod", "drain.propagation.minimum",
+            "drain.propagation.maximum", "drain.propagation.pollInterval",
             "drain.withdraw.strategy", "drain.withdraw.timeout", "drain.withdraw.label", "drain.withdraw.conditionType",
             "metrics.jvm", "logging.format", "logging.level",
             "kube.mode", "kube.events", "kube.maintenanceAnnotation");
@@ -179,7 +183,7 @@ public final class ConfigLoader {
     }
 
     private static Drain drain(Fields f) {
-        f.allowOnly("budget", "safetyMargin", "propagationDelay", "withdraw", "hooks");
+        f.allowOnly("budget", "safetyMargin", "propagationDelay", "propagation", "withdraw", "hooks");
         Duration budget = f.duration("budget", Duration.ofSeconds(30));
         Duration margin = f.duration("safetyMargin", Duration.ofSeconds(2));
         Duration propagation = f.duration("propagationDelay", Duration.ofSeconds(2));
@@ -189,10 +193,36 @@ public final class ConfigLoader {
             f.problem(f.path("safetyMargin") + ": " + Durations.format(margin) + " leaves no time in drain.budget "
                     + Durations.format(budget) + "; make it smaller than the budget");
         }
+        Propagation propagationMode = propagation(f.object("propagation"));
         Withdraw withdraw = withdraw(f.object("withdraw"));
         Set<String> names = new HashSet<>();
         List<HookSpec> hooks = f.list("hooks", (item, path) -> hook(new Fields(item, path, f.problems()), names));
-        return new Drain(budget, margin, propagation, withdraw, hooks);
+        return new Drain(budget, margin, propagation, propagationMode, withdraw, hooks);
+    }
+
+    private static Propagation propagation(Fields f) {
+        f.allowOnly("mode", "ports", "quietPeriod", "minimum", "maximum", "pollInterval", "ignorePeers");
+        PropagationMode mode = f.choice("mode", PropagationMode.FIXED, PropagationMode.values());
+        List<Integer> ports = ports(f);
+        if (mode == PropagationMode.QUIET && ports.isEmpty()) {
+            f.problem(f.path("ports") + ": required with mode quiet; the application's listening ports, e.g. [8080]");
+        }
+        Duration quiet = positive(f, "quietPeriod", Duration.ofSeconds(1));
+        Duration minimum = f.duration("minimum", Duration.ofSeconds(2));
+        Duration maximum = positive(f, "maximum", Duration.ofSeconds(15));
+        if (minimum.compareTo(maximum) > 0) {
+            f.problem(f.path("minimum") + ": " + Durations.format(minimum) + " is more than maximum " + Durations.format(maximum)
+                    + "; make it at most the maximum");
+        }
+        return new Propagation(mode, ports, quiet, minimum, maximum, positive(f, "pollInterval", Duration.ofMillis(100)), cidrs(f, "ignorePeers"));
+    }
+
+    private static Duration positive(Fields f, String key, Duration defaultValue) {
+        Duration value = f.duration(key, defaultValue);
+        if (value.isZero()) {
+            f.problem(f.path(key) + ": must be more than 0s");
+        }
+        return value;
     }
 
     private static Withdraw withdraw(Fields f) {
@@ -297,14 +327,28 @@ public final class ConfigLoader {
         return new SleepHook(common, f.duration("duration", Duration.ZERO));
     }
 
-    private static WaitIdleHook waitIdleHook(Fields f, HookCommon common) {
-        List<Integer> ports = f.list("ports", (item, path) -> {
+    private static List<Integer> ports(Fields f) {
+        return f.list("ports", (item, path) -> {
             if (!item.canConvertToInt() || !item.isIntegralNumber() || item.asInt() < 1 || item.asInt() > 65535) {
                 f.problem(path + ": got " + Fields.describe(item) + ", expected a TCP port from 1 to 65535");
                 return null;
             }
             return item.asInt();
         });
+    }
+
+    private static List<Cidr> cidrs(Fields f, String key) {
+        return f.list(key, (item, path) -> {
+            Optional<Cidr> cidr = Cidr.parse(item.asText());
+            if (cidr.isEmpty()) {
+                f.problem(path + ": got " + Fields.describe(item) + ", expected an IP network such as 10.0.0.0/8 or ::1/128");
+            }
+            return cidr.orElse(null);
+        });
+    }
+
+    private static WaitIdleHook waitIdleHook(Fields f, HookCommon common) {
+        List<Integer> ports = ports(f);
         if (!f.has("ports")) {
             f.problem(f.path("ports") + ": required; the application's listening ports, e.g. [8080]");
         }
@@ -312,14 +356,7 @@ public final class ConfigLoader {
         if (poll.isZero()) {
             f.problem(f.path("pollInterval") + ": must be more than 0s");
         }
-        List<Cidr> ignore = f.list("ignorePeers", (item, path) -> {
-            Optional<Cidr> cidr = Cidr.parse(item.asText());
-            if (cidr.isEmpty()) {
-                f.problem(path + ": got " + Fields.describe(item) + ", expected an IP network such as 10.0.0.0/8 or ::1/128");
-            }
-            return cidr.orElse(null);
-        });
-        return new WaitIdleHook(common, ports, f.duration("quietPeriod", Duration.ofSeconds(1)), poll, ignore);
+        return new WaitIdleHook(common, ports, f.duration("quietPeriod", Duration.ofSeconds(1)), poll, cidrs(f, "ignorePeers"));
     }
 
     private static Metrics metrics(Fields f) {

@@ -16,6 +16,7 @@ final class DrainRecorder {
     private final Ticker ticker;
     private final List<StepReport> steps = new ArrayList<>();
     private final List<HookReport> hooks = new ArrayList<>();
+    private TrafficReport traffic;
 
     DrainRecorder(String id, Trigger trigger, Deadline deadline, String deadlineSource, Ticker ticker, Clock clock) {
         this.id = id;
@@ -35,11 +36,15 @@ final class DrainRecorder {
         hooks.add(hook);
     }
 
+    synchronized void traffic(TrafficReport seen) {
+        traffic = seen;
+    }
+
     /** The report as it stands; {@code finishedAt} is set when {@code outcome} is final. */
     synchronized DrainReport snapshot(DrainOutcome outcome) {
         double elapsed = (ticker.nanoTime() - startNanos) / 1e9;
         Instant finishedAt = outcome == DrainOutcome.RUNNING ? null : startedAt.plusNanos((long) (elapsed * 1e9));
         return new DrainReport(id, trigger, outcome, startedAt, finishedAt, deadline.instant(), deadlineSource,
-                elapsed, steps, hooks);
+                elapsed, steps, hooks, traffic);
     }
 }

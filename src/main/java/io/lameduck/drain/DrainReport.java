@@ -11,11 +11,13 @@ import java.util.List;
  *
  * @param deadlineSource where the deadline came from (configured budget, the pod's deletionTimestamp, ...)
  * @param finishedAt null while the drain is running
+ * @param traffic new connections to the application after the withdrawal; null when no application port is known
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record DrainReport(
         String id, Trigger trigger, DrainOutcome outcome, Instant startedAt, Instant finishedAt, Instant deadline,
-        String deadlineSource, double durationSeconds, List<StepReport> steps, List<HookReport> hooks) {
+        String deadlineSource, double durationSeconds, List<StepReport> steps, List<HookReport> hooks,
+        TrafficReport traffic) {
     public DrainReport {
         steps = List.copyOf(steps);
         hooks = List.copyOf(hooks);

@@ -96,7 +96,8 @@ final class HookRunner {
         long start = ticker.nanoTime();
         Map<Hook, GroupMember> members = new LinkedHashMap<>();
         for (Hook hook : group) {
-            GroupMember member = new GroupMember(hook, deadline.cap(hook.timeout()), deadline.cuts(hook.timeout()));
+            Deadline.Grant grant = deadline.grant(hook.timeout());
+            GroupMember member = new GroupMember(hook, grant.time(), grant.cutByDeadline());
             member.future = executor.submit(() -> {
                 try {
                     hook.run(member.budget);

@@ -1,7 +1,7 @@
 package io.lameduck.http;
 
 import io.lameduck.drain.DrainCoordinator;
-import io.lameduck.drain.Maintenance;
+import io.lameduck.maintenance.Maintenance;
 import io.lameduck.lifecycle.Lifecycle;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.http.HttpServlet;

@@ -9,8 +9,9 @@ import io.lameduck.config.AgentConfig.KubeMode;
 import io.lameduck.drain.BudgetSource;
 import io.lameduck.drain.Deadline;
 import io.lameduck.drain.DrainListener;
-import io.lameduck.drain.MaintenanceStatus;
-import io.lameduck.drain.MaintenanceStore;
+import io.lameduck.maintenance.MaintenanceListener;
+import io.lameduck.maintenance.MaintenanceStatus;
+import io.lameduck.maintenance.MaintenanceStore;
 import io.lameduck.drain.Ticker;
 import io.lameduck.drain.Withdrawal;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -249,6 +250,11 @@ public final class KubeIntegration implements AutoCloseable {
     /** Kubernetes Events on the pod; a listener that does nothing when {@code kube.events} is false. */
     public DrainListener events() {
         return eventsEnabled ? events : new DrainListener() { };
+    }
+
+    /** Maintenance changes as Kubernetes Events on the pod; does nothing when {@code kube.events} is false. */
+    public MaintenanceListener maintenanceEvents() {
+        return eventsEnabled ? events : status -> { };
     }
 
     /** Puts the pod into service at READY (readiness gate True, label "true"); same as {@code withdrawal().restore()}. */

@@ -59,6 +59,15 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theQuietPropagationModeAndItsEnvironmentOverrides() throws Exception {
+        AgentConfig config = new ConfigLoader(Map.of("LAMEDUCK_DRAIN_PROPAGATION_MAXIMUM", "20s"))
+                .parse("drain: {propagation: {mode: quiet, ports: [8080, 9090], quietPeriod: 500ms, minimum: 1s, ignorePeers: [10.244.0.1/32]}}");
+        assertThat(config.drain().propagation()).isEqualTo(new AgentConfig.Propagation(AgentConfig.PropagationMode.QUIET,
+                List.of(8080, 9090), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(20), Duration.ofMillis(100),
+                List.of(Cidr.parse("10.244.0.1/32").orElseThrow())));
+    }
+
+    @Test
     void defaultsWithoutAnyFile() throws Exception {
         AgentConfig config = NO_ENV.load(Optional.empty());
         assertThat(config.server()).isEqualTo(new AgentConfig.Server("0.0.0.0", 7979));
@@ -67,6 +76,8 @@ class ConfigLoaderTest {
         assertThat(config.drain().propagationDelay()).isEqualTo(Duration.ofSeconds(2));
         assertThat(config.drain().withdraw()).isEqualTo(new AgentConfig.Withdraw(Strategy.PROBE, Duration.ofSeconds(10),
                 "lameduck.io/serving", "lameduck.io/serving"));
+        assertThat(config.drain().propagation()).isEqualTo(new AgentConfig.Propagation(AgentConfig.PropagationMode.FIXED, List.of(),
+                Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(15), Duration.ofMillis(100), List.of()));
         assertThat(config.drain().hooks()).isEmpty();
         assertThat(config.metrics().jvm()).isFalse();
         assertThat(config.logging().format()).isEqualTo(AgentConfig.LogFormat.JSON);
@@ -144,6 +155,12 @@ class ConfigLoaderTest {
                 Arguments.of("drain: {budget: 0s}", "drain.budget: must be more than 0s"),
                 Arguments.of("drain: {budget: 5s, safetyMargin: 5s}", "drain.safetyMargin: 5s leaves no time in drain.budget 5s"),
                 Arguments.of("drain: {propagationDelay: -1s}", "drain.propagationDelay: got \"-1s\", expected a duration"),
+                Arguments.of("drain: {propagation: {mode: quiet}}", "drain.propagation.ports: required with mode quiet"),
+                Arguments.of("drain: {propagation: {mode: silent}}", "drain.propagation.mode: got \"silent\", expected one of fixed, quiet"),
+                Arguments.of("drain: {propagation: {minimum: 20s, maximum: 10s}}", "drain.propagation.minimum: 20s is more than maximum 10s"),
+                Arguments.of("drain: {propagation: {quietPeriod: 0s}}", "drain.propagation.quietPeriod: must be more than 0s"),
+                Arguments.of("drain: {propagation: {ports: [70000]}}", "drain.propagation.ports[0]: got 70000, expected a TCP port"),
+                Arguments.of("drain: {propagation: {delay: 1s}}", "drain.propagation.delay: unknown key"),
                 Arguments.of("drain: {withdraw: {strategy: dns}}", "drain.withdraw.strategy: got \"dns\", expected one of probe, label, readiness-gate"),
                 Arguments.of("drain: {withdraw: {timeout: soon}}", "drain.withdraw.timeout: got \"soon\", expected a duration"),
                 Arguments.of("drain: {hooks: {a: 1}}", "drain.hooks: got a mapping, expected a list"),

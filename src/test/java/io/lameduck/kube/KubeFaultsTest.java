@@ -10,7 +10,7 @@ import ch.qos.logback.core.read.ListAppender;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.lameduck.drain.BudgetSource;
-import io.lameduck.drain.MaintenanceStatus;
+import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.drain.Withdrawal;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.net.ServerSocket;
