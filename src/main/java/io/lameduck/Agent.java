@@ -22,6 +22,7 @@ import io.lameduck.drain.hooks.TcpConnectionTable;
 import io.lameduck.http.AdminServer;
 import io.lameduck.http.Json;
 import io.lameduck.http.ListenerBindException;
+import io.lameduck.http.PrestopAccess;
 import io.lameduck.http.ServerException;
 import io.lameduck.kube.KubeIntegration;
 import io.lameduck.kube.KubeUnavailableException;
@@ -65,6 +66,11 @@ public final class Agent {
     static final Duration DEFAULT_STOP_GRACE = Duration.ofSeconds(5);
     /** The least time the listener gets to hand out the last reports, even when the deadline is spent. */
     static final Duration MIN_STOP_GRACE = Duration.ofMillis(250);
+    /**
+     * How long a /prestop from outside loopback and the node IP may wait for a fresh read of the pod to learn
+     * whether it is being deleted (when the deletion watch has not told yet). The kubelet waits for its preStop.
+     */
+    static final Duration PRESTOP_DELETION_READ_LIMIT = Duration.ofSeconds(2);
     private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
 
     private final AgentConfig config;
@@ -139,12 +145,15 @@ public final class Agent {
         AdminServer server = new AdminServer(
                 new AdminServer.Settings(config.server().host(), config.server().port(), config.security().nodeIp(), config.security().token()),
                 new AdminServer.Wiring(lifecycle, maintenance, drains, summary(config), Version.current()),
-                Optional.of(metrics.servlet()), metrics::recordHttpRequest);
+                Optional.of(metrics.servlet()), metrics::recordHttpRequest,
+                new PrestopAccess(kube.<PrestopAccess.PodDeletion>map(k -> () -> k.isDeleting(PRESTOP_DELETION_READ_LIMIT))
+                        .orElse(() -> false), metrics::recordPrestopRefused));
         return new Agent(config, lifecycle, withdrawal, maintenance, drains, server, hookExecutor, scheduler, kube);
     }
 
     /**
-     * Starts the listener, then runs the start-up steps in order, then becomes READY:
+     * Starts the listener and the deletion watch (a pod deletion starts the drain, trigger {@code pod-deletion}),
+     * then runs the start-up steps in order, then becomes READY:
      *
      * <ol>
      *   <li>a pod that is already being deleted (the agent restarted mid-termination) starts draining at once
@@ -165,6 +174,8 @@ public final class Agent {
             throw e;
         }
         LOG.info("admin listener accepting connections on {}:{}", config.server().host(), server.port());
+        // From now on a deletion starts the drain, even when the app's preStop never calls /prestop.
+        kube.ifPresent(k -> k.watchDeletion(() -> drains.trigger(Trigger.POD_DELETION)));
         if (lifecycle.state() != State.STARTING) {
             LOG.info("a drain began during start-up ({}); skipping the start-up steps", lifecycle.state());
             return;

@@ -59,6 +59,7 @@ public final class KubeIntegration implements AutoCloseable {
     private final PodEvents events;
     private final boolean eventsEnabled;
     private final RbacReport rbac;
+    private final PodDeletionWatch deletion;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     /** What start-up needs to know about the pod, from one fresh read. */
@@ -88,6 +89,8 @@ public final class KubeIntegration implements AutoCloseable {
         this.maintenance = new PodAnnotationMaintenanceStore(pod, config.kube().maintenanceAnnotation());
         this.eventsEnabled = config.kube().events();
         this.events = new PodEvents(client, identity, pod::lastUid, api, clock);
+        this.deletion = new PodDeletionWatch(client, pod, api);
+        alreadyRead.ifPresent(read -> deletion.seen(read, "start-up read"));
         this.rbac = startupChecks(config, identity, servingSwitch, alreadyRead);
     }
 
@@ -227,6 +230,7 @@ public final class KubeIntegration implements AutoCloseable {
     public StartupState startupState() {
         try {
             Pod current = pod.get(OwnPod.CALL_LIMIT);
+            deletion.seen(current, "start-up read");
             return new StartupState(current.getMetadata().getDeletionTimestamp() != null, maintenance.read(current));
         } catch (ApiException e) {
             LOG.warn("cannot read pod {} ({}); assuming it is not being deleted and not in maintenance", pod.identity(), e.getMessage());
@@ -244,6 +248,29 @@ public final class KubeIntegration implements AutoCloseable {
     /** Whether the pod has a deletionTimestamp (fresh read); false, with a warning, when the pod cannot be read. */
     public boolean podIsDeleting() {
         return startupState().deleting();
+    }
+
+    /**
+     * Watches the pod for its deletion: {@code onDeletion} runs once (on the watch's own thread) when the
+     * pod gets a deletionTimestamp, or at once if a read already showed one. The wiring starts the drain
+     * from it (trigger {@code pod-deletion}), so a pod whose app has no preStop still drains.
+     */
+    public void watchDeletion(Runnable onDeletion) {
+        deletion.start(onDeletion);
+    }
+
+    /**
+     * Whether the pod is being deleted: what the deletion watch (or any read) saw, else a fresh read of the
+     * pod bounded by {@code limit} (the kubelet's preStop can come before the watch event). False when the
+     * pod cannot be read in time. Fresh reads take turns: at most one API read at a time.
+     */
+    public boolean isDeleting(Duration limit) {
+        try {
+            return deletion.isDeleting(limit);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return deletion.knownDeleting();
+        }
     }
 
     /** Kubernetes Events on the pod; a listener that does nothing when {@code kube.events} is false. */
@@ -267,6 +294,7 @@ public final class KubeIntegration implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        deletion.close();
         events.close(EVENT_FLUSH_LIMIT);
         api.close();
         if (ownsClient) {
