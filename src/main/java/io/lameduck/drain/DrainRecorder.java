@@ -16,6 +16,7 @@ final class DrainRecorder {
     private final Ticker ticker;
     private final List<StepReport> steps = new ArrayList<>();
     private final List<HookReport> hooks = new ArrayList<>();
+    private WithdrawalReport withdrawal;
 
     DrainRecorder(String id, Trigger trigger, Deadline deadline, String deadlineSource, Ticker ticker, Clock clock) {
         this.id = id;
@@ -31,6 +32,11 @@ final class DrainRecorder {
         steps.add(step);
     }
 
+    /** What the withdraw step saw on the EndpointSlices; null leaves the report without it. */
+    synchronized void withdrawal(WithdrawalReport report) {
+        withdrawal = report;
+    }
+
     synchronized void hook(HookReport hook) {
         hooks.add(hook);
     }
@@ -40,6 +46,6 @@ final class DrainRecorder {
         double elapsed = (ticker.nanoTime() - startNanos) / 1e9;
         Instant finishedAt = outcome == DrainOutcome.RUNNING ? null : startedAt.plusNanos((long) (elapsed * 1e9));
         return new DrainReport(id, trigger, outcome, startedAt, finishedAt, deadline.instant(), deadlineSource,
-                elapsed, steps, hooks);
+                elapsed, steps, withdrawal, hooks);
     }
 }

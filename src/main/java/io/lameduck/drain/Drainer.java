@@ -61,6 +61,7 @@ public final class Drainer {
             steps.skipped(StepReport.WITHDRAW);
         } else {
             Withdrawal.Result result = withdrawal.withdraw(deadline.cap(withdrawTimeout));
+            recorder.withdrawal(result.report());
             steps.finished(StepReport.WITHDRAW, start, outcomeOf(result.status()), result.detail(),
                     result.status() == Withdrawal.Status.DEGRADED ? "withdrawal degraded to the probe strategy" : null);
         }

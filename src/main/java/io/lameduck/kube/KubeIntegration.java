@@ -82,13 +82,19 @@ public final class KubeIntegration implements AutoCloseable {
             case LABEL -> Optional.of(new ServingSwitch.Label(withdraw.label()));
             case READINESS_GATE -> Optional.of(new ServingSwitch.ReadinessGate(withdraw.conditionType(), clock));
         };
-        EndpointVerifier verifier = new EndpointVerifier(client, identity.namespace(), api);
-        this.withdrawal = new VerifiedWithdrawal(withdraw.strategy().configName(), servingSwitch, pod, verifier, metrics,
-                withdraw.timeout(), Ticker.SYSTEM, clock);
-        this.budget = new PodBudgetSource(pod, config.drain().budget(), clock);
-        this.maintenance = new PodAnnotationMaintenanceStore(pod, config.kube().maintenanceAnnotation());
         this.eventsEnabled = config.kube().events();
         this.events = new PodEvents(client, identity, pod::lastUid, api, clock);
+        PodEvents eventWriter = events;
+        VerifiedWithdrawal.Warnings warnings = (reason, message) -> {
+            if (eventsEnabled) {
+                eventWriter.warning(reason, message);
+            }
+        };
+        EndpointVerifier verifier = new EndpointVerifier(client, identity.namespace(), api);
+        this.withdrawal = new VerifiedWithdrawal(withdraw.strategy().configName(), servingSwitch, pod, verifier, metrics,
+                withdraw.timeout(), withdraw.lastServingEndpoint(), warnings, Ticker.SYSTEM, clock);
+        this.budget = new PodBudgetSource(pod, config.drain().budget(), clock);
+        this.maintenance = new PodAnnotationMaintenanceStore(pod, config.kube().maintenanceAnnotation());
         this.deletion = new PodDeletionWatch(client, pod, api);
         alreadyRead.ifPresent(read -> deletion.seen(read, "start-up read"));
         this.rbac = startupChecks(config, identity, servingSwitch, alreadyRead);
@@ -193,6 +199,8 @@ public final class KubeIntegration implements AutoCloseable {
                 Pod current = alreadyRead.isPresent() ? alreadyRead.get() : pod.get(deadline.cap(OwnPod.CALL_LIMIT));
                 servingSwitch.flatMap(s -> s.problem(current)).ifPresent(problem ->
                         LOG.warn("drain.withdraw.strategy {}: {}", config.drain().withdraw().strategy().configName(), problem));
+                withdrawal.startupWarnings(current, deadline).forEach(warning ->
+                        LOG.warn("drain.withdraw.strategy {}: {}", config.drain().withdraw().strategy().configName(), warning));
             } catch (ApiException e) {
                 LOG.warn("cannot read pod {} at startup: {}", identity, e.getMessage());
             }

@@ -66,7 +66,7 @@ class ConfigLoaderTest {
         assertThat(config.drain().safetyMargin()).isEqualTo(Duration.ofSeconds(2));
         assertThat(config.drain().propagationDelay()).isEqualTo(Duration.ofSeconds(2));
         assertThat(config.drain().withdraw()).isEqualTo(new AgentConfig.Withdraw(Strategy.PROBE, Duration.ofSeconds(10),
-                "lameduck.io/serving", "lameduck.io/serving"));
+                "lameduck.io/serving", "lameduck.io/serving", AgentConfig.LastServingEndpoint.WITHDRAW));
         assertThat(config.drain().hooks()).isEmpty();
         assertThat(config.metrics().jvm()).isFalse();
         assertThat(config.logging().format()).isEqualTo(AgentConfig.LogFormat.JSON);

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Measures withdrawal latency: from calling {@code withdraw()} until the agent saw, on a watch of the
- * EndpointSlices maintained by the real EndpointSlice controller, that the pod is not ready in any of them
+ * EndpointSlices maintained by the real EndpointSlice controller, that the pod is absent or serving=false in all of them
  * (the call returns CONFIRMED at that moment). 3 warm-up runs, then {@value #RUNS} measured runs per
  * strategy; between runs the pod is restored and the test waits until its endpoint is ready again.
  * Prints median and p95 beside what a readiness probe with Kubernetes' defaults implies, and appends them
