@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,6 +61,7 @@ public final class KubeIntegration implements AutoCloseable {
     private final boolean eventsEnabled;
     private final RbacReport rbac;
     private final PodDeletionWatch deletion;
+    private final List<String> startupWarnings = new CopyOnWriteArrayList<>();
     private final AtomicBoolean closed = new AtomicBoolean();
 
     /** What start-up needs to know about the pod, from one fresh read. */
@@ -199,7 +201,8 @@ public final class KubeIntegration implements AutoCloseable {
                 Pod current = alreadyRead.isPresent() ? alreadyRead.get() : pod.get(deadline.cap(OwnPod.CALL_LIMIT));
                 servingSwitch.flatMap(s -> s.problem(current)).ifPresent(problem ->
                         LOG.warn("drain.withdraw.strategy {}: {}", config.drain().withdraw().strategy().configName(), problem));
-                withdrawal.startupWarnings(current, deadline).forEach(warning ->
+                startupWarnings.addAll(withdrawal.startupWarnings(current, deadline));
+                startupWarnings.forEach(warning ->
                         LOG.warn("drain.withdraw.strategy {}: {}", config.drain().withdraw().strategy().configName(), warning));
             } catch (ApiException e) {
                 LOG.warn("cannot read pod {} at startup: {}", identity, e.getMessage());
@@ -289,6 +292,14 @@ public final class KubeIntegration implements AutoCloseable {
     /** Puts the pod into service at READY (readiness gate True, label "true"); same as {@code withdrawal().restore()}. */
     public Withdrawal.Result markServing() {
         return withdrawal.restore();
+    }
+
+    /**
+     * What start-up found about the Services selecting the pod: {@code publishNotReadyAddresses} where the strategy
+     * cannot withdraw, no other serving endpoint (logged at WARN at start-up; drains repeat them in their report).
+     */
+    public List<String> startupWarnings() {
+        return List.copyOf(startupWarnings);
     }
 
     /** What the startup RBAC check found. */
