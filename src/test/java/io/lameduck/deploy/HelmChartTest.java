@@ -189,7 +189,8 @@ class HelmChartTest {
         assertThat(only(docs, "PrometheusRule").at("/spec")).isEqualTo(alerts);
         List<String> names = new ArrayList<>();
         alerts.at("/groups/0/rules").forEach(rule -> names.add(rule.get("alert").asText()));
-        assertThat(names).containsExactly("LameduckDrainDeadlineExceeded", "LameduckDrainFailed", "LameduckHookTimeouts");
+        assertThat(names).containsExactly("LameduckDrainDeadlineExceeded", "LameduckDrainFailed", "LameduckHookTimeouts",
+                "LameduckPrestopRefused");
     }
 
     @Test
