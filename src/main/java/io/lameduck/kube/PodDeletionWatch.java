@@ -17,7 +17,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Knows whether the agent's own pod is being deleted (it has a {@code deletionTimestamp}, or is gone):
+ * Knows whether the agent's own pod is being deleted (it has a {@code deletionTimestamp}, or the watch saw it
+ * removed; a pod that cannot be found at all is not taken as deleting, that is a wrong {@code POD_NAME}):
  *
  * <ol>
  *   <li>{@link #start} watches the pod (a watch on its name: RBAC {@code watch pods}); the first event
@@ -82,11 +83,9 @@ final class PodDeletionWatch implements AutoCloseable {
             try {
                 seen(pod.get(left), "a fresh read");
             } catch (ApiException e) {
-                if (e.kind() == ApiException.Kind.NOT_FOUND) {
-                    markDeleting("the pod is gone (fresh read)");
-                } else {
-                    LOG.debug("cannot tell whether pod {} is being deleted: {}", pod.identity(), e.getMessage());
-                }
+                // A 404 is not taken as "deleting": far likelier a wrong POD_NAME than a pod gone under a running agent,
+                // and it must not open /prestop to anyone.
+                LOG.debug("cannot tell whether pod {} is being deleted: {}", pod.identity(), e.getMessage());
             }
             return deleting.get();
         } finally {
@@ -151,8 +150,9 @@ final class PodDeletionWatch implements AutoCloseable {
                 watch.close();
             }
         } catch (ApiException e) {
-            if (e.kind() == ApiException.Kind.NOT_FOUND) {
-                markDeleting("the pod is gone");
+            if (e.kind() == ApiException.Kind.FORBIDDEN || e.kind() == ApiException.Kind.NOT_FOUND) {
+                LOG.warn("not watching pod {} for its deletion ({}); retrying cannot help, so a deletion is noticed only through SIGTERM, /prestop "
+                        + "from loopback or the node IP, or a fresh read when someone else calls /prestop", pod.identity(), e.getMessage());
                 return;
             }
             LOG.debug("cannot watch pod {} ({}); retrying in {}ms", pod.identity(), e.getMessage(), REOPEN_AFTER.toMillis());

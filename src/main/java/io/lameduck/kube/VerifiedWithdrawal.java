@@ -132,9 +132,17 @@ final class VerifiedWithdrawal implements Withdrawal {
 
     private Result attempt(Deadline deadline, long start, Instant startedAt) throws InterruptedException {
         Pod before;
-        EndpointVerifier.Selection selection;
         try {
             before = pod.get(deadline.remaining());
+        } catch (ApiException e) {
+            if (servingSwitch.isEmpty()) {
+                return new Result(Status.UNVERIFIED, "probe: /readyz answers 503; cannot verify on EndpointSlices: " + e.getMessage());
+            }
+            return new Result(Status.DEGRADED, strategy + ": " + e.getMessage() + "; fell back to probe (/readyz answers 503) "
+                    + "plus the full propagation delay");
+        }
+        EndpointVerifier.Selection selection;
+        try {
             selection = verifier.select(before, servingLabels(before), deadline);
         } catch (ApiException e) {
             if (servingSwitch.isEmpty()) {
