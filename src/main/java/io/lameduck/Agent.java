@@ -250,7 +250,8 @@ public final class Agent {
         drain.put("safetyMargin", Durations.format(config.drain().safetyMargin()));
         drain.put("propagationDelay", Durations.format(config.drain().propagationDelay()));
         drain.put("withdraw", Map.of("strategy", config.drain().withdraw().strategy().configName(),
-                "timeout", Durations.format(config.drain().withdraw().timeout())));
+                "timeout", Durations.format(config.drain().withdraw().timeout()),
+                "lastServingEndpoint", config.drain().withdraw().lastServingEndpoint().name().toLowerCase(Locale.ROOT)));
         drain.put("hooks", config.drain().hooks().stream().map(h -> Map.of(
                 "name", h.common().name(), "type", h.kind(), "priority", h.common().priority(),
                 "timeout", Durations.format(h.common().timeout()))).toList());
