@@ -22,6 +22,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -90,7 +91,7 @@ class ServingVerificationTest {
             JsonNode seen = drain.get("withdrawal");
             assertThat(seen.get("servingFalseSeenAfterSeconds").asDouble()).isGreaterThanOrEqualTo(1.0)
                     .isGreaterThan(seen.get("readyFalseSeenAfterSeconds").asDouble());
-            assertThat(seen.get("readyFalseSeenAt").asText()).isLessThan(seen.get("servingFalseSeenAt").asText());
+            assertThat(Instant.parse(seen.get("readyFalseSeenAt").asText())).isBefore(Instant.parse(seen.get("servingFalseSeenAt").asText()));
             assertThat(seen.has("warnings")).isFalse();
             assertThat(serving(pod, "slow")).contains(false);
         } finally {
