@@ -78,7 +78,7 @@ class WithdrawalLatencyBenchmarkTest {
             }
         }
         List<Double> sorted = millis.stream().sorted().toList();
-        return String.format("%s: median %.0fms p95 %.0fms min %.0fms max %.0fms over %d runs (call -> pod not ready in every EndpointSlice)",
+        return String.format("%s: median %.0fms p95 %.0fms min %.0fms max %.0fms over %d runs (call -> pod absent or serving=false in every EndpointSlice)",
                 strategy, percentile(sorted, 50), percentile(sorted, 95), sorted.get(0), sorted.get(sorted.size() - 1), sorted.size());
     }
 
