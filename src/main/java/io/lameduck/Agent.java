@@ -23,6 +23,7 @@ import io.lameduck.drain.hooks.TcpConnectionTable;
 import io.lameduck.http.AdminServer;
 import io.lameduck.http.Json;
 import io.lameduck.http.ListenerBindException;
+import io.lameduck.http.PrestopAccess;
 import io.lameduck.http.ServerException;
 import io.lameduck.kube.KubeIntegration;
 import io.lameduck.kube.KubeUnavailableException;
@@ -66,6 +67,11 @@ public final class Agent {
     static final Duration DEFAULT_STOP_GRACE = Duration.ofSeconds(5);
     /** The least time the listener gets to hand out the last reports, even when the deadline is spent. */
     static final Duration MIN_STOP_GRACE = Duration.ofMillis(250);
+    /**
+     * How long a /prestop from outside loopback and the node IP may wait for a fresh read of the pod to learn
+     * whether it is being deleted (when the deletion watch has not told yet). The kubelet waits for its preStop.
+     */
+    static final Duration PRESTOP_DELETION_READ_LIMIT = Duration.ofSeconds(2);
     private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
 
     private final AgentConfig config;
@@ -140,12 +146,15 @@ public final class Agent {
         AdminServer server = new AdminServer(
                 new AdminServer.Settings(config.server().host(), config.server().port(), config.security().nodeIp(), config.security().token()),
                 new AdminServer.Wiring(lifecycle, maintenance, drains, summary(config), Version.current()),
-                Optional.of(metrics.servlet()), metrics::recordHttpRequest);
+                Optional.of(metrics.servlet()), metrics::recordHttpRequest,
+                new PrestopAccess(kube.<PrestopAccess.PodDeletion>map(k -> () -> k.isDeleting(PRESTOP_DELETION_READ_LIMIT))
+                        .orElse(() -> false), metrics::recordPrestopRefused));
         return new Agent(config, lifecycle, withdrawal, maintenance, drains, server, hookExecutor, scheduler, kube);
     }
 
     /**
-     * Starts the listener, then runs the start-up steps in order, then becomes READY:
+     * Starts the listener and the deletion watch (a pod deletion starts the drain, trigger {@code pod-deletion}),
+     * then runs the start-up steps in order, then becomes READY:
      *
      * <ol>
      *   <li>a pod that is already being deleted (the agent restarted mid-termination) starts draining at once
@@ -166,6 +175,8 @@ public final class Agent {
             throw e;
         }
         LOG.info("admin listener accepting connections on {}:{}", config.server().host(), server.port());
+        // From now on a deletion starts the drain, even when the app's preStop never calls /prestop.
+        kube.ifPresent(k -> k.watchDeletion(() -> drains.trigger(Trigger.POD_DELETION)));
         if (lifecycle.state() != State.STARTING) {
             LOG.info("a drain began during start-up ({}); skipping the start-up steps", lifecycle.state());
             return;
@@ -244,7 +255,8 @@ public final class Agent {
                 "quietPeriod", Durations.format(propagation.quietPeriod()), "minimum", Durations.format(propagation.minimum()),
                 "maximum", Durations.format(propagation.maximum())));
         drain.put("withdraw", Map.of("strategy", config.drain().withdraw().strategy().configName(),
-                "timeout", Durations.format(config.drain().withdraw().timeout())));
+                "timeout", Durations.format(config.drain().withdraw().timeout()),
+                "lastServingEndpoint", config.drain().withdraw().lastServingEndpoint().name().toLowerCase(Locale.ROOT)));
         drain.put("hooks", config.drain().hooks().stream().map(h -> Map.of(
                 "name", h.common().name(), "type", h.kind(), "priority", h.common().priority(),
                 "timeout", Durations.format(h.common().timeout()))).toList());

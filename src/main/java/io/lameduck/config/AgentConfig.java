@@ -72,8 +72,18 @@ public record AgentConfig(
      * @param timeout how long to wait for the EndpointSlices to confirm the withdrawal
      * @param label the label the Service selector requires ({@code label} strategy)
      * @param conditionType the pod readiness-gate condition the agent owns ({@code readiness-gate})
+     * @param lastServingEndpoint what to do when the pod is the last serving endpoint of a Service
      */
-    public record Withdraw(Strategy strategy, Duration timeout, String label, String conditionType) {}
+    public record Withdraw(Strategy strategy, Duration timeout, String label, String conditionType,
+            LastServingEndpoint lastServingEndpoint) {}
+
+    /** When withdrawing the pod would leave a Service without any serving endpoint. */
+    public enum LastServingEndpoint {
+        /** Withdraw anyway (warned in the log, the report and an Event): the drain does what it always does. */
+        WITHDRAW,
+        /** Do not flip the label or readiness gate; the pod leaves only when its readiness probe sees /readyz 503. */
+        KEEP
+    }
 
     public enum OnFailure { CONTINUE, ABORT }
 

@@ -13,6 +13,7 @@ import io.lameduck.config.AgentConfig.HookSpec;
 import io.lameduck.config.AgentConfig.HttpHook;
 import io.lameduck.config.AgentConfig.Kube;
 import io.lameduck.config.AgentConfig.KubeMode;
+import io.lameduck.config.AgentConfig.LastServingEndpoint;
 import io.lameduck.config.AgentConfig.LogFormat;
 import io.lameduck.config.AgentConfig.Logging;
 import io.lameduck.config.AgentConfig.Metrics;
@@ -54,6 +55,7 @@ public final class ConfigLoader {
             "drain.propagation.mode", "drain.propagation.quietPeriod", "drain.propagation.minimum",
             "drain.propagation.maximum", "drain.propagation.pollInterval",
             "drain.withdraw.strategy", "drain.withdraw.timeout", "drain.withdraw.label", "drain.withdraw.conditionType",
+            "drain.withdraw.lastServingEndpoint",
             "metrics.jvm", "logging.format", "logging.level",
             "kube.mode", "kube.events", "kube.maintenanceAnnotation");
     /** The bearer token itself may come only from the environment (or a file), never the YAML. */
@@ -226,12 +228,13 @@ public final class ConfigLoader {
     }
 
     private static Withdraw withdraw(Fields f) {
-        f.allowOnly("strategy", "timeout", "label", "conditionType");
+        f.allowOnly("strategy", "timeout", "label", "conditionType", "lastServingEndpoint");
         return new Withdraw(
                 f.choice("strategy", Strategy.PROBE, Strategy::configName, Strategy.values()),
                 f.duration("timeout", Duration.ofSeconds(10)),
                 f.string("label", "lameduck.io/serving"),
-                f.string("conditionType", "lameduck.io/serving"));
+                f.string("conditionType", "lameduck.io/serving"),
+                f.choice("lastServingEndpoint", LastServingEndpoint.WITHDRAW, LastServingEndpoint.values()));
     }
 
     private static HookSpec hook(Fields f, Set<String> names) {

@@ -17,6 +17,7 @@ final class DrainRecorder {
     private final List<StepReport> steps = new ArrayList<>();
     private final List<HookReport> hooks = new ArrayList<>();
     private TrafficReport traffic;
+    private WithdrawalReport withdrawal;
 
     DrainRecorder(String id, Trigger trigger, Deadline deadline, String deadlineSource, Ticker ticker, Clock clock) {
         this.id = id;
@@ -32,6 +33,11 @@ final class DrainRecorder {
         steps.add(step);
     }
 
+    /** What the withdraw step saw on the EndpointSlices; null leaves the report without it. */
+    synchronized void withdrawal(WithdrawalReport report) {
+        withdrawal = report;
+    }
+
     synchronized void hook(HookReport hook) {
         hooks.add(hook);
     }
@@ -45,6 +51,6 @@ final class DrainRecorder {
         double elapsed = (ticker.nanoTime() - startNanos) / 1e9;
         Instant finishedAt = outcome == DrainOutcome.RUNNING ? null : startedAt.plusNanos((long) (elapsed * 1e9));
         return new DrainReport(id, trigger, outcome, startedAt, finishedAt, deadline.instant(), deadlineSource,
-                elapsed, steps, hooks, traffic);
+                elapsed, steps, withdrawal, hooks, traffic);
     }
 }

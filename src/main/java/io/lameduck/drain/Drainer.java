@@ -54,7 +54,7 @@ public final class Drainer {
     DrainReport drain(DrainRecorder recorder, Deadline deadline, DrainListener listener, String drainId) throws InterruptedException {
         Steps steps = new Steps(recorder, listener, drainId, deadline);
         steps.run(StepName.UNREADY, d -> unready(drainId));
-        steps.run(StepName.WITHDRAW, this::withdraw);
+        steps.run(StepName.WITHDRAW, d -> withdraw(d, recorder));
         steps.run(StepName.PROPAGATE, d -> propagation.await(d, recorder::traffic));
         steps.run(StepName.HOOKS, d -> runHooks(d, hook -> {
             recorder.hook(hook);
@@ -72,9 +72,10 @@ public final class Drainer {
         return StepResult.completed("/readyz answers 503");
     }
 
-    private StepResult withdraw(Deadline deadline) throws InterruptedException {
+    private StepResult withdraw(Deadline deadline, DrainRecorder recorder) throws InterruptedException {
         Deadline.Grant grant = deadline.grant(withdrawTimeout);
         Withdrawal.Result result = withdrawal.withdraw(grant.time());
+        recorder.withdrawal(result.report());
         return switch (result.status()) {
             case CONFIRMED, UNVERIFIED -> StepResult.completed(result.detail());
             case TIMED_OUT -> StepResult.timedOut(grant, result.detail(), null);

@@ -45,6 +45,12 @@ public final class AdminServer {
     private final Settings settings;
 
     public AdminServer(Settings settings, Wiring wiring, Optional<HttpServlet> metricsServlet, RequestObserver observer) {
+        this(settings, wiring, metricsServlet, observer, PrestopAccess.STANDALONE);
+    }
+
+    /** @param prestop lets {@code /prestop} through from anyone once the pod is being deleted; counts refusals */
+    public AdminServer(Settings settings, Wiring wiring, Optional<HttpServlet> metricsServlet, RequestObserver observer,
+            PrestopAccess prestop) {
         this.settings = settings;
         QueuedThreadPool threads = new QueuedThreadPool(32, 2);
         threads.setName("lameduck-http");
@@ -59,7 +65,8 @@ public final class AdminServer {
         FilterHolder filter = new FilterHolder(new RequestFilter(observer));
         filter.setAsyncSupported(true);
         context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST));
-        ServletHolder admin = new ServletHolder("admin", new AdminServlet(wiring, new ControlAccess(settings.nodeIp(), settings.token())));
+        ServletHolder admin = new ServletHolder("admin", new AdminServlet(wiring,
+                new ControlAccess(settings.nodeIp(), settings.token(), prestop.deletion()), prestop.refused()));
         admin.setAsyncSupported(true);
         context.addServlet(admin, "/*");
         metricsServlet.ifPresent(servlet -> context.addServlet(new ServletHolder("metrics", servlet), "/metrics"));

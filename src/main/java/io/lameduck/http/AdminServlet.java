@@ -46,11 +46,13 @@ final class AdminServlet extends HttpServlet {
 
     private final transient AdminServer.Wiring agent;
     private final transient ControlAccess access;
+    private final transient Runnable prestopRefused;
     private final transient Map<String, Route> routes = new LinkedHashMap<>();
 
-    AdminServlet(AdminServer.Wiring agent, ControlAccess access) {
+    AdminServlet(AdminServer.Wiring agent, ControlAccess access, Runnable prestopRefused) {
         this.agent = agent;
         this.access = access;
+        this.prestopRefused = prestopRefused;
         routes.put("/livez", new Route(Map.of("GET", this::livez), Set.of()));
         routes.put("/healthz", new Route(Map.of("GET", this::livez), Set.of()));
         routes.put("/readyz", new Route(Map.of("GET", this::readyz), Set.of()));
@@ -76,9 +78,18 @@ final class AdminServlet extends HttpServlet {
                         + "; allowed: " + String.join(", ", new TreeSet<>(route.byMethod().keySet())));
             }
             if (route.controlMethods().contains(request.getMethod())) {
-                Optional<String> denied = access.check(request.getRemoteAddr(), request.getHeader("Authorization"));
+                boolean prestop = path.equals("/prestop");
+                Optional<String> denied = prestop
+                        ? access.checkPrestop(request.getRemoteAddr(), request.getHeader("Authorization"))
+                        : access.check(request.getRemoteAddr(), request.getHeader("Authorization"));
                 if (denied.isPresent()) {
-                    LOG.warn("denied {} {} from {}: {}", request.getMethod(), path, request.getRemoteAddr(), denied.get());
+                    if (prestop) {
+                        prestopRefused.run();
+                        LOG.warn("REFUSED /prestop: {} {} from {}: {} (counted in lameduck_prestop_refused_total)",
+                                request.getMethod(), path, request.getRemoteAddr(), denied.get());
+                    } else {
+                        LOG.warn("denied {} {} from {}: {}", request.getMethod(), path, request.getRemoteAddr(), denied.get());
+                    }
                     throw new ApiException(403, denied.get());
                 }
             }

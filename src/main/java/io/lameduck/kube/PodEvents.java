@@ -103,6 +103,11 @@ final class PodEvents implements DrainListener, MaintenanceListener {
         }
     }
 
+    /** A Warning Event with this reason (e.g. {@code LastServingEndpoint}) and message. */
+    void warning(String reason, String message) {
+        post("Warning", reason, message);
+    }
+
     private void post(String type, String reason, String message) {
         Event event = event(type, reason, message);
         writer.execute(() -> write(event));

@@ -109,6 +109,11 @@ public final class AgentMetrics {
         http.record(path, status, duration);
     }
 
+    /** Counts a refused {@code /prestop} in {@code lameduck_prestop_refused_total}. */
+    public void recordPrestopRefused() {
+        http.prestopRefused();
+    }
+
     /**
      * Sets where {@code lameduck_drain_deadline_remaining_seconds} comes from, e.g.
      * {@code () -> coordinator.deadline().map(Deadline::remaining)}. Read at scrape time, and only while

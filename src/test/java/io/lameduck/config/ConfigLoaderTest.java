@@ -75,7 +75,7 @@ class ConfigLoaderTest {
         assertThat(config.drain().safetyMargin()).isEqualTo(Duration.ofSeconds(2));
         assertThat(config.drain().propagationDelay()).isEqualTo(Duration.ofSeconds(2));
         assertThat(config.drain().withdraw()).isEqualTo(new AgentConfig.Withdraw(Strategy.PROBE, Duration.ofSeconds(10),
-                "lameduck.io/serving", "lameduck.io/serving"));
+                "lameduck.io/serving", "lameduck.io/serving", AgentConfig.LastServingEndpoint.WITHDRAW));
         assertThat(config.drain().propagation()).isEqualTo(new AgentConfig.Propagation(AgentConfig.PropagationMode.FIXED, List.of(),
                 Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(15), Duration.ofMillis(100), List.of()));
         assertThat(config.drain().hooks()).isEmpty();

@@ -114,4 +114,25 @@ class ControlAccessTest {
         assertThat(token.check("192.168.1.1", "Bearer abcd")).contains("the bearer token is not valid");
         assertThat(token.check("192.168.1.1", "Basic abc")).isPresent();
     }
+
+    /** Stand-in for the Kubernetes side: the deletion check is a flag here (the kube tests use the real watch). */
+    @Test
+    void prestopFromAnyCallerIsAcceptedOnlyOnceThePodIsDeletingAndTheCheckIsAskedOnlyWhenTheRulesRefuse() {
+        java.util.concurrent.atomic.AtomicBoolean deleting = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        ControlAccess access = new ControlAccess("10.0.0.7", Optional.empty(), () -> {
+            asked.incrementAndGet();
+            return deleting.get();
+        });
+
+        assertThat(access.checkPrestop("10.244.0.1", null)).get().asString()
+                .contains("this request came from 10.244.0.1").contains("a pod that is being deleted accepts /prestop from anyone");
+        assertThat(access.checkPrestop("127.0.0.1", null)).isEmpty();
+        assertThat(access.checkPrestop("10.0.0.7", null)).isEmpty();
+        assertThat(asked).as("loopback and the node IP need no deletion check").hasValue(1);
+
+        deleting.set(true);
+        assertThat(access.checkPrestop("10.244.0.1", null)).isEmpty();
+        assertThat(access.check("10.244.0.1", null)).as("maintenance changes stay closed to strangers").isPresent();
+    }
 }

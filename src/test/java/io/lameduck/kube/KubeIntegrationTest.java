@@ -66,7 +66,7 @@ class KubeIntegrationTest {
     }
 
     @Test
-    void aPodBeingDeletedReportsTheTimeLeftUntilItsDeletionTimestampAndIsAlreadyOutOfEndpoints() throws Exception {
+    void aPodBeingDeletedReportsTheTimeLeftUntilItsDeletionTimestampAndIsReadyFalseButNotWithdrawnWhileItStillServes() throws Exception {
         Pod pod = cluster.kubelet().runPod(namespace, "deleted", Map.of("app", "deleted"), List.of(), 45);
         cluster.service(namespace, "deleted", Map.of("app", "deleted"));
         awaitEndpoint(admin, namespace, "deleted", pod, true);
@@ -82,9 +82,13 @@ class KubeIntegrationTest {
             BudgetSource.Budget budget = kube.budgetSource().budget();
             assertThat(budget.total()).isBetween(Duration.ofSeconds(50), Duration.ofSeconds(60));
             assertThat(budget.source()).startsWith("pod deletionTimestamp ");
-            // Kubernetes itself marks the endpoints of a deleted pod not ready (serving, terminating): confirmed at once.
-            Withdrawal.Result result = kube.withdrawal().withdraw(Duration.ofSeconds(5));
-            assertThat(result.status()).as(result.detail()).isEqualTo(Withdrawal.Status.CONFIRMED);
+            // Kubernetes itself marks the endpoints of a deleted pod not ready, but still serving (and terminating):
+            // kube-proxy falls back to such endpoints, so that is not withdrawn.
+            Withdrawal.Result result = kube.withdrawal().withdraw(Duration.ofSeconds(1));
+            assertThat(result.status()).as(result.detail()).isEqualTo(Withdrawal.Status.TIMED_OUT);
+            assertThat(result.detail()).contains("the pod is still serving in 1 of 1 EndpointSlice of Service deleted (ready=false seen after ");
+            assertThat(result.report().readyFalseSeenAfterSeconds()).isLessThan(1.0);
+            assertThat(result.report().servingFalseSeenAt()).isNull();
             assertThat(KubeTestSupport.endpointReady(admin, namespace, "deleted", pod)).contains(false);
         } finally {
             admin.pods().inNamespace(namespace).withName("deleted").withGracePeriod(0).delete();
@@ -121,7 +125,7 @@ class KubeIntegrationTest {
         Instant now = Instant.now();
         DrainReport report = new DrainReport("drain-1", Trigger.PRESTOP, DrainOutcome.DEADLINE_EXCEEDED, now, now.plusSeconds(9),
                 now.plusSeconds(8), "pod deletionTimestamp", 9.0,
-                List.of(new StepReport(StepName.WITHDRAW, Outcome.COMPLETED, 0.12, "label: confirmed after 0.120s", null)),
+                List.of(new StepReport(StepName.WITHDRAW, Outcome.COMPLETED, 0.12, "label: confirmed after 0.120s", null)), null,
                 List.of(new HookReport("app-drain", "http", 0, Outcome.TIMED_OUT, 5.0, "no answer in 5s"),
                         new HookReport("flush", "exec", 1, Outcome.FAILED, 0.2, "exit code 1")), null);
 
@@ -175,12 +179,16 @@ class KubeIntegrationTest {
                     tuple(StepName.UNREADY, Outcome.COMPLETED), tuple(StepName.WITHDRAW, Outcome.COMPLETED),
                     tuple(StepName.PROPAGATE, Outcome.COMPLETED), tuple(StepName.HOOKS, Outcome.COMPLETED));
             assertThat(report.steps().get(1).detail()).contains("confirmed after");
+            assertThat(report.withdrawal().warnings()).containsExactly("the pod is the last serving endpoint of Service drain: "
+                    + "withdrawing it leaves it with none (drain.withdraw.lastServingEndpoint: withdraw)");
+            assertThat(report.withdrawal().servingFalseSeenAfterSeconds()).isNotNull();
             assertThat(KubeTestSupport.endpointReady(admin, namespace, "drain", pod)).isEmpty();
         } finally {
             hooks.shutdownNow();
         }
         assertThat(admin.v1().events().inNamespace(namespace).withField("involvedObject.name", "drain").list().getItems())
-                .extracting(Event::getReason).containsExactlyInAnyOrder("DrainStarted", "Withdrawn", "DrainCompleted");
+                .extracting(Event::getReason) // the Service has no other pod: withdrawing this one is warned about
+                .containsExactlyInAnyOrder("DrainStarted", "LastServingEndpoint", "Withdrawn", "DrainCompleted");
     }
 
     @Test

@@ -103,7 +103,7 @@ class AgentMetricsTest {
         TrafficReport none = new TrafficReport(List.of(8080), 2.0, 0, null, null, null, 2.0, List.of(), null);
         for (TrafficReport traffic : List.of(late, none)) {
             metrics.drainListener().drainFinished(new DrainReport(base.id(), base.trigger(), base.outcome(), base.startedAt(),
-                    base.finishedAt(), base.deadline(), base.deadlineSource(), base.durationSeconds(), base.steps(), base.hooks(), traffic));
+                    base.finishedAt(), base.deadline(), base.deadlineSource(), base.durationSeconds(), base.steps(), null, base.hooks(), traffic));
         }
         metrics.drainListener().drainFinished(base); // no app ports known: nothing to observe
 

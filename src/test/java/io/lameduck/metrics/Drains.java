@@ -28,7 +28,7 @@ final class Drains {
     static DrainReport completed() {
         return new DrainReport("drain-1", Trigger.PRESTOP, DrainOutcome.COMPLETED, STARTED,
                 STARTED.plusMillis(8_501), STARTED.plusSeconds(25), "configured budget 30s minus safety margin 5s",
-                8.501, STEPS, HOOKS, null);
+                8.501, STEPS, null, HOOKS, null);
     }
 
     /** Delivers the events in the order the coordinator sends them. */
