@@ -29,6 +29,7 @@ public final class DrainCoordinator {
     private final Object lock = new Object();
     private CompletableFuture<DrainReport> claimed; // guarded by lock; set once, by the first trigger
     private volatile Running running; // set once, when the drain thread has fixed the deadline
+    private final CompletableFuture<Deadline> deadlineFixed = new CompletableFuture<>();
 
     private record Running(DrainRecorder recorder, Deadline deadline, CompletableFuture<DrainReport> result) {}
 
@@ -80,6 +81,7 @@ public final class DrainCoordinator {
     private DrainReport run(Trigger trigger, long triggeredAt, CompletableFuture<DrainReport> result) {
         Running drain = begin(trigger, triggeredAt, result);
         running = drain;
+        deadlineFixed.complete(drain.deadline);
         DrainListener fanOut = new FanOut(listeners);
         DrainReport initial = drain.recorder.snapshot(DrainOutcome.RUNNING);
         LOG.info("drain {} started by {}; deadline {} ({} from now)", initial.id(), trigger.label(),
@@ -112,6 +114,15 @@ public final class DrainCoordinator {
     /** The running or finished drain's deadline; empty before any drain (and while its budget is read). */
     public Optional<Deadline> deadline() {
         return Optional.ofNullable(running).map(Running::deadline);
+    }
+
+    /**
+     * Completes with the drain's deadline once it is fixed (after the budget read, which is bounded). Callers that
+     * bound a wait by the deadline use this rather than {@link #deadline()}, which is empty during the budget read:
+     * a {@code /prestop} arriving in that moment must still wait for the whole drain.
+     */
+    public CompletableFuture<Deadline> deadlineFixed() {
+        return deadlineFixed.copy();
     }
     public String strategy() {
         return drainer.strategy();

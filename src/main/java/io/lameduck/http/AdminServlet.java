@@ -10,8 +10,6 @@ import io.lameduck.drain.Trigger;
 import io.lameduck.lifecycle.LifecycleSnapshot;
 import io.lameduck.lifecycle.State;
 import jakarta.servlet.AsyncContext;
-import jakarta.servlet.AsyncEvent;
-import jakarta.servlet.AsyncListener;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -25,6 +23,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -190,28 +190,24 @@ final class AdminServlet extends HttpServlet {
         };
         var future = agent.drains().trigger(trigger);
         AsyncContext async = request.startAsync();
-        Duration wait = agent.drains().deadline().map(d -> d.remaining()).orElse(Duration.ZERO).plus(PRESTOP_GRACE);
-        async.setTimeout(wait.toMillis());
+        // The container's own timeout is off: the wait is bounded by the drain's deadline (+ grace), which is known
+        // only once the drain has read its budget (an API read, itself bounded). A fixed timeout taken now would
+        // answer a /prestop that joins a drain still reading its budget after PRESTOP_GRACE alone — and the kubelet
+        // would SIGTERM the app mid-drain (seen on a real node with the native sidecar).
+        async.setTimeout(0);
         AtomicBoolean answered = new AtomicBoolean();
-        async.addListener(new AsyncListener() {
-            @Override
-            public void onTimeout(AsyncEvent event) throws IOException {
-                if (answered.compareAndSet(false, true)) {
-                    // The drain never outlives its deadline, so this is a last resort: answer with what we know.
+        agent.drains().deadlineFixed().thenAccept(deadline -> CompletableFuture.runAsync(() -> {
+            if (answered.compareAndSet(false, true)) {
+                // The drain never outlives its deadline, so this is a last resort: answer with what we know.
+                try {
                     write(response, 200, agent.drains().report().orElse(null));
+                } catch (IOException | IllegalStateException e) {
+                    LOG.info("prestop caller went away before the deadline: {}", e.toString());
+                } finally {
                     async.complete();
                 }
             }
-
-            @Override
-            public void onComplete(AsyncEvent event) {}
-
-            @Override
-            public void onError(AsyncEvent event) {}
-
-            @Override
-            public void onStartAsync(AsyncEvent event) {}
-        });
+        }, CompletableFuture.delayedExecutor(deadline.remaining().plus(PRESTOP_GRACE).toMillis(), TimeUnit.MILLISECONDS)));
         future.whenComplete((DrainReport report, Throwable error) -> {
             if (answered.compareAndSet(false, true)) {
                 try {

@@ -84,8 +84,8 @@ class PodTerminationOnNodeTest {
                 Instant drainFinished = Instant.parse(report.path("finishedAt").asText());
                 ContainerLog.Line sigterm = app.first(t -> t.contains("SIGTERM")).orElseThrow(() ->
                         new AssertionError("the app never logged its SIGTERM\n" + app.text()));
-                assertThat(sigterm.time()).as("the app gets SIGTERM only after the drain finished at " + drainFinished)
-                        .isAfterOrEqualTo(drainFinished);
+                assertThat(sigterm.time()).as("the app gets SIGTERM only after the drain finished at %s\n%s\n%s",
+                        drainFinished, agent.text(), app.text()).isAfterOrEqualTo(drainFinished);
                 assertThat(gone).as("deletion to pod gone, within the grace period").isLessThan(GRACE);
 
                 List<String> reasons = node.admin().v1().events().inNamespace(namespace).list().getItems().stream()
