@@ -146,9 +146,10 @@ final class AdminServlet extends HttpServlet {
         Optional<Duration> ttl = Optional.empty();
         JsonNode ttlNode = body.get("ttl");
         if (ttlNode != null && !ttlNode.isNull()) {
-            ttl = ttlNode.isTextual() ? Durations.parse(ttlNode.asText()).filter(d -> !d.isZero()) : Optional.empty();
+            ttl = ttlNode.isTextual() ? Durations.parse(ttlNode.asText()).filter(Durations.Range.TTL::contains) : Optional.empty();
             if (ttl.isEmpty()) {
-                throw new ApiException(400, "field \"ttl\" is " + ttlNode + "; expected a positive duration such as 30s, 10m or 1h");
+                throw new ApiException(400, "field \"ttl\" is " + ttlNode + "; expected a duration " + Durations.Range.TTL.describe()
+                        + " such as 30s, 10m or 1h");
             }
         }
         try {

@@ -184,6 +184,24 @@ class ConfigLoaderTest {
                 Arguments.of("logging: {level: loud}", "logging.level: got \"loud\", expected one of debug, error, info, trace, warn"),
                 Arguments.of("kube: {mode: sometimes}", "kube.mode: got \"sometimes\", expected one of auto, enabled, disabled"),
                 Arguments.of("drain: {hooks: [{name: a, type: sleep, duration: 1s]}", "not valid YAML at line 1"),
+                // Durations that parse but would overflow later (nanoseconds, int milliseconds) are bounded here.
+                Arguments.of("drain: {budget: 2562048h}", "drain.budget: got \"2562048h\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {budget: 99999999999999999999h}", "drain.budget: got \"99999999999999999999h\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {safetyMargin: 25h}", "drain.safetyMargin: got \"25h\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {propagationDelay: 1000000h}", "drain.propagationDelay: got \"1000000h\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {withdraw: {timeout: 24h1ms}}", "drain.withdraw.timeout: got \"24h1ms\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {hooks: [{name: a, type: sleep, duration: 1s, timeout: 600000h}]}",
+                        "drain.hooks[0].timeout: got \"600000h\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {hooks: [{name: a, type: sleep, duration: 106752d}]}", "drain.hooks[0].duration: got \"106752d\", expected a duration"),
+                Arguments.of("drain: {hooks: [{name: a, type: sleep, duration: 2562048h}]}", "drain.hooks[0].duration: got \"2562048h\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {hooks: [{name: a, type: http, url: 'http://x/', connectTimeout: 600h}]}",
+                        "drain.hooks[0].connectTimeout: got \"600h\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {hooks: [{name: a, type: http, url: 'http://x/', readTimeout: 9999999h}]}",
+                        "drain.hooks[0].readTimeout: got \"9999999h\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {hooks: [{name: a, type: wait-idle, ports: [80], quietPeriod: 3000000h}]}",
+                        "drain.hooks[0].quietPeriod: got \"3000000h\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {hooks: [{name: a, type: wait-idle, ports: [80], pollInterval: 3000000h}]}",
+                        "drain.hooks[0].pollInterval: got \"3000000h\", expected a duration from 0s to 24h"),
                 Arguments.of("colour: red", "colour: unknown key; allowed keys here: drain, kube, logging, metrics, security, server"));
     }
 

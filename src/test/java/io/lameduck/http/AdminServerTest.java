@@ -107,6 +107,17 @@ class AdminServerTest {
     }
 
     @Test
+    void maintenanceTtlsThatWouldOverflowAre400AndLeaveMaintenanceOff() {
+        for (String ttl : new String[] {"2562048h", "99999999999999999999h", "169h", "9223372036854775807ms"}) {
+            Reply reply = agent.send("PUT", "/maintenance", "{\"reason\": \"x\", \"ttl\": \"" + ttl + "\"}");
+            assertThat(reply.status()).as(ttl).isEqualTo(400);
+            assertThat(reply.json().get("error").asText()).as(ttl).contains("expected a duration from 1ms to 168h");
+            assertThat(agent.get("/maintenance").json().get("active").asBoolean()).as(ttl).isFalse();
+        }
+        assertThat(agent.get("/readyz").status()).isEqualTo(200);
+    }
+
+    @Test
     void badMaintenanceRequestsAre400WithTheReasonAndChangeNothing() {
         Map<String, String> cases = Map.of(
                 "{\"reason\": ", "request body is not valid JSON",
@@ -114,7 +125,7 @@ class AdminServerTest {
                 "", "request body is empty",
                 "{}", "field \"reason\" is required",
                 "{\"reason\": \"  \"}", "field \"reason\" is required",
-                "{\"reason\": \"x\", \"ttl\": \"forever\"}", "field \"ttl\" is \"forever\"; expected a positive duration",
+                "{\"reason\": \"x\", \"ttl\": \"forever\"}", "field \"ttl\" is \"forever\"; expected a duration from 1ms to 168h",
                 "{\"reason\": \"x\", \"ttl\": \"0s\"}", "field \"ttl\" is \"0s\"",
                 "{\"reason\": \"x\", \"colour\": \"red\"}", "unknown field \"colour\"",
                 "{\"reason\": \"" + "r".repeat(300) + "\"}", "at most 256 are allowed");
