@@ -97,6 +97,26 @@ class AgentProcessIT {
     }
 
     @Test
+    void sigtermBeforeTheCommandLineConfigurationAndLoggingAreSetUpStillDrainsAndExitsZero() throws Exception {
+        Path config = config("drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 100ms}\n");
+        Map<String, String> env = new java.util.HashMap<>(LOOPBACK_PORT_0);
+        // The JVM says when it loads picocli: main has just begun and is about to parse the command line.
+        env.put("JAVA_OPTS", "-Xlog:class+load=info:stdout");
+        try (AgentProcess agent = AgentProcess.start(env, "serve", "--config", config.toString())) {
+            agent.awaitLine("picocli.CommandLine source:");
+            agent.sigterm();
+            assertThat(agent.awaitExit(Duration.ofSeconds(20))).isEqualTo(0);
+
+            JsonNode report = reportLine(agent.stdout());
+            assertThat(report.get("trigger").asText()).isEqualTo("signal");
+            assertThat(report.get("outcome").asText()).isEqualTo("completed");
+            assertThat(agent.stdout()).anyMatch(l -> l.startsWith("{") && l.contains("received SIGTERM during start-up"))
+                    .noneMatch(l -> l.contains("-> READY"))
+                    .anyMatch(l -> l.contains("STOPPING -> STOPPED"));
+        }
+    }
+
+    @Test
     void sigtermWhileStillConnectingToASilentKubernetesApiDrainsOnceTheAgentIsBuilt() throws Exception {
         try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             List<java.net.Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
