@@ -173,6 +173,21 @@ class AgentProcessIT {
     }
 
     @Test
+    void hugeOrFifoConfigFilesExitThreeWithAClearMessage() throws Exception {
+        Path huge = Files.writeString(dir.resolve("huge.yaml"), "drain:\n  hooks:\n" + "    - {name: a, type: sleep, duration: 1s}\n".repeat(100_000));
+        Path fifo = dir.resolve("fifo.yaml");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+        for (Path config : List.of(huge, fifo)) {
+            try (AgentProcess agent = AgentProcess.start(Map.of(), "serve", "--config", config.toString())) {
+                assertThat(agent.awaitExit(Duration.ofSeconds(20))).as(config.toString()).isEqualTo(3);
+                assertThat(agent.stderrText()).as(config.toString())
+                        .containsAnyOf("is larger than 256 KiB", "is not a regular file")
+                        .doesNotContain("OutOfMemoryError");
+            }
+        }
+    }
+
+    @Test
     void portInUseExitsFour() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
                 AgentProcess agent = AgentProcess.start(Map.of("LAMEDUCK_SERVER_HOST", "127.0.0.1",

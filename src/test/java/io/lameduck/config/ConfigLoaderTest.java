@@ -2,6 +2,7 @@ package io.lameduck.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.lameduck.config.AgentConfig.ExecHook;
 import io.lameduck.config.AgentConfig.HttpHook;
@@ -112,7 +113,7 @@ class ConfigLoaderTest {
     @Test
     void missingTokenFileAndEmptyTokenFileAreErrors(@TempDir Path dir) throws Exception {
         assertThatThrownBy(() -> NO_ENV.parse("security: {tokenFile: " + dir.resolve("absent") + "}"))
-                .hasMessageContaining("security.tokenFile: cannot read " + dir.resolve("absent"))
+                .hasMessageContaining("security.tokenFile: cannot read token file " + dir.resolve("absent"))
                 .hasMessageContaining("mount the secret there or remove the setting");
         Path empty = Files.writeString(dir.resolve("empty"), "  \n");
         assertThatThrownBy(() -> NO_ENV.parse("security: {tokenFile: " + empty + "}"))
@@ -125,6 +126,41 @@ class ConfigLoaderTest {
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("cannot read config file " + dir.resolve("nope.yaml"))
                 .hasMessageContaining("check the --config path");
+    }
+
+    @Test
+    void configFilesThatAreNotSmallRegularFilesAreRefusedWithoutReadingThem(@TempDir Path dir) throws Exception {
+        Path fifo = dir.resolve("fifo.yaml");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+        assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertThatThrownBy(() -> NO_ENV.load(Optional.of(fifo)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("config file " + fifo + " is not a regular file (a directory, FIFO or device)"));
+        assertThatThrownBy(() -> NO_ENV.load(Optional.of(dir)))
+                .hasMessageContaining("config file " + dir + " is not a regular file");
+
+        // Valid YAML, just far too much of it for a 32 MiB heap.
+        Path huge = Files.writeString(dir.resolve("huge.yaml"), "drain:\n  hooks:\n" + "    - {name: a, type: sleep, duration: 1s}\n".repeat(200_000));
+        assertThatThrownBy(() -> NO_ENV.load(Optional.of(huge)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("config file " + huge + " is larger than 256 KiB");
+
+        Path token = dir.resolve("token");
+        assertThat(new ProcessBuilder("mkfifo", token.toString()).start().waitFor()).isZero();
+        assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertThatThrownBy(() -> NO_ENV.parse("security: {tokenFile: " + token + "}"))
+                .hasMessageContaining("security.tokenFile: token file " + token + " is not a regular file"));
+    }
+
+    @Test
+    void duplicateKeysAndSecondDocumentsAreErrorsNotSilentlyDropped() {
+        assertThatThrownBy(() -> NO_ENV.parse("drain: {budget: 10s}\ndrain: {budget: 20s}\n"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("<text>: not valid YAML at line 2").hasMessageContaining("Duplicate field 'drain'");
+        assertThatThrownBy(() -> NO_ENV.parse("drain: {budget: 10s, budget: 1s}\n"))
+                .hasMessageContaining("Duplicate field 'budget'");
+        assertThatThrownBy(() -> NO_ENV.parse("drain: {budget: 10s}\n---\nserver: {port: 1}\n"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("<text>: holds more than one YAML document")
+                .hasMessageContaining("put the whole configuration in one document");
     }
 
     @Test
