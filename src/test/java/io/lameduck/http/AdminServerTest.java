@@ -7,7 +7,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.lameduck.TestAgent;
 import io.lameduck.TestAgent.Reply;
 import io.lameduck.lifecycle.State;
+import java.net.Socket;
 import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -104,6 +109,47 @@ class AdminServerTest {
         Reply off = agent.send("DELETE", "/maintenance", null);
         assertThat(off.status()).isEqualTo(200);
         assertThat(off.json().get("active").asBoolean()).isFalse();
+    }
+
+    @Test
+    void controlRequestsWhoseBodiesNeverFinishHoldNoThreadAndProbesStillAnswer() throws Exception {
+        List<Socket> stalled = new ArrayList<>();
+        try {
+            for (int i = 0; i < 60; i++) {
+                stalled.add(unfinishedMaintenanceRequest());
+            }
+            for (String probe : new String[] {"/livez", "/readyz", "/livez", "/readyz"}) {
+                HttpResponse<String> answer = agent.http().send(HttpRequest.newBuilder(agent.uri(probe)).timeout(Duration.ofSeconds(2)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(answer.statusCode()).as(probe).isEqualTo(200);
+            }
+            assertThat(agent.get("/maintenance").json().get("active").asBoolean()).isFalse();
+        } finally {
+            for (Socket socket : stalled) {
+                socket.close();
+            }
+        }
+    }
+
+    @Test
+    void anUnfinishedBodyIsAnswered408AsJsonAndChangesNothing() throws Exception {
+        try (Socket socket = unfinishedMaintenanceRequest()) {
+            socket.setSoTimeout(15_000);
+            String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(answer).startsWith("HTTP/1.1 408 ").contains("application/json")
+                    .contains("\"status\":408").contains("the request body did not arrive within 5s")
+                    .doesNotContain("Exception");
+        }
+        assertThat(agent.get("/maintenance").json().get("active").asBoolean()).isFalse();
+    }
+
+    /** Declares a 1000-byte body, sends 12 bytes of it and then nothing. */
+    private Socket unfinishedMaintenanceRequest() throws Exception {
+        Socket socket = new Socket("127.0.0.1", agent.port());
+        socket.getOutputStream().write(("PUT /maintenance HTTP/1.1\r\nHost: agent\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 1000\r\n\r\n{\"reason\": \"").getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+        return socket;
     }
 
     @Test
