@@ -250,6 +250,16 @@ class AgentProcessIT {
         assertThat(missingReason.exitCode).isEqualTo(3);
         assertThat(missingReason.stderr).contains("Missing required option: '--reason");
 
+        for (String[] args : List.of(new String[] {"status", "--agent", "localhost:7979"}, new String[] {"status", "--agent", "http://x:99999"},
+                new String[] {"status", "--agent", "ftp://127.0.0.1/"}, new String[] {"prestop", "--timeout", "-5"},
+                new String[] {"prestop", "--timeout", "99999999999999"}, new String[] {"prestop", "--timeout", "soon"})) {
+            CliRun bad = cli(args);
+            assertThat(bad.exitCode).as(String.join(" ", args)).isEqualTo(3);
+            assertThat(bad.stderr).as(String.join(" ", args)).startsWith("lameduck: Invalid value for option '--")
+                    .containsAnyOf("expected an http:// or https:// URL", "expected a whole number of seconds from 1 to 86400")
+                    .doesNotContain("\tat ").doesNotContain("Exception");
+        }
+
         CliRun help = cli("--help");
         assertThat(help.exitCode).isZero();
         assertThat(help.stdout).contains("serve").contains("prestop").contains("maintenance").contains("validate");
