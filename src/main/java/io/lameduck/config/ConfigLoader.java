@@ -1,6 +1,7 @@
 package io.lameduck.config;
 
 import java.util.TreeSet;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -27,8 +28,10 @@ import io.lameduck.config.AgentConfig.Strategy;
 import io.lameduck.config.AgentConfig.WaitIdleHook;
 import io.lameduck.config.AgentConfig.Withdraw;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -60,6 +63,10 @@ public final class ConfigLoader {
             "kube.mode", "kube.events", "kube.maintenanceAnnotation");
     /** The bearer token itself may come only from the environment (or a file), never the YAML. */
     public static final String TOKEN_ENV = "LAMEDUCK_TOKEN";
+    /** A real configuration is a few KiB; the agent runs with a 32 MiB heap. */
+    static final int MAX_CONFIG_BYTES = 256 * 1024;
+    /** A bearer token (a service-account JWT is about 1 KiB). */
+    static final int MAX_TOKEN_BYTES = 16 * 1024;
 
     private static final Pattern HOOK_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
     private static final Set<String> HTTP_METHODS = Set.of("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD");
@@ -94,19 +101,41 @@ public final class ConfigLoader {
     }
 
     private static JsonNode readYaml(Path file) throws ConfigException {
-        String text;
-        try {
-            text = Files.readString(file);
-        } catch (IOException e) {
-            throw new ConfigException("cannot read config file " + file + ": " + e.getMessage()
-                    + " (check the --config path and that the file is readable)");
+        return parseYaml(readSmallFile(file, MAX_CONFIG_BYTES, "config file", "check the --config path and that the file is readable"),
+                file.toString());
+    }
+
+    /**
+     * The text of a small regular file (symbolic links followed, as Kubernetes mounts ConfigMaps and Secrets), read
+     * without ever holding more than {@code maxBytes}: a FIFO, device or directory would block or never end, and a
+     * huge file would exhaust the agent's small heap.
+     */
+    static String readSmallFile(Path file, int maxBytes, String what, String hint) throws ConfigException {
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw new ConfigException(what + " " + file + " is not a regular file (a directory, FIFO or device); "
+                    + "point to a file holding the " + what.replace(" file", ""));
         }
-        return parseYaml(text, file.toString());
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes(maxBytes + 1);
+        } catch (IOException e) {
+            throw new ConfigException("cannot read " + what + " " + file + ": " + e.getMessage() + " (" + hint + ")");
+        }
+        if (bytes.length > maxBytes) {
+            throw new ConfigException(what + " " + file + " is larger than " + maxBytes / 1024 + " KiB; "
+                    + "that is not a Lameduck configuration (check the path)");
+        }
+        return new String(bytes, StandardCharsets.UTF_8);
     }
 
     private static JsonNode parseYaml(String text, String source) throws ConfigException {
-        try {
-            JsonNode root = new ObjectMapper(new YAMLFactory()).readTree(text);
+        ObjectMapper mapper = new ObjectMapper(new YAMLFactory()).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+        try (JsonParser parser = mapper.createParser(text)) {
+            JsonNode root = mapper.readTree(parser);
+            if (root != null && parser.nextToken() != null) {
+                throw new ConfigException(source + ": holds more than one YAML document (a second one starts after line "
+                        + parser.getCurrentLocation().getLineNr() + "); put the whole configuration in one document");
+            }
             if (root == null || root.isMissingNode() || root.isNull()) {
                 return new ObjectMapper().createObjectNode();
             }
@@ -117,6 +146,8 @@ public final class ConfigLoader {
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
             throw new ConfigException(source + ": not valid YAML" + where + ": " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new ConfigException(source + ": cannot be read as YAML: " + e.getMessage());
         }
     }
 
@@ -173,12 +204,13 @@ public final class ConfigLoader {
         Optional<String> token = Optional.ofNullable(env.get(TOKEN_ENV)).map(String::strip).filter(s -> !s.isEmpty());
         if (tokenFile.isPresent() && token.isEmpty()) {
             try {
-                token = Optional.of(Files.readString(tokenFile.get()).strip()).filter(s -> !s.isEmpty());
+                token = Optional.of(readSmallFile(tokenFile.get(), MAX_TOKEN_BYTES, "token file", "mount the secret there or remove the setting")
+                        .strip()).filter(s -> !s.isEmpty());
                 if (token.isEmpty()) {
                     problems.add(f.path("tokenFile") + ": " + tokenFile.get() + " is empty; put the bearer token in it or remove the setting");
                 }
-            } catch (IOException e) {
-                problems.add(f.path("tokenFile") + ": cannot read " + tokenFile.get() + " (" + e.getMessage() + "); mount the secret there or remove the setting");
+            } catch (ConfigException e) {
+                problems.add(f.path("tokenFile") + ": " + e.problems().get(0));
             }
         }
         return new Security(nodeIp, tokenFile, token);

@@ -131,13 +131,15 @@ public final class AdminServer {
         return root.getMessage() == null ? root.toString() : root.getMessage();
     }
 
-    /** Errors Jetty produces before a request reaches the servlet (bad URIs, huge headers) are JSON too. */
+    /** Errors Jetty produces outside the servlet (bad URIs, huge headers, exceptions) are JSON too. */
     private static final class JsonErrorHandler extends ErrorHandler {
         @Override
         public boolean handle(Request request, Response response, Callback callback) {
             int status = response.getStatus() >= 400 ? response.getStatus() : 500;
             Object cause = request.getAttribute(ERROR_MESSAGE);
-            String body = Json.write(Map.of("status", status, "error", cause == null ? "request could not be processed" : cause.toString())) + "\n";
+            // A 4xx message from Jetty says what was wrong with the request; a 5xx one is our internals, for the log only.
+            String error = cause == null || status >= 500 ? "request could not be processed" : cause.toString();
+            String body = Json.write(Map.of("status", status, "error", error)) + "\n";
             response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
             response.write(true, ByteBuffer.wrap(body.getBytes(StandardCharsets.UTF_8)), callback);
             return true;

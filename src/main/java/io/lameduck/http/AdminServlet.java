@@ -14,7 +14,6 @@ import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Iterator;
@@ -32,6 +31,10 @@ import org.slf4j.LoggerFactory;
 /** Routes admin requests to the agent. Every answer is JSON; every error says what was wrong. */
 final class AdminServlet extends HttpServlet {
     static final int MAX_BODY_BYTES = 64 * 1024;
+    /** A control request's body must arrive within this; a client that trickles it gets 408. */
+    static final Duration BODY_TIMEOUT = Duration.ofSeconds(5);
+    /** Control requests with a body at once; the server has 30 threads, probes must always find one. */
+    static final int MAX_BODIES_IN_FLIGHT = 8;
     /** Extra time a /prestop caller waits past the drain deadline before getting the live report. */
     private static final Duration PRESTOP_GRACE = Duration.ofSeconds(2);
     private static final long serialVersionUID = 1L;
@@ -48,6 +51,7 @@ final class AdminServlet extends HttpServlet {
     private final transient ControlAccess access;
     private final transient Runnable prestopRefused;
     private final transient Map<String, Route> routes = new LinkedHashMap<>();
+    private final transient BodyReader bodies = new BodyReader(MAX_BODY_BYTES, BODY_TIMEOUT, MAX_BODIES_IN_FLIGHT);
 
     AdminServlet(AdminServer.Wiring agent, ControlAccess access, Runnable prestopRefused) {
         this.agent = agent;
@@ -138,7 +142,10 @@ final class AdminServlet extends HttpServlet {
     }
 
     private void maintenanceOn(HttpServletRequest request, HttpServletResponse response) throws ApiException, IOException {
-        JsonNode body = readJsonObject(request);
+        bodies.read(request, response, bytes -> maintenanceOn(parseJsonObject(bytes), response));
+    }
+
+    private void maintenanceOn(JsonNode body, HttpServletResponse response) throws ApiException, IOException {
         Iterator<String> names = body.fieldNames();
         while (names.hasNext()) {
             String name = names.next();
@@ -157,9 +164,10 @@ final class AdminServlet extends HttpServlet {
         Optional<Duration> ttl = Optional.empty();
         JsonNode ttlNode = body.get("ttl");
         if (ttlNode != null && !ttlNode.isNull()) {
-            ttl = ttlNode.isTextual() ? Durations.parse(ttlNode.asText()).filter(d -> !d.isZero()) : Optional.empty();
+            ttl = ttlNode.isTextual() ? Durations.parse(ttlNode.asText()).filter(Durations.Range.TTL::contains) : Optional.empty();
             if (ttl.isEmpty()) {
-                throw new ApiException(400, "field \"ttl\" is " + ttlNode + "; expected a positive duration such as 30s, 10m or 1h");
+                throw new ApiException(400, "field \"ttl\" is " + ttlNode + "; expected a duration " + Durations.Range.TTL.describe()
+                        + " such as 30s, 10m or 1h");
             }
         }
         try {
@@ -221,18 +229,7 @@ final class AdminServlet extends HttpServlet {
         });
     }
 
-    private static JsonNode readJsonObject(HttpServletRequest request) throws ApiException, IOException {
-        long declared = request.getContentLengthLong();
-        if (declared > MAX_BODY_BYTES) {
-            throw new ApiException(413, "request body of " + declared + " bytes is larger than the " + MAX_BODY_BYTES + "-byte limit");
-        }
-        byte[] body;
-        try (InputStream in = request.getInputStream()) {
-            body = in.readNBytes(MAX_BODY_BYTES + 1);
-        }
-        if (body.length > MAX_BODY_BYTES) {
-            throw new ApiException(413, "request body is larger than the " + MAX_BODY_BYTES + "-byte limit");
-        }
+    private static JsonNode parseJsonObject(byte[] body) throws ApiException {
         if (body.length == 0) {
             throw new ApiException(400, "request body is empty; send a JSON object such as {\"reason\": \"db migration\", \"ttl\": \"10m\"}");
         }

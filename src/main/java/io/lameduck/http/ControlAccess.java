@@ -46,7 +46,8 @@ final class ControlAccess {
 
     /** Empty if allowed, otherwise why not (for the 403 message). */
     Optional<String> check(String remoteAddress, String authorization) {
-        if (token.isPresent() && authorization != null && authorization.startsWith("Bearer ")) {
+        // The scheme name is case-insensitive (RFC 9110 section 11.1): "bearer" and "BEARER" are the same scheme.
+        if (token.isPresent() && authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, "Bearer ".length())) {
             byte[] presented = authorization.substring("Bearer ".length()).strip().getBytes(StandardCharsets.UTF_8);
             if (MessageDigest.isEqual(presented, token.get())) { // constant time
                 return Optional.empty();
