@@ -27,7 +27,7 @@ import org.opentest4j.TestAbortedException;
  * they failed. Skips (with the reason printed) only where a node cannot run at all: not root, or no network
  * namespaces. With {@code LAMEDUCK_NODE_KEEP=1} the cluster is left running for a look around afterwards.
  */
-public final class NodeCluster implements BeforeAllCallback, ParameterResolver, ExtensionContext.Store.CloseableResource {
+public final class NodeCluster implements BeforeAllCallback, ParameterResolver, ExtensionContext.Store.CloseableResource, AutoCloseable {
     private static final Duration UP_TIMEOUT = Duration.ofMinutes(8);
     private static final Pattern IMAGE_LINE = Pattern.compile("^IMAGE=(\\S+) NAME=(\\S+) TAR=(\\S+)$", Pattern.MULTILINE);
 
