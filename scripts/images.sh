@@ -87,6 +87,11 @@ save() {
   mv -f "$tar.tmp" "$tar"
   find "$TARS" -maxdepth 1 -name "$kind-*.tar" ! -name "$kind-$hash.tar" -delete
   echo "$hash" >"$STAMPS/$kind"
+  # Older builds of the same image leave the engine too (their layers stay as build cache).
+  local old
+  for old in $("${DOCKER[@]}" images --format '{{.Repository}}:{{.Tag}}' "${name%:*}"); do
+    [ "$old" = "$name" ] || "${DOCKER[@]}" rmi "$old" >/dev/null 2>&1 || true
+  done
 }
 
 declare -A NAME_OF
@@ -165,8 +170,11 @@ build_agent() {
   [ -f target/lameduck.jar ] || die "target/lameduck.jar is missing: build it first with scripts/mvn -DskipTests package"
   [ -n "${BASE_HASH:-}" ] || build_base
   local hash
+  # The jar by its entries' names and contents, not its bytes: every `mvn package` writes new timestamps
+  # into an otherwise identical jar, and that must not cost an image build.
   hash=$( { echo "${NAME_OF[base]} r$RECIPE"; (cd "$ROOT" && sha256sum agent/Dockerfile agent/Dockerfile.dockerignore \
-    agent/lameduck agent/jvm.options agent/cds-archive.sh agent/lameduck.yaml target/lameduck.jar); } | hash_of)
+    agent/lameduck agent/jvm.options agent/cds-archive.sh agent/lameduck.yaml); \
+    unzip -Z1 target/lameduck.jar; unzip -p target/lameduck.jar; } | hash_of)
   NAME_OF[agent]="localhost/lameduck:$hash"
   up_to_date agent "$hash" "${NAME_OF[agent]}" && return 0
   engine
