@@ -147,7 +147,8 @@ class AgentImageTest {
             // It exits 2 s after it started: then it must be reaped (gone), not left a zombie.
             await("orphan " + orphan + " reaped").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
                     .until(() -> sh(agent, "test -e /proc/" + orphan).getExitCode() != 0);
-            assertThat(processStates(agent)).as("process states in the container").doesNotContain("Z");
+            assertThat(processes(agent)).as("processes in the container (pid, command, state, parent)")
+                    .noneMatch(process -> process.state().equals("Z"));
         }
     }
 
@@ -201,10 +202,15 @@ class AgentImageTest {
         return Integer.parseInt(children);
     }
 
-    /** The state letter of every process in the container (R, S, Z, ...). */
-    private static List<String> processStates(GenericContainer<?> agent) throws Exception {
+    record Proc(int pid, String command, String state, int parent) {}
+
+    /** Every process in the container, from /proc/PID/stat. */
+    private static List<Proc> processes(GenericContainer<?> agent) throws Exception {
         String stats = sh(agent, "for f in /proc/[0-9]*/stat; do cat \"$f\" 2>/dev/null; echo; done").getStdout();
-        return stats.lines().filter(line -> line.contains(")"))
-                .map(line -> line.substring(line.lastIndexOf(')') + 2, line.lastIndexOf(')') + 3)).toList();
+        return stats.lines().filter(line -> line.contains(")")).map(line -> {
+            String[] rest = line.substring(line.lastIndexOf(')') + 2).split(" ");
+            return new Proc(Integer.parseInt(line.substring(0, line.indexOf(' '))),
+                    line.substring(line.indexOf('(') + 1, line.lastIndexOf(')')), rest[0], Integer.parseInt(rest[1]));
+        }).toList();
     }
 }

@@ -20,13 +20,23 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * ({@code scripts/docker.sh start}, socket {@value #SOCKET}) running before the first test class that uses it,
  * stopped when the test run ends if this extension started it, and the locally built images of
  * {@code scripts/images.sh} ({@link #image}). Testcontainers finds the engine through {@code DOCKER_HOST} and
- * runs without Ryuk ({@code TESTCONTAINERS_RYUK_DISABLED=true}); failsafe sets both (pom.xml).
+ * runs without Ryuk and start-up checks ({@link #ENVIRONMENT}; failsafe sets it, pom.xml).
  *
  * <p>Where no engine can run (not root: the engine needs a network bridge and mounts) the tests are skipped
  * with the reason printed. Everywhere else a failure to start it fails the tests.
  */
 public final class LocalDocker implements BeforeAllCallback {
     public static final String SOCKET = "unix:///run/lameduck-docker.sock";
+    /**
+     * What Testcontainers needs here (failsafe sets it, pom.xml): the project's engine; no Ryuk and no start-up
+     * checks (both would pull an image, and no registry is reachable); published ports are bound to 127.0.0.1,
+     * where Testcontainers would otherwise not look for them when it finds /.dockerenv.
+     */
+    private static final Map<String, String> ENVIRONMENT = Map.of(
+            "DOCKER_HOST", SOCKET,
+            "TESTCONTAINERS_RYUK_DISABLED", "true",
+            "TESTCONTAINERS_CHECKS_DISABLE", "true",
+            "TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1");
     private static final Path ROOT = Path.of("").toAbsolutePath();
     private static final Map<String, String> IMAGES = new ConcurrentHashMap<>();
 
@@ -38,9 +48,11 @@ public final class LocalDocker implements BeforeAllCallback {
             System.out.println("SKIPPED " + context.getDisplayName() + ": " + reason);
             Assumptions.abort(reason);
         }
-        if (!SOCKET.equals(System.getenv("DOCKER_HOST")) || !"true".equals(System.getenv("TESTCONTAINERS_RYUK_DISABLED"))) {
-            fail("the docker tests need DOCKER_HOST=" + SOCKET + " and TESTCONTAINERS_RYUK_DISABLED=true in their environment"
-                    + " (failsafe sets them: run them with scripts/mvn verify; from an IDE set them yourself)");
+        for (Map.Entry<String, String> variable : ENVIRONMENT.entrySet()) {
+            if (!variable.getValue().equals(System.getenv(variable.getKey()))) {
+                fail("the docker tests need " + ENVIRONMENT + " in their environment (failsafe sets them: run them with"
+                        + " scripts/mvn verify; from an IDE set them yourself); " + variable.getKey() + " is " + System.getenv(variable.getKey()));
+            }
         }
         context.getRoot().getStore(ExtensionContext.Namespace.GLOBAL).getOrComputeIfAbsent(Engine.class, k -> Engine.start(), Engine.class);
     }
