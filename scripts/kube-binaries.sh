@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds the real Kubernetes control-plane binaries the integration tests run against
-# (kube-apiserver, kube-controller-manager, kubectl) and provides etcd, in the directory layout
-# fabric8 kube-api-test expects:
-#   ~/.cache/lameduck/kube/k8s/<version>-linux-amd64/{etcd,kube-apiserver,kube-controller-manager,kubectl}
+# Builds the real Kubernetes binaries the integration tests run against: the control plane
+# (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl), the node (kubelet, kube-proxy;
+# scripts/cluster.sh runs them) and etcd, in the directory layout fabric8 kube-api-test expects:
+#   ~/.cache/lameduck/kube/k8s/<version>-linux-amd64/{etcd,kube-apiserver,kube-controller-manager,...}
 # No registry ships these binaries, so they are built from the k8s.io/kubernetes Go module at one
 # pinned version, with every k8s.io staging module replaced by its matching v0.x.y release.
 # Everything (module downloads, Go build cache, binaries) is cached under ~/.cache/lameduck, so a
@@ -19,8 +19,10 @@ export GOTOOLCHAIN=local CGO_ENABLED=0
 
 log() { echo "[kube-binaries $(date +%H:%M:%S)] $*" >&2; }
 
+KUBE_COMMANDS=(kube-apiserver kube-controller-manager kubectl kube-scheduler kubelet kube-proxy)
+
 have_all() {
-  for b in etcd kube-apiserver kube-controller-manager kubectl; do [ -x "$BIN_DIR/$b" ] || return 1; done
+  for b in etcd "${KUBE_COMMANDS[@]}"; do [ -x "$BIN_DIR/$b" ] || return 1; done
 }
 
 if have_all; then echo "$BIN_DIR"; exit 0; fi
@@ -50,7 +52,7 @@ build_kube() {
     mv go.mod.tmp go.mod
   fi
   local ld="-s -w -X k8s.io/component-base/version.gitVersion=v${KUBE_VERSION} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor}"
-  for cmd in kube-apiserver kube-controller-manager kubectl; do
+  for cmd in "${KUBE_COMMANDS[@]}"; do
     [ -x "$BIN_DIR/$cmd" ] && continue
     log "go build $cmd (several minutes on a fresh machine)"
     go build -trimpath -ldflags "$ld" -o "$BIN_DIR/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd"

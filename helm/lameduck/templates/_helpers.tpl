@@ -97,7 +97,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- $_ := set $server "port" (int $v.port) -}}
 {{- $_ = set $config "server" $server -}}
 {{- $drain := get $config "drain" | default dict -}}
-{{- $withdraw := dict "strategy" (include "lameduck.strategy" .) "timeout" $v.withdraw.timeout "conditionType" $v.withdraw.conditionType "label" $v.withdraw.label -}}
+{{- $withdraw := dict "strategy" (include "lameduck.strategy" .) "timeout" $v.withdraw.timeout "conditionType" $v.withdraw.conditionType "label" $v.withdraw.label "lastServingEndpoint" ($v.withdraw.lastServingEndpoint | default "withdraw") -}}
 {{- $_ = set $drain "withdraw" $withdraw -}}
 {{- $_ = set $config "drain" $drain -}}
 {{- toYaml $config -}}

@@ -10,18 +10,20 @@ import io.lameduck.drain.DrainReport;
 import io.lameduck.drain.Drainer;
 import io.lameduck.drain.Hook;
 import io.lameduck.drain.LifecycleGuardedWithdrawal;
-import io.lameduck.drain.Maintenance;
-import io.lameduck.drain.MaintenanceStatus;
-import io.lameduck.drain.MaintenanceStore;
+import io.lameduck.maintenance.Maintenance;
+import io.lameduck.maintenance.MaintenanceStatus;
+import io.lameduck.maintenance.MaintenanceStore;
 import io.lameduck.drain.ProbeWithdrawal;
 import io.lameduck.drain.Ticker;
 import io.lameduck.drain.Trigger;
 import io.lameduck.drain.Withdrawal;
 import io.lameduck.drain.hooks.HookFactory;
+import io.lameduck.drain.hooks.PropagationFactory;
 import io.lameduck.drain.hooks.TcpConnectionTable;
 import io.lameduck.http.AdminServer;
 import io.lameduck.http.Json;
 import io.lameduck.http.ListenerBindException;
+import io.lameduck.http.PrestopAccess;
 import io.lameduck.http.ServerException;
 import io.lameduck.kube.KubeIntegration;
 import io.lameduck.kube.KubeUnavailableException;
@@ -65,6 +67,11 @@ public final class Agent {
     static final Duration DEFAULT_STOP_GRACE = Duration.ofSeconds(5);
     /** The least time the listener gets to hand out the last reports, even when the deadline is spent. */
     static final Duration MIN_STOP_GRACE = Duration.ofMillis(250);
+    /**
+     * How long a /prestop from outside loopback and the node IP may wait for a fresh read of the pod to learn
+     * whether it is being deleted (when the deletion watch has not told yet). The kubelet waits for its preStop.
+     */
+    static final Duration PRESTOP_DELETION_READ_LIMIT = Duration.ofSeconds(2);
     private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
 
     private final AgentConfig config;
@@ -121,7 +128,7 @@ public final class Agent {
         ExecutorService hookExecutor = Executors.newCachedThreadPool(daemonThreads("lameduck-hook"));
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(daemonThreads("lameduck-timer"));
         Drainer drainer = new Drainer(lifecycle, withdrawal, hooks, config.drain().withdraw().timeout(),
-                config.drain().propagationDelay(), hookExecutor, Ticker.SYSTEM);
+                PropagationFactory.create(config.drain(), TcpConnectionTable.system(), Ticker.SYSTEM, clock), hookExecutor, Ticker.SYSTEM);
         DrainCoordinator drains = new DrainCoordinator(drainer, budget, config.drain().safetyMargin(), Ticker.SYSTEM, clock);
         drains.addListener(new ReportLogger());
         drains.addListener(metrics.drainListener());
@@ -131,20 +138,23 @@ public final class Agent {
                 ? drains.deadline().map(Deadline::remaining) : Optional.empty());
         Maintenance maintenance = new Maintenance(lifecycle, withdrawal, config.drain().withdraw().timeout(),
                 store, scheduler, clock);
-        maintenance.addListener(metrics.drainListener());
+        maintenance.addListener(metrics.maintenanceListener());
         kube.ifPresent(k -> {
             drains.addListener(k.events());
-            maintenance.addListener(k.events());
+            maintenance.addListener(k.maintenanceEvents());
         });
         AdminServer server = new AdminServer(
                 new AdminServer.Settings(config.server().host(), config.server().port(), config.security().nodeIp(), config.security().token()),
                 new AdminServer.Wiring(lifecycle, maintenance, drains, summary(config), Version.current()),
-                Optional.of(metrics.servlet()), metrics::recordHttpRequest);
+                Optional.of(metrics.servlet()), metrics::recordHttpRequest,
+                new PrestopAccess(kube.<PrestopAccess.PodDeletion>map(k -> () -> k.isDeleting(PRESTOP_DELETION_READ_LIMIT))
+                        .orElse(() -> false), metrics::recordPrestopRefused));
         return new Agent(config, lifecycle, withdrawal, maintenance, drains, server, hookExecutor, scheduler, kube);
     }
 
     /**
-     * Starts the listener, then runs the start-up steps in order, then becomes READY:
+     * Starts the listener and the deletion watch (a pod deletion starts the drain, trigger {@code pod-deletion}),
+     * then runs the start-up steps in order, then becomes READY:
      *
      * <ol>
      *   <li>a pod that is already being deleted (the agent restarted mid-termination) starts draining at once
@@ -165,6 +175,8 @@ public final class Agent {
             throw e;
         }
         LOG.info("admin listener accepting connections on {}:{}", config.server().host(), server.port());
+        // From now on a deletion starts the drain, even when the app's preStop never calls /prestop.
+        kube.ifPresent(k -> k.watchDeletion(() -> drains.trigger(Trigger.POD_DELETION)));
         if (lifecycle.state() != State.STARTING) {
             LOG.info("a drain began during start-up ({}); skipping the start-up steps", lifecycle.state());
             return;
@@ -238,8 +250,13 @@ public final class Agent {
         drain.put("budget", Durations.format(config.drain().budget()));
         drain.put("safetyMargin", Durations.format(config.drain().safetyMargin()));
         drain.put("propagationDelay", Durations.format(config.drain().propagationDelay()));
+        AgentConfig.Propagation propagation = config.drain().propagation();
+        drain.put("propagation", Map.of("mode", propagation.mode().name().toLowerCase(Locale.ROOT), "ports", propagation.ports(),
+                "quietPeriod", Durations.format(propagation.quietPeriod()), "minimum", Durations.format(propagation.minimum()),
+                "maximum", Durations.format(propagation.maximum())));
         drain.put("withdraw", Map.of("strategy", config.drain().withdraw().strategy().configName(),
-                "timeout", Durations.format(config.drain().withdraw().timeout())));
+                "timeout", Durations.format(config.drain().withdraw().timeout()),
+                "lastServingEndpoint", config.drain().withdraw().lastServingEndpoint().name().toLowerCase(Locale.ROOT)));
         drain.put("hooks", config.drain().hooks().stream().map(h -> Map.of(
                 "name", h.common().name(), "type", h.kind(), "priority", h.common().priority(),
                 "timeout", Durations.format(h.common().timeout()))).toList());
@@ -249,12 +266,14 @@ public final class Agent {
         return summary;
     }
 
-    /** The application ports that wait-idle hooks watch: their connections are exported as a gauge. */
+    /** The application ports that propagation and wait-idle hooks watch: their connections are exported as a gauge. */
     private static Set<Integer> appPorts(AgentConfig config) {
-        return config.drain().hooks().stream()
+        Set<Integer> ports = config.drain().hooks().stream()
                 .filter(AgentConfig.WaitIdleHook.class::isInstance)
                 .flatMap(hook -> ((AgentConfig.WaitIdleHook) hook).ports().stream())
                 .collect(Collectors.toCollection(TreeSet::new));
+        ports.addAll(config.drain().propagation().ports());
+        return ports;
     }
 
     private static ThreadFactory daemonThreads(String prefix) {

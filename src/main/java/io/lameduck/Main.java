@@ -3,6 +3,7 @@ package io.lameduck;
 import io.lameduck.cli.AgentUnreachableException;
 import io.lameduck.cli.ExitCode;
 import io.lameduck.cli.LameduckCommand;
+import io.lameduck.cli.SignalShutdown;
 import io.lameduck.config.ConfigException;
 import io.lameduck.http.ListenerBindException;
 import io.lameduck.http.ServerException;
@@ -13,16 +14,20 @@ import picocli.CommandLine;
 
 /** Entry point. The only place that turns errors into exit codes and calls {@code System.exit}. */
 public final class Main {
-    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
-
     private Main() {}
 
+    /**
+     * Signal handling comes first, before anything that takes time (no static logger here: creating one
+     * configures logback), so a SIGTERM at any moment of start-up drains instead of killing the JVM.
+     */
     public static void main(String[] args) {
-        System.exit(run(args));
+        SignalShutdown signals = SignalShutdown.installForProcess();
+        System.exit(run(args, signals));
     }
 
-    static int run(String[] args) {
+    static int run(String[] args, SignalShutdown signals) {
         CommandLine commandLine = new CommandLine(new LameduckCommand()).setCaseInsensitiveEnumValuesAllowed(true);
+        commandLine.setExecutionStrategy(signals.executionStrategy());
         commandLine.setParameterExceptionHandler((error, arguments) -> {
             CommandLine command = error.getCommandLine();
             command.getErr().println("lameduck: " + error.getMessage());
@@ -31,11 +36,12 @@ public final class Main {
         });
         commandLine.setExecutionExceptionHandler((error, cmd, parsed) -> {
             ExitCode code = exitCodeFor(error);
+            Logger log = LoggerFactory.getLogger(Main.class);
             if (code == ExitCode.UNEXPECTED) {
-                LOG.error("unexpected error: {}", error.toString(), error);
+                log.error("unexpected error: {}", error.toString(), error);
             } else {
                 // Expected failures: the message says how to fix it; no stack trace.
-                LOG.error(error.getMessage());
+                log.error(error.getMessage());
                 System.err.println("lameduck: " + error.getMessage());
             }
             return code.code();

@@ -97,6 +97,26 @@ class AgentProcessIT {
     }
 
     @Test
+    void sigtermBeforeTheCommandLineConfigurationAndLoggingAreSetUpStillDrainsAndExitsZero() throws Exception {
+        Path config = config("drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 100ms}\n");
+        Map<String, String> env = new java.util.HashMap<>(LOOPBACK_PORT_0);
+        // The JVM says when it loads picocli: main has just begun and is about to parse the command line.
+        env.put("JAVA_OPTS", "-Xlog:class+load=info:stdout");
+        try (AgentProcess agent = AgentProcess.start(env, "serve", "--config", config.toString())) {
+            agent.awaitLine("picocli.CommandLine source:");
+            agent.sigterm();
+            assertThat(agent.awaitExit(Duration.ofSeconds(20))).isEqualTo(0);
+
+            JsonNode report = reportLine(agent.stdout());
+            assertThat(report.get("trigger").asText()).isEqualTo("signal");
+            assertThat(report.get("outcome").asText()).isEqualTo("completed");
+            assertThat(agent.stdout()).anyMatch(l -> l.startsWith("{") && l.contains("received SIGTERM during start-up"))
+                    .noneMatch(l -> l.contains("-> READY"))
+                    .anyMatch(l -> l.contains("STOPPING -> STOPPED"));
+        }
+    }
+
+    @Test
     void sigtermWhileStillConnectingToASilentKubernetesApiDrainsOnceTheAgentIsBuilt() throws Exception {
         try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             List<java.net.Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -149,6 +169,21 @@ class AgentProcessIT {
                     .contains("drain.budget: got \"soon\", expected a duration")
                     .contains("drain.hooks[0].type: got \"teleport\"")
                     .doesNotContain("\tat io.lameduck"); // no stack trace for an expected error
+        }
+    }
+
+    @Test
+    void hugeOrFifoConfigFilesExitThreeWithAClearMessage() throws Exception {
+        Path huge = Files.writeString(dir.resolve("huge.yaml"), "drain:\n  hooks:\n" + "    - {name: a, type: sleep, duration: 1s}\n".repeat(100_000));
+        Path fifo = dir.resolve("fifo.yaml");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+        for (Path config : List.of(huge, fifo)) {
+            try (AgentProcess agent = AgentProcess.start(Map.of(), "serve", "--config", config.toString())) {
+                assertThat(agent.awaitExit(Duration.ofSeconds(20))).as(config.toString()).isEqualTo(3);
+                assertThat(agent.stderrText()).as(config.toString())
+                        .containsAnyOf("is larger than 256 KiB", "is not a regular file")
+                        .doesNotContain("OutOfMemoryError");
+            }
         }
     }
 
@@ -214,6 +249,16 @@ class AgentProcessIT {
         CliRun missingReason = cli("maintenance", "on");
         assertThat(missingReason.exitCode).isEqualTo(3);
         assertThat(missingReason.stderr).contains("Missing required option: '--reason");
+
+        for (String[] args : List.of(new String[] {"status", "--agent", "localhost:7979"}, new String[] {"status", "--agent", "http://x:99999"},
+                new String[] {"status", "--agent", "ftp://127.0.0.1/"}, new String[] {"prestop", "--timeout", "-5"},
+                new String[] {"prestop", "--timeout", "99999999999999"}, new String[] {"prestop", "--timeout", "soon"})) {
+            CliRun bad = cli(args);
+            assertThat(bad.exitCode).as(String.join(" ", args)).isEqualTo(3);
+            assertThat(bad.stderr).as(String.join(" ", args)).startsWith("lameduck: Invalid value for option '--")
+                    .containsAnyOf("expected an http:// or https:// URL", "expected a whole number of seconds from 1 to 86400")
+                    .doesNotContain("\tat ").doesNotContain("Exception");
+        }
 
         CliRun help = cli("--help");
         assertThat(help.exitCode).isZero();

@@ -13,7 +13,7 @@ final class PrestopCommand implements Callable<Integer> {
     @Mixin
     ClientOptions options;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "600",
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "600", converter = ClientOptions.TimeoutSeconds.class,
             description = "Give up waiting after this many seconds (default: ${DEFAULT-VALUE}); the agent's own deadline normally ends the drain first.")
     long timeoutSeconds;
 

@@ -33,8 +33,7 @@ final class ServeCommand implements Callable<Integer> {
         LogSetup.configure(json, loaded.logging().level(), false);
         BudgetCheck.warnings(loaded.drain()).forEach(LOG::warn);
 
-        SignalShutdown shutdown = new SignalShutdown();
-        shutdown.install();
+        SignalShutdown shutdown = SignalShutdown.forProcess(); // installed by main before anything else
         Agent agent = Agent.create(loaded, System.getenv());
         shutdown.attach(agent);
         try {

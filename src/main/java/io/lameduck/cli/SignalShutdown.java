@@ -2,36 +2,93 @@ package io.lameduck.cli;
 
 import io.lameduck.Agent;
 import io.lameduck.drain.Trigger;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.ParseResult;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /**
- * SIGTERM and SIGINT: the first one drains (or joins the drain a preStop call started), waits for
- * start-up to have finished, then stops the agent; later signals are only noted. Installed before the
- * agent is even built (connecting to the Kubernetes API can take seconds, and the kubelet may already be
- * stopping the pod): a signal that comes that early waits for the agent, then drains it. Signal handlers
- * must return at once, so the work runs on its own thread.
+ * SIGTERM and SIGINT for the whole process: the first one drains (or joins the drain a preStop call started),
+ * waits for start-up to have finished, then stops the agent; later signals are only noted.
+ *
+ * <p>Installed by the first instruction of {@code main}, before the command line is parsed, the configuration
+ * read or logging set up: the kubelet may stop the pod at any moment, and until this is installed the JVM's
+ * default handler exits 143 without a drain. A signal that comes before the agent exists is remembered and
+ * drains the agent as soon as it is built (and is logged then, once logging has its configured format).
+ * Commands other than {@code serve} get the JVM's own handling back ({@link #executionStrategy}).
+ *
+ * <p>Nothing here may touch logging before the signal is acted on: getting the first logger configures
+ * logback, which takes longer than the window this closes. Signal handlers must return at once, so the work
+ * runs on its own thread.
  */
-final class SignalShutdown {
-    private static final Logger LOG = LoggerFactory.getLogger(SignalShutdown.class);
+public final class SignalShutdown {
+    private static final String[] SIGNALS = {"TERM", "INT"};
+    private static final SignalShutdown PROCESS = new SignalShutdown();
 
+    private final Map<String, SignalHandler> jvmHandlers = new ConcurrentHashMap<>();
     private final CompletableFuture<Agent> agent = new CompletableFuture<>();
     private final CountDownLatch startupFinished = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicBoolean stopping = new AtomicBoolean();
+    private final AtomicBoolean released = new AtomicBoolean();
+    private final AtomicReference<String> firstSignal = new AtomicReference<>();
     private final AtomicReference<Exception> failure = new AtomicReference<>();
 
-    void install() {
-        Signal.handle(new Signal("TERM"), this::onSignal);
-        Signal.handle(new Signal("INT"), this::onSignal);
+    private SignalShutdown() {}
+
+    /** Call first in {@code main}: from here on SIGTERM and SIGINT drain instead of killing the JVM. */
+    public static SignalShutdown installForProcess() {
+        for (String name : SIGNALS) {
+            Signal signal = new Signal(name);
+            PROCESS.jvmHandlers.putIfAbsent(name, Signal.handle(signal, PROCESS::onSignal));
+        }
+        return PROCESS;
     }
 
-    /** The agent to drain and stop, once it is built. */
+    /** The process-wide instance that {@code serve} attaches its agent to. */
+    static SignalShutdown forProcess() {
+        return PROCESS;
+    }
+
+    /**
+     * Runs the parsed command; every command but {@code serve} (client commands, {@code validate}, help) first gets
+     * the JVM's own signal handling back, and a signal that came meanwhile takes effect then.
+     */
+    public CommandLine.IExecutionStrategy executionStrategy() {
+        return parsed -> {
+            ParseResult command = parsed;
+            while (command.hasSubcommand()) {
+                command = command.subcommand();
+            }
+            boolean serving = command.commandSpec().userObject() instanceof ServeCommand
+                    && !command.isUsageHelpRequested() && !command.isVersionHelpRequested();
+            if (!serving) {
+                release();
+            }
+            return new CommandLine.RunLast().execute(parsed);
+        };
+    }
+
+    private void release() {
+        if (!released.compareAndSet(false, true)) {
+            return;
+        }
+        jvmHandlers.forEach((name, handler) -> Signal.handle(new Signal(name), handler));
+        String pending = firstSignal.get();
+        if (pending != null) {
+            Signal.raise(new Signal(pending)); // the JVM's handler: shutdown hooks, exit 128 + signal number
+        }
+    }
+
+    /** The agent to drain and stop, once it is built (logging is configured by then). */
     void attach(Agent built) {
         agent.complete(built);
     }
@@ -50,14 +107,22 @@ final class SignalShutdown {
     }
 
     private void onSignal(Signal signal) {
-        if (!stopping.compareAndSet(false, true)) {
-            LOG.info("received SIG{} again; the drain and stop already in progress continue", signal.getName());
+        if (released.get()) {
+            jvmHandlers.get(signal.getName()).handle(signal); // raced with release(): behave as the JVM would
             return;
         }
-        LOG.info("received SIG{}: draining, then stopping", signal.getName());
+        if (!stopping.compareAndSet(false, true)) {
+            if (agent.isDone()) {
+                log().info("received SIG{} again; the drain and stop already in progress continue", signal.getName());
+            }
+            return;
+        }
+        firstSignal.set(signal.getName());
         Thread stopper = new Thread(() -> {
             try {
+                boolean early = !agent.isDone();
                 Agent target = agent.get();
+                log().info("received SIG{}{}: draining, then stopping", signal.getName(), early ? " during start-up" : "");
                 target.drain(Trigger.SIGNAL).join();
                 startupFinished.await();
                 target.stop();
@@ -67,6 +132,11 @@ final class SignalShutdown {
                 stopped.countDown();
             }
         }, "lameduck-stop");
+        stopper.setDaemon(true); // a command that ends without an agent (bad config: exit 3) must not wait for it
         stopper.start();
+    }
+
+    private static Logger log() {
+        return LoggerFactory.getLogger(SignalShutdown.class);
     }
 }

@@ -26,10 +26,29 @@ public record AgentConfig(
         }
     }
 
-    public record Drain(
-            Duration budget, Duration safetyMargin, Duration propagationDelay, Withdraw withdraw, List<HookSpec> hooks) {
+    /** @param propagationDelay how long the {@code fixed} propagation mode waits */
+    public record Drain(Duration budget, Duration safetyMargin, Duration propagationDelay, Propagation propagation,
+            Withdraw withdraw, List<HookSpec> hooks) {
         public Drain {
             hooks = List.copyOf(hooks);
+        }
+    }
+
+    public enum PropagationMode { FIXED, QUIET }
+
+    /**
+     * How the propagate step decides that traffic has moved away from the withdrawn pod.
+     *
+     * @param mode {@code fixed}: wait {@code drain.propagationDelay}; {@code quiet}: wait until no new connection
+     *     has arrived on {@code ports} for {@code quietPeriod}, at least {@code minimum}, at most {@code maximum}
+     * @param ports the application's ports whose new connections are tracked (and reported in either mode)
+     * @param ignorePeers peers whose connections are not counted (e.g. the kubelet's probes)
+     */
+    public record Propagation(PropagationMode mode, List<Integer> ports, Duration quietPeriod, Duration minimum,
+            Duration maximum, Duration pollInterval, List<Cidr> ignorePeers) {
+        public Propagation {
+            ports = List.copyOf(ports);
+            ignorePeers = List.copyOf(ignorePeers);
         }
     }
 
@@ -53,8 +72,18 @@ public record AgentConfig(
      * @param timeout how long to wait for the EndpointSlices to confirm the withdrawal
      * @param label the label the Service selector requires ({@code label} strategy)
      * @param conditionType the pod readiness-gate condition the agent owns ({@code readiness-gate})
+     * @param lastServingEndpoint what to do when the pod is the last serving endpoint of a Service
      */
-    public record Withdraw(Strategy strategy, Duration timeout, String label, String conditionType) {}
+    public record Withdraw(Strategy strategy, Duration timeout, String label, String conditionType,
+            LastServingEndpoint lastServingEndpoint) {}
+
+    /** When withdrawing the pod would leave a Service without any serving endpoint. */
+    public enum LastServingEndpoint {
+        /** Withdraw anyway (warned in the log, the report and an Event): the drain does what it always does. */
+        WITHDRAW,
+        /** Do not flip the label or readiness gate; the pod leaves only when its readiness probe sees /readyz 503. */
+        KEEP
+    }
 
     public enum OnFailure { CONTINUE, ABORT }
 

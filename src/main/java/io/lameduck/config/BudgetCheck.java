@@ -22,13 +22,16 @@ public final class BudgetCheck {
         }
         // The probe strategy returns at once; the Kubernetes strategies may wait up to their timeout.
         Duration withdraw = drain.withdraw().strategy() == AgentConfig.Strategy.PROBE ? Duration.ZERO : drain.withdraw().timeout();
-        Duration worstCase = withdraw.plus(drain.propagationDelay());
+        Duration propagation = drain.propagation().mode() == AgentConfig.PropagationMode.QUIET
+                ? drain.propagation().maximum() : drain.propagationDelay();
+        Duration worstCase = withdraw.plus(propagation);
         for (Duration group : groups.values()) {
             worstCase = worstCase.plus(group);
         }
         if (worstCase.compareTo(usable) > 0) {
             warnings.add("drain.hooks: " + (withdraw.isZero() ? "" : "withdraw timeout " + Durations.format(withdraw) + " + ")
-                    + "propagation delay " + Durations.format(drain.propagationDelay())
+                    + (drain.propagation().mode() == AgentConfig.PropagationMode.QUIET ? "propagation maximum " : "propagation delay ")
+                    + Durations.format(propagation)
                     + " + hook timeouts (run in sequence by priority) add up to " + Durations.format(worstCase)
                     + ", more than the usable budget " + Durations.format(usable)
                     + " (drain.budget - drain.safetyMargin); late hooks will be cut short or skipped at the deadline");

@@ -1,6 +1,7 @@
 package io.lameduck.config;
 
 import java.util.TreeSet;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,10 +14,13 @@ import io.lameduck.config.AgentConfig.HookSpec;
 import io.lameduck.config.AgentConfig.HttpHook;
 import io.lameduck.config.AgentConfig.Kube;
 import io.lameduck.config.AgentConfig.KubeMode;
+import io.lameduck.config.AgentConfig.LastServingEndpoint;
 import io.lameduck.config.AgentConfig.LogFormat;
 import io.lameduck.config.AgentConfig.Logging;
 import io.lameduck.config.AgentConfig.Metrics;
 import io.lameduck.config.AgentConfig.OnFailure;
+import io.lameduck.config.AgentConfig.Propagation;
+import io.lameduck.config.AgentConfig.PropagationMode;
 import io.lameduck.config.AgentConfig.Security;
 import io.lameduck.config.AgentConfig.Server;
 import io.lameduck.config.AgentConfig.SleepHook;
@@ -24,8 +28,10 @@ import io.lameduck.config.AgentConfig.Strategy;
 import io.lameduck.config.AgentConfig.WaitIdleHook;
 import io.lameduck.config.AgentConfig.Withdraw;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,11 +55,18 @@ public final class ConfigLoader {
             "server.host", "server.port",
             "security.nodeIp", "security.tokenFile",
             "drain.budget", "drain.safetyMargin", "drain.propagationDelay",
+            "drain.propagation.mode", "drain.propagation.quietPeriod", "drain.propagation.minimum",
+            "drain.propagation.maximum", "drain.propagation.pollInterval",
             "drain.withdraw.strategy", "drain.withdraw.timeout", "drain.withdraw.label", "drain.withdraw.conditionType",
+            "drain.withdraw.lastServingEndpoint",
             "metrics.jvm", "logging.format", "logging.level",
             "kube.mode", "kube.events", "kube.maintenanceAnnotation");
     /** The bearer token itself may come only from the environment (or a file), never the YAML. */
     public static final String TOKEN_ENV = "LAMEDUCK_TOKEN";
+    /** A real configuration is a few KiB; the agent runs with a 32 MiB heap. */
+    static final int MAX_CONFIG_BYTES = 256 * 1024;
+    /** A bearer token (a service-account JWT is about 1 KiB). */
+    static final int MAX_TOKEN_BYTES = 16 * 1024;
 
     private static final Pattern HOOK_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
     private static final Set<String> HTTP_METHODS = Set.of("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD");
@@ -88,19 +101,41 @@ public final class ConfigLoader {
     }
 
     private static JsonNode readYaml(Path file) throws ConfigException {
-        String text;
-        try {
-            text = Files.readString(file);
-        } catch (IOException e) {
-            throw new ConfigException("cannot read config file " + file + ": " + e.getMessage()
-                    + " (check the --config path and that the file is readable)");
+        return parseYaml(readSmallFile(file, MAX_CONFIG_BYTES, "config file", "check the --config path and that the file is readable"),
+                file.toString());
+    }
+
+    /**
+     * The text of a small regular file (symbolic links followed, as Kubernetes mounts ConfigMaps and Secrets), read
+     * without ever holding more than {@code maxBytes}: a FIFO, device or directory would block or never end, and a
+     * huge file would exhaust the agent's small heap.
+     */
+    static String readSmallFile(Path file, int maxBytes, String what, String hint) throws ConfigException {
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw new ConfigException(what + " " + file + " is not a regular file (a directory, FIFO or device); "
+                    + "point to a file holding the " + what.replace(" file", ""));
         }
-        return parseYaml(text, file.toString());
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes(maxBytes + 1);
+        } catch (IOException e) {
+            throw new ConfigException("cannot read " + what + " " + file + ": " + e.getMessage() + " (" + hint + ")");
+        }
+        if (bytes.length > maxBytes) {
+            throw new ConfigException(what + " " + file + " is larger than " + maxBytes / 1024 + " KiB; "
+                    + "that is not a Lameduck configuration (check the path)");
+        }
+        return new String(bytes, StandardCharsets.UTF_8);
     }
 
     private static JsonNode parseYaml(String text, String source) throws ConfigException {
-        try {
-            JsonNode root = new ObjectMapper(new YAMLFactory()).readTree(text);
+        ObjectMapper mapper = new ObjectMapper(new YAMLFactory()).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+        try (JsonParser parser = mapper.createParser(text)) {
+            JsonNode root = mapper.readTree(parser);
+            if (root != null && parser.nextToken() != null) {
+                throw new ConfigException(source + ": holds more than one YAML document (a second one starts after line "
+                        + parser.getCurrentLocation().getLineNr() + "); put the whole configuration in one document");
+            }
             if (root == null || root.isMissingNode() || root.isNull()) {
                 return new ObjectMapper().createObjectNode();
             }
@@ -111,6 +146,8 @@ public final class ConfigLoader {
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
             throw new ConfigException(source + ": not valid YAML" + where + ": " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new ConfigException(source + ": cannot be read as YAML: " + e.getMessage());
         }
     }
 
@@ -167,19 +204,20 @@ public final class ConfigLoader {
         Optional<String> token = Optional.ofNullable(env.get(TOKEN_ENV)).map(String::strip).filter(s -> !s.isEmpty());
         if (tokenFile.isPresent() && token.isEmpty()) {
             try {
-                token = Optional.of(Files.readString(tokenFile.get()).strip()).filter(s -> !s.isEmpty());
+                token = Optional.of(readSmallFile(tokenFile.get(), MAX_TOKEN_BYTES, "token file", "mount the secret there or remove the setting")
+                        .strip()).filter(s -> !s.isEmpty());
                 if (token.isEmpty()) {
                     problems.add(f.path("tokenFile") + ": " + tokenFile.get() + " is empty; put the bearer token in it or remove the setting");
                 }
-            } catch (IOException e) {
-                problems.add(f.path("tokenFile") + ": cannot read " + tokenFile.get() + " (" + e.getMessage() + "); mount the secret there or remove the setting");
+            } catch (ConfigException e) {
+                problems.add(f.path("tokenFile") + ": " + e.problems().get(0));
             }
         }
         return new Security(nodeIp, tokenFile, token);
     }
 
     private static Drain drain(Fields f) {
-        f.allowOnly("budget", "safetyMargin", "propagationDelay", "withdraw", "hooks");
+        f.allowOnly("budget", "safetyMargin", "propagationDelay", "propagation", "withdraw", "hooks");
         Duration budget = f.duration("budget", Duration.ofSeconds(30));
         Duration margin = f.duration("safetyMargin", Duration.ofSeconds(2));
         Duration propagation = f.duration("propagationDelay", Duration.ofSeconds(2));
@@ -189,19 +227,46 @@ public final class ConfigLoader {
             f.problem(f.path("safetyMargin") + ": " + Durations.format(margin) + " leaves no time in drain.budget "
                     + Durations.format(budget) + "; make it smaller than the budget");
         }
+        Propagation propagationMode = propagation(f.object("propagation"));
         Withdraw withdraw = withdraw(f.object("withdraw"));
         Set<String> names = new HashSet<>();
         List<HookSpec> hooks = f.list("hooks", (item, path) -> hook(new Fields(item, path, f.problems()), names));
-        return new Drain(budget, margin, propagation, withdraw, hooks);
+        return new Drain(budget, margin, propagation, propagationMode, withdraw, hooks);
+    }
+
+    private static Propagation propagation(Fields f) {
+        f.allowOnly("mode", "ports", "quietPeriod", "minimum", "maximum", "pollInterval", "ignorePeers");
+        PropagationMode mode = f.choice("mode", PropagationMode.FIXED, PropagationMode.values());
+        List<Integer> ports = ports(f);
+        if (mode == PropagationMode.QUIET && ports.isEmpty()) {
+            f.problem(f.path("ports") + ": required with mode quiet; the application's listening ports, e.g. [8080]");
+        }
+        Duration quiet = positive(f, "quietPeriod", Duration.ofSeconds(1));
+        Duration minimum = f.duration("minimum", Duration.ofSeconds(2));
+        Duration maximum = positive(f, "maximum", Duration.ofSeconds(15));
+        if (minimum.compareTo(maximum) > 0) {
+            f.problem(f.path("minimum") + ": " + Durations.format(minimum) + " is more than maximum " + Durations.format(maximum)
+                    + "; make it at most the maximum");
+        }
+        return new Propagation(mode, ports, quiet, minimum, maximum, positive(f, "pollInterval", Duration.ofMillis(100)), cidrs(f, "ignorePeers"));
+    }
+
+    private static Duration positive(Fields f, String key, Duration defaultValue) {
+        Duration value = f.duration(key, defaultValue);
+        if (value.isZero()) {
+            f.problem(f.path(key) + ": must be more than 0s");
+        }
+        return value;
     }
 
     private static Withdraw withdraw(Fields f) {
-        f.allowOnly("strategy", "timeout", "label", "conditionType");
+        f.allowOnly("strategy", "timeout", "label", "conditionType", "lastServingEndpoint");
         return new Withdraw(
                 f.choice("strategy", Strategy.PROBE, Strategy::configName, Strategy.values()),
                 f.duration("timeout", Duration.ofSeconds(10)),
                 f.string("label", "lameduck.io/serving"),
-                f.string("conditionType", "lameduck.io/serving"));
+                f.string("conditionType", "lameduck.io/serving"),
+                f.choice("lastServingEndpoint", LastServingEndpoint.WITHDRAW, LastServingEndpoint.values()));
     }
 
     private static HookSpec hook(Fields f, Set<String> names) {
@@ -297,14 +362,28 @@ public final class ConfigLoader {
         return new SleepHook(common, f.duration("duration", Duration.ZERO));
     }
 
-    private static WaitIdleHook waitIdleHook(Fields f, HookCommon common) {
-        List<Integer> ports = f.list("ports", (item, path) -> {
+    private static List<Integer> ports(Fields f) {
+        return f.list("ports", (item, path) -> {
             if (!item.canConvertToInt() || !item.isIntegralNumber() || item.asInt() < 1 || item.asInt() > 65535) {
                 f.problem(path + ": got " + Fields.describe(item) + ", expected a TCP port from 1 to 65535");
                 return null;
             }
             return item.asInt();
         });
+    }
+
+    private static List<Cidr> cidrs(Fields f, String key) {
+        return f.list(key, (item, path) -> {
+            Optional<Cidr> cidr = Cidr.parse(item.asText());
+            if (cidr.isEmpty()) {
+                f.problem(path + ": got " + Fields.describe(item) + ", expected an IP network such as 10.0.0.0/8 or ::1/128");
+            }
+            return cidr.orElse(null);
+        });
+    }
+
+    private static WaitIdleHook waitIdleHook(Fields f, HookCommon common) {
+        List<Integer> ports = ports(f);
         if (!f.has("ports")) {
             f.problem(f.path("ports") + ": required; the application's listening ports, e.g. [8080]");
         }
@@ -312,14 +391,7 @@ public final class ConfigLoader {
         if (poll.isZero()) {
             f.problem(f.path("pollInterval") + ": must be more than 0s");
         }
-        List<Cidr> ignore = f.list("ignorePeers", (item, path) -> {
-            Optional<Cidr> cidr = Cidr.parse(item.asText());
-            if (cidr.isEmpty()) {
-                f.problem(path + ": got " + Fields.describe(item) + ", expected an IP network such as 10.0.0.0/8 or ::1/128");
-            }
-            return cidr.orElse(null);
-        });
-        return new WaitIdleHook(common, ports, f.duration("quietPeriod", Duration.ofSeconds(1)), poll, ignore);
+        return new WaitIdleHook(common, ports, f.duration("quietPeriod", Duration.ofSeconds(1)), poll, cidrs(f, "ignorePeers"));
     }
 
     private static Metrics metrics(Fields f) {

@@ -115,6 +115,7 @@ final class Fields {
         return problem(path(key), value, "true or false", defaultValue);
     }
 
+    /** A duration in {@link Durations.Range#SETTING}; every duration setting is read here. */
     Duration duration(String key, Duration defaultValue) {
         JsonNode value = node.get(key);
         if (value == null || value.isNull()) {
@@ -123,6 +124,9 @@ final class Fields {
         Optional<Duration> parsed = value.isValueNode() ? Durations.parse(value.asText()) : Optional.empty();
         if (parsed.isEmpty()) {
             return problem(path(key), value, Durations.FORMAT_HINT, defaultValue);
+        }
+        if (!Durations.Range.SETTING.contains(parsed.get())) {
+            return problem(path(key), value, "a duration " + Durations.Range.SETTING.describe(), defaultValue);
         }
         return parsed.get();
     }

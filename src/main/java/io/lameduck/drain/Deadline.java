@@ -41,14 +41,25 @@ public final class Deadline {
 
     /** {@code wanted}, cut down to what remains. */
     public Duration cap(Duration wanted) {
-        Duration left = remaining();
-        return wanted.compareTo(left) <= 0 ? wanted : left;
+        return grant(wanted).time();
     }
 
-    /** Whether {@code wanted} had to be cut down to fit. */
-    public boolean cuts(Duration wanted) {
-        return wanted.compareTo(remaining()) > 0;
+    /**
+     * {@code wanted}, cut down to what remains, remembering whether it was cut. A step that runs out of a cut grant
+     * was cut short by the deadline: this is the one place that knows it.
+     */
+    public Grant grant(Duration wanted) {
+        Duration left = remaining();
+        return wanted.compareTo(left) <= 0 ? new Grant(wanted, false) : new Grant(left, true);
     }
+
+    /**
+     * Time handed to a step or hook.
+     *
+     * @param cutByDeadline whether the time wanted did not fit before the deadline, so running out of it means the
+     *     deadline cut the work short
+     */
+    public record Grant(Duration time, boolean cutByDeadline) {}
 
     /** The wall-clock moment of the deadline, for reports and logs. */
     public Instant instant() {

@@ -27,7 +27,9 @@ public final class DrainCoordinator {
     private final Clock clock;
     private final List<DrainListener> listeners = new CopyOnWriteArrayList<>();
     private final Object lock = new Object();
-    private Running running; // guarded by lock; set once
+    private CompletableFuture<DrainReport> claimed; // guarded by lock; set once, by the first trigger
+    private volatile Running running; // set once, when the drain thread has fixed the deadline
+    private final CompletableFuture<Deadline> deadlineFixed = new CompletableFuture<>();
 
     private record Running(DrainRecorder recorder, Deadline deadline, CompletableFuture<DrainReport> result) {}
 
@@ -43,31 +45,43 @@ public final class DrainCoordinator {
         listeners.add(listener);
     }
 
-    /** Starts the drain, or joins the one already running or finished. The future never completes exceptionally. */
+    /**
+     * Starts the drain, or joins the one already running or finished. The future never completes exceptionally.
+     * Only claiming the drain happens under the lock; the budget (possibly an API read) is read on the drain's own
+     * thread, so {@code /status} and later triggers never wait for it.
+     */
     public CompletableFuture<DrainReport> trigger(Trigger trigger) {
-        Running started;
+        CompletableFuture<DrainReport> result;
+        long triggeredAt;
         synchronized (lock) {
-            if (running != null) {
+            if (claimed != null) {
                 LOG.info("{} trigger joins drain already in progress", trigger.label());
-                return running.result;
+                return claimed;
             }
-            // The deadline counts from the trigger: time spent asking for the budget (an API read) is already spent.
-            long triggeredAt = ticker.nanoTime();
-            BudgetSource.Budget budget = budgetSource.budget();
-            Duration spentReading = Duration.ofNanos(ticker.nanoTime() - triggeredAt);
-            Deadline deadline = Deadline.after(budget.total().minus(safetyMargin).minus(spentReading), ticker, clock);
-            String id = "drain-" + UUID.randomUUID().toString().substring(0, 8);
-            String source = budget.source() + " " + Durations.seconds(budget.total()) + " minus safety margin " + Durations.seconds(safetyMargin);
-            started = new Running(new DrainRecorder(id, trigger, deadline, source, ticker, clock), deadline, new CompletableFuture<>());
-            running = started;
+            result = new CompletableFuture<>();
+            claimed = result;
+            triggeredAt = ticker.nanoTime();
         }
-        Thread thread = new Thread(() -> run(started, trigger), "lameduck-drain");
+        Thread thread = new Thread(() -> result.complete(run(trigger, triggeredAt, result)), "lameduck-drain");
         thread.setDaemon(true);
         thread.start();
-        return started.result;
+        return result;
     }
 
-    private void run(Running drain, Trigger trigger) {
+    /** Fixes the deadline, counted from the trigger: time spent asking for the budget (an API read) is already spent. */
+    private Running begin(Trigger trigger, long triggeredAt, CompletableFuture<DrainReport> result) {
+        BudgetSource.Budget budget = budgetSource.budget();
+        Duration spentReading = Duration.ofNanos(ticker.nanoTime() - triggeredAt);
+        Deadline deadline = Deadline.after(budget.total().minus(safetyMargin).minus(spentReading), ticker, clock);
+        String id = "drain-" + UUID.randomUUID().toString().substring(0, 8);
+        String source = budget.source() + " " + Durations.seconds(budget.total()) + " minus safety margin " + Durations.seconds(safetyMargin);
+        return new Running(new DrainRecorder(id, trigger, deadline, source, ticker, clock), deadline, result);
+    }
+
+    private DrainReport run(Trigger trigger, long triggeredAt, CompletableFuture<DrainReport> result) {
+        Running drain = begin(trigger, triggeredAt, result);
+        running = drain;
+        deadlineFixed.complete(drain.deadline);
         DrainListener fanOut = new FanOut(listeners);
         DrainReport initial = drain.recorder.snapshot(DrainOutcome.RUNNING);
         LOG.info("drain {} started by {}; deadline {} ({} from now)", initial.id(), trigger.label(),
@@ -84,15 +98,12 @@ public final class DrainCoordinator {
             report = drain.recorder.snapshot(DrainOutcome.FAILED);
         }
         fanOut.drainFinished(report);
-        drain.result.complete(report);
+        return report;
     }
 
-    /** The drain report: live while the drain runs, final afterwards; empty before any drain. */
+    /** The drain report: live while the drain runs, final afterwards; empty before any drain (and while its budget is read). */
     public Optional<DrainReport> report() {
-        Running drain;
-        synchronized (lock) {
-            drain = running;
-        }
+        Running drain = running;
         if (drain == null) {
             return Optional.empty();
         }
@@ -100,13 +111,19 @@ public final class DrainCoordinator {
         return Optional.of(done != null ? done : drain.recorder.snapshot(DrainOutcome.RUNNING));
     }
 
-    /** The running or finished drain's deadline; empty before any drain. */
+    /** The running or finished drain's deadline; empty before any drain (and while its budget is read). */
     public Optional<Deadline> deadline() {
-        synchronized (lock) {
-            return Optional.ofNullable(running).map(Running::deadline);
-        }
+        return Optional.ofNullable(running).map(Running::deadline);
     }
 
+    /**
+     * Completes with the drain's deadline once it is fixed (after the budget read, which is bounded). Callers that
+     * bound a wait by the deadline use this rather than {@link #deadline()}, which is empty during the budget read:
+     * a {@code /prestop} arriving in that moment must still wait for the whole drain.
+     */
+    public CompletableFuture<Deadline> deadlineFixed() {
+        return deadlineFixed.copy();
+    }
     public String strategy() {
         return drainer.strategy();
     }

@@ -2,7 +2,7 @@ package io.lameduck.drain;
 
 import java.time.Instant;
 
-/** Observes drains and maintenance (logs, metrics, Kubernetes Events). Called outside any lock; must not block long. */
+/** Observes drains (logs, metrics, Kubernetes Events). Called outside any lock; must not block long. */
 public interface DrainListener {
     default void drainStarted(String drainId, Trigger trigger, Instant deadline) {}
 
@@ -11,6 +11,4 @@ public interface DrainListener {
     default void hookFinished(String drainId, HookReport hook) {}
 
     default void drainFinished(DrainReport report) {}
-
-    default void maintenanceChanged(MaintenanceStatus status) {}
 }

@@ -16,6 +16,8 @@ final class DrainRecorder {
     private final Ticker ticker;
     private final List<StepReport> steps = new ArrayList<>();
     private final List<HookReport> hooks = new ArrayList<>();
+    private TrafficReport traffic;
+    private WithdrawalReport withdrawal;
 
     DrainRecorder(String id, Trigger trigger, Deadline deadline, String deadlineSource, Ticker ticker, Clock clock) {
         this.id = id;
@@ -31,8 +33,17 @@ final class DrainRecorder {
         steps.add(step);
     }
 
+    /** What the withdraw step saw on the EndpointSlices; null leaves the report without it. */
+    synchronized void withdrawal(WithdrawalReport report) {
+        withdrawal = report;
+    }
+
     synchronized void hook(HookReport hook) {
         hooks.add(hook);
+    }
+
+    synchronized void traffic(TrafficReport seen) {
+        traffic = seen;
     }
 
     /** The report as it stands; {@code finishedAt} is set when {@code outcome} is final. */
@@ -40,6 +51,6 @@ final class DrainRecorder {
         double elapsed = (ticker.nanoTime() - startNanos) / 1e9;
         Instant finishedAt = outcome == DrainOutcome.RUNNING ? null : startedAt.plusNanos((long) (elapsed * 1e9));
         return new DrainReport(id, trigger, outcome, startedAt, finishedAt, deadline.instant(), deadlineSource,
-                elapsed, steps, hooks);
+                elapsed, steps, withdrawal, hooks, traffic);
     }
 }

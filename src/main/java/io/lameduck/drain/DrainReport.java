@@ -11,14 +11,22 @@ import java.util.List;
  *
  * @param deadlineSource where the deadline came from (configured budget, the pod's deletionTimestamp, ...)
  * @param finishedAt null while the drain is running
+ * @param traffic new connections to the application after the withdrawal; null when no application port is known
+ * @param withdrawal what the withdraw step saw on the EndpointSlices (null when it has not run or had nothing to tell)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record DrainReport(
         String id, Trigger trigger, DrainOutcome outcome, Instant startedAt, Instant finishedAt, Instant deadline,
-        String deadlineSource, double durationSeconds, List<StepReport> steps, List<HookReport> hooks) {
+        String deadlineSource, double durationSeconds, List<StepReport> steps, WithdrawalReport withdrawal,
+        List<HookReport> hooks, TrafficReport traffic) {
     public DrainReport {
         steps = List.copyOf(steps);
         hooks = List.copyOf(hooks);
+    }
+
+    public DrainReport(String id, Trigger trigger, DrainOutcome outcome, Instant startedAt, Instant finishedAt, Instant deadline,
+            String deadlineSource, double durationSeconds, List<StepReport> steps, List<HookReport> hooks) {
+        this(id, trigger, outcome, startedAt, finishedAt, deadline, deadlineSource, durationSeconds, steps, null, hooks, null);
     }
 
     @JsonIgnore

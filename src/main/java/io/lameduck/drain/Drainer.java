@@ -3,9 +3,11 @@ package io.lameduck.drain;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
  * The drain algorithm. Every step gets only what remains of the one deadline:
@@ -14,15 +16,15 @@ import java.util.concurrent.TimeUnit;
  *   <li><b>unready</b>: the lifecycle moves to DRAINING, so {@code /readyz} answers 503;
  *   <li><b>withdraw</b>: the withdrawal strategy takes the pod out of Service endpoints and waits for the
  *       EndpointSlices to confirm it, for at most {@code withdrawTimeout};
- *   <li><b>propagate</b>: waits {@code propagationDelay} for kube-proxy, ingress controllers and load
- *       balancers to catch up;
+ *   <li><b>propagate</b>: waits until kube-proxy, ingress controllers and load balancers have stopped sending new
+ *       connections (see {@link Propagation});
  *   <li><b>hooks</b>: runs the drain hooks (see {@link HookRunner}): tell the app to drain, wait for its
  *       connections to end;
  *   <li>the lifecycle moves to DRAINED. The agent's own listener stays up so the outcome can be read.
  * </ol>
  *
- * A step that finds the deadline already passed is skipped. The outcome is {@code failed} when a hook
- * with {@code onFailure: abort} failed, {@code deadline_exceeded} when the deadline cut anything short,
+ * A timed step that finds the deadline already passed is skipped. The outcome is {@code failed} when a hook
+ * with {@code onFailure: abort} failed, {@code deadline_exceeded} when the deadline cut any step short,
  * {@code completed} otherwise.
  */
 public final class Drainer {
@@ -30,17 +32,17 @@ public final class Drainer {
     private final Withdrawal withdrawal;
     private final List<Hook> hooks;
     private final Duration withdrawTimeout;
-    private final Duration propagationDelay;
+    private final Propagation propagation;
     private final HookRunner hookRunner;
     private final Ticker ticker;
 
     public Drainer(Lifecycle lifecycle, Withdrawal withdrawal, List<Hook> hooks, Duration withdrawTimeout,
-            Duration propagationDelay, ExecutorService hookExecutor, Ticker ticker) {
+            Propagation propagation, ExecutorService hookExecutor, Ticker ticker) {
         this.lifecycle = lifecycle;
         this.withdrawal = withdrawal;
         this.hooks = List.copyOf(hooks);
         this.withdrawTimeout = withdrawTimeout;
-        this.propagationDelay = propagationDelay;
+        this.propagation = propagation;
         this.hookRunner = new HookRunner(hookExecutor, ticker);
         this.ticker = ticker;
     }
@@ -50,86 +52,81 @@ public final class Drainer {
     }
 
     DrainReport drain(DrainRecorder recorder, Deadline deadline, DrainListener listener, String drainId) throws InterruptedException {
-        StepLog steps = new StepLog(recorder, listener, drainId);
-
-        long start = ticker.nanoTime();
-        lifecycle.moveTo(State.DRAINING, "drain " + drainId + " started");
-        steps.finished(StepReport.UNREADY, start, Outcome.COMPLETED, "/readyz answers 503", null);
-
-        start = ticker.nanoTime();
-        if (deadline.isExpired()) {
-            steps.skipped(StepReport.WITHDRAW);
-        } else {
-            Withdrawal.Result result = withdrawal.withdraw(deadline.cap(withdrawTimeout));
-            steps.finished(StepReport.WITHDRAW, start, outcomeOf(result.status()), result.detail(),
-                    result.status() == Withdrawal.Status.DEGRADED ? "withdrawal degraded to the probe strategy" : null);
-        }
-
-        start = ticker.nanoTime();
-        if (deadline.isExpired()) {
-            steps.skipped(StepReport.PROPAGATE);
-        } else {
-            Duration delay = deadline.cap(propagationDelay);
-            TimeUnit.NANOSECONDS.sleep(delay.toNanos()); // waiting for other systems is this step's whole job
-            boolean cut = delay.compareTo(propagationDelay) < 0;
-            steps.finished(StepReport.PROPAGATE, start, cut ? Outcome.TIMED_OUT : Outcome.COMPLETED,
-                    "waited " + delay.toMillis() + "ms for load balancers to catch up",
-                    cut ? "cut short by the drain deadline" : null);
-        }
-
-        start = ticker.nanoTime();
-        HookRunner.Result hookResult = hookRunner.runAll(hooks, deadline, hook -> {
+        Steps steps = new Steps(recorder, listener, drainId, deadline);
+        steps.run(StepName.UNREADY, d -> unready(drainId));
+        steps.run(StepName.WITHDRAW, d -> withdraw(d, recorder));
+        steps.run(StepName.PROPAGATE, d -> propagation.await(d, recorder::traffic));
+        steps.run(StepName.HOOKS, d -> runHooks(d, hook -> {
             recorder.hook(hook);
             listener.hookFinished(drainId, hook);
-        });
-        Outcome hooksOutcome = hookResult.aborted() ? Outcome.FAILED
-                : hookResult.deadlineReached() ? Outcome.TIMED_OUT : Outcome.COMPLETED;
-        steps.finished(StepReport.HOOKS, start, hooksOutcome, hooks.size() + " hooks",
-                hookResult.aborted() ? "a hook with onFailure: abort failed" : null);
-
-        DrainOutcome outcome = hookResult.aborted() ? DrainOutcome.FAILED
-                : steps.deadlineCutSomething || hookResult.deadlineReached() ? DrainOutcome.DEADLINE_EXCEEDED
+        }));
+        DrainOutcome outcome = steps.any(StepResult::abortsDrain) ? DrainOutcome.FAILED
+                : steps.any(StepResult::cutByDeadline) ? DrainOutcome.DEADLINE_EXCEEDED
                 : DrainOutcome.COMPLETED;
         lifecycle.moveTo(State.DRAINED, "drain " + drainId + " " + outcome.label());
         return recorder.snapshot(outcome);
     }
 
-    private static Outcome outcomeOf(Withdrawal.Status status) {
-        return switch (status) {
-            case CONFIRMED, UNVERIFIED -> Outcome.COMPLETED;
-            case TIMED_OUT -> Outcome.TIMED_OUT;
-            case DEGRADED -> Outcome.FAILED;
+    private StepResult unready(String drainId) {
+        lifecycle.moveTo(State.DRAINING, "drain " + drainId + " started");
+        return StepResult.completed("/readyz answers 503");
+    }
+
+    private StepResult withdraw(Deadline deadline, DrainRecorder recorder) throws InterruptedException {
+        Deadline.Grant grant = deadline.grant(withdrawTimeout);
+        Withdrawal.Result result = withdrawal.withdraw(grant.time());
+        recorder.withdrawal(result.report());
+        return switch (result.status()) {
+            case CONFIRMED, UNVERIFIED -> StepResult.completed(result.detail());
+            case TIMED_OUT -> StepResult.timedOut(grant, result.detail(), null);
+            case DEGRADED -> StepResult.failed(result.detail(), "withdrawal degraded to the probe strategy");
         };
     }
 
-    /** Records steps and tells the listener; remembers whether the deadline cut a step. */
-    private final class StepLog {
+    private StepResult runHooks(Deadline deadline, Consumer<HookReport> onFinished) throws InterruptedException {
+        HookRunner.Result result = hookRunner.runAll(hooks, deadline, onFinished);
+        String detail = hooks.size() + " hooks";
+        if (result.aborted()) {
+            return StepResult.aborted(detail, "a hook with onFailure: abort failed");
+        }
+        return result.deadlineReached()
+                ? StepResult.cutByDeadline(detail)
+                : StepResult.completed(detail);
+    }
+
+    /** One step: given the deadline, does its work and says how it ended. */
+    @FunctionalInterface
+    private interface Step {
+        StepResult run(Deadline deadline) throws InterruptedException;
+    }
+
+    /** Runs steps in turn (skipping those that need time once the deadline has passed), times, records and announces them. */
+    private final class Steps {
         private final DrainRecorder recorder;
         private final DrainListener listener;
         private final String drainId;
-        boolean deadlineCutSomething;
+        private final Deadline deadline;
+        private final List<StepResult> results = new ArrayList<>();
 
-        StepLog(DrainRecorder recorder, DrainListener listener, String drainId) {
+        Steps(DrainRecorder recorder, DrainListener listener, String drainId, Deadline deadline) {
             this.recorder = recorder;
             this.listener = listener;
             this.drainId = drainId;
+            this.deadline = deadline;
         }
 
-        void finished(String name, long startNanos, Outcome outcome, String detail, String error) {
-            add(new StepReport(name, outcome, (ticker.nanoTime() - startNanos) / 1e9, detail, error));
+        void run(StepName name, Step step) throws InterruptedException {
+            long start = ticker.nanoTime();
+            StepResult result = !name.runsPastDeadline() && deadline.isExpired() ? StepResult.skippedAtDeadline() : step.run(deadline);
+            results.add(result);
+            double seconds = result.outcome() == Outcome.SKIPPED ? 0 : (ticker.nanoTime() - start) / 1e9;
+            StepReport report = new StepReport(name, result.outcome(), seconds, result.detail(), result.error());
+            recorder.step(report);
+            listener.stepFinished(drainId, report);
         }
 
-        void skipped(String name) {
-            deadlineCutSomething = true;
-            add(new StepReport(name, Outcome.SKIPPED, 0, null, "skipped: the drain deadline had passed"));
-        }
-
-        private void add(StepReport step) {
-            if ("cut short by the drain deadline".equals(step.error())) {
-                deadlineCutSomething = true;
-            }
-            recorder.step(step);
-            listener.stepFinished(drainId, step);
+        boolean any(Predicate<StepResult> test) {
+            return results.stream().anyMatch(test);
         }
     }
 }

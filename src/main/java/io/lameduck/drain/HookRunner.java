@@ -96,7 +96,8 @@ final class HookRunner {
         long start = ticker.nanoTime();
         Map<Hook, GroupMember> members = new LinkedHashMap<>();
         for (Hook hook : group) {
-            GroupMember member = new GroupMember(hook, deadline.cap(hook.timeout()), deadline.cuts(hook.timeout()));
+            Deadline.Grant grant = deadline.grant(hook.timeout());
+            GroupMember member = new GroupMember(hook, grant.time(), grant.cutByDeadline());
             member.future = executor.submit(() -> {
                 try {
                     hook.run(member.budget);
@@ -125,21 +126,32 @@ final class HookRunner {
         } catch (TimeoutException e) {
             member.future.cancel(true);
             outcome = Outcome.TIMED_OUT;
-            error = member.cutByDeadline
-                    ? "cancelled at the drain deadline after " + seconds(member.budget) + " (its timeout " + seconds(hook.timeout()) + " did not fit)"
-                    : "timed out after " + seconds(member.budget) + " and was cancelled";
+            error = timedOut(member);
             if (!member.done.await(CANCEL_GRACE.toNanos(), TimeUnit.NANOSECONDS)) {
                 LOG.warn("hook {} did not stop within {} of being cancelled", hook.name(), seconds(CANCEL_GRACE));
             }
         } catch (ExecutionException e) {
-            outcome = Outcome.FAILED;
-            Throwable cause = e.getCause();
-            error = cause instanceof HookFailedException ? cause.getMessage() : "unexpected error: " + cause;
+            if (member.finishedNanos - start >= member.budget.toNanos()) {
+                // The hook gave up by its own clock (a read deadline, a process wait) just as ours ran out. The runner's
+                // clock is the one source of truth: a hook that used its whole budget timed out, whoever noticed first.
+                outcome = Outcome.TIMED_OUT;
+                error = timedOut(member);
+            } else {
+                outcome = Outcome.FAILED;
+                Throwable cause = e.getCause();
+                error = cause instanceof HookFailedException ? cause.getMessage() : "unexpected error: " + cause;
+            }
         } catch (InterruptedException e) {
             member.future.cancel(true);
             throw e;
         }
         long end = outcome == Outcome.TIMED_OUT || member.finishedNanos == 0 ? ticker.nanoTime() : member.finishedNanos;
         return new HookReport(hook.name(), hook.kind(), hook.priority(), outcome, (end - start) / 1e9, error);
+    }
+
+    private static String timedOut(GroupMember member) {
+        return member.cutByDeadline
+                ? "cancelled at the drain deadline after " + seconds(member.budget) + " (its timeout " + seconds(member.hook.timeout()) + " did not fit)"
+                : "timed out after " + seconds(member.budget) + " and was cancelled";
     }
 }

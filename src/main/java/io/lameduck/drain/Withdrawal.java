@@ -22,8 +22,16 @@ public interface Withdrawal {
      */
     Result withdraw(Duration timeout) throws InterruptedException;
 
-    /** What a withdrawal or restore achieved, and one line for the report. */
-    record Result(Status status, String detail) {
+    /**
+     * What a withdrawal or restore achieved, and one line for the report.
+     *
+     * @param report what the EndpointSlices showed and when, and warnings; null when there is nothing to tell
+     */
+    record Result(Status status, String detail, WithdrawalReport report) {
+        public Result(Status status, String detail) {
+            this(status, detail, null);
+        }
+
         public boolean confirmed() {
             return status == Status.CONFIRMED;
         }

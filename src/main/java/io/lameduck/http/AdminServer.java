@@ -1,7 +1,7 @@
 package io.lameduck.http;
 
 import io.lameduck.drain.DrainCoordinator;
-import io.lameduck.drain.Maintenance;
+import io.lameduck.maintenance.Maintenance;
 import io.lameduck.lifecycle.Lifecycle;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.http.HttpServlet;
@@ -45,6 +45,12 @@ public final class AdminServer {
     private final Settings settings;
 
     public AdminServer(Settings settings, Wiring wiring, Optional<HttpServlet> metricsServlet, RequestObserver observer) {
+        this(settings, wiring, metricsServlet, observer, PrestopAccess.STANDALONE);
+    }
+
+    /** @param prestop lets {@code /prestop} through from anyone once the pod is being deleted; counts refusals */
+    public AdminServer(Settings settings, Wiring wiring, Optional<HttpServlet> metricsServlet, RequestObserver observer,
+            PrestopAccess prestop) {
         this.settings = settings;
         QueuedThreadPool threads = new QueuedThreadPool(32, 2);
         threads.setName("lameduck-http");
@@ -59,7 +65,8 @@ public final class AdminServer {
         FilterHolder filter = new FilterHolder(new RequestFilter(observer));
         filter.setAsyncSupported(true);
         context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST));
-        ServletHolder admin = new ServletHolder("admin", new AdminServlet(wiring, new ControlAccess(settings.nodeIp(), settings.token())));
+        ServletHolder admin = new ServletHolder("admin", new AdminServlet(wiring,
+                new ControlAccess(settings.nodeIp(), settings.token(), prestop.deletion()), prestop.refused()));
         admin.setAsyncSupported(true);
         context.addServlet(admin, "/*");
         metricsServlet.ifPresent(servlet -> context.addServlet(new ServletHolder("metrics", servlet), "/metrics"));
@@ -124,13 +131,15 @@ public final class AdminServer {
         return root.getMessage() == null ? root.toString() : root.getMessage();
     }
 
-    /** Errors Jetty produces before a request reaches the servlet (bad URIs, huge headers) are JSON too. */
+    /** Errors Jetty produces outside the servlet (bad URIs, huge headers, exceptions) are JSON too. */
     private static final class JsonErrorHandler extends ErrorHandler {
         @Override
         public boolean handle(Request request, Response response, Callback callback) {
             int status = response.getStatus() >= 400 ? response.getStatus() : 500;
             Object cause = request.getAttribute(ERROR_MESSAGE);
-            String body = Json.write(Map.of("status", status, "error", cause == null ? "request could not be processed" : cause.toString())) + "\n";
+            // A 4xx message from Jetty says what was wrong with the request; a 5xx one is our internals, for the log only.
+            String error = cause == null || status >= 500 ? "request could not be processed" : cause.toString();
+            String body = Json.write(Map.of("status", status, "error", error)) + "\n";
             response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
             response.write(true, ByteBuffer.wrap(body.getBytes(StandardCharsets.UTF_8)), callback);
             return true;

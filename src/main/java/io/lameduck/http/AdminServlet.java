@@ -4,19 +4,16 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.lameduck.config.Durations;
 import io.lameduck.drain.DrainReport;
-import io.lameduck.drain.Maintenance;
-import io.lameduck.drain.MaintenanceStatus;
+import io.lameduck.maintenance.Maintenance;
+import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.drain.Trigger;
 import io.lameduck.lifecycle.LifecycleSnapshot;
 import io.lameduck.lifecycle.State;
 import jakarta.servlet.AsyncContext;
-import jakarta.servlet.AsyncEvent;
-import jakarta.servlet.AsyncListener;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Iterator;
@@ -25,6 +22,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,6 +31,10 @@ import org.slf4j.LoggerFactory;
 /** Routes admin requests to the agent. Every answer is JSON; every error says what was wrong. */
 final class AdminServlet extends HttpServlet {
     static final int MAX_BODY_BYTES = 64 * 1024;
+    /** A control request's body must arrive within this; a client that trickles it gets 408. */
+    static final Duration BODY_TIMEOUT = Duration.ofSeconds(5);
+    /** Control requests with a body at once; the server has 30 threads, probes must always find one. */
+    static final int MAX_BODIES_IN_FLIGHT = 8;
     /** Extra time a /prestop caller waits past the drain deadline before getting the live report. */
     private static final Duration PRESTOP_GRACE = Duration.ofSeconds(2);
     private static final long serialVersionUID = 1L;
@@ -46,11 +49,14 @@ final class AdminServlet extends HttpServlet {
 
     private final transient AdminServer.Wiring agent;
     private final transient ControlAccess access;
+    private final transient Runnable prestopRefused;
     private final transient Map<String, Route> routes = new LinkedHashMap<>();
+    private final transient BodyReader bodies = new BodyReader(MAX_BODY_BYTES, BODY_TIMEOUT, MAX_BODIES_IN_FLIGHT);
 
-    AdminServlet(AdminServer.Wiring agent, ControlAccess access) {
+    AdminServlet(AdminServer.Wiring agent, ControlAccess access, Runnable prestopRefused) {
         this.agent = agent;
         this.access = access;
+        this.prestopRefused = prestopRefused;
         routes.put("/livez", new Route(Map.of("GET", this::livez), Set.of()));
         routes.put("/healthz", new Route(Map.of("GET", this::livez), Set.of()));
         routes.put("/readyz", new Route(Map.of("GET", this::readyz), Set.of()));
@@ -76,9 +82,18 @@ final class AdminServlet extends HttpServlet {
                         + "; allowed: " + String.join(", ", new TreeSet<>(route.byMethod().keySet())));
             }
             if (route.controlMethods().contains(request.getMethod())) {
-                Optional<String> denied = access.check(request.getRemoteAddr(), request.getHeader("Authorization"));
+                boolean prestop = path.equals("/prestop");
+                Optional<String> denied = prestop
+                        ? access.checkPrestop(request.getRemoteAddr(), request.getHeader("Authorization"))
+                        : access.check(request.getRemoteAddr(), request.getHeader("Authorization"));
                 if (denied.isPresent()) {
-                    LOG.warn("denied {} {} from {}: {}", request.getMethod(), path, request.getRemoteAddr(), denied.get());
+                    if (prestop) {
+                        prestopRefused.run();
+                        LOG.warn("REFUSED /prestop: {} {} from {}: {} (counted in lameduck_prestop_refused_total)",
+                                request.getMethod(), path, request.getRemoteAddr(), denied.get());
+                    } else {
+                        LOG.warn("denied {} {} from {}: {}", request.getMethod(), path, request.getRemoteAddr(), denied.get());
+                    }
                     throw new ApiException(403, denied.get());
                 }
             }
@@ -127,7 +142,10 @@ final class AdminServlet extends HttpServlet {
     }
 
     private void maintenanceOn(HttpServletRequest request, HttpServletResponse response) throws ApiException, IOException {
-        JsonNode body = readJsonObject(request);
+        bodies.read(request, response, bytes -> maintenanceOn(parseJsonObject(bytes), response));
+    }
+
+    private void maintenanceOn(JsonNode body, HttpServletResponse response) throws ApiException, IOException {
         Iterator<String> names = body.fieldNames();
         while (names.hasNext()) {
             String name = names.next();
@@ -146,9 +164,10 @@ final class AdminServlet extends HttpServlet {
         Optional<Duration> ttl = Optional.empty();
         JsonNode ttlNode = body.get("ttl");
         if (ttlNode != null && !ttlNode.isNull()) {
-            ttl = ttlNode.isTextual() ? Durations.parse(ttlNode.asText()).filter(d -> !d.isZero()) : Optional.empty();
+            ttl = ttlNode.isTextual() ? Durations.parse(ttlNode.asText()).filter(Durations.Range.TTL::contains) : Optional.empty();
             if (ttl.isEmpty()) {
-                throw new ApiException(400, "field \"ttl\" is " + ttlNode + "; expected a positive duration such as 30s, 10m or 1h");
+                throw new ApiException(400, "field \"ttl\" is " + ttlNode + "; expected a duration " + Durations.Range.TTL.describe()
+                        + " such as 30s, 10m or 1h");
             }
         }
         try {
@@ -179,28 +198,24 @@ final class AdminServlet extends HttpServlet {
         };
         var future = agent.drains().trigger(trigger);
         AsyncContext async = request.startAsync();
-        Duration wait = agent.drains().deadline().map(d -> d.remaining()).orElse(Duration.ZERO).plus(PRESTOP_GRACE);
-        async.setTimeout(wait.toMillis());
+        // The container's own timeout is off: the wait is bounded by the drain's deadline (+ grace), which is known
+        // only once the drain has read its budget (an API read, itself bounded). A fixed timeout taken now would
+        // answer a /prestop that joins a drain still reading its budget after PRESTOP_GRACE alone — and the kubelet
+        // would SIGTERM the app mid-drain (seen on a real node with the native sidecar).
+        async.setTimeout(0);
         AtomicBoolean answered = new AtomicBoolean();
-        async.addListener(new AsyncListener() {
-            @Override
-            public void onTimeout(AsyncEvent event) throws IOException {
-                if (answered.compareAndSet(false, true)) {
-                    // The drain never outlives its deadline, so this is a last resort: answer with what we know.
+        agent.drains().deadlineFixed().thenAccept(deadline -> CompletableFuture.runAsync(() -> {
+            if (answered.compareAndSet(false, true)) {
+                // The drain never outlives its deadline, so this is a last resort: answer with what we know.
+                try {
                     write(response, 200, agent.drains().report().orElse(null));
+                } catch (IOException | IllegalStateException e) {
+                    LOG.info("prestop caller went away before the deadline: {}", e.toString());
+                } finally {
                     async.complete();
                 }
             }
-
-            @Override
-            public void onComplete(AsyncEvent event) {}
-
-            @Override
-            public void onError(AsyncEvent event) {}
-
-            @Override
-            public void onStartAsync(AsyncEvent event) {}
-        });
+        }, CompletableFuture.delayedExecutor(deadline.remaining().plus(PRESTOP_GRACE).toMillis(), TimeUnit.MILLISECONDS)));
         future.whenComplete((DrainReport report, Throwable error) -> {
             if (answered.compareAndSet(false, true)) {
                 try {
@@ -214,18 +229,7 @@ final class AdminServlet extends HttpServlet {
         });
     }
 
-    private static JsonNode readJsonObject(HttpServletRequest request) throws ApiException, IOException {
-        long declared = request.getContentLengthLong();
-        if (declared > MAX_BODY_BYTES) {
-            throw new ApiException(413, "request body of " + declared + " bytes is larger than the " + MAX_BODY_BYTES + "-byte limit");
-        }
-        byte[] body;
-        try (InputStream in = request.getInputStream()) {
-            body = in.readNBytes(MAX_BODY_BYTES + 1);
-        }
-        if (body.length > MAX_BODY_BYTES) {
-            throw new ApiException(413, "request body is larger than the " + MAX_BODY_BYTES + "-byte limit");
-        }
+    private static JsonNode parseJsonObject(byte[] body) throws ApiException {
         if (body.length == 0) {
             throw new ApiException(400, "request body is empty; send a JSON object such as {\"reason\": \"db migration\", \"ttl\": \"10m\"}");
         }

@@ -7,21 +7,47 @@ import java.security.MessageDigest;
 import java.util.Optional;
 
 /**
- * Who may call control endpoints: loopback, the node's own IP (the kubelet runs preStop httpGet hooks
- * from there), or anyone presenting the configured bearer token. Read-only endpoints are open.
+ * Who may call control endpoints: loopback, the node's own IP, or anyone presenting the configured bearer
+ * token. Read-only endpoints are open.
+ *
+ * <p>{@code /prestop} is also accepted from <em>any</em> caller once the pod is being deleted
+ * ({@link #checkPrestop}): the kubelet's preStop {@code httpGet} often comes from the node's address on the pod
+ * network (e.g. the bridge gateway 10.244.0.1), not from {@code status.hostIP}, and a refused preStop (whose
+ * status the kubelet ignores) gets the app SIGTERMed undrained. The threat this opens is small: a stranger
+ * can only ask a pod that is already terminating to drain, which it is about to do anyway.
  */
 final class ControlAccess {
     private final Optional<InetAddress> nodeIp;
     private final Optional<byte[]> token;
+    private final PrestopAccess.PodDeletion deletion;
 
     ControlAccess(String nodeIp, Optional<String> token) {
+        this(nodeIp, token, () -> false);
+    }
+
+    ControlAccess(String nodeIp, Optional<String> token, PrestopAccess.PodDeletion deletion) {
         this.nodeIp = parse(nodeIp);
         this.token = token.map(t -> t.getBytes(StandardCharsets.UTF_8));
+        this.deletion = deletion;
+    }
+
+    /**
+     * Like {@link #check}, and a caller it refuses is let through when the pod is being deleted (asked only
+     * then, since the answer may need an API read). Empty if allowed, otherwise why not.
+     */
+    Optional<String> checkPrestop(String remoteAddress, String authorization) {
+        Optional<String> denied = check(remoteAddress, authorization);
+        if (denied.isEmpty() || deletion.isDeleting()) {
+            return Optional.empty();
+        }
+        return Optional.of(denied.get() + "; a pod that is being deleted accepts /prestop from anyone, and this one is not"
+                + " (or could not be read in time)");
     }
 
     /** Empty if allowed, otherwise why not (for the 403 message). */
     Optional<String> check(String remoteAddress, String authorization) {
-        if (token.isPresent() && authorization != null && authorization.startsWith("Bearer ")) {
+        // The scheme name is case-insensitive (RFC 9110 section 11.1): "bearer" and "BEARER" are the same scheme.
+        if (token.isPresent() && authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, "Bearer ".length())) {
             byte[] presented = authorization.substring("Bearer ".length()).strip().getBytes(StandardCharsets.UTF_8);
             if (MessageDigest.isEqual(presented, token.get())) { // constant time
                 return Optional.empty();

@@ -9,8 +9,9 @@ import io.lameduck.config.AgentConfig.KubeMode;
 import io.lameduck.drain.BudgetSource;
 import io.lameduck.drain.Deadline;
 import io.lameduck.drain.DrainListener;
-import io.lameduck.drain.MaintenanceStatus;
-import io.lameduck.drain.MaintenanceStore;
+import io.lameduck.maintenance.MaintenanceListener;
+import io.lameduck.maintenance.MaintenanceStatus;
+import io.lameduck.maintenance.MaintenanceStore;
 import io.lameduck.drain.Ticker;
 import io.lameduck.drain.Withdrawal;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -21,6 +22,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,6 +61,8 @@ public final class KubeIntegration implements AutoCloseable {
     private final PodEvents events;
     private final boolean eventsEnabled;
     private final RbacReport rbac;
+    private final PodDeletionWatch deletion;
+    private final List<String> startupWarnings = new CopyOnWriteArrayList<>();
     private final AtomicBoolean closed = new AtomicBoolean();
 
     /** What start-up needs to know about the pod, from one fresh read. */
@@ -81,13 +85,21 @@ public final class KubeIntegration implements AutoCloseable {
             case LABEL -> Optional.of(new ServingSwitch.Label(withdraw.label()));
             case READINESS_GATE -> Optional.of(new ServingSwitch.ReadinessGate(withdraw.conditionType(), clock));
         };
-        EndpointVerifier verifier = new EndpointVerifier(client, identity.namespace(), api);
-        this.withdrawal = new VerifiedWithdrawal(withdraw.strategy().configName(), servingSwitch, pod, verifier, metrics,
-                withdraw.timeout(), Ticker.SYSTEM, clock);
-        this.budget = new PodBudgetSource(pod, config.drain().budget(), clock);
-        this.maintenance = new PodAnnotationMaintenanceStore(pod, config.kube().maintenanceAnnotation());
         this.eventsEnabled = config.kube().events();
         this.events = new PodEvents(client, identity, pod::lastUid, api, clock);
+        PodEvents eventWriter = events;
+        VerifiedWithdrawal.Warnings warnings = (reason, message) -> {
+            if (eventsEnabled) {
+                eventWriter.warning(reason, message);
+            }
+        };
+        EndpointVerifier verifier = new EndpointVerifier(client, identity.namespace(), api);
+        this.withdrawal = new VerifiedWithdrawal(withdraw.strategy().configName(), servingSwitch, pod, verifier, metrics,
+                withdraw.timeout(), withdraw.lastServingEndpoint(), warnings, Ticker.SYSTEM, clock);
+        this.budget = new PodBudgetSource(pod, config.drain().budget(), clock);
+        this.maintenance = new PodAnnotationMaintenanceStore(pod, config.kube().maintenanceAnnotation());
+        this.deletion = new PodDeletionWatch(client, pod, api);
+        alreadyRead.ifPresent(read -> deletion.seen(read, "start-up read"));
         this.rbac = startupChecks(config, identity, servingSwitch, alreadyRead);
     }
 
@@ -190,6 +202,9 @@ public final class KubeIntegration implements AutoCloseable {
                 Pod current = alreadyRead.isPresent() ? alreadyRead.get() : pod.get(deadline.cap(OwnPod.CALL_LIMIT));
                 servingSwitch.flatMap(s -> s.problem(current)).ifPresent(problem ->
                         LOG.warn("drain.withdraw.strategy {}: {}", config.drain().withdraw().strategy().configName(), problem));
+                startupWarnings.addAll(withdrawal.startupWarnings(current, deadline));
+                startupWarnings.forEach(warning ->
+                        LOG.warn("drain.withdraw.strategy {}: {}", config.drain().withdraw().strategy().configName(), warning));
             } catch (ApiException e) {
                 LOG.warn("cannot read pod {} at startup: {}", identity, e.getMessage());
             }
@@ -227,6 +242,7 @@ public final class KubeIntegration implements AutoCloseable {
     public StartupState startupState() {
         try {
             Pod current = pod.get(OwnPod.CALL_LIMIT);
+            deletion.seen(current, "start-up read");
             return new StartupState(current.getMetadata().getDeletionTimestamp() != null, maintenance.read(current));
         } catch (ApiException e) {
             LOG.warn("cannot read pod {} ({}); assuming it is not being deleted and not in maintenance", pod.identity(), e.getMessage());
@@ -246,14 +262,50 @@ public final class KubeIntegration implements AutoCloseable {
         return startupState().deleting();
     }
 
+    /**
+     * Watches the pod for its deletion: {@code onDeletion} runs once (on the watch's own thread) when the
+     * pod gets a deletionTimestamp, or at once if a read already showed one. The wiring starts the drain
+     * from it (trigger {@code pod-deletion}), so a pod whose app has no preStop still drains.
+     */
+    public void watchDeletion(Runnable onDeletion) {
+        deletion.start(onDeletion);
+    }
+
+    /**
+     * Whether the pod is being deleted: what the deletion watch (or any read) saw, else a fresh read of the
+     * pod bounded by {@code limit} (the kubelet's preStop can come before the watch event). False when the
+     * pod cannot be read in time. Fresh reads take turns: at most one API read at a time.
+     */
+    public boolean isDeleting(Duration limit) {
+        try {
+            return deletion.isDeleting(limit);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return deletion.knownDeleting();
+        }
+    }
+
     /** Kubernetes Events on the pod; a listener that does nothing when {@code kube.events} is false. */
     public DrainListener events() {
         return eventsEnabled ? events : new DrainListener() { };
     }
 
+    /** Maintenance changes as Kubernetes Events on the pod; does nothing when {@code kube.events} is false. */
+    public MaintenanceListener maintenanceEvents() {
+        return eventsEnabled ? events : status -> { };
+    }
+
     /** Puts the pod into service at READY (readiness gate True, label "true"); same as {@code withdrawal().restore()}. */
     public Withdrawal.Result markServing() {
         return withdrawal.restore();
+    }
+
+    /**
+     * What start-up found about the Services selecting the pod: {@code publishNotReadyAddresses} where the strategy
+     * cannot withdraw, no other serving endpoint (logged at WARN at start-up; drains repeat them in their report).
+     */
+    public List<String> startupWarnings() {
+        return List.copyOf(startupWarnings);
     }
 
     /** What the startup RBAC check found. */
@@ -267,6 +319,7 @@ public final class KubeIntegration implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        deletion.close();
         events.close(EVENT_FLUSH_LIMIT);
         api.close();
         if (ownsClient) {

@@ -6,8 +6,10 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.lameduck.drain.DrainListener;
 import io.lameduck.drain.DrainReport;
 import io.lameduck.drain.HookReport;
-import io.lameduck.drain.MaintenanceStatus;
+import io.lameduck.maintenance.MaintenanceListener;
+import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.drain.Outcome;
+import io.lameduck.drain.StepName;
 import io.lameduck.drain.StepReport;
 import io.lameduck.drain.Trigger;
 import java.time.Clock;
@@ -30,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * Events are written on one background thread from a bounded queue, so a slow API never holds the drain
  * up; when the queue is full an event is dropped and logged. {@link #close(Duration)} flushes what is queued.
  */
-final class PodEvents implements DrainListener {
+final class PodEvents implements DrainListener, MaintenanceListener {
     private static final Logger LOG = LoggerFactory.getLogger(PodEvents.class);
     static final String COMPONENT = "lameduck";
     private static final int MAX_MESSAGE = 1024;
@@ -62,7 +64,7 @@ final class PodEvents implements DrainListener {
 
     @Override
     public void stepFinished(String drainId, StepReport step) {
-        if (!StepReport.WITHDRAW.equals(step.name())) {
+        if (step.name() != StepName.WITHDRAW) {
             return;
         }
         boolean completed = step.outcome() == Outcome.COMPLETED;
@@ -99,6 +101,11 @@ final class PodEvents implements DrainListener {
         } else {
             post("Normal", "MaintenanceOff", "maintenance off: " + status.reason() + detail);
         }
+    }
+
+    /** A Warning Event with this reason (e.g. {@code LastServingEndpoint}) and message. */
+    void warning(String reason, String message) {
+        post("Warning", reason, message);
     }
 
     private void post(String type, String reason, String message) {

@@ -49,6 +49,9 @@ final class RbacCheck {
         needed.add(new Permission("", "pods", "", "get",
                 "reading the own pod: the drain deadline from deletionTimestamp (falls back to drain.budget), "
                         + "restart recovery, withdrawal"));
+        needed.add(new Permission("", "pods", "", "watch",
+                "watching the own pod for its deletion (a pod deleted without a preStop call drains only on SIGTERM; "
+                        + "a /prestop from outside loopback and the node IP needs a fresh read to be accepted)"));
         needed.add(new Permission("", "pods", "", "patch", "persisting maintenance in the pod annotation "
                 + config.kube().maintenanceAnnotation() + " (a restarted agent will not restore it)"
                 + (strategy.equals("label") ? "; label withdrawal (falls back to probe)" : "")));

@@ -1,6 +1,7 @@
 package io.lameduck.metrics;
 
 import io.lameduck.drain.DrainListener;
+import io.lameduck.maintenance.MaintenanceListener;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
@@ -31,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * <p>Contract:
  * <ol>
  *   <li>Add {@link #lifecycleListener()} to the {@link Lifecycle} before it leaves CREATED, and
- *       {@link #drainListener()} to the drain coordinator and to maintenance, so every event is seen.
+ *       {@link #drainListener()} to the drain coordinator and {@link #maintenanceListener()} to maintenance, so every event is seen.
  *   <li>The admin server calls {@link #recordHttpRequest} once per request and serves {@link #servlet()}
  *       at {@code /metrics}.
  *   <li>The deadline and connection gauges are computed at scrape time from the suppliers set with
@@ -88,8 +89,13 @@ public final class AgentMetrics {
         return lifecycle;
     }
 
-    /** Records drains, their steps and hooks, and maintenance changes. */
+    /** Records drains, their steps and hooks. */
     public DrainListener drainListener() {
+        return drain;
+    }
+
+    /** Keeps {@code lameduck_maintenance} in step with maintenance. */
+    public MaintenanceListener maintenanceListener() {
         return drain;
     }
 
@@ -101,6 +107,11 @@ public final class AgentMetrics {
      */
     public void recordHttpRequest(String path, int status, Duration duration) {
         http.record(path, status, duration);
+    }
+
+    /** Counts a refused {@code /prestop} in {@code lameduck_prestop_refused_total}. */
+    public void recordPrestopRefused() {
+        http.prestopRefused();
     }
 
     /**

@@ -5,6 +5,9 @@ final class Buckets {
     /** Drains, drain steps and hooks: from a quick probe-only drain to a two-minute grace period. */
     static final double[] DRAIN = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 20, 30, 45, 60, 90, 120};
 
+    /** Withdrawal to the last new connection: zero (traffic stopped at once) up to a slow cloud load balancer. */
+    static final double[] LAST_NEW_CONNECTION = {0, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 60};
+
     /**
      * Admin requests. Probes answer in milliseconds; the tail is for {@code /prestop}, which blocks for
      * the whole drain.

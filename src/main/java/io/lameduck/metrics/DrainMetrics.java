@@ -4,9 +4,11 @@ import io.lameduck.drain.DrainListener;
 import io.lameduck.drain.DrainOutcome;
 import io.lameduck.drain.DrainReport;
 import io.lameduck.drain.HookReport;
-import io.lameduck.drain.MaintenanceStatus;
+import io.lameduck.maintenance.MaintenanceListener;
+import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.drain.Outcome;
 import io.lameduck.drain.StepReport;
+import io.lameduck.drain.TrafficReport;
 import io.lameduck.drain.Trigger;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
@@ -14,14 +16,15 @@ import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Unit;
 
-/** Drains, their steps and hooks, and the maintenance flag, recorded as drain events arrive. */
-final class DrainMetrics implements DrainListener {
+/** Drains, their steps and hooks, and the maintenance flag, recorded as events arrive. */
+final class DrainMetrics implements DrainListener, MaintenanceListener {
     private final Gauge maintenance;
     private final Counter drains;
     private final Histogram drainDuration;
     private final Histogram stepDuration;
     private final Histogram hookDuration;
     private final Counter hookRuns;
+    private final Histogram lastNewConnection;
 
     DrainMetrics(PrometheusRegistry registry) {
         maintenance = Gauge.builder()
@@ -44,6 +47,9 @@ final class DrainMetrics implements DrainListener {
                 .help("Drain hooks by outcome, skipped ones included")
                 .labelNames("hook", "kind", "outcome")
                 .register(registry);
+        lastNewConnection = secondsHistogram("lameduck_drain_last_new_connection",
+                "Per drain: time from the end of the withdrawal to the last new connection on the application ports (0 when none arrived)",
+                Buckets.LAST_NEW_CONNECTION).register(registry);
         // One drain per pod: a series that first appears at 1 is invisible to increase() and rate(),
         // so every series a drain can produce starts at 0.
         for (Trigger trigger : Trigger.values()) {
@@ -68,7 +74,7 @@ final class DrainMetrics implements DrainListener {
     @Override
     public void stepFinished(String drainId, StepReport step) {
         if (step.outcome() != Outcome.SKIPPED) {
-            stepDuration.labelValues(step.name()).observe(step.durationSeconds());
+            stepDuration.labelValues(step.name().label()).observe(step.durationSeconds());
         }
     }
 
@@ -84,6 +90,10 @@ final class DrainMetrics implements DrainListener {
     public void drainFinished(DrainReport report) {
         drains.labelValues(report.trigger().label(), report.outcome().label()).inc();
         drainDuration.labelValues(report.outcome().label()).observe(report.durationSeconds());
+        TrafficReport traffic = report.traffic();
+        if (traffic != null && traffic.error() == null) {
+            lastNewConnection.observe(traffic.lastNewConnectionSeconds() == null ? 0 : traffic.lastNewConnectionSeconds());
+        }
     }
 
     @Override

@@ -14,6 +14,7 @@ final class HttpMetrics {
 
     private final Counter requests;
     private final Histogram duration;
+    private final Counter prestopRefused;
 
     HttpMetrics(PrometheusRegistry registry) {
         requests = Counter.builder()
@@ -24,6 +25,16 @@ final class HttpMetrics {
         duration = DrainMetrics.secondsHistogram("lameduck_http_request_duration",
                 "Admin server request duration by path (unknown paths are \"other\")", Buckets.HTTP, "path")
                 .register(registry);
+        prestopRefused = Counter.builder()
+                .name("lameduck_prestop_refused_total")
+                .help("/prestop calls answered 403 (not loopback, node IP or token, and the pod not being deleted); "
+                        + "a refused preStop gets the app SIGTERMed undrained")
+                .register(registry);
+        prestopRefused.inc(0); // present from the start, so increase() sees the first refusal
+    }
+
+    void prestopRefused() {
+        prestopRefused.inc();
     }
 
     void record(String path, int status, Duration elapsed) {

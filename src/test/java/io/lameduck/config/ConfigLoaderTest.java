@@ -2,6 +2,7 @@ package io.lameduck.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.lameduck.config.AgentConfig.ExecHook;
 import io.lameduck.config.AgentConfig.HttpHook;
@@ -59,6 +60,15 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theQuietPropagationModeAndItsEnvironmentOverrides() throws Exception {
+        AgentConfig config = new ConfigLoader(Map.of("LAMEDUCK_DRAIN_PROPAGATION_MAXIMUM", "20s"))
+                .parse("drain: {propagation: {mode: quiet, ports: [8080, 9090], quietPeriod: 500ms, minimum: 1s, ignorePeers: [10.244.0.1/32]}}");
+        assertThat(config.drain().propagation()).isEqualTo(new AgentConfig.Propagation(AgentConfig.PropagationMode.QUIET,
+                List.of(8080, 9090), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(20), Duration.ofMillis(100),
+                List.of(Cidr.parse("10.244.0.1/32").orElseThrow())));
+    }
+
+    @Test
     void defaultsWithoutAnyFile() throws Exception {
         AgentConfig config = NO_ENV.load(Optional.empty());
         assertThat(config.server()).isEqualTo(new AgentConfig.Server("0.0.0.0", 7979));
@@ -66,7 +76,9 @@ class ConfigLoaderTest {
         assertThat(config.drain().safetyMargin()).isEqualTo(Duration.ofSeconds(2));
         assertThat(config.drain().propagationDelay()).isEqualTo(Duration.ofSeconds(2));
         assertThat(config.drain().withdraw()).isEqualTo(new AgentConfig.Withdraw(Strategy.PROBE, Duration.ofSeconds(10),
-                "lameduck.io/serving", "lameduck.io/serving"));
+                "lameduck.io/serving", "lameduck.io/serving", AgentConfig.LastServingEndpoint.WITHDRAW));
+        assertThat(config.drain().propagation()).isEqualTo(new AgentConfig.Propagation(AgentConfig.PropagationMode.FIXED, List.of(),
+                Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(15), Duration.ofMillis(100), List.of()));
         assertThat(config.drain().hooks()).isEmpty();
         assertThat(config.metrics().jvm()).isFalse();
         assertThat(config.logging().format()).isEqualTo(AgentConfig.LogFormat.JSON);
@@ -112,7 +124,7 @@ class ConfigLoaderTest {
     @Test
     void missingTokenFileAndEmptyTokenFileAreErrors(@TempDir Path dir) throws Exception {
         assertThatThrownBy(() -> NO_ENV.parse("security: {tokenFile: " + dir.resolve("absent") + "}"))
-                .hasMessageContaining("security.tokenFile: cannot read " + dir.resolve("absent"))
+                .hasMessageContaining("security.tokenFile: cannot read token file " + dir.resolve("absent"))
                 .hasMessageContaining("mount the secret there or remove the setting");
         Path empty = Files.writeString(dir.resolve("empty"), "  \n");
         assertThatThrownBy(() -> NO_ENV.parse("security: {tokenFile: " + empty + "}"))
@@ -125,6 +137,41 @@ class ConfigLoaderTest {
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("cannot read config file " + dir.resolve("nope.yaml"))
                 .hasMessageContaining("check the --config path");
+    }
+
+    @Test
+    void configFilesThatAreNotSmallRegularFilesAreRefusedWithoutReadingThem(@TempDir Path dir) throws Exception {
+        Path fifo = dir.resolve("fifo.yaml");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+        assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertThatThrownBy(() -> NO_ENV.load(Optional.of(fifo)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("config file " + fifo + " is not a regular file (a directory, FIFO or device)"));
+        assertThatThrownBy(() -> NO_ENV.load(Optional.of(dir)))
+                .hasMessageContaining("config file " + dir + " is not a regular file");
+
+        // Valid YAML, just far too much of it for a 32 MiB heap.
+        Path huge = Files.writeString(dir.resolve("huge.yaml"), "drain:\n  hooks:\n" + "    - {name: a, type: sleep, duration: 1s}\n".repeat(200_000));
+        assertThatThrownBy(() -> NO_ENV.load(Optional.of(huge)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("config file " + huge + " is larger than 256 KiB");
+
+        Path token = dir.resolve("token");
+        assertThat(new ProcessBuilder("mkfifo", token.toString()).start().waitFor()).isZero();
+        assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertThatThrownBy(() -> NO_ENV.parse("security: {tokenFile: " + token + "}"))
+                .hasMessageContaining("security.tokenFile: token file " + token + " is not a regular file"));
+    }
+
+    @Test
+    void duplicateKeysAndSecondDocumentsAreErrorsNotSilentlyDropped() {
+        assertThatThrownBy(() -> NO_ENV.parse("drain: {budget: 10s}\ndrain: {budget: 20s}\n"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("<text>: not valid YAML at line 2").hasMessageContaining("Duplicate field 'drain'");
+        assertThatThrownBy(() -> NO_ENV.parse("drain: {budget: 10s, budget: 1s}\n"))
+                .hasMessageContaining("Duplicate field 'budget'");
+        assertThatThrownBy(() -> NO_ENV.parse("drain: {budget: 10s}\n---\nserver: {port: 1}\n"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("<text>: holds more than one YAML document")
+                .hasMessageContaining("put the whole configuration in one document");
     }
 
     @Test
@@ -144,6 +191,12 @@ class ConfigLoaderTest {
                 Arguments.of("drain: {budget: 0s}", "drain.budget: must be more than 0s"),
                 Arguments.of("drain: {budget: 5s, safetyMargin: 5s}", "drain.safetyMargin: 5s leaves no time in drain.budget 5s"),
                 Arguments.of("drain: {propagationDelay: -1s}", "drain.propagationDelay: got \"-1s\", expected a duration"),
+                Arguments.of("drain: {propagation: {mode: quiet}}", "drain.propagation.ports: required with mode quiet"),
+                Arguments.of("drain: {propagation: {mode: silent}}", "drain.propagation.mode: got \"silent\", expected one of fixed, quiet"),
+                Arguments.of("drain: {propagation: {minimum: 20s, maximum: 10s}}", "drain.propagation.minimum: 20s is more than maximum 10s"),
+                Arguments.of("drain: {propagation: {quietPeriod: 0s}}", "drain.propagation.quietPeriod: must be more than 0s"),
+                Arguments.of("drain: {propagation: {ports: [70000]}}", "drain.propagation.ports[0]: got 70000, expected a TCP port"),
+                Arguments.of("drain: {propagation: {delay: 1s}}", "drain.propagation.delay: unknown key"),
                 Arguments.of("drain: {withdraw: {strategy: dns}}", "drain.withdraw.strategy: got \"dns\", expected one of probe, label, readiness-gate"),
                 Arguments.of("drain: {withdraw: {timeout: soon}}", "drain.withdraw.timeout: got \"soon\", expected a duration"),
                 Arguments.of("drain: {hooks: {a: 1}}", "drain.hooks: got a mapping, expected a list"),
@@ -184,6 +237,24 @@ class ConfigLoaderTest {
                 Arguments.of("logging: {level: loud}", "logging.level: got \"loud\", expected one of debug, error, info, trace, warn"),
                 Arguments.of("kube: {mode: sometimes}", "kube.mode: got \"sometimes\", expected one of auto, enabled, disabled"),
                 Arguments.of("drain: {hooks: [{name: a, type: sleep, duration: 1s]}", "not valid YAML at line 1"),
+                // Durations that parse but would overflow later (nanoseconds, int milliseconds) are bounded here.
+                Arguments.of("drain: {budget: 2562048h}", "drain.budget: got \"2562048h\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {budget: 99999999999999999999h}", "drain.budget: got \"99999999999999999999h\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {safetyMargin: 25h}", "drain.safetyMargin: got \"25h\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {propagationDelay: 1000000h}", "drain.propagationDelay: got \"1000000h\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {withdraw: {timeout: 24h1ms}}", "drain.withdraw.timeout: got \"24h1ms\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {hooks: [{name: a, type: sleep, duration: 1s, timeout: 600000h}]}",
+                        "drain.hooks[0].timeout: got \"600000h\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {hooks: [{name: a, type: sleep, duration: 106752d}]}", "drain.hooks[0].duration: got \"106752d\", expected a duration"),
+                Arguments.of("drain: {hooks: [{name: a, type: sleep, duration: 2562048h}]}", "drain.hooks[0].duration: got \"2562048h\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {hooks: [{name: a, type: http, url: 'http://x/', connectTimeout: 600h}]}",
+                        "drain.hooks[0].connectTimeout: got \"600h\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {hooks: [{name: a, type: http, url: 'http://x/', readTimeout: 9999999h}]}",
+                        "drain.hooks[0].readTimeout: got \"9999999h\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {hooks: [{name: a, type: wait-idle, ports: [80], quietPeriod: 3000000h}]}",
+                        "drain.hooks[0].quietPeriod: got \"3000000h\", expected a duration from 0s to 24h"),
+                Arguments.of("drain: {hooks: [{name: a, type: wait-idle, ports: [80], pollInterval: 3000000h}]}",
+                        "drain.hooks[0].pollInterval: got \"3000000h\", expected a duration from 0s to 24h"),
                 Arguments.of("colour: red", "colour: unknown key; allowed keys here: drain, kube, logging, metrics, security, server"));
     }
 

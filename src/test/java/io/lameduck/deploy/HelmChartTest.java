@@ -189,7 +189,8 @@ class HelmChartTest {
         assertThat(only(docs, "PrometheusRule").at("/spec")).isEqualTo(alerts);
         List<String> names = new ArrayList<>();
         alerts.at("/groups/0/rules").forEach(rule -> names.add(rule.get("alert").asText()));
-        assertThat(names).containsExactly("LameduckDrainDeadlineExceeded", "LameduckDrainFailed", "LameduckHookTimeouts");
+        assertThat(names).containsExactly("LameduckDrainDeadlineExceeded", "LameduckDrainFailed", "LameduckHookTimeouts",
+                "LameduckPrestopRefused");
     }
 
     @Test
@@ -205,7 +206,7 @@ class HelmChartTest {
                         + " run scripts/prometheus.sh (installs Debian's prometheus package) and retry"));
         Result check = run(List.of(promtool.toString(), "check", "rules", CHART.resolve("files/alerts.yaml").toString()), 60);
         assertThat(check.exit).as("promtool check rules output:\n%s", check.output).isZero();
-        assertThat(check.output).contains("SUCCESS: 3 rules found");
+        assertThat(check.output).contains("SUCCESS: 4 rules found");
     }
 
     @Test

@@ -33,9 +33,9 @@ class DeadlineTest {
     void capCutsWhatDoesNotFit() {
         Deadline deadline = Deadline.after(Duration.ofSeconds(5), ticker, clock);
         assertThat(deadline.cap(Duration.ofSeconds(2))).isEqualTo(Duration.ofSeconds(2));
-        assertThat(deadline.cuts(Duration.ofSeconds(2))).isFalse();
+        assertThat(deadline.grant(Duration.ofSeconds(2))).isEqualTo(new Deadline.Grant(Duration.ofSeconds(2), false));
         assertThat(deadline.cap(Duration.ofSeconds(25))).isEqualTo(Duration.ofSeconds(5));
-        assertThat(deadline.cuts(Duration.ofSeconds(25))).isTrue();
+        assertThat(deadline.grant(Duration.ofSeconds(25))).isEqualTo(new Deadline.Grant(Duration.ofSeconds(5), true));
     }
 
     @Test

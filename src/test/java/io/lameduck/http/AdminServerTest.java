@@ -7,7 +7,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.lameduck.TestAgent;
 import io.lameduck.TestAgent.Reply;
 import io.lameduck.lifecycle.State;
+import java.net.Socket;
 import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -107,6 +112,58 @@ class AdminServerTest {
     }
 
     @Test
+    void controlRequestsWhoseBodiesNeverFinishHoldNoThreadAndProbesStillAnswer() throws Exception {
+        List<Socket> stalled = new ArrayList<>();
+        try {
+            for (int i = 0; i < 60; i++) {
+                stalled.add(unfinishedMaintenanceRequest());
+            }
+            for (String probe : new String[] {"/livez", "/readyz", "/livez", "/readyz"}) {
+                HttpResponse<String> answer = agent.http().send(HttpRequest.newBuilder(agent.uri(probe)).timeout(Duration.ofSeconds(2)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(answer.statusCode()).as(probe).isEqualTo(200);
+            }
+            assertThat(agent.get("/maintenance").json().get("active").asBoolean()).isFalse();
+        } finally {
+            for (Socket socket : stalled) {
+                socket.close();
+            }
+        }
+    }
+
+    @Test
+    void anUnfinishedBodyIsAnswered408AsJsonAndChangesNothing() throws Exception {
+        try (Socket socket = unfinishedMaintenanceRequest()) {
+            socket.setSoTimeout(15_000);
+            String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(answer).startsWith("HTTP/1.1 408 ").contains("application/json")
+                    .contains("\"status\":408").contains("the request body did not arrive within 5s")
+                    .doesNotContain("Exception");
+        }
+        assertThat(agent.get("/maintenance").json().get("active").asBoolean()).isFalse();
+    }
+
+    /** Declares a 1000-byte body, sends 12 bytes of it and then nothing. */
+    private Socket unfinishedMaintenanceRequest() throws Exception {
+        Socket socket = new Socket("127.0.0.1", agent.port());
+        socket.getOutputStream().write(("PUT /maintenance HTTP/1.1\r\nHost: agent\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 1000\r\n\r\n{\"reason\": \"").getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+        return socket;
+    }
+
+    @Test
+    void maintenanceTtlsThatWouldOverflowAre400AndLeaveMaintenanceOff() {
+        for (String ttl : new String[] {"2562048h", "99999999999999999999h", "169h", "9223372036854775807ms"}) {
+            Reply reply = agent.send("PUT", "/maintenance", "{\"reason\": \"x\", \"ttl\": \"" + ttl + "\"}");
+            assertThat(reply.status()).as(ttl).isEqualTo(400);
+            assertThat(reply.json().get("error").asText()).as(ttl).contains("expected a duration from 1ms to 168h");
+            assertThat(agent.get("/maintenance").json().get("active").asBoolean()).as(ttl).isFalse();
+        }
+        assertThat(agent.get("/readyz").status()).isEqualTo(200);
+    }
+
+    @Test
     void badMaintenanceRequestsAre400WithTheReasonAndChangeNothing() {
         Map<String, String> cases = Map.of(
                 "{\"reason\": ", "request body is not valid JSON",
@@ -114,7 +171,7 @@ class AdminServerTest {
                 "", "request body is empty",
                 "{}", "field \"reason\" is required",
                 "{\"reason\": \"  \"}", "field \"reason\" is required",
-                "{\"reason\": \"x\", \"ttl\": \"forever\"}", "field \"ttl\" is \"forever\"; expected a positive duration",
+                "{\"reason\": \"x\", \"ttl\": \"forever\"}", "field \"ttl\" is \"forever\"; expected a duration from 1ms to 168h",
                 "{\"reason\": \"x\", \"ttl\": \"0s\"}", "field \"ttl\" is \"0s\"",
                 "{\"reason\": \"x\", \"colour\": \"red\"}", "unknown field \"colour\"",
                 "{\"reason\": \"" + "r".repeat(300) + "\"}", "at most 256 are allowed");

@@ -40,12 +40,16 @@ class ControlAccessTest {
 
     /** A raw HTTP/1.1 exchange from {@code from}, returning the status line and body. */
     private static String request(InetAddress from, int port, String method, String path, String authorization) throws IOException {
+        return requestWithHeaders(from, port, method, path, authorization == null ? "" : "Authorization: " + authorization + "\r\n");
+    }
+
+    private static String requestWithHeaders(InetAddress from, int port, String method, String path, String headerLines) throws IOException {
         try (Socket socket = new Socket()) {
             socket.bind(new InetSocketAddress(from, 0));
             socket.connect(new InetSocketAddress(from, port), 5000);
             socket.setSoTimeout(30_000);
             String request = method + " " + path + " HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n"
-                    + (authorization == null ? "" : "Authorization: " + authorization + "\r\n")
+                    + headerLines
                     + (method.equals("PUT") ? "Content-Type: application/json\r\nContent-Length: 17\r\n\r\n{\"reason\": \"ci\"}\n" : "\r\n");
             OutputStream out = socket.getOutputStream();
             out.write(request.getBytes(StandardCharsets.US_ASCII));
@@ -79,7 +83,14 @@ class ControlAccessTest {
             assertThat(request(from, agent.port(), "GET", "/maintenance", null)).startsWith("HTTP/1.1 200");
             assertThat(agent.lifecycle().state().name()).isEqualTo("READY");
 
-            String withToken = request(from, agent.port(), "PUT", "/maintenance", "Bearer right-token");
+            // Proxy headers are not evidence of where a request came from: the agent reads only the socket's peer.
+            for (String forwarded : new String[] {"X-Forwarded-For: 127.0.0.1", "Forwarded: for=127.0.0.1", "X-Real-IP: 127.0.0.1"}) {
+                assertThat(requestWithHeaders(from, agent.port(), "PUT", "/maintenance", forwarded + "\r\n")).as(forwarded)
+                        .startsWith("HTTP/1.1 403").contains("this request came from " + from.getHostAddress());
+            }
+            assertThat(agent.maintenance().status().active()).isFalse();
+
+            String withToken = request(from, agent.port(), "PUT", "/maintenance", "bearer right-token");
             assertThat(withToken).startsWith("HTTP/1.1 200").contains("\"active\":true");
         } finally {
             agent.stop();
@@ -113,5 +124,30 @@ class ControlAccessTest {
         assertThat(token.check("192.168.1.1", "Bearer abc")).isEmpty();
         assertThat(token.check("192.168.1.1", "Bearer abcd")).contains("the bearer token is not valid");
         assertThat(token.check("192.168.1.1", "Basic abc")).isPresent();
+        // The scheme is case-insensitive (RFC 9110); the token itself is not.
+        assertThat(token.check("192.168.1.1", "bearer abc")).isEmpty();
+        assertThat(token.check("192.168.1.1", "BEARER abc")).isEmpty();
+        assertThat(token.check("192.168.1.1", "bearer ABC")).contains("the bearer token is not valid");
+    }
+
+    /** Stand-in for the Kubernetes side: the deletion check is a flag here (the kube tests use the real watch). */
+    @Test
+    void prestopFromAnyCallerIsAcceptedOnlyOnceThePodIsDeletingAndTheCheckIsAskedOnlyWhenTheRulesRefuse() {
+        java.util.concurrent.atomic.AtomicBoolean deleting = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        ControlAccess access = new ControlAccess("10.0.0.7", Optional.empty(), () -> {
+            asked.incrementAndGet();
+            return deleting.get();
+        });
+
+        assertThat(access.checkPrestop("10.244.0.1", null)).get().asString()
+                .contains("this request came from 10.244.0.1").contains("a pod that is being deleted accepts /prestop from anyone");
+        assertThat(access.checkPrestop("127.0.0.1", null)).isEmpty();
+        assertThat(access.checkPrestop("10.0.0.7", null)).isEmpty();
+        assertThat(asked).as("loopback and the node IP need no deletion check").hasValue(1);
+
+        deleting.set(true);
+        assertThat(access.checkPrestop("10.244.0.1", null)).isEmpty();
+        assertThat(access.check("10.244.0.1", null)).as("maintenance changes stay closed to strangers").isPresent();
     }
 }

@@ -12,7 +12,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.lameduck.Agent;
 import io.lameduck.config.AgentConfig;
-import io.lameduck.drain.MaintenanceStatus;
+import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.http.Json;
 import io.lameduck.lifecycle.State;
 import io.lameduck.lifecycle.Transition;

@@ -10,7 +10,7 @@ import ch.qos.logback.core.read.ListAppender;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.lameduck.drain.BudgetSource;
-import io.lameduck.drain.MaintenanceStatus;
+import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.drain.Withdrawal;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.net.ServerSocket;
@@ -62,11 +62,11 @@ class KubeFaultsTest {
                 KubeIntegration kube = KubeIntegration.using(config("readiness-gate", "5s"), unbound, new PodIdentity("app", namespace), registry)) {
 
             assertThat(kube.rbac().checked()).isTrue();
-            assertThat(kube.rbac().missing()).containsExactly("get pods", "patch pods", "patch pods/status", "list services",
+            assertThat(kube.rbac().missing()).containsExactly("get pods", "watch pods", "patch pods", "patch pods/status", "list services",
                     "list discovery.k8s.io/endpointslices", "watch discovery.k8s.io/endpointslices", "create events");
             assertThat(kube.rbac().degraded()).contains("readiness-gate withdrawal (falls back to probe)",
                     "withdrawal verification on EndpointSlices (withdrawals stay unverified)", "Kubernetes Events on the pod (not written)");
-            assertThat(warnings()).anyMatch(m -> m.startsWith("RBAC: missing in namespace " + namespace + ": get pods, patch pods, patch pods/status"));
+            assertThat(warnings()).anyMatch(m -> m.startsWith("RBAC: missing in namespace " + namespace + ": get pods, watch pods, patch pods, patch pods/status"));
 
             long start = System.nanoTime();
             Withdrawal.Result first = kube.withdrawal().withdraw(Duration.ofSeconds(5));

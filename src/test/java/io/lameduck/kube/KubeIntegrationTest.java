@@ -16,8 +16,10 @@ import io.lameduck.drain.DrainOutcome;
 import io.lameduck.drain.DrainReport;
 import io.lameduck.drain.Drainer;
 import io.lameduck.drain.HookReport;
-import io.lameduck.drain.MaintenanceStatus;
+import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.drain.Outcome;
+import io.lameduck.drain.Propagation;
+import io.lameduck.drain.StepName;
 import io.lameduck.drain.StepReport;
 import io.lameduck.drain.Ticker;
 import io.lameduck.drain.Trigger;
@@ -64,7 +66,7 @@ class KubeIntegrationTest {
     }
 
     @Test
-    void aPodBeingDeletedReportsTheTimeLeftUntilItsDeletionTimestampAndIsAlreadyOutOfEndpoints() throws Exception {
+    void aPodBeingDeletedReportsTheTimeLeftUntilItsDeletionTimestampAndIsReadyFalseButNotWithdrawnWhileItStillServes() throws Exception {
         Pod pod = cluster.kubelet().runPod(namespace, "deleted", Map.of("app", "deleted"), List.of(), 45);
         cluster.service(namespace, "deleted", Map.of("app", "deleted"));
         awaitEndpoint(admin, namespace, "deleted", pod, true);
@@ -80,9 +82,13 @@ class KubeIntegrationTest {
             BudgetSource.Budget budget = kube.budgetSource().budget();
             assertThat(budget.total()).isBetween(Duration.ofSeconds(50), Duration.ofSeconds(60));
             assertThat(budget.source()).startsWith("pod deletionTimestamp ");
-            // Kubernetes itself marks the endpoints of a deleted pod not ready (serving, terminating): confirmed at once.
-            Withdrawal.Result result = kube.withdrawal().withdraw(Duration.ofSeconds(5));
-            assertThat(result.status()).as(result.detail()).isEqualTo(Withdrawal.Status.CONFIRMED);
+            // Kubernetes itself marks the endpoints of a deleted pod not ready, but still serving (and terminating):
+            // kube-proxy falls back to such endpoints, so that is not withdrawn.
+            Withdrawal.Result result = kube.withdrawal().withdraw(Duration.ofSeconds(1));
+            assertThat(result.status()).as(result.detail()).isEqualTo(Withdrawal.Status.TIMED_OUT);
+            assertThat(result.detail()).contains("the pod is still serving in 1 of 1 EndpointSlice of Service deleted (ready=false seen after ");
+            assertThat(result.report().readyFalseSeenAfterSeconds()).isLessThan(1.0);
+            assertThat(result.report().servingFalseSeenAt()).isNull();
             assertThat(KubeTestSupport.endpointReady(admin, namespace, "deleted", pod)).contains(false);
         } finally {
             admin.pods().inNamespace(namespace).withName("deleted").withGracePeriod(0).delete();
@@ -119,9 +125,9 @@ class KubeIntegrationTest {
         Instant now = Instant.now();
         DrainReport report = new DrainReport("drain-1", Trigger.PRESTOP, DrainOutcome.DEADLINE_EXCEEDED, now, now.plusSeconds(9),
                 now.plusSeconds(8), "pod deletionTimestamp", 9.0,
-                List.of(new StepReport(StepReport.WITHDRAW, Outcome.COMPLETED, 0.12, "label: confirmed after 0.120s", null)),
+                List.of(new StepReport(StepName.WITHDRAW, Outcome.COMPLETED, 0.12, "label: confirmed after 0.120s", null)), null,
                 List.of(new HookReport("app-drain", "http", 0, Outcome.TIMED_OUT, 5.0, "no answer in 5s"),
-                        new HookReport("flush", "exec", 1, Outcome.FAILED, 0.2, "exit code 1")));
+                        new HookReport("flush", "exec", 1, Outcome.FAILED, 0.2, "exit code 1")), null);
 
         try (KubeIntegration kube = KubeIntegration.using(config("label", "5s"), agent, new PodIdentity("events", namespace),
                 new PrometheusRegistry())) {
@@ -129,8 +135,8 @@ class KubeIntegrationTest {
             kube.events().stepFinished("drain-1", report.steps().get(0));
             report.hooks().forEach(hook -> kube.events().hookFinished("drain-1", hook));
             kube.events().drainFinished(report);
-            kube.events().maintenanceChanged(new MaintenanceStatus(true, "kernel upgrade", now, null, "withdrawn"));
-            kube.events().maintenanceChanged(new MaintenanceStatus(false, "done", now, null, "restored"));
+            kube.maintenanceEvents().maintenanceChanged(new MaintenanceStatus(true, "kernel upgrade", now, null, "withdrawn"));
+            kube.maintenanceEvents().maintenanceChanged(new MaintenanceStatus(false, "done", now, null, "restored"));
         } // close() flushes the queue
 
         List<Event> events = admin.v1().events().inNamespace(namespace).withField("involvedObject.name", "events").list().getItems();
@@ -160,7 +166,7 @@ class KubeIntegrationTest {
             Lifecycle lifecycle = new Lifecycle();
             lifecycle.moveTo(State.READY, "test");
             Drainer drainer = new Drainer(lifecycle, kube.withdrawal(), List.of(), config.drain().withdraw().timeout(),
-                    config.drain().propagationDelay(), hooks, Ticker.SYSTEM);
+                    Propagation.fixed(config.drain().propagationDelay()), hooks, Ticker.SYSTEM);
             DrainCoordinator coordinator = new DrainCoordinator(drainer, kube.budgetSource(), config.drain().safetyMargin(),
                     Ticker.SYSTEM, Clock.systemUTC());
             coordinator.addListener(kube.events());
@@ -170,15 +176,19 @@ class KubeIntegrationTest {
             assertThat(report.outcome()).isEqualTo(DrainOutcome.COMPLETED);
             assertThat(report.deadlineSource()).isEqualTo("pod terminationGracePeriodSeconds 40.000s minus safety margin 2.000s");
             assertThat(report.steps()).extracting(StepReport::name, StepReport::outcome).containsExactly(
-                    tuple("unready", Outcome.COMPLETED), tuple("withdraw", Outcome.COMPLETED),
-                    tuple("propagate", Outcome.COMPLETED), tuple("hooks", Outcome.COMPLETED));
+                    tuple(StepName.UNREADY, Outcome.COMPLETED), tuple(StepName.WITHDRAW, Outcome.COMPLETED),
+                    tuple(StepName.PROPAGATE, Outcome.COMPLETED), tuple(StepName.HOOKS, Outcome.COMPLETED));
             assertThat(report.steps().get(1).detail()).contains("confirmed after");
+            assertThat(report.withdrawal().warnings()).containsExactly("the pod is the last serving endpoint of Service drain: "
+                    + "withdrawing it leaves it with none (drain.withdraw.lastServingEndpoint: withdraw)");
+            assertThat(report.withdrawal().servingFalseSeenAfterSeconds()).isNotNull();
             assertThat(KubeTestSupport.endpointReady(admin, namespace, "drain", pod)).isEmpty();
         } finally {
             hooks.shutdownNow();
         }
         assertThat(admin.v1().events().inNamespace(namespace).withField("involvedObject.name", "drain").list().getItems())
-                .extracting(Event::getReason).containsExactlyInAnyOrder("DrainStarted", "Withdrawn", "DrainCompleted");
+                .extracting(Event::getReason) // the Service has no other pod: withdrawing this one is warned about
+                .containsExactlyInAnyOrder("DrainStarted", "LastServingEndpoint", "Withdrawn", "DrainCompleted");
     }
 
     @Test

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Measures withdrawal latency: from calling {@code withdraw()} until the agent saw, on a watch of the
- * EndpointSlices maintained by the real EndpointSlice controller, that the pod is not ready in any of them
+ * EndpointSlices maintained by the real EndpointSlice controller, that the pod is absent or serving=false in all of them
  * (the call returns CONFIRMED at that moment). 3 warm-up runs, then {@value #RUNS} measured runs per
  * strategy; between runs the pod is restored and the test waits until its endpoint is ready again.
  * Prints median and p95 beside what a readiness probe with Kubernetes' defaults implies, and appends them
@@ -78,7 +78,7 @@ class WithdrawalLatencyBenchmarkTest {
             }
         }
         List<Double> sorted = millis.stream().sorted().toList();
-        return String.format("%s: median %.0fms p95 %.0fms min %.0fms max %.0fms over %d runs (call -> pod not ready in every EndpointSlice)",
+        return String.format("%s: median %.0fms p95 %.0fms min %.0fms max %.0fms over %d runs (call -> pod absent or serving=false in every EndpointSlice)",
                 strategy, percentile(sorted, 50), percentile(sorted, 95), sorted.get(0), sorted.get(sorted.size() - 1), sorted.size());
     }
 

@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lameduck.drain.Deadline;
 import io.lameduck.drain.HookReport;
-import io.lameduck.drain.MaintenanceStatus;
+import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.drain.Outcome;
+import io.lameduck.drain.StepName;
+import io.lameduck.drain.DrainReport;
+import io.lameduck.drain.TrafficReport;
 import io.lameduck.drain.StepReport;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
@@ -93,8 +96,28 @@ class AgentMetricsTest {
     }
 
     @Test
+    void theLastNewConnectionIsObservedOncePerDrainAndZeroWhenNoneArrived() {
+        DrainReport base = Drains.completed();
+        TrafficReport late = new TrafficReport(List.of(8080), 4.0, 7, 2.7, Instant.EPOCH, "10.244.0.7:40112", 1.3,
+                List.of(new TrafficReport.Source("10.244.0.7", 7, 2.7)), null);
+        TrafficReport none = new TrafficReport(List.of(8080), 2.0, 0, null, null, null, 2.0, List.of(), null);
+        for (TrafficReport traffic : List.of(late, none)) {
+            metrics.drainListener().drainFinished(new DrainReport(base.id(), base.trigger(), base.outcome(), base.startedAt(),
+                    base.finishedAt(), base.deadline(), base.deadlineSource(), base.durationSeconds(), base.steps(), null, base.hooks(), traffic));
+        }
+        metrics.drainListener().drainFinished(base); // no app ports known: nothing to observe
+
+        assertThat(lines()).contains(
+                "lameduck_drain_last_new_connection_seconds_bucket{le=\"0.0\"} 1",
+                "lameduck_drain_last_new_connection_seconds_bucket{le=\"2.0\"} 1",
+                "lameduck_drain_last_new_connection_seconds_bucket{le=\"3.0\"} 2",
+                "lameduck_drain_last_new_connection_seconds_count 2",
+                "lameduck_drain_last_new_connection_seconds_sum 2.7");
+    }
+
+    @Test
     void skippedStepsAndHooksAreCountedButNotTimed() {
-        metrics.drainListener().stepFinished("d", new StepReport(StepReport.PROPAGATE, Outcome.SKIPPED, 0, null, "skipped"));
+        metrics.drainListener().stepFinished("d", new StepReport(StepName.PROPAGATE, Outcome.SKIPPED, 0, null, "skipped"));
         metrics.drainListener().hookFinished("d", new HookReport("late", "exec", 1, Outcome.SKIPPED, 0, "skipped"));
 
         assertThat(lines()).contains("lameduck_hook_runs_total{hook=\"late\",kind=\"exec\",outcome=\"skipped\"} 1.0");
@@ -139,9 +162,9 @@ class AgentMetricsTest {
 
     @Test
     void maintenanceGaugeFollowsMaintenanceChanges() {
-        metrics.drainListener().maintenanceChanged(new MaintenanceStatus(true, "kernel upgrade", Instant.EPOCH, null, "withdrawn"));
+        metrics.maintenanceListener().maintenanceChanged(new MaintenanceStatus(true, "kernel upgrade", Instant.EPOCH, null, "withdrawn"));
         assertThat(lines()).contains("lameduck_maintenance 1.0");
-        metrics.drainListener().maintenanceChanged(MaintenanceStatus.OFF);
+        metrics.maintenanceListener().maintenanceChanged(MaintenanceStatus.OFF);
         assertThat(lines()).contains("lameduck_maintenance 0.0");
     }
 

@@ -2,7 +2,7 @@ package io.lameduck.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.lameduck.drain.MaintenanceStatus;
+import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -30,7 +30,7 @@ class PromtoolCheckTest {
         metrics.setDeadlineRemaining(() -> Optional.of(Duration.ofSeconds(20)));
         metrics.sampleConnections(Map.of(8080, () -> 2));
         lifecycle.moveTo(State.READY, "started");
-        metrics.drainListener().maintenanceChanged(new MaintenanceStatus(true, "test", Instant.EPOCH, null, null));
+        metrics.maintenanceListener().maintenanceChanged(new MaintenanceStatus(true, "test", Instant.EPOCH, null, null));
         metrics.recordHttpRequest("/readyz", 200, Duration.ofMillis(1));
         metrics.recordHttpRequest("/nope", 404, Duration.ofMillis(1));
         lifecycle.moveTo(State.DRAINING, "drain started");

@@ -14,13 +14,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs a program and waits for it to exit 0. Its stdout and stderr are combined and the end of them goes into the
- * failure message. A program that outlives the budget, or whose hook is interrupted, is killed with every process it
+ * Runs a program and waits for it to exit 0. Its stdout and stderr are combined and drained as they come; only their
+ * last bytes are kept ({@link OutputTail}), for the failure message. A program that outlives the budget, or whose hook is interrupted, is killed with every process it
  * started.
  */
 final class ExecDrainHook extends AbstractDrainHook {
     /** How long killed processes get to disappear before we report them as left behind. */
     private static final Duration KILL_GRACE = Duration.ofSeconds(2);
+    /** How long we wait for output still in the pipe once the program has exited (its grandchildren may hold it). */
+    private static final Duration OUTPUT_SETTLE = Duration.ofMillis(200);
     private static final Logger LOG = LoggerFactory.getLogger(ExecDrainHook.class);
 
     private final ExecHook spec;
@@ -32,33 +34,31 @@ final class ExecDrainHook extends AbstractDrainHook {
 
     @Override
     public void run(Duration budget) throws HookFailedException, InterruptedException {
-        try (OutputTail output = OutputTail.create(name())) {
-            Process process = start(output);
-            boolean exited = false;
-            try {
-                exited = process.waitFor(budget.toNanos(), TimeUnit.NANOSECONDS);
-            } finally {
-                if (!exited) {
-                    // Interrupted or out of time: the contract is to leave nothing running.
-                    kill(process);
-                }
-            }
+        Process process = start();
+        OutputTail output = OutputTail.drain(process.getInputStream(), name());
+        boolean exited = false;
+        try {
+            exited = process.waitFor(budget.toNanos(), TimeUnit.NANOSECONDS);
+        } finally {
             if (!exited) {
-                throw new HookFailedException(program() + " did not exit within " + Durations.format(budget)
-                        + " and was killed; output: " + output.tail());
+                // Interrupted or out of time: the contract is to leave nothing running.
+                kill(process);
             }
-            int code = process.exitValue();
-            if (code != 0) {
-                throw new HookFailedException(program() + " exited with code " + code + "; output: " + output.tail());
-            }
-            LOG.debug("{}: {} exited with code 0", this, program());
         }
+        if (!exited) {
+            throw new HookFailedException(program() + " did not exit within " + Durations.format(budget)
+                    + " and was killed; output: " + output.tail(OUTPUT_SETTLE));
+        }
+        int code = process.exitValue();
+        if (code != 0) {
+            throw new HookFailedException(program() + " exited with code " + code + "; output: " + output.tail(OUTPUT_SETTLE));
+        }
+        LOG.debug("{}: {} exited with code 0", this, program());
     }
 
-    private Process start(OutputTail output) throws HookFailedException {
+    private Process start() throws HookFailedException {
         ProcessBuilder builder = new ProcessBuilder(spec.command())
-                .redirectErrorStream(true)
-                .redirectOutput(output.redirect())
+                .redirectErrorStream(true) // stdout and stderr into one pipe, drained by OutputTail
                 // No stdin: a program that reads it would otherwise wait forever on a pipe nobody writes.
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         builder.environment().putAll(spec.env());

@@ -1,78 +1,77 @@
 package io.lameduck.drain.hooks;
 
-import java.io.File;
 import java.io.IOException;
-import java.io.RandomAccessFile;
-import java.lang.ProcessBuilder.Redirect;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.time.Duration;
 
 /**
- * Captures a process's combined output into a temporary file and reads back its last bytes for error messages.
+ * Reads a process's combined output from its pipe as it comes and keeps only the last {@value #TAIL_BYTES} bytes,
+ * for error messages: however much a hook prints, it costs this much memory and no disk.
  *
- * <p>A file rather than a pipe: a pipe that nobody reads fills up and blocks the process, and a pipe that a reader
- * thread drains stays open as long as any grandchild holds it, which can outlive the hook. Where no temporary file
- * can be created (read-only file system), the output is discarded instead and the message says so.
+ * <p>The pipe is always drained, so a chatty program never blocks on a full pipe. The reader is a daemon thread that
+ * ends at end-of-file, when the last process holding the pipe has exited; a grandchild that outlives its hook (a
+ * double-forked daemon) keeps it alive, still bounded, and {@link #tail} never waits for it longer than it is told.
  */
-final class OutputTail implements AutoCloseable {
+final class OutputTail {
     static final int TAIL_BYTES = 2048;
-    private static final Logger LOG = LoggerFactory.getLogger(OutputTail.class);
+    private static final int CHUNK = 8192;
 
-    private final Path file;
-    private final String unavailable;
+    private final byte[] ring = new byte[TAIL_BYTES];
+    private long total; // bytes seen so far; guarded by this
+    private final Thread reader;
 
-    private OutputTail(Path file, String unavailable) {
-        this.file = file;
-        this.unavailable = unavailable;
+    private OutputTail(InputStream output, String hookName) {
+        reader = new Thread(() -> pump(output), "lameduck-hook-output-" + hookName);
+        reader.setDaemon(true);
     }
 
-    static OutputTail create(String hookName) {
-        try {
-            Path file = Files.createTempFile("lameduck-hook-", ".out");
-            return new OutputTail(file, null);
-        } catch (IOException | UnsupportedOperationException e) {
-            LOG.warn("exec hook {}: cannot create a temporary file for its output ({}); the output is discarded", hookName, e.toString());
-            return new OutputTail(null, "output not captured: no temporary file (" + e.getMessage() + ")");
-        }
+    /** Starts draining {@code output} (a process's stdout with stderr redirected into it). */
+    static OutputTail drain(InputStream output, String hookName) {
+        OutputTail tail = new OutputTail(output, hookName);
+        tail.reader.start();
+        return tail;
     }
 
-    /** Where the process should write stdout and stderr. */
-    Redirect redirect() {
-        return file == null ? Redirect.DISCARD : Redirect.to(file.toFile());
-    }
-
-    /** The last {@value #TAIL_BYTES} bytes of output, trimmed; {@code "(no output)"} if there was none. */
-    String tail() {
-        if (file == null) {
-            return "(" + unavailable + ")";
-        }
-        try (RandomAccessFile in = new RandomAccessFile(file.toFile(), "r")) {
-            long length = in.length();
-            long start = Math.max(0, length - TAIL_BYTES);
-            byte[] bytes = new byte[(int) (length - start)];
-            in.seek(start);
-            in.readFully(bytes);
-            String text = new String(bytes, StandardCharsets.UTF_8).strip();
-            if (text.isEmpty()) {
-                return "(no output)";
+    private void pump(InputStream output) {
+        byte[] chunk = new byte[CHUNK];
+        try (output) {
+            for (int n = output.read(chunk); n != -1; n = output.read(chunk)) {
+                append(chunk, n);
             }
-            return start > 0 ? "..." + text : text;
-        } catch (IOException e) {
-            return "(output unreadable: " + e.getMessage() + ")";
+        } catch (IOException closed) {
+            // the stream was closed under us (the process is gone): what we have is the tail
         }
     }
 
-    @Override
-    public void close() {
-        if (file == null) {
-            return;
+    private synchronized void append(byte[] chunk, int length) {
+        int from = Math.max(0, length - TAIL_BYTES);
+        for (int i = from; i < length; i++) {
+            ring[(int) ((total + i) % TAIL_BYTES)] = chunk[i];
         }
-        File f = file.toFile();
-        if (!f.delete() && f.exists()) {
-            LOG.debug("could not delete {}", f);
+        total += length;
+    }
+
+    /**
+     * The last {@value #TAIL_BYTES} bytes of output, trimmed, {@code "..."}-prefixed when cut; {@code "(no output)"}
+     * if there was none. Waits at most {@code settle} for the output still in the pipe (the program has exited).
+     */
+    String tail(Duration settle) throws InterruptedException {
+        reader.join(Math.max(1, settle.toMillis()));
+        byte[] bytes;
+        boolean cut;
+        synchronized (this) {
+            int kept = (int) Math.min(total, TAIL_BYTES);
+            bytes = new byte[kept];
+            for (int i = 0; i < kept; i++) {
+                bytes[i] = ring[(int) ((total - kept + i) % TAIL_BYTES)];
+            }
+            cut = total > TAIL_BYTES;
         }
+        String text = new String(bytes, StandardCharsets.UTF_8).strip();
+        if (text.isEmpty()) {
+            return "(no output)";
+        }
+        return cut ? "..." + text : text;
     }
 }

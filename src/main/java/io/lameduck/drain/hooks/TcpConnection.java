@@ -15,6 +15,8 @@ import java.util.List;
  */
 record TcpConnection(InetAddress localAddress, int localPort, InetAddress remoteAddress, int remotePort, int state) {
     static final int ESTABLISHED = 0x01;
+    static final int CLOSE = 0x07;
+    static final int LISTEN = 0x0A;
 
     boolean isEstablished() {
         return state == ESTABLISHED;

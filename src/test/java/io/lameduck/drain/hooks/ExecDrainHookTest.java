@@ -68,6 +68,28 @@ class ExecDrainHookTest {
     }
 
     @Test
+    void floodingProgramIsDrainedInMemoryKeepingOnlyTheTailAndNothingOnDisk() throws Exception {
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        HookThread running = HookThread.start(shell("yes flood | head -c 300000000; echo; echo last words; exit 4"), BUDGET);
+        long spooled = 0;
+        while (!running.awaitDone(Duration.ofMillis(20))) {
+            spooled = Math.max(spooled, spoolBytes(tmp));
+        }
+
+        assertThat(spooled).as("bytes of hook output written to " + tmp).isZero();
+        assertThat(running.failure()).isInstanceOf(HookFailedException.class)
+                .hasMessageStartingWith("\"sh\" exited with code 4; output: ...").hasMessageContaining("flood\nflood")
+                .hasMessageEndingWith("flood\n\nlast words");
+        assertThat(running.failure().getMessage().length()).isLessThan(OutputTail.TAIL_BYTES + 100);
+    }
+
+    private static long spoolBytes(Path dir) throws java.io.IOException {
+        try (var files = java.nio.file.Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().startsWith("lameduck-hook-")).mapToLong(f -> f.toFile().length()).sum();
+        }
+    }
+
+    @Test
     void missingProgramFailsSayingItIsNotFound() throws Exception {
         assertThat(run(hook(List.of("/no/such/drain-tool", "--now"), Map.of(), Optional.empty()), BUDGET))
                 .isInstanceOf(HookFailedException.class)

@@ -1,4 +1,4 @@
-package io.lameduck.drain;
+package io.lameduck.maintenance;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.time.Instant;

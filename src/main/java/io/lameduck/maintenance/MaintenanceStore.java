@@ -1,4 +1,4 @@
-package io.lameduck.drain;
+package io.lameduck.maintenance;
 
 /** Persists maintenance mode so that a restarted agent restores it (in Kubernetes: a pod annotation). */
 public interface MaintenanceStore {

@@ -1,0 +1,215 @@
+package io.lameduck.maintenance;
+
+import io.lameduck.drain.Withdrawal;
+import io.lameduck.lifecycle.Lifecycle;
+import io.lameduck.lifecycle.State;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Optional;
+import java.util.Queue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Maintenance mode: the pod leaves Service endpoints at runtime, with a reason and an optional TTL,
+ * while the agent stays READY. Uses the same withdrawal strategy as the drain; persisted through a
+ * {@link MaintenanceStore} so a restarted agent restores it.
+ *
+ * <p>Each change (enter, exit, TTL expiry, restore at start-up) runs whole under one lock: the withdrawal or
+ * restore, the new status and its persistence. So changes never interleave, and the published status is always
+ * the last change's, matching what was done to the pod. Reads never lock (an immutable status in a volatile
+ * field); listeners are called after the lock is released, once per change, in the order of the changes.
+ */
+public final class Maintenance {
+    private static final Logger LOG = LoggerFactory.getLogger(Maintenance.class);
+
+    /** Maintenance cannot change in the current lifecycle state. */
+    public static final class NotAllowedException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        NotAllowedException(String message) {
+            super(message);
+        }
+    }
+
+    private final Lifecycle lifecycle;
+    private final Withdrawal withdrawal;
+    private final Duration withdrawTimeout;
+    private final MaintenanceStore store;
+    private final ScheduledExecutorService scheduler;
+    private final Clock clock;
+    private final List<MaintenanceListener> listeners = new CopyOnWriteArrayList<>();
+    /** Held for a whole change, withdrawal API calls included; never while calling listeners. */
+    private final ReentrantLock changes = new ReentrantLock();
+    private volatile MaintenanceStatus status = MaintenanceStatus.OFF; // written only holding changes
+    private ScheduledFuture<?> expiry; // guarded by changes
+    private final Queue<MaintenanceStatus> pending = new ArrayDeque<>(); // guarded by itself
+    private boolean dispatching; // guarded by pending
+
+    public Maintenance(Lifecycle lifecycle, Withdrawal withdrawal, Duration withdrawTimeout, MaintenanceStore store,
+            ScheduledExecutorService scheduler, Clock clock) {
+        this.lifecycle = lifecycle;
+        this.withdrawal = withdrawal;
+        this.withdrawTimeout = withdrawTimeout;
+        this.store = store;
+        this.scheduler = scheduler;
+        this.clock = clock;
+    }
+
+    public void addListener(MaintenanceListener listener) {
+        listeners.add(listener);
+    }
+
+    public MaintenanceStatus status() {
+        return status;
+    }
+
+    public boolean isActive() {
+        return status.active();
+    }
+
+    /** Enters maintenance (or renews it with a new reason and TTL). Only while READY. */
+    public MaintenanceStatus enter(String reason, Optional<Duration> ttl) throws NotAllowedException, InterruptedException {
+        changes.lockInterruptibly();
+        try {
+            requireReady("enter");
+            return enterUntil(reason, ttl.map(d -> clock.instant().plus(d)));
+        } finally {
+            changes.unlock();
+            dispatch();
+        }
+    }
+
+    /**
+     * Restores a persisted maintenance found at start-up (before READY, so readiness never flaps to 200);
+     * an already expired one is simply ended.
+     */
+    public MaintenanceStatus restore(MaintenanceStatus persisted) throws InterruptedException {
+        changes.lockInterruptibly();
+        try {
+            if (persisted.expiresAt() != null && !persisted.expiresAt().isAfter(clock.instant())) {
+                LOG.info("persisted maintenance ({}) expired at {} while the agent was down; not restoring it",
+                        persisted.reason(), persisted.expiresAt());
+                store.save(MaintenanceStatus.OFF);
+                return status;
+            }
+            return enterUntil(persisted.reason(), Optional.ofNullable(persisted.expiresAt()));
+        } finally {
+            changes.unlock();
+            dispatch();
+        }
+    }
+
+    /** Leaves maintenance; a no-op when it is not active. Waits for a change in progress to finish first. */
+    public MaintenanceStatus exit(String why) throws NotAllowedException {
+        changes.lock();
+        try {
+            if (!status.active()) {
+                return status;
+            }
+            requireReady("leave");
+            return end(why);
+        } finally {
+            changes.unlock();
+            dispatch();
+        }
+    }
+
+    private void expire(MaintenanceStatus expected) {
+        changes.lock();
+        try {
+            if (status != expected) {
+                return; // renewed or ended meanwhile
+            }
+            if (lifecycle.state() != State.READY) {
+                return; // a drain owns the withdrawal now; restoring would put the pod back into service
+            }
+            end("TTL expired");
+        } finally {
+            changes.unlock();
+            dispatch();
+        }
+    }
+
+    private MaintenanceStatus enterUntil(String reason, Optional<Instant> expiresAt) throws InterruptedException {
+        Withdrawal.Result result = withdrawal.withdraw(withdrawTimeout);
+        Instant since = status.active() ? status.since() : clock.instant();
+        MaintenanceStatus entered = new MaintenanceStatus(true, reason, since, expiresAt.orElse(null), result.detail());
+        cancelExpiry();
+        expiresAt.ifPresent(at -> {
+            long delayNanos = Math.max(0, Duration.between(clock.instant(), at).toNanos());
+            expiry = scheduler.schedule(() -> expire(entered), delayNanos, TimeUnit.NANOSECONDS);
+        });
+        LOG.info("maintenance on: {} (until {}); {}", reason, expiresAt.map(Instant::toString).orElse("turned off"), result.detail());
+        publish(entered);
+        return entered;
+    }
+
+    private MaintenanceStatus end(String why) {
+        Withdrawal.Result result = withdrawal.restore();
+        cancelExpiry();
+        MaintenanceStatus ended = new MaintenanceStatus(false, why, clock.instant(), null, result.detail());
+        LOG.info("maintenance off: {}; {}", why, result.detail());
+        publish(ended);
+        return ended;
+    }
+
+    private void cancelExpiry() {
+        if (expiry != null) {
+            expiry.cancel(false);
+            expiry = null;
+        }
+    }
+
+    /** Holding {@code changes}: makes {@code changed} the status, persists it, queues it for the listeners. */
+    private void publish(MaintenanceStatus changed) {
+        status = changed;
+        store.save(changed);
+        synchronized (pending) {
+            pending.add(changed);
+        }
+    }
+
+    /** Delivers queued changes in order, outside the lock; one thread at a time does it, the others leave it that one. */
+    private void dispatch() {
+        synchronized (pending) {
+            if (dispatching) {
+                return;
+            }
+            dispatching = true;
+        }
+        while (true) {
+            MaintenanceStatus next;
+            synchronized (pending) {
+                next = pending.poll();
+                if (next == null) {
+                    dispatching = false;
+                    return;
+                }
+            }
+            for (MaintenanceListener listener : listeners) {
+                try {
+                    listener.maintenanceChanged(next);
+                } catch (RuntimeException e) {
+                    LOG.warn("maintenance listener failed: {}", e.toString());
+                }
+            }
+        }
+    }
+
+    private void requireReady(String verb) throws NotAllowedException {
+        State state = lifecycle.state();
+        if (state != State.READY) {
+            throw new NotAllowedException("cannot " + verb + " maintenance in state " + state
+                    + ": maintenance is only valid while READY (a drain has started or the agent is not ready yet)");
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package io.lameduck.node;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.LogWatch;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Predicate;
+
+/**
+ * A container's log followed from now until the container ends, each line with the container runtime's
+ * timestamp (so the time a line was written is known whatever the app prints). Follow before the pod is
+ * deleted: once the pod is gone its logs are too.
+ */
+final class ContainerLog implements AutoCloseable {
+    private final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+    private final LogWatch watch;
+    private final String name;
+
+    private ContainerLog(KubernetesClient client, String namespace, String pod, String container) {
+        this.name = pod + "/" + container;
+        this.watch = client.pods().inNamespace(namespace).withName(pod).inContainer(container)
+                .usingTimestamps().watchLog(buffer);
+    }
+
+    static ContainerLog follow(KubernetesClient client, String namespace, String pod, String container) {
+        return new ContainerLog(client, namespace, pod, container);
+    }
+
+    /** A line the runtime stamped, split into its time and its text. */
+    record Line(Instant time, String text) {}
+
+    List<Line> lines() {
+        String all;
+        synchronized (buffer) {
+            all = buffer.toString(StandardCharsets.UTF_8);
+        }
+        return all.lines().filter(l -> l.indexOf(' ') > 0).map(l -> {
+            int space = l.indexOf(' ');
+            return new Line(Instant.parse(l.substring(0, space)), l.substring(space + 1));
+        }).toList();
+    }
+
+    Optional<Line> first(Predicate<String> text) {
+        return lines().stream().filter(l -> text.test(l.text())).findFirst();
+    }
+
+    String text() {
+        return name + ":\n" + String.join("\n", lines().stream().map(l -> l.time() + " " + l.text()).toList());
+    }
+
+    @Override
+    public void close() {
+        watch.close();
+    }
+}
