@@ -46,8 +46,10 @@ class AgentImageTest {
     private static final String TOKEN = "image-test-token";
     private static final ObjectMapper JSON = new ObjectMapper();
     /**
-     * An exec drain hook that leaves an orphan behind: the hook's shell starts a background shell and exits,
-     * so the orphan is re-parented to PID 1. Without an init that reaps, it stays a zombie once it exits.
+     * An exec drain hook that leaves an orphan behind: the hook's shell starts a background shell in a session of its
+     * own ({@code setsid}) and exits, so the orphan is re-parented to PID 1. (The agent kills what is left in a hook's
+     * process group when the hook ends; a new session escapes that — a daemon does this — and only an init that
+     * reaps keeps it from staying a zombie once it exits.)
      */
     private static final String CONFIG = """
             server: {host: 0.0.0.0, port: 7979}
@@ -61,7 +63,7 @@ class AgentImageTest {
                   type: exec
                   priority: 10
                   timeout: 5s
-                  command: ["bash", "-c", "(bash -c 'echo $$ > /tmp/orphan.pid; exec sleep 2' </dev/null >/dev/null 2>&1 &); exit 0"]
+                  command: ["bash", "-c", "(setsid bash -c 'echo $$ > /tmp/orphan.pid; exec sleep 2' </dev/null >/dev/null 2>&1 &); exit 0"]
             kube: {mode: disabled}
             logging: {format: json, level: info}
             """;
