@@ -92,10 +92,13 @@ class PodTerminationOnNodeTest {
                         .filter(e -> name.equals(e.getInvolvedObject().getName())).map(Event::getReason).toList();
                 assertThat(reasons).contains("DrainStarted", "DrainCompleted").doesNotContain("FailedPreStopHook");
 
-                NodeCluster.log(String.format("%s native=%s: preStop from %s; trigger %s; drain %.2fs (withdraw %.2fs);"
+                JsonNode seen = report.path("withdrawal");
+                NodeCluster.log(String.format("%s native=%s: preStop from %s; trigger %s; drain %.2fs (withdraw %.2fs;"
+                                + " deletion -> ready=false seen %s, serving=false seen %s);"
                                 + " SIGTERM to the app %d ms after the drain; deletion -> pod gone %.1fs; conditions False after"
                                 + " deletion: %s", strategy, nativeSidecar, access.group(2), report.path("trigger").asText(),
                         report.path("durationSeconds").asDouble(), withdraw.path("durationSeconds").asDouble(),
+                        sinceDeletion(deleted, seen.path("readyFalseSeenAt")), sinceDeletion(deleted, seen.path("servingFalseSeenAt")),
                         Duration.between(drainFinished, sigterm.time()).toMillis(), gone.toMillis() / 1000.0,
                         sinceDeletion(conditionsFalse, deleted)));
             }
@@ -150,6 +153,10 @@ class PodTerminationOnNodeTest {
             @Override
             public void onClose(WatcherException cause) {}
         });
+    }
+
+    private static String sinceDeletion(Instant deleted, JsonNode at) {
+        return at.isTextual() ? Duration.between(deleted, Instant.parse(at.asText())).toMillis() + " ms" : "never";
     }
 
     private static String sinceDeletion(Map<String, Instant> seen, Instant deleted) {

@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Tag;
@@ -44,6 +47,9 @@ class RolloutUnderLoadOnNodeTest {
             var withoutKeepAlive = Load.start(node, lameduckUrl, RATE, LOAD, false);
             var baselineKeepAlive = Load.start(node, baselineUrl, RATE, LOAD, true);
             var baselineNoKeepAlive = Load.start(node, baselineUrl, RATE, LOAD, false);
+            // The old pods' agents, followed before they go: their drain reports say when traffic really stopped.
+            List<ContainerLog> agents = release.pods().stream().map(p -> ContainerLog.follow(node.admin(), NAMESPACE,
+                    p.getMetadata().getName(), ExampleRelease.AGENT_CONTAINER)).toList();
             Thread.sleep(Duration.ofSeconds(5).toMillis()); // load flowing before the first pod goes
             long start = System.nanoTime();
             node.kubectl(Duration.ofSeconds(30), "rollout", "restart", "deployment/" + ExampleRelease.DEPLOYMENT,
@@ -65,6 +71,8 @@ class RolloutUnderLoadOnNodeTest {
             NodeCluster.log("rollout of " + REPLICAS + " pods in " + rollout.toSeconds() + " s; lameduck keep-alive: " + lameduck
                     + "; lameduck no keep-alive: " + lameduckNoKa + "; no preStop keep-alive: " + baseline
                     + "; no preStop no keep-alive: " + baselineNoKa);
+            agents.forEach(agent -> NodeCluster.log("drained under load: " + trafficSummary(agent)));
+            agents.forEach(ContainerLog::close);
             assertThat(lameduck.failed()).as("with Lameduck, keep-alive: " + lameduck).isZero();
             assertThat(lameduckNoKa.failed()).as("with Lameduck, no keep-alive: " + lameduckNoKa).isZero();
             assertThat(baseline.failed() + baselineNoKa.failed())
@@ -73,6 +81,28 @@ class RolloutUnderLoadOnNodeTest {
         } finally {
             release.uninstall();
         }
+    }
+
+    /** The propagate step and the traffic seen after the withdrawal, from an agent's drain report line. */
+    private static String trafficSummary(ContainerLog agent) {
+        return agent.lines().stream().filter(l -> l.text().contains("\"drainReport\"")).findFirst().map(line -> {
+            try {
+                JsonNode report = new ObjectMapper().readTree(line.text()).path("drainReport");
+                JsonNode propagate = null;
+                for (JsonNode step : report.path("steps")) {
+                    if ("propagate".equals(step.path("name").asText())) {
+                        propagate = step;
+                    }
+                }
+                return String.format("drain %.2fs, withdraw serving=false after %ss, propagate %s (%s); traffic %s",
+                        report.path("durationSeconds").asDouble(),
+                        report.path("withdrawal").path("servingFalseSeenAfterSeconds").asText("?"),
+                        propagate == null ? "?" : propagate.path("durationSeconds").asText(),
+                        propagate == null ? "?" : propagate.path("detail").asText(), report.path("traffic"));
+            } catch (Exception e) {
+                return "unreadable report: " + line.text();
+            }
+        }).orElse("no drain report (" + agent.lines().size() + " log lines)");
     }
 
     private static String clusterIp(NodeCluster node, String service) {
