@@ -20,8 +20,12 @@ public final class Deadline {
     }
 
     /** A deadline {@code usable} from now; {@code clock} only labels it with a wall-clock instant for reports. */
+    /** The longest deadline: far beyond any drain, far below the ~292 years a nanosecond long can hold. */
+    static final Duration LONGEST = Duration.ofDays(365);
+
     public static Deadline after(Duration usable, Ticker ticker, Clock clock) {
-        Duration positive = usable.isNegative() ? Duration.ZERO : usable;
+        // Capped so the nanosecond arithmetic below cannot overflow, whatever a pod's terminationGracePeriodSeconds says.
+        Duration positive = usable.isNegative() ? Duration.ZERO : usable.compareTo(LONGEST) > 0 ? LONGEST : usable;
         return new Deadline(ticker, ticker.nanoTime() + positive.toNanos(), clock.instant().plus(positive));
     }
 

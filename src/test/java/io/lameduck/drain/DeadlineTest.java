@@ -53,4 +53,11 @@ class DeadlineTest {
         assertThat(deadline.isExpired()).isFalse();
         assertThat(deadline.remaining()).isEqualTo(Duration.ofNanos(1_000_000_000L - 2_000));
     }
+
+    @Test
+    void aHugeBudgetIsCappedInsteadOfOverflowing() {
+        Deadline deadline = Deadline.after(Duration.ofSeconds(Long.MAX_VALUE / 2)); // e.g. terminationGracePeriodSeconds
+        assertThat(deadline.remaining()).isPositive().isLessThanOrEqualTo(Deadline.LONGEST);
+        assertThat(deadline.isExpired()).isFalse();
+    }
 }
