@@ -98,7 +98,7 @@ public final class PodInjector {
                     + String.join("; ", e.problems()));
         }
         return new Decision.Inject(patch(pod, variant, overrides, config, warnings), overrides.strategy(), overrides.nativeSidecar(),
-                spec.path("serviceAccountName").asText("default").isEmpty() ? "default" : spec.path("serviceAccountName").asText(),
+                spec.path("serviceAccountName").asText("").isEmpty() ? "default" : spec.path("serviceAccountName").asText(),
                 warnings);
     }
 
