@@ -390,6 +390,15 @@ class HelmChartTest {
     }
 
     @Test
+    void withTheInjectorThePodMonitorScrapesInjectedPodsInEveryNamespaceAndTheInjectorItself() {
+        List<JsonNode> monitors = ofKind(render("--set", "injector.enabled=true", "--set", "monitoring.podMonitor.enabled=true"), "PodMonitor");
+        assertThat(monitors).hasSize(2);
+        assertThat(monitors.get(0).at("/spec/namespaceSelector/any").asBoolean()).isTrue();
+        assertThat(monitors.get(1).at("/spec/podMetricsEndpoints/0/port").asText()).isEqualTo("metrics");
+        assertThat(only(render("--set", "monitoring.podMonitor.enabled=true"), "PodMonitor").at("/spec").has("namespaceSelector")).isFalse();
+    }
+
+    @Test
     void schemaRejectsWrongTypesAndUnknownKeysWithThePath() {
         Result wrongType = run(List.of(helm, "template", "t", CHART.toString(), "--set", "example.replicas=two"), 60);
         assertThat(wrongType.exit).isNotZero();
