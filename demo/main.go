@@ -15,7 +15,7 @@
 // Flags: -listen (":8080", env DEMO_LISTEN), -shutdown-timeout (25s: the upper bound of the wait for
 // in-flight requests; keep it below the pod's terminationGracePeriodSeconds).
 //
-// Client mode, for `helm test` and checks from images without curl: `demo -get URL` prints the body
+// Client mode, for checks from images without curl: `demo -get URL` prints the body
 // of one GET and exits 0 on a 2xx answer, 1 otherwise.
 package main
 

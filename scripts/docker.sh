@@ -83,7 +83,7 @@ start() {
     --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
     --storage-driver overlay2 \
     --log-level warn \
-    </dev/null >>"$LOG" 2>&1 &
+    </dev/null >>"$LOG" 2>&1 9>&- &
   for _ in $(seq 1 150); do
     answers && { echo "DOCKER_HOST=$DOCKER_HOST"; return 0; }
     sleep 0.1
@@ -117,9 +117,17 @@ stop_quietly() {
   rm -rf "$EXEC_ROOT" "$PIDFILE" "$SOCKET"
 }
 
+# start and stop hold a lock, so concurrent callers (a test's set-up, scripts/images.sh) do not race.
+locked() {
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/docker.lock"
+  flock -w 120 9 || { log "another scripts/docker.sh held $CACHE/docker.lock for 2 minutes"; exit 1; }
+  "$@"
+}
+
 case "${1:-}" in
-  start) start ;;
-  stop) stop_quietly ;;
+  start) locked start ;;
+  stop) locked stop_quietly ;;
   status) running_pid >/dev/null && answers ;;
   env) echo "export DOCKER_HOST=$DOCKER_HOST" ;;
   docker) shift; exec "$DOCKER_CLI" "$@" ;;

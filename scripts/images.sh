@@ -87,6 +87,11 @@ save() {
   mv -f "$tar.tmp" "$tar"
   find "$TARS" -maxdepth 1 -name "$kind-*.tar" ! -name "$kind-$hash.tar" -delete
   echo "$hash" >"$STAMPS/$kind"
+  # Older builds of the same image leave the engine too (their layers stay as build cache).
+  local old
+  for old in $("${DOCKER[@]}" images --format '{{.Repository}}:{{.Tag}}' "${name%:*}"); do
+    [ "$old" = "$name" ] || "${DOCKER[@]}" rmi "$old" >/dev/null 2>&1 || true
+  done
 }
 
 declare -A NAME_OF
@@ -165,8 +170,14 @@ build_agent() {
   [ -f target/lameduck.jar ] || die "target/lameduck.jar is missing: build it first with scripts/mvn -DskipTests package"
   [ -n "${BASE_HASH:-}" ] || build_base
   local hash
+  # The jar by the names and contents of its entries, not its bytes: every `mvn package` writes an otherwise
+  # identical jar with new timestamps and, from the shade plugin, entries in another order; that must not
+  # cost an image build.
+  # (`unzip -v` lists each entry's size and CRC-32 from the jar's directory: fast, nothing extracted.)
   hash=$( { echo "${NAME_OF[base]} r$RECIPE"; (cd "$ROOT" && sha256sum agent/Dockerfile agent/Dockerfile.dockerignore \
-    agent/lameduck agent/jvm.options agent/cds-archive.sh agent/lameduck.yaml target/lameduck.jar); } | hash_of)
+    agent/lameduck agent/jvm.options agent/cds-archive.sh agent/lameduck.yaml); \
+    unzip -v target/lameduck.jar | awk 'length($7) == 8 && $7 ~ /^[0-9a-f]+$/ { n = $8; for (i = 9; i <= NF; i++) n = n " " $i; print n, $1, $7 }' \
+      | LC_ALL=C sort; } | hash_of)
   NAME_OF[agent]="localhost/lameduck:$hash"
   up_to_date agent "$hash" "${NAME_OF[agent]}" && return 0
   engine

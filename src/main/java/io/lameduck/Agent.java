@@ -177,7 +177,7 @@ public final class Agent {
         LOG.info("admin listener accepting connections on {}:{}", config.server().host(), server.port());
         // From now on a deletion starts the drain, even when the app's preStop never calls /prestop.
         kube.ifPresent(k -> k.watchDeletion(() -> drains.trigger(Trigger.POD_DELETION)));
-        if (lifecycle.state() != State.STARTING) {
+        if (lifecycle.state() != State.STARTING || drains.triggered()) {
             LOG.info("a drain began during start-up ({}); skipping the start-up steps", lifecycle.state());
             return;
         }
@@ -200,7 +200,9 @@ public final class Agent {
         if (!maintenance.isActive()) {
             LOG.info("start-up: {}", withdrawal.restore().detail());
         }
-        lifecycle.moveTo(State.READY, "listener up and start-up steps done");
+        if (!drains.runUnlessTriggered(() -> lifecycle.moveTo(State.READY, "listener up and start-up steps done"))) {
+            LOG.info("a drain began during start-up; not becoming READY");
+        }
     }
 
     /** Starts the drain, or joins the one in progress. */

@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
 import org.awaitility.Awaitility;
 
 /** The real agent process: {@code agent/lameduck} (the launcher) running {@code target/lameduck.jar}. */
-final class AgentProcess implements AutoCloseable {
+public final class AgentProcess implements AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("accepting connections on [^:]+:(\\d+)");
     private final Process process;
     private final List<String> stdout = new CopyOnWriteArrayList<>();
@@ -31,7 +31,7 @@ final class AgentProcess implements AutoCloseable {
         stderrPump = pump(process.getErrorStream(), stderr);
     }
 
-    static AgentProcess start(Map<String, String> env, String... args) throws IOException {
+    public static AgentProcess start(Map<String, String> env, String... args) throws IOException {
         Path launcher = Path.of("agent/lameduck").toAbsolutePath();
         if (!Files.isExecutable(launcher) || !Files.exists(Path.of("target/lameduck.jar"))) {
             throw new IllegalStateException("run `mvn verify` (package before integration tests): " + launcher + " and target/lameduck.jar are needed");
@@ -60,7 +60,7 @@ final class AgentProcess implements AutoCloseable {
     }
 
     /** Waits for the "accepting connections" log line and returns the bound port. */
-    int awaitListening() {
+    public int awaitListening() {
         int[] port = new int[1];
         Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20)).until(() -> {
             if (!process.isAlive()) {
@@ -78,21 +78,21 @@ final class AgentProcess implements AutoCloseable {
         return port[0];
     }
 
-    void awaitLine(String fragment) {
+    public void awaitLine(String fragment) {
         Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20))
                 .until(() -> stdout.stream().anyMatch(line -> line.contains(fragment)));
     }
 
     /** SIGTERM, sent with kill(1): {@link Process#destroy()} would also close our end of its output pipes. */
-    void sigterm() throws Exception {
+    public void sigterm() throws Exception {
         signal("TERM");
     }
 
-    void signal(String name) throws Exception {
+    public void signal(String name) throws Exception {
         new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).start().waitFor();
     }
 
-    int awaitExit(Duration timeout) throws InterruptedException {
+    public int awaitExit(Duration timeout) throws InterruptedException {
         if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             process.destroyForcibly();
             throw new AssertionError("agent did not exit within " + timeout + "; stdout: " + stdout + " stderr: " + stderr);
@@ -102,12 +102,18 @@ final class AgentProcess implements AutoCloseable {
         return process.exitValue();
     }
 
-    List<String> stdout() {
+    public List<String> stdout() {
         return stdout;
     }
 
-    String stderrText() {
+    public String stderrText() {
         return String.join("\n", stderr);
+    }
+
+    /** SIGKILL: the agent gets no chance to do anything. */
+    public void kill9() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor();
     }
 
     @Override

@@ -68,6 +68,28 @@ public final class DrainCoordinator {
         return result;
     }
 
+    /** True once any trigger has claimed the drain (even while its budget is still being read). */
+    public boolean triggered() {
+        synchronized (lock) {
+            return claimed != null;
+        }
+    }
+
+    /**
+     * Runs {@code action} unless a drain has been triggered, atomically with triggers: a trigger either comes before
+     * (and the action does not run) or after it. The agent becomes READY this way, so a drain triggered during
+     * start-up (a signal, a deletion) can never be followed by READY while its budget is still being read.
+     */
+    public boolean runUnlessTriggered(Runnable action) {
+        synchronized (lock) {
+            if (claimed != null) {
+                return false;
+            }
+            action.run();
+            return true;
+        }
+    }
+
     /** Fixes the deadline, counted from the trigger: time spent asking for the budget (an API read) is already spent. */
     private Running begin(Trigger trigger, long triggeredAt, CompletableFuture<DrainReport> result) {
         BudgetSource.Budget budget = budgetSource.budget();

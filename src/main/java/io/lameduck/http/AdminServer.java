@@ -96,9 +96,15 @@ public final class AdminServer {
         return connector.getLocalPort();
     }
 
-    /** Stops accepting, lets in-flight requests finish for at most {@code grace}, then closes. */
+    /**
+     * Stops accepting, lets in-flight requests finish for at most {@code grace}, then closes. Idle keep-alive
+     * connections (a scraper's, a client's pool) are closed within half the grace: Jetty's default of 1 s would make
+     * a stop after a spent deadline (grace {@code Agent.MIN_STOP_GRACE}) time out on a connection that carries nothing.
+     */
     public void stop(Duration grace) throws ServerException {
-        server.setStopTimeout(Math.max(1, grace.toMillis()));
+        long millis = Math.max(1, grace.toMillis());
+        connector.setShutdownIdleTimeout(Math.max(1, Math.min(millis / 2, connector.getShutdownIdleTimeout())));
+        server.setStopTimeout(millis);
         try {
             server.stop();
         } catch (Exception e) {

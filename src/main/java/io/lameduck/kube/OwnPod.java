@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.lameduck.drain.Deadline;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,7 +25,9 @@ final class OwnPod {
     static final Duration CALL_LIMIT = Duration.ofSeconds(5);
     static final String PODS = "pods";
     static final String PODS_STATUS = "pods/status";
-    private static final int MAX_ATTEMPTS = 5;
+    /** The first pause after a conflict; each further conflict doubles it, up to {@link #CONFLICT_BACKOFF_MAX}. */
+    static final Duration CONFLICT_BACKOFF_MIN = Duration.ofMillis(20);
+    static final Duration CONFLICT_BACKOFF_MAX = Duration.ofMillis(500);
 
     private final KubernetesClient client;
     private final PodIdentity identity;
@@ -59,15 +62,17 @@ final class OwnPod {
 
     /**
      * Reads the pod, asks {@code patchFor} for a strategic merge patch (empty: nothing to change) and applies
-     * it to {@code target} ({@link #PODS} or {@link #PODS_STATUS}). On 409 it starts over from a fresh read,
-     * at most {@value #MAX_ATTEMPTS} times and never past {@code deadline}. {@code patchFor} receives the pod
-     * and must put its {@code metadata.resourceVersion} in the patch (see {@link Patches}).
+     * it to {@code target} ({@link #PODS} or {@link #PODS_STATUS}). On 409 it starts over from a fresh read, after
+     * a pause that doubles from {@link #CONFLICT_BACKOFF_MIN} to {@link #CONFLICT_BACKOFF_MAX}, for as long as
+     * {@code deadline} allows: a writer that keeps changing the pod (a busy controller, the kubelet writing status)
+     * delays the patch, it does not make the withdrawal give up while time remains. {@code patchFor} receives the
+     * pod and must put its {@code metadata.resourceVersion} in the patch (see {@link Patches}).
      *
      * @return the pod after the patch (or as read, when nothing had to change)
      */
     Pod patch(String target, Function<Pod, Optional<String>> patchFor, Deadline deadline) throws ApiException, InterruptedException {
-        ApiException conflict = null;
-        for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        Duration pause = CONFLICT_BACKOFF_MIN;
+        for (int attempt = 1; ; attempt++) {
             Pod current = get(deadline.remaining());
             Optional<String> patch = patchFor.apply(current);
             if (patch.isEmpty()) {
@@ -79,12 +84,15 @@ final class OwnPod {
                 if (e.kind() != ApiException.Kind.CONFLICT) {
                     throw e;
                 }
-                LOG.debug("patch {} of {}: conflict on attempt {}, retrying from a fresh read", target, identity, attempt);
-                conflict = e;
+                if (deadline.remaining().compareTo(pause) <= 0) {
+                    throw new ApiException(ApiException.Kind.CONFLICT, "patch " + target + " of " + identity
+                            + ": still conflicting after " + attempt + " fresh reads, until the time limit", e);
+                }
+                LOG.debug("patch {} of {}: conflict on attempt {}, retrying from a fresh read in {}", target, identity, attempt, pause);
+                TimeUnit.NANOSECONDS.sleep(pause.toNanos());
+                pause = min(pause.multipliedBy(2), CONFLICT_BACKOFF_MAX);
             }
         }
-        throw new ApiException(ApiException.Kind.CONFLICT,
-                "patch " + target + " of " + identity + ": still conflicting after " + MAX_ATTEMPTS + " fresh reads", conflict);
     }
 
     private Pod apply(String target, String patch) {

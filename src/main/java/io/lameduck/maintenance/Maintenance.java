@@ -81,7 +81,7 @@ public final class Maintenance {
         changes.lockInterruptibly();
         try {
             requireReady("enter");
-            return enterUntil(reason, ttl.map(d -> clock.instant().plus(d)));
+            return enterFor(reason, ttl);
         } finally {
             changes.unlock();
             dispatch();
@@ -101,7 +101,8 @@ public final class Maintenance {
                 store.save(MaintenanceStatus.OFF);
                 return status;
             }
-            return enterUntil(persisted.reason(), Optional.ofNullable(persisted.expiresAt()));
+            // The one place the wall clock decides: the expiry was persisted as an instant across the restart.
+            return enterFor(persisted.reason(), Optional.ofNullable(persisted.expiresAt()).map(at -> Duration.between(clock.instant(), at)));
         } finally {
             changes.unlock();
             dispatch();
@@ -139,13 +140,20 @@ public final class Maintenance {
         }
     }
 
-    private MaintenanceStatus enterUntil(String reason, Optional<Instant> expiresAt) throws InterruptedException {
+    /**
+     * Withdraws and enters maintenance for {@code ttl}, counted from now on the monotonic clock: the withdrawal's own
+     * time is part of it, and a wall-clock jump meanwhile (NTP stepping the clock during a 10 s API call) changes
+     * nothing. The wall clock only names the expiry instant in the status and the persisted annotation.
+     */
+    private MaintenanceStatus enterFor(String reason, Optional<Duration> ttl) throws InterruptedException {
+        long startedNanos = System.nanoTime();
+        Optional<Instant> expiresAt = ttl.map(clock.instant()::plus);
         Withdrawal.Result result = withdrawal.withdraw(withdrawTimeout);
         Instant since = status.active() ? status.since() : clock.instant();
         MaintenanceStatus entered = new MaintenanceStatus(true, reason, since, expiresAt.orElse(null), result.detail());
         cancelExpiry();
-        expiresAt.ifPresent(at -> {
-            long delayNanos = Math.max(0, Duration.between(clock.instant(), at).toNanos());
+        ttl.ifPresent(d -> {
+            long delayNanos = Math.max(0, d.toNanos() - (System.nanoTime() - startedNanos));
             expiry = scheduler.schedule(() -> expire(entered), delayNanos, TimeUnit.NANOSECONDS);
         });
         LOG.info("maintenance on: {} (until {}); {}", reason, expiresAt.map(Instant::toString).orElse("turned off"), result.detail());

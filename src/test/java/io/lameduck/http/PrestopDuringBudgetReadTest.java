@@ -86,7 +86,7 @@ class PrestopDuringBudgetReadTest {
             assertThat(report.path("trigger").asText()).isEqualTo("pod-deletion");
             assertThat(lifecycle.state()).isEqualTo(State.DRAINED);
         } finally {
-            server.stop(Duration.ofSeconds(1));
+            server.stop(Duration.ofSeconds(10));
         }
     }
 }

@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
@@ -26,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
 import org.awaitility.Awaitility;
 
 /**
@@ -150,22 +152,31 @@ final class KubeTestCluster {
      * Role made from {@link #ROLE_RULES} when {@code withRole}.
      */
     KubernetesClient agentClient(String namespace, String serviceAccount, boolean withRole) {
+        String token = agentToken(namespace, serviceAccount, withRole ? rules -> rules : null);
+        return new KubernetesClientBuilder().withConfig(clientConfig(adminConfig.getMasterUrl(), token)).build();
+    }
+
+    /**
+     * The token of a new ServiceAccount bound to a Role whose rules are {@code rules} applied to the chart's
+     * (a test takes a verb away to see a real 403); no Role when {@code rules} is null.
+     */
+    String agentToken(String namespace, String serviceAccount, UnaryOperator<List<PolicyRule>> rules) {
         admin.serviceAccounts().inNamespace(namespace).resource(new ServiceAccountBuilder()
                 .withNewMetadata().withName(serviceAccount).endMetadata().build()).create();
-        if (withRole) {
+        if (rules != null) {
             Role role = roleFromChart();
             admin.rbac().roles().inNamespace(namespace).resource(new RoleBuilder(role)
-                    .withNewMetadata().withName(serviceAccount).endMetadata().build()).create();
+                    .withNewMetadata().withName(serviceAccount).endMetadata()
+                    .withRules(rules.apply(role.getRules())).build()).create();
             admin.rbac().roleBindings().inNamespace(namespace).resource(new RoleBindingBuilder()
                     .withNewMetadata().withName(serviceAccount).endMetadata()
                     .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role").withName(serviceAccount).endRoleRef()
                     .addNewSubject().withKind("ServiceAccount").withName(serviceAccount).withNamespace(namespace).endSubject()
                     .build()).create();
         }
-        String token = admin.serviceAccounts().inNamespace(namespace).withName(serviceAccount)
+        return admin.serviceAccounts().inNamespace(namespace).withName(serviceAccount)
                 .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build())
                 .getStatus().getToken();
-        return new KubernetesClientBuilder().withConfig(clientConfig(adminConfig.getMasterUrl(), token)).build();
     }
 
     /** Config for the API at {@code masterUrl} with a bearer token, trusting the test API server's certificate. */

@@ -27,7 +27,7 @@ import org.opentest4j.TestAbortedException;
  * they failed. Skips (with the reason printed) only where a node cannot run at all: not root, or no network
  * namespaces. With {@code LAMEDUCK_NODE_KEEP=1} the cluster is left running for a look around afterwards.
  */
-public final class NodeCluster implements BeforeAllCallback, ParameterResolver, ExtensionContext.Store.CloseableResource {
+public final class NodeCluster implements BeforeAllCallback, ParameterResolver, ExtensionContext.Store.CloseableResource, AutoCloseable {
     private static final Duration UP_TIMEOUT = Duration.ofMinutes(8);
     private static final Pattern IMAGE_LINE = Pattern.compile("^IMAGE=(\\S+) NAME=(\\S+) TAR=(\\S+)$", Pattern.MULTILINE);
 
@@ -37,6 +37,7 @@ public final class NodeCluster implements BeforeAllCallback, ParameterResolver, 
     private Path kubeconfig;
     private KubernetesClient admin;
     private Map<String, String> images;
+    private Map<String, String> tarballs;
     private Path binDir;
     private Path helm;
 
@@ -72,9 +73,19 @@ public final class NodeCluster implements BeforeAllCallback, ParameterResolver, 
 
     private void start() {
         long begin = System.nanoTime();
-        images = parseImages(script(Duration.ofMinutes(20), "scripts/images.sh"));
-        log("images built: " + images.keySet());
+        String built = script(Duration.ofMinutes(20), "scripts/images.sh");
+        images = parse(built, 2);
+        tarballs = parse(built, 3);
+        log("images built: " + images.values());
         script(UP_TIMEOUT, "scripts/cluster.sh", "up");
+        // Exactly the images this run built (the cache's list can name others, e.g. from another checkout).
+        List<String> importArgs = new ArrayList<>(List.of("scripts/cluster.sh", "import"));
+        tarballs.forEach((kind, tar) -> {
+            if (!kind.equals("base")) {
+                importArgs.add(tar);
+            }
+        });
+        script(Duration.ofMinutes(5), importArgs.toArray(String[]::new));
         log("cluster up in " + Duration.ofNanos(System.nanoTime() - begin).toSeconds() + " s");
         kubeconfig = Path.of(System.getenv().getOrDefault("LAMEDUCK_CLUSTER_DIR", "/var/lib/lameduck-cluster"), "admin.kubeconfig");
         helm = Path.of(lastLine(script(Duration.ofMinutes(5), "scripts/helm.sh")));
@@ -145,11 +156,12 @@ public final class NodeCluster implements BeforeAllCallback, ParameterResolver, 
         return Command.of(timeout, argv).ok();
     }
 
-    private static Map<String, String> parseImages(String output) {
+    /** kind → the given group of each IMAGE=kind NAME=name TAR=tar line (2: name, 3: tarball). */
+    private static Map<String, String> parse(String output, int group) {
         Map<String, String> found = new LinkedHashMap<>();
         Matcher m = IMAGE_LINE.matcher(output);
         while (m.find()) {
-            found.put(m.group(1), m.group(2));
+            found.put(m.group(1), m.group(group));
         }
         if (found.isEmpty()) {
             throw new AssertionError("scripts/images.sh printed no NAME=... TAR=... lines:\n" + output);

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -15,8 +16,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs a program and waits for it to exit 0. Its stdout and stderr are combined and drained as they come; only their
- * last bytes are kept ({@link OutputTail}), for the failure message. A program that outlives the budget, or whose hook is interrupted, is killed with every process it
- * started.
+ * last bytes are kept ({@link OutputTail}), for the failure message. A program that outlives the budget, or whose hook
+ * is interrupted, is killed with every process it started. Whatever way it ends, the processes it left running in
+ * its process group (background jobs, double-forked children: see {@link ProcessTree}) are killed too and
+ * named in a WARN line: a hook never leaves work running behind the drain.
  */
 final class ExecDrainHook extends AbstractDrainHook {
     /** How long killed processes get to disappear before we report them as left behind. */
@@ -44,6 +47,7 @@ final class ExecDrainHook extends AbstractDrainHook {
                 // Interrupted or out of time: the contract is to leave nothing running.
                 kill(process);
             }
+            killLeftovers(process);
         }
         if (!exited) {
             throw new HookFailedException(program() + " did not exit within " + Durations.format(budget)
@@ -57,7 +61,7 @@ final class ExecDrainHook extends AbstractDrainHook {
     }
 
     private Process start() throws HookFailedException {
-        ProcessBuilder builder = new ProcessBuilder(spec.command())
+        ProcessBuilder builder = new ProcessBuilder()
                 .redirectErrorStream(true) // stdout and stderr into one pipe, drained by OutputTail
                 // No stdin: a program that reads it would otherwise wait forever on a pipe nobody writes.
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
@@ -70,11 +74,39 @@ final class ExecDrainHook extends AbstractDrainHook {
             }
             builder.directory(dir.toFile());
         }
+        List<String> command = new ArrayList<>(spec.command());
+        if (ProcessTree.groupsSupported()) {
+            // setsid runs the program: resolve it first, so a missing one is reported as such, not as setsid's failure
+            command.set(0, resolve(command.get(0), builder.environment().get("PATH"), builder.directory()).toString());
+        }
+        builder.command(ProcessTree.inOwnProcessGroup(command));
         try {
             return builder.start();
         } catch (IOException e) {
             throw new HookFailedException(cannotStart(e), e);
         }
+    }
+
+    /** The program as exec would find it: a path (relative to the working directory), else the first match on PATH. */
+    private Path resolve(String program, String path, File workingDir) throws HookFailedException {
+        List<Path> candidates = new ArrayList<>();
+        if (program.contains("/")) {
+            Path given = Path.of(program);
+            candidates.add(given.isAbsolute() || workingDir == null ? given : workingDir.toPath().resolve(given));
+        } else {
+            for (String dir : (path == null ? "/usr/local/bin:/usr/bin:/bin" : path).split(":")) {
+                candidates.add(Path.of(dir.isEmpty() ? "." : dir, program));
+            }
+        }
+        for (Path candidate : candidates) {
+            if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
+                return candidate;
+            }
+        }
+        if (candidates.stream().anyMatch(Files::isRegularFile)) {
+            throw new HookFailedException(cannotStart(new IOException("error=13, Permission denied")));
+        }
+        throw new HookFailedException(cannotStart(new IOException("error=2, No such file or directory")));
     }
 
     private String cannotStart(IOException e) {
@@ -98,6 +130,18 @@ final class ExecDrainHook extends AbstractDrainHook {
                     Durations.format(Duration.ofNanos(System.nanoTime() - start)));
         } else {
             LOG.warn("{}: processes {} of {} still alive {} after being killed", this, survivors, program(), Durations.format(KILL_GRACE));
+        }
+    }
+
+    /** Kills what the program left running in its process group after it exited (or was killed). */
+    private void killLeftovers(Process process) {
+        if (!ProcessTree.groupsSupported()) {
+            return;
+        }
+        List<Long> leftovers = ProcessTree.killGroup(process.pid(), KILL_GRACE);
+        if (!leftovers.isEmpty()) {
+            LOG.warn("{}: {} left processes {} running in its process group; killed them (a hook must not leave work behind)",
+                    this, program(), leftovers);
         }
     }
 

@@ -1,0 +1,215 @@
+package io.lameduck.drain.hooks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.lameduck.config.AgentConfig;
+import io.lameduck.config.ConfigLoader;
+import io.lameduck.drain.BudgetSource;
+import io.lameduck.drain.DrainCoordinator;
+import io.lameduck.drain.DrainOutcome;
+import io.lameduck.drain.DrainReport;
+import io.lameduck.drain.Drainer;
+import io.lameduck.drain.HookReport;
+import io.lameduck.drain.Outcome;
+import io.lameduck.drain.ProbeWithdrawal;
+import io.lameduck.drain.Propagation;
+import io.lameduck.drain.Ticker;
+import io.lameduck.drain.Trigger;
+import io.lameduck.lifecycle.Lifecycle;
+import io.lameduck.lifecycle.State;
+import io.lameduck.lifecycle.Transition;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The fault matrix for drain hooks: each scenario runs a whole drain (real {@link Drainer}, real hooks built from
+ * YAML by {@link HookFactory}, real processes and sockets) and asserts the drain's outcome, the hook's outcome,
+ * that the drain ended within its deadline (+ {@link #TOLERANCE}), the state history, and that no process the hook
+ * started is left running (the double-forked daemon that starts its own session excepted: see there).
+ */
+class HookFaultMatrixTest {
+    static final Duration TOLERANCE = Duration.ofMillis(250);
+    private final ExecutorService executor = Executors.newCachedThreadPool();
+    private final Lifecycle lifecycle = new Lifecycle();
+    private final List<Socket> held = new CopyOnWriteArrayList<>();
+    private final List<ServerSocket> servers = new CopyOnWriteArrayList<>();
+    /** In the command line of every process a scenario starts (as a sleep's seconds or yes's word): " 6" + digits. */
+    private final String marker = " 6" + (4000 + ProcessHandle.current().pid() % 1000);
+
+    @AfterEach
+    void cleanUp() throws IOException {
+        executor.shutdownNow();
+        for (Socket socket : held) {
+            socket.close();
+        }
+        for (ServerSocket server : servers) {
+            server.close();
+        }
+        processesMentioning(marker).forEach(ProcessHandle::destroyForcibly);
+    }
+
+    private DrainReport drain(String budget, String hooksYaml) throws Exception {
+        AgentConfig config = new ConfigLoader(Map.of()).parse("drain:\n  hooks:\n" + hooksYaml);
+        lifecycle.moveTo(State.READY, "test");
+        Drainer drainer = new Drainer(lifecycle, new ProbeWithdrawal(), config.drain().hooks().stream().map(HookFactory::create).toList(),
+                Duration.ofSeconds(1), Propagation.fixed(Duration.ZERO), executor, Ticker.SYSTEM);
+        DrainCoordinator coordinator = new DrainCoordinator(drainer, BudgetSource.fixed(Duration.parse("PT" + budget)),
+                Duration.ofSeconds(1), Ticker.SYSTEM, Clock.systemUTC());
+        DrainReport report = coordinator.trigger(Trigger.CLI).get(30, TimeUnit.SECONDS);
+        Duration allowed = Duration.between(report.startedAt(), report.deadline());
+        assertThat(Duration.ofNanos((long) (report.durationSeconds() * 1e9))).as("drain time vs deadline")
+                .isLessThanOrEqualTo(allowed.plus(TOLERANCE));
+        assertThat(lifecycle.snapshot().history()).extracting(Transition::to).containsExactly(State.READY, State.DRAINING, State.DRAINED);
+        return report;
+    }
+
+    private static HookReport only(DrainReport report) {
+        assertThat(report.hooks()).hasSize(1);
+        return report.hooks().get(0);
+    }
+
+    private static String exec(String script, String timeout) {
+        return "    - {name: h, type: exec, timeout: " + timeout + ", command: [sh, -c, \"" + script + "\"]}\n";
+    }
+
+    private static List<ProcessHandle> processesMentioning(String marker) {
+        return ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains(marker)).collect(Collectors.toList());
+    }
+
+    private void assertNothingLeft() {
+        await().atMost(Duration.ofSeconds(3)).until(() -> processesMentioning(marker).stream().allMatch(ProcessTree::isGone));
+    }
+
+    @Test
+    void aHookThatHangsIsKilledAtItsTimeoutAndTheDrainGoesOn() throws Exception {
+        DrainReport report = drain("20s", exec("sleep" + marker, "1s"));
+        assertThat(report.outcome()).isEqualTo(DrainOutcome.COMPLETED);
+        assertThat(only(report).outcome()).isEqualTo(Outcome.TIMED_OUT);
+        assertThat(only(report).durationSeconds()).isBetween(1.0, 1.0 + TOLERANCE.toMillis() / 1000.0 + 2.0);
+        assertNothingLeft();
+    }
+
+    @Test
+    void aHookThatIgnoresSigtermIsStillKilled() throws Exception {
+        DrainReport report = drain("20s", exec("trap '' TERM INT HUP; sleep 6" + marker + "; sleep 6" + marker, "1s"));
+        assertThat(only(report).outcome()).isEqualTo(Outcome.TIMED_OUT);
+        assertNothingLeft();
+    }
+
+    @Test
+    void grandchildrenLeftRunningByASuccessfulHookAreKilled() throws Exception {
+        // the shell exits 0 at once; its background job would otherwise outlive the hook, the drain and the agent
+        DrainReport report = drain("20s", exec("sleep" + marker + " >/dev/null 2>&1 & exit 0", "5s"));
+        assertThat(only(report).outcome()).isEqualTo(Outcome.COMPLETED);
+        assertNothingLeft();
+    }
+
+    @Test
+    void doubleForkedChildrenStayingInTheProcessGroupAreKilled() throws Exception {
+        // (sleep &) : the subshell forks sleep and exits, so sleep is re-parented away from the hook before it ends
+        DrainReport report = drain("20s", exec("(sleep 6" + marker + " >/dev/null 2>&1 &); exit 0", "5s"));
+        assertThat(only(report).outcome()).isEqualTo(Outcome.COMPLETED);
+        assertNothingLeft();
+    }
+
+    @Test
+    void aDaemonThatStartsItsOwnSessionEscapesAndIsLeftToTheContainer() throws Exception {
+        // setsid: a new session and process group, re-parented to PID 1 (or the nearest subreaper). No process-tree or
+        // process-group walk finds it; in the image tini (PID 1) reaps it when it exits and stopping the container kills
+        // it. This documents the limit; the test kills it itself.
+        DrainReport report = drain("20s", exec("setsid sleep 6" + marker + " >/dev/null 2>&1 < /dev/null & exit 0", "5s"));
+        assertThat(only(report).outcome()).isEqualTo(Outcome.COMPLETED);
+        await().atMost(Duration.ofSeconds(2)).until(() -> !processesMentioning(marker).isEmpty());
+        assertThat(processesMentioning(marker)).allSatisfy(p -> assertThat(ProcessTree.processGroup(p.pid())).isEqualTo(p.pid()));
+    }
+
+    @Test
+    void aHookThatCrashesIsFailedWithItsExitCodeAndTheDrainCompletes() throws Exception {
+        DrainReport report = drain("20s", exec("echo about to crash; kill -SEGV $$", "5s"));
+        assertThat(report.outcome()).isEqualTo(DrainOutcome.COMPLETED);
+        assertThat(only(report).outcome()).isEqualTo(Outcome.FAILED);
+        assertThat(only(report).error()).contains("exited with code 139").contains("about to crash");
+    }
+
+    @Test
+    void aHookThatFloodsItsOutputCostsBoundedMemoryAndIsKilledAtItsTimeout() throws Exception {
+        DrainReport report = drain("20s", exec("yes" + marker, "1s"));
+        assertThat(only(report).outcome()).isEqualTo(Outcome.TIMED_OUT);
+        assertThat(only(report).error().length()).isLessThan(4096);
+        assertNothingLeft();
+    }
+
+    @Test
+    void anHttpHookWhoseServerAcceptsAndNeverAnswersTimesOut() throws Exception {
+        int port = server(socket -> { /* say nothing */ });
+        DrainReport report = drain("20s", "    - {name: h, type: http, timeout: 1s, url: \"http://127.0.0.1:" + port + "/drain\"}\n");
+        assertThat(only(report).outcome()).isEqualTo(Outcome.TIMED_OUT);
+        assertThat(only(report).durationSeconds()).isLessThan(1.0 + TOLERANCE.toMillis() / 1000.0);
+    }
+
+    @Test
+    void anHttpHookWhoseServerTricklesItsAnswerTimesOutAtItsTimeout() throws Exception {
+        int port = server(socket -> {
+            OutputStream out = socket.getOutputStream();
+            for (int i = 0; ; i++) { // a status line that never ends, a byte every 50ms
+                out.write('H');
+                out.flush();
+                TimeUnit.MILLISECONDS.sleep(50);
+            }
+        });
+        DrainReport report = drain("20s", "    - {name: h, type: http, timeout: 1s, url: \"http://127.0.0.1:" + port + "/drain\"}\n");
+        assertThat(only(report).outcome()).isEqualTo(Outcome.TIMED_OUT);
+        assertThat(only(report).durationSeconds()).isLessThan(1.0 + TOLERANCE.toMillis() / 1000.0);
+    }
+
+    @Test
+    void hookTimeoutsLongerThanTheDeadlineAreCutAtTheDeadline() throws Exception {
+        DrainReport report = drain("3s", exec("sleep" + marker, "10s")
+                + "    - {name: later, type: sleep, priority: 10, duration: 1s}\n");
+        assertThat(report.outcome()).isEqualTo(DrainOutcome.DEADLINE_EXCEEDED);
+        assertThat(report.hooks()).extracting(HookReport::outcome).containsExactly(Outcome.TIMED_OUT, Outcome.SKIPPED);
+        assertNothingLeft();
+    }
+
+    private interface Conversation {
+        void talk(Socket socket) throws Exception;
+    }
+
+    private int server(Conversation conversation) throws IOException {
+        ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        servers.add(server);
+        Thread thread = new Thread(() -> {
+            try {
+                while (true) {
+                    Socket socket = server.accept();
+                    held.add(socket);
+                    try {
+                        conversation.talk(socket);
+                    } catch (Exception peerGone) {
+                        // the hook closed the connection
+                    }
+                }
+            } catch (IOException closed) {
+                // test over
+            }
+        });
+        thread.setDaemon(true);
+        thread.start();
+        return server.getLocalPort();
+    }
+}
