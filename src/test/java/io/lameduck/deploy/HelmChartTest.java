@@ -160,7 +160,7 @@ class HelmChartTest {
     void unknownStrategyFailsTheRender() {
         Result result = run(List.of(helm, "template", "t", CHART.toString(), "--set", "withdraw.strategy=drain-please"), 60);
         assertThat(result.exit).isNotZero();
-        assertThat(result.output).contains("withdraw.strategy is \"drain-please\"");
+        assertThat(result.output).contains("/withdraw/strategy").contains("'readiness-gate', 'label', 'probe'");
     }
 
     @Test
@@ -290,6 +290,159 @@ class HelmChartTest {
         assertThat(container(pod.get("containers"), "shop").at("/lifecycle/preStop/httpGet/path").asText()).isEqualTo("/prestop");
         assertThat(only(docs, "Service").at("/spec/selector/lameduck.io~1serving").asText()).isEqualTo("true");
         assertThat(only(docs, "ConfigMap").at("/data/lameduck.yaml").asText()).contains("strategy: label");
+    }
+
+    // ------------------------------------------------------------------ the injector, the schema, the dashboard
+
+    @ParameterizedTest
+    @ValueSource(strings = {"readiness-gate", "label", "probe"})
+    void lintPassesWithTheInjectorAndTheDashboard(String strategy) {
+        for (String certManager : List.of("false", "true")) {
+            Result lint = run(List.of(helm, "lint", "--strict", CHART.toString(), "--set", "withdraw.strategy=" + strategy,
+                    "--set", "injector.enabled=true", "--set", "injector.tls.certManager.enabled=" + certManager,
+                    "--set", "dashboard.enabled=true"), 60);
+            assertThat(lint.exit).as("helm lint output:\n%s", lint.output).isZero();
+        }
+    }
+
+    @Test
+    void injectorIsOffByDefaultSoExistingInstallsAreUnchanged() {
+        List<String> kinds = render().stream().map(d -> d.get("kind").asText()).toList();
+        assertThat(kinds).containsExactlyInAnyOrder("ServiceAccount", "ConfigMap", "Role", "RoleBinding");
+    }
+
+    @Test
+    void injectorIsTwoReplicasWithAPdbAServiceAndAFailOpenWebhookThatSkipsSystemNamespaces() {
+        List<JsonNode> docs = render("--set", "injector.enabled=true");
+        JsonNode deployment = only(docs, "Deployment");
+        assertThat(deployment.at("/spec/replicas").asInt()).isEqualTo(2);
+        JsonNode injector = container(deployment.at("/spec/template/spec/containers"), "injector");
+        assertThat(strings(injector.get("args"))).startsWith("injector").contains("--tls-cert-file=/etc/lameduck-injector/tls/tls.crt",
+                "--template=/etc/lameduck-injector/template/template.yaml");
+        assertThat(injector.at("/image").asText()).isEqualTo("ghcr.io/lameduck/lameduck:" + chartAppVersion());
+        assertThat(deployment.at("/spec/template/metadata/labels/lameduck.io~1inject").asText()).isEqualTo("disabled");
+        assertThat(only(docs, "PodDisruptionBudget").at("/spec/minAvailable").asInt()).isEqualTo(1);
+        assertThat(only(docs, "Service").at("/spec/ports/0/port").asInt()).isEqualTo(443);
+
+        JsonNode webhooks = only(docs, "MutatingWebhookConfiguration").get("webhooks");
+        assertThat(webhooks).hasSize(2);
+        String ca = only(docs, "Secret").at("/data/ca.crt").asText();
+        for (JsonNode webhook : webhooks) {
+            assertThat(webhook.at("/failurePolicy").asText()).isEqualTo("Ignore");
+            assertThat(webhook.at("/timeoutSeconds").asInt()).isBetween(1, 5);
+            assertThat(webhook.at("/sideEffects").asText()).isEqualTo("NoneOnDryRun");
+            assertThat(webhook.at("/clientConfig/service/path").asText()).isEqualTo("/mutate");
+            assertThat(webhook.at("/clientConfig/caBundle").asText()).isEqualTo(ca);
+            assertThat(webhook.at("/namespaceSelector/matchExpressions").toString())
+                    .contains("\"kubernetes.io/metadata.name\"", "\"NotIn\"", "\"kube-system\"", "\"lameduck-test\"");
+        }
+        assertThat(ofKind(docs, "ClusterRole")).extracting(r -> r.at("/metadata/name").asText())
+                .containsExactlyInAnyOrder("t-lameduck-agent", "t-lameduck-injector");
+    }
+
+    @Test
+    void chartGeneratedCertificateIsSignedByTheCaBundleAndServesTheInjector(@TempDir Path dir) throws Exception {
+        List<JsonNode> docs = render("--set", "injector.enabled=true");
+        JsonNode secret = only(docs, "Secret");
+        java.security.cert.CertificateFactory x509 = java.security.cert.CertificateFactory.getInstance("X.509");
+        java.util.function.Function<String, byte[]> b64 = f -> java.util.Base64.getDecoder().decode(secret.at("/data/" + f).asText());
+        var cert = (java.security.cert.X509Certificate) x509.generateCertificate(new java.io.ByteArrayInputStream(b64.apply("tls.crt")));
+        var ca = x509.generateCertificate(new java.io.ByteArrayInputStream(b64.apply("ca.crt")));
+        cert.verify(ca.getPublicKey());
+        assertThat(cert.getSubjectAlternativeNames().stream().map(n -> String.valueOf(n.get(1))).toList()).contains("t-lameduck-injector.lameduck-test.svc");
+
+        // The Secret's files as mounted, the ConfigMap's template: the injector starts with them (genSignedCert's PKCS#1 key loads).
+        Files.write(dir.resolve("tls.crt"), b64.apply("tls.crt"));
+        Files.write(dir.resolve("tls.key"), b64.apply("tls.key"));
+        Files.writeString(dir.resolve("template.yaml"), ofKind(docs, "ConfigMap").stream().filter(c -> c.at("/data").has("template.yaml")).findFirst().orElseThrow().at("/data/template.yaml").asText());
+        var registry = new io.prometheus.metrics.model.registry.PrometheusRegistry();
+        var template = io.lameduck.inject.InjectionTemplate.load(dir.resolve("template.yaml"));
+        var server = new io.lameduck.inject.InjectorServer(new io.lameduck.inject.InjectorServer.Settings("127.0.0.1", 0, 0,
+                dir.resolve("tls.crt"), dir.resolve("tls.key")), new io.lameduck.inject.AdmissionHandler(
+                        new io.lameduck.inject.PodInjector(template, "test"), io.lameduck.inject.AgentRoleBinder.NONE,
+                        new io.lameduck.inject.InjectorMetrics(registry)), registry);
+        server.start();
+        server.stop();
+    }
+
+    @Test
+    void injectionTemplateIsWhatTheNamedTemplatesRenderForTheExampleWorkload() throws Exception {
+        for (String strategy : List.of("readiness-gate", "label", "probe")) {
+            List<JsonNode> docs = render("--set", "injector.enabled=true", "--set", "example.enabled=true", "--set", "withdraw.strategy=" + strategy);
+            JsonNode template = ofKind(docs, "ConfigMap").stream().filter(c -> c.at("/data").has("template.yaml")).findFirst()
+                    .map(c -> readYaml(c.at("/data/template.yaml").asText())).orElseThrow();
+            io.lameduck.inject.InjectionTemplate parsed = io.lameduck.inject.InjectionTemplate.load(writeTemp(c -> c, template));
+            assertThat(parsed.defaultStrategy().configName()).isEqualTo(strategy);
+            JsonNode pod = ofKind(docs, "Deployment").stream().filter(d -> d.at("/metadata/name").asText().endsWith("-example"))
+                    .findFirst().orElseThrow().at("/spec/template");
+            JsonNode variant = template.at("/strategies/" + strategy);
+            assertThat(variant.get("sidecar")).isEqualTo(container(pod.at("/spec/containers"), "lameduck"));
+            assertThat(variant.get("preStop")).isEqualTo(container(pod.at("/spec/containers"), "app").at("/lifecycle/preStop"));
+            assertThat(variant.get("readinessGates")).isEqualTo(pod.at("/spec").has("readinessGates")
+                    ? pod.at("/spec/readinessGates") : YAML.createArrayNode());
+            assertThat(variant.get("podAnnotations")).isEqualTo(pod.at("/metadata/annotations"));
+            assertThat(YAML.readTree(variant.get("config").asText()))
+                    .isEqualTo(YAML.readTree(ofKind(docs, "ConfigMap").stream().filter(c -> c.at("/data").has("lameduck.yaml"))
+                            .findFirst().orElseThrow().at("/data/lameduck.yaml").asText()));
+            assertThat(variant.at("/nativeSidecar/restartPolicy").asText()).isEqualTo("Always");
+            assertThat(template.at("/volumes/1")).isEqualTo(pod.at("/spec/volumes/1"));
+        }
+    }
+
+    @Test
+    void withTheInjectorThePodMonitorScrapesInjectedPodsInEveryNamespaceAndTheInjectorItself() {
+        List<JsonNode> monitors = ofKind(render("--set", "injector.enabled=true", "--set", "monitoring.podMonitor.enabled=true"), "PodMonitor");
+        assertThat(monitors).hasSize(2);
+        assertThat(monitors.get(0).at("/spec/namespaceSelector/any").asBoolean()).isTrue();
+        assertThat(monitors.get(1).at("/spec/podMetricsEndpoints/0/port").asText()).isEqualTo("metrics");
+        assertThat(only(render("--set", "monitoring.podMonitor.enabled=true"), "PodMonitor").at("/spec").has("namespaceSelector")).isFalse();
+    }
+
+    @Test
+    void schemaRejectsWrongTypesAndUnknownKeysWithThePath() {
+        Result wrongType = run(List.of(helm, "template", "t", CHART.toString(), "--set", "example.replicas=two"), 60);
+        assertThat(wrongType.exit).isNotZero();
+        assertThat(wrongType.output).contains("/example/replicas").contains("want integer");
+        Result unknown = run(List.of(helm, "template", "t", CHART.toString(), "--set", "sidecar.nativ=true"), 60);
+        assertThat(unknown.exit).isNotZero();
+        assertThat(unknown.output).contains("/sidecar").contains("'nativ' not allowed");
+        Result policy = run(List.of(helm, "template", "t", CHART.toString(), "--set", "injector.failurePolicy=Maybe"), 60);
+        assertThat(policy.exit).isNotZero();
+        assertThat(policy.output).contains("/injector/failurePolicy").contains("'Ignore', 'Fail'");
+    }
+
+    @Test
+    void schemaAcceptsTheKeysTheNodeTestsSet() {
+        render("--set", "image.repository=localhost/lameduck", "--set", "image.tag=1234567", "--set", "image.pullPolicy=Never",
+                "--set", "example.enabled=true", "--set", "example.replicas=3", "--set", "example.image.repository=localhost/lameduck-demo",
+                "--set", "example.image.tag=0a1b2c3", "--set", "example.image.pullPolicy=Never",
+                "--set", "example.strategy.rollingUpdate.maxUnavailable=0", "--set", "example.strategy.rollingUpdate.maxSurge=1",
+                "--set", "withdraw.strategy=label", "--set", "sidecar.native=true");
+    }
+
+    @Test
+    void dashboardConfigMapCarriesGrafanasDiscoveryLabelAndTheDashboardJson() throws IOException {
+        assertThat(render().stream().filter(d -> d.at("/metadata/name").asText().endsWith("-dashboard"))).isEmpty();
+        JsonNode map = render("--set", "dashboard.enabled=true").stream().filter(d -> d.at("/metadata/name").asText().endsWith("-dashboard"))
+                .findFirst().orElseThrow();
+        assertThat(map.at("/metadata/labels/grafana_dashboard").asText()).isEqualTo("1");
+        assertThat(new ObjectMapper().readTree(map.at("/data/lameduck.json").asText()))
+                .isEqualTo(new ObjectMapper().readTree(CHART.resolve("files/dashboard.json").toFile()));
+    }
+
+    private static JsonNode readYaml(String yaml) {
+        try {
+            return YAML.readTree(yaml);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static Path writeTemp(java.util.function.UnaryOperator<JsonNode> edit, JsonNode node) throws IOException {
+        Path file = Files.createTempFile("template", ".yaml");
+        file.toFile().deleteOnExit();
+        Files.writeString(file, YAML.writeValueAsString(edit.apply(node)));
+        return file;
     }
 
     // ------------------------------------------------------------------ helpers
