@@ -36,7 +36,8 @@ final class ExampleRelease {
                 "--wait", "--timeout", "3m"));
         Map<String, String> all = new java.util.LinkedHashMap<>(defaults(node));
         all.putAll(values);
-        all.forEach((key, value) -> args.addAll(List.of("--set", key + "=" + value)));
+        // Image tags are hashes: --set would turn an all-digit one into a number (and drop its leading zeros).
+        all.forEach((key, value) -> args.addAll(List.of(key.endsWith(".tag") ? "--set-string" : "--set", key + "=" + value)));
         node.helm(Duration.ofMinutes(4), args.toArray(String[]::new)).ok();
         return new ExampleRelease(node, namespace);
     }
