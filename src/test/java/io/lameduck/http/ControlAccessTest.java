@@ -4,17 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.lameduck.Agent;
+import io.lameduck.LocalAddresses;
 import io.lameduck.config.ConfigLoader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.NetworkInterface;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.Collections;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -24,19 +22,6 @@ import org.junit.jupiter.api.Test;
  * non-loopback interface address, so the agent sees a remote peer that is not 127.0.0.1.
  */
 class ControlAccessTest {
-    private static Optional<InetAddress> nonLoopbackAddress() throws IOException {
-        for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
-            if (!nic.isUp() || nic.isLoopback()) {
-                continue;
-            }
-            for (InetAddress address : Collections.list(nic.getInetAddresses())) {
-                if (address instanceof Inet4Address) {
-                    return Optional.of(address);
-                }
-            }
-        }
-        return Optional.empty();
-    }
 
     /** A raw HTTP/1.1 exchange from {@code from}, returning the status line and body. */
     private static String request(InetAddress from, int port, String method, String path, String authorization) throws IOException {
@@ -68,7 +53,7 @@ class ControlAccessTest {
 
     @Test
     void controlEndpointsRefuseRemoteCallersWithoutTokenButReadOnlyOnesAreOpen() throws Exception {
-        Optional<InetAddress> remote = nonLoopbackAddress();
+        Optional<InetAddress> remote = LocalAddresses.nonLoopback();
         assumeTrue(remote.isPresent(), "this machine has no non-loopback IPv4 address to call from");
         Agent agent = startAgent(Map.of("LAMEDUCK_TOKEN", "right-token"));
         try {
@@ -99,7 +84,7 @@ class ControlAccessTest {
 
     @Test
     void theNodeIpIsAllowedWithoutToken() throws Exception {
-        Optional<InetAddress> remote = nonLoopbackAddress();
+        Optional<InetAddress> remote = LocalAddresses.nonLoopback();
         assumeTrue(remote.isPresent(), "this machine has no non-loopback IPv4 address to call from");
         Agent agent = startAgent(Map.of("HOST_IP", remote.get().getHostAddress()));
         try {

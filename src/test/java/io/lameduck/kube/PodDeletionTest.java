@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.lameduck.Agent;
+import io.lameduck.LocalAddresses;
 import io.lameduck.config.AgentConfig;
 import io.lameduck.http.Json;
 import io.lameduck.lifecycle.State;
@@ -18,10 +19,8 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.NetworkInterface;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -29,7 +28,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
@@ -102,7 +100,7 @@ class PodDeletionTest {
 
     @Test
     void aPrestopFromANonNodeNonLoopbackAddressIsRefusedAndCountedBeforeDeletionAndAcceptedAfter() throws Exception {
-        Optional<InetAddress> stranger = nonLoopbackAddress();
+        Optional<InetAddress> stranger = LocalAddresses.nonLoopback();
         assumeTrue(stranger.isPresent(), "this machine has no non-loopback IPv4 address to call from");
         cluster.kubelet().runPod(namespace, "outsider", labels("outsider", true), List.of(), 60);
         Agent agent = agentFor("outsider", "0.0.0.0", "drain: {propagationDelay: 100ms, withdraw: {strategy: label, timeout: 5s}}\n");
@@ -159,19 +157,6 @@ class PodDeletionTest {
                 HttpResponse.BodyHandlers.ofString()).body();
     }
 
-    static Optional<InetAddress> nonLoopbackAddress() throws IOException {
-        for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
-            if (!nic.isUp() || nic.isLoopback()) {
-                continue;
-            }
-            for (InetAddress address : Collections.list(nic.getInetAddresses())) {
-                if (address instanceof Inet4Address) {
-                    return Optional.of(address);
-                }
-            }
-        }
-        return Optional.empty();
-    }
 
     /** A raw HTTP/1.1 exchange from the local address {@code from} to the agent; the status line, headers and body. */
     static String request(InetAddress from, int port, String method, String path) throws IOException {
