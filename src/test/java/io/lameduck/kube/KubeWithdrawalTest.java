@@ -143,7 +143,7 @@ class KubeWithdrawalTest {
 
             assertThat(result.status()).isEqualTo(Withdrawal.Status.TIMED_OUT);
             assertThat(result.detail()).contains("not confirmed within").contains("the pod is still serving in 1 of 1 EndpointSlice of Service stuck");
-            assertThat(took).isBetween(Duration.ofSeconds(1), Duration.ofMillis(1500));
+            assertThat(took).isBetween(Duration.ofSeconds(1), Duration.ofSeconds(3)); // upper bound loose for a loaded CI machine
         }
     }
 

@@ -82,8 +82,8 @@ class MaintenanceWallClockJumpTest {
         maintenance.enter("jump", Optional.of(Duration.ofMillis(800)));
 
         await().during(Duration.ofMillis(500)).atMost(Duration.ofMillis(700)).until(maintenance::isActive);
-        await().atMost(Duration.ofSeconds(2)).until(() -> !maintenance.isActive());
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(800), Duration.ofMillis(1500));
+        await().atMost(Duration.ofSeconds(4)).until(() -> !maintenance.isActive());
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(800), Duration.ofSeconds(3)); // loose: a loaded 2-core CI machine; a jump would be 2 h
     }
 
     @Test
@@ -94,7 +94,7 @@ class MaintenanceWallClockJumpTest {
         long start = System.nanoTime();
         maintenance.enter("jump", Optional.of(Duration.ofMillis(300)));
 
-        await().atMost(Duration.ofSeconds(2)).until(() -> !maintenance.isActive());
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(300), Duration.ofMillis(1000));
+        await().atMost(Duration.ofSeconds(4)).until(() -> !maintenance.isActive());
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(300), Duration.ofSeconds(3)); // loose: a loaded 2-core CI machine; a jump would be 2 h
     }
 }

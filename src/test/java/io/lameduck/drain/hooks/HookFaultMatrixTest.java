@@ -24,6 +24,8 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -132,9 +134,13 @@ class HookFaultMatrixTest {
         // setsid: a new session and process group, re-parented to PID 1 (or the nearest subreaper). No process-tree or
         // process-group walk finds it; in the image tini (PID 1) reaps it when it exits and stopping the container kills
         // it. This documents the limit; the test kills it itself.
-        DrainReport report = drain("20s", exec("setsid sleep 6" + marker + " >/dev/null 2>&1 < /dev/null & exit 0", "5s"));
+        // The hook waits until the daemon has its own session (it writes the file after setsid): otherwise the hook's
+        // end could kill the background job before it got there.
+        Path started = Files.createTempDirectory("setsid").resolve("started");
+        DrainReport report = drain("20s", exec("setsid sh -c 'touch " + started + "; exec sleep 6" + marker + "' >/dev/null 2>&1 < /dev/null & "
+                + "while [ ! -e " + started + " ]; do sleep 0.05; done; exit 0", "5s"));
         assertThat(only(report).outcome()).isEqualTo(Outcome.COMPLETED);
-        await().atMost(Duration.ofSeconds(2)).until(() -> !processesMentioning(marker).isEmpty());
+        await().atMost(Duration.ofSeconds(10)).until(() -> !processesMentioning(marker).isEmpty());
         assertThat(processesMentioning(marker)).allSatisfy(p -> assertThat(ProcessTree.processGroup(p.pid())).isEqualTo(p.pid()));
     }
 
