@@ -32,6 +32,7 @@ import io.lameduck.lifecycle.State;
 import io.lameduck.logging.RawJson;
 import io.lameduck.metrics.AgentMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.lang.management.ManagementFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -200,7 +201,11 @@ public final class Agent {
         if (!maintenance.isActive()) {
             LOG.info("start-up: {}", withdrawal.restore().detail());
         }
-        if (!drains.runUnlessTriggered(() -> lifecycle.moveTo(State.READY, "listener up and start-up steps done"))) {
+        if (drains.runUnlessTriggered(() -> lifecycle.moveTo(State.READY, "listener up and start-up steps done"))) {
+            // The whole start-up as the pod sees it (JVM boot included): what a rollout waits for per new pod.
+            LOG.info("READY {} s after the JVM started",
+                    String.format(Locale.ROOT, "%.2f", ManagementFactory.getRuntimeMXBean().getUptime() / 1000.0));
+        } else {
             LOG.info("a drain began during start-up; not becoming READY");
         }
     }

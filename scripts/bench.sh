@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Benchmarks: rollouts under load on the real single-node cluster (scripts/cluster.sh), each way of
+# terminating a pod side by side (no preStop; preStop sleep 5/10/15; Lameduck per withdrawal strategy and as a
+# native sidecar), on a fast and a slow data plane. Writes BENCHMARKS.md, benchmarks.png and benchmarks.json
+# (the repository root by default). Takes about an hour; `--quick` is a smoke run of a few minutes (three
+# scenarios, one rollout each, into target/bench-quick) that the README test command runs.
+#
+# Usage: scripts/bench.sh [--quick] [--rollouts N] [--planes fast,slow] [--scenarios a,b] [--parallel N] ...
+#        scripts/bench.sh --help      (every option, with its bounds and default)
+# Exit: 0 measured, and no Lameduck scenario failed a request; 1 a scenario could not be measured or a
+# Lameduck scenario failed requests (the report is written all the same); 3 bad arguments.
+# Needs root (the cluster) and what scripts/test.sh installs; builds what is missing: the Kubernetes
+# binaries, helm, vegeta, the images (and target/lameduck.jar for the agent image), and a Python venv with
+# matplotlib for the chart (PyPI), all cached under ~/.cache/lameduck.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CACHE="${LAMEDUCK_CACHE:-$HOME/.cache/lameduck}"
+VENV="$CACHE/bench-venv"
+MATPLOTLIB=matplotlib==3.11.2
+log() { echo "[bench.sh] $*" >&2; }
+
+if ! "$VENV/bin/python" -c "import matplotlib" 2>/dev/null || [ "$(cat "$VENV/.requirement" 2>/dev/null)" != "$MATPLOTLIB" ]; then
+  log "creating $VENV with $MATPLOTLIB"
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "$MATPLOTLIB"
+  echo "$MATPLOTLIB" > "$VENV/.requirement"
+fi
+for arg in "$@"; do
+  case "$arg" in -h|--help) exec "$VENV/bin/python" scripts/bench/bench.py --help ;; esac
+done
+BENCH_VALIDATE_ONLY=1 "$VENV/bin/python" scripts/bench/bench.py "$@"   # bad arguments exit 3 before any build
+[ "$(id -u)" = 0 ] || { log "needs root: the benchmark runs a real node (network namespaces, mounts, cgroups)"; exit 3; }
+BIN_DIR="$(scripts/kube-binaries.sh | tail -n 1)"
+export BENCH_KUBECTL="$BIN_DIR/kubectl"
+export BENCH_HELM="$(scripts/helm.sh | tail -n 1)"
+export BENCH_VEGETA="$(scripts/vegeta.sh | tail -n 1)"
+if [ ! -f target/lameduck.jar ] || [ -n "$(find src/main pom.xml -newer target/lameduck.jar -print -quit)" ]; then
+  log "packaging target/lameduck.jar for the agent image"
+  scripts/mvn -q -DskipTests package >&2
+fi
+BENCH_IMAGES="$(scripts/images.sh | grep '^IMAGE=')"
+export BENCH_IMAGES
+exec "$VENV/bin/python" scripts/bench/bench.py "$@"

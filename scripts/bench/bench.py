@@ -1,0 +1,325 @@
+"""Rollouts under load on the real single-node cluster: dropped requests and termination time per way of
+terminating a pod, on a fast and a slow data plane. Run by scripts/bench.sh (which builds what it needs);
+writes BENCHMARKS.md, a PNG chart and the raw results. See `scripts/bench.sh --help`."""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.request
+from datetime import datetime, timezone
+
+import load
+import measure
+import report
+import scenarios
+from kube import Kube, NamespaceWatch, run
+
+PLANES = {"fast": "1s", "slow": "5s"}  # kube-proxy --iptables-min-sync-period
+READYZ_RATE = 100
+STEPS = ("withdraw", "propagate", "hooks")
+LOG_LOCK = threading.Lock()
+STARTED = time.monotonic()
+
+
+def log(message):
+    with LOG_LOCK:
+        print(f"[bench {time.monotonic() - STARTED:6.0f}s] {message}", file=sys.stderr, flush=True)
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # bad arguments exit 3, like the agent's bad configuration
+        self.print_usage(sys.stderr)
+        print(f"bench: {message}", file=sys.stderr)
+        sys.exit(3)
+
+
+def bounded(low, high, kind=int):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
+        return value
+    return parse
+
+
+def names(allowed):
+    def parse(text):
+        chosen = [n.strip() for n in text.split(",") if n.strip()]
+        unknown = [n for n in chosen if n not in allowed]
+        if unknown or not chosen:
+            raise argparse.ArgumentTypeError(f"unknown {unknown or 'empty list'}; choose from {', '.join(allowed)}")
+        return chosen
+    return parse
+
+
+def arguments(argv):
+    p = Parser(prog="scripts/bench.sh", description=__doc__)
+    p.add_argument("--quick", action="store_true",
+                   help="a smoke run: fast plane, no-prestop, sleep-5 and lameduck-readiness-gate, 1 rollout each; "
+                        "writes under target/bench-quick unless --out is given")
+    p.add_argument("--rollouts", type=bounded(1, 50), help="rollouts per scenario (default 7; --quick: 1)")
+    p.add_argument("--replicas", type=bounded(2, 6), default=3, help="pods per Deployment (default 3)")
+    p.add_argument("--rate", type=bounded(1, 200), default=25,
+                   help="requests/s of each of the two attacks (keep-alive on, off) per scenario (default 25)")
+    p.add_argument("--slow-share", type=bounded(0, 0.5, float), default=0.1,
+                   help="share of slow requests (default 0.1)")
+    p.add_argument("--slow", default="1500ms", help="duration of a slow request, a Go duration (default 1500ms)")
+    p.add_argument("--planes", type=names(list(PLANES)), help="data planes (default fast,slow; --quick: fast)")
+    p.add_argument("--scenarios", type=names([s.name for s in scenarios.ALL]), help="scenarios (default: all)")
+    p.add_argument("--parallel", type=bounded(1, 8), default=4, help="scenarios run at once (default 4)")
+    p.add_argument("--out", help="directory of BENCHMARKS.md (default: the repository root; --quick: target/bench-quick)")
+    p.add_argument("--keep", action="store_true", help="leave the cluster up at the end")
+    args = p.parse_args(argv)
+    if not re.fullmatch(r"\d{1,5}(\.\d{1,3})?(ms|s)", args.slow):
+        p.error(f"--slow {args.slow!r} is not a duration like 1500ms or 2s")
+    args.rollouts = args.rollouts or (1 if args.quick else 7)
+    args.planes = args.planes or (["fast"] if args.quick else list(PLANES))
+    args.scenarios = args.scenarios or (["no-prestop", "sleep-5", "lameduck-readiness-gate"] if args.quick
+                                        else [s.name for s in scenarios.ALL])
+    args.out = args.out or ("target/bench-quick" if args.quick else ".")
+    return args
+
+
+class Context:
+    def __init__(self, args, kube, images, tars, vegeta, workdir):
+        self.args, self.kube, self.images, self.tars, self.vegeta, self.workdir = args, kube, images, tars, vegeta, workdir
+
+
+def run_scenario(ctx, plane, scenario, profile):
+    """Deploys, rolls `rollouts` times under load, and returns what was measured."""
+    args, kube = ctx.args, ctx.kube
+    ns = f"b-{plane}-{scenario.name}"
+    tag = f"{plane}/{scenario.name}"
+    kube.kubectl("create", "namespace", ns)
+    scenario.deploy(kube, ns, ctx.images, args.replicas)
+    watch = NamespaceWatch(kube, ns).start()
+    sampler = measure.CgroupSampler(watch).start() if profile else None
+    base = scenario.service_url(kube, ns)
+    slow_every = round(1 / args.slow_share) if args.slow_share else 0
+    urls = [f"{base}/slow?d={args.slow}" if slow_every and i % slow_every == slow_every - 1 else f"{base}/"
+            for i in range(max(slow_every, 1))]
+    wait_until_answering(base + "/", tag)
+    attacks = {ka: load.Attack(ctx.vegeta, urls, args.rate, ka, ctx.workdir) for ka in (True, False)}
+    rollouts, drains, ready_seconds, readyz = [], [], [], []
+    try:
+        time.sleep(5)  # load flowing and the watches caught up before the first pod goes
+        for i in range(args.rollouts):
+            old = watch.live()
+            logs = {t.name: measure.AgentLog(kube, ns, t.name, ctx.workdir) for t in old} if scenario.lameduck else {}
+            probe_target = old[0] if profile and old else None
+            probe = load.Attack(ctx.vegeta, [f"http://{probe_target.ip}:7979/readyz"], READYZ_RATE, False,
+                                ctx.workdir) if probe_target else None
+            started = time.monotonic()
+            kube.kubectl("rollout", "restart", f"deployment/{scenario.deployment}", "-n", ns)
+            kube.kubectl("rollout", "status", f"deployment/{scenario.deployment}", "-n", ns, "--timeout=300s", timeout=310)
+            rolled = time.monotonic() - started
+            wait_until_gone(watch, [t.name for t in old], scenarios.GRACE_SECONDS + 30, tag)
+            rollouts.append(rolled)
+            reports = {}
+            for name, pod_log in logs.items():
+                reports[name], ready = pod_log.close()
+                if reports[name]:
+                    drains.append(reports[name])
+                if ready is not None:
+                    ready_seconds.append(ready)
+            if probe:
+                readyz.append(readyz_window(probe.stop(), watch.snapshot()[probe_target.name], reports.get(probe_target.name)))
+            log(f"{tag}: rollout {i + 1}/{args.rollouts} in {rolled:.1f} s, old pods gone after "
+                f"{time.monotonic() - started:.1f} s")
+        time.sleep(3)
+    finally:
+        results = {("keepalive" if ka else "no_keepalive"): load.summarize(a.stop(), measure.instant)
+                   for ka, a in attacks.items()}
+        watch.stop()
+        if sampler:
+            sampler.stop()
+    if scenario.lameduck:  # the last generation's start-up
+        for t in watch.live():
+            _, ready = measure.AgentLog(kube, ns, t.name, ctx.workdir, follow=False).close()
+            if ready is not None:
+                ready_seconds.append(ready)
+    kube.kubectl("delete", "namespace", ns, "--wait=false")
+    pods = [t for t in watch.snapshot().values() if t.deleted is not None]
+    failed = sum(r["failed"] for r in results.values())
+    log(f"{tag}: done, {len(pods)} terminations, {failed} failed requests")
+    return {
+        "plane": plane, "scenario": scenario.name, "label": scenario.label, "lameduck": scenario.lameduck,
+        "rollouts": len(rollouts), "rollout_seconds_median": measure.median(rollouts),
+        "terminations": len(pods), "requests": results,
+        "failure_after_deletion_seconds": after_deletion(results, pods),
+        "termination_seconds": [t.termination_seconds() for t in pods],
+        "not_serving_seconds": [t.not_serving_seconds() for t in pods],
+        "drain_seconds": [d.get("durationSeconds") for d in drains],
+        "steps": {s: [measure.step_seconds(d, s) for d in drains] for s in STEPS},
+        "drain_outcomes": sorted({d.get("outcome", "?") for d in drains}),
+        "ready_seconds": ready_seconds,
+        "footprint": sampler.summary() if sampler else None,
+        "readyz": readyz,
+    }
+
+
+def wait_until_answering(url, tag, bound_seconds=90, in_a_row=20):
+    """Waits until the Service answers `in_a_row` new connections in a row: kube-proxy has programmed it."""
+    deadline, streak = time.monotonic() + bound_seconds, 0
+    while streak < in_a_row:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{tag}: {url} did not answer {in_a_row} times in a row within {bound_seconds} s")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                streak = streak + 1 if answer.status == 200 else 0
+        except OSError:
+            streak = 0
+            time.sleep(0.2)
+
+
+def after_deletion(results, pods):
+    """For each failed request: seconds since the latest pod deletion before it (None if before any)."""
+    deletions = sorted(t.deleted_wall for t in pods if t.deleted_wall)
+    offsets = []
+    for q in results.values():
+        for at, kind in q["failure_times"]:
+            before = [d for d in deletions if d <= at]
+            offsets.append((round(at - before[-1], 2) if before else None, kind))
+    return offsets
+
+
+def wait_until_gone(watch, pods, bound_seconds, tag):
+    deadline = time.monotonic() + bound_seconds
+    while True:
+        seen = watch.snapshot()
+        left = [p for p in pods if p in seen and seen[p].gone is None]
+        if not left:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{tag}: {left} still there {bound_seconds} s after the rollout")
+        time.sleep(0.5)
+
+
+def readyz_window(results, track, drain):
+    """/readyz latencies of the requests sent while the pod drained: from its deletion to its drain's end."""
+    start = track.deleted_wall
+    end = measure.instant(drain.get("finishedAt")) if drain else None
+    if start is None or end is None:
+        return {"requests": 0}
+    window = [r for r in results if start <= measure.instant(r["timestamp"]) <= end]
+    latencies = [r["latency"] / 1e6 for r in window if r.get("code") in (200, 503)]
+    return {"requests": len(window), "answered": len(latencies), "seconds": round(end - start, 2),
+            "codes": sorted({r.get("code") for r in window}),
+            "p50_ms": measure.percentile(latencies, 50), "p99_ms": measure.percentile(latencies, 99),
+            "max_ms": max(latencies) if latencies else None}
+
+
+def interleaved(names):
+    """Lameduck scenarios (a JVM per pod) alternating with the baselines, so that scenarios running at once load
+    the node alike."""
+    lameduck = [n for n in names if scenarios.BY_NAME[n].lameduck]
+    others = [n for n in names if not scenarios.BY_NAME[n].lameduck]
+    mixed = []
+    for i in range(max(len(lameduck), len(others))):
+        mixed += lameduck[i:i + 1] + others[i:i + 1]
+    return mixed
+
+
+def cluster(*args, env=None, timeout=600):
+    return run(["scripts/cluster.sh", *args], timeout, env=env)
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    mem = next((int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
+    return {"cpus": os.cpu_count(), "cpu_model": cpu, "memory_gib": round(mem / 2**20, 1),
+            "kernel": platform.release(), "python": platform.python_version()}
+
+
+def versions(kube, vegeta, images):
+    server = json.loads(kube.kubectl("version", "-o", "json")).get("serverVersion", {}).get("gitVersion", "?")
+    containerd = run(["containerd", "--version"], 10, check=False).strip()
+    commit = run(["git", "rev-parse", "--short", "HEAD"], 10, check=False).strip()
+    dirty = run(["git", "status", "--porcelain", "--untracked-files=no"], 10, check=False).strip()
+    return {"kubernetes": server, "containerd": containerd, "vegeta": os.path.basename(vegeta),
+            "commit": commit + (" (with uncommitted changes)" if dirty else ""), "images": images}
+
+
+def main(argv):
+    args = arguments(argv)
+    if os.environ.get("BENCH_VALIDATE_ONLY"):
+        return 0
+    kubectl, helm, vegeta = os.environ["BENCH_KUBECTL"], os.environ["BENCH_HELM"], os.environ["BENCH_VEGETA"]
+    images, tars = {}, []
+    for line in os.environ["BENCH_IMAGES"].splitlines():
+        fields = dict(f.split("=", 1) for f in line.split())
+        images[fields["IMAGE"]] = fields["NAME"]
+        if fields["IMAGE"] != "base":
+            tars.append(fields["TAR"])
+    kubeconfig = os.path.join(os.environ.get("LAMEDUCK_CLUSTER_DIR", "/var/lib/lameduck-cluster"), "admin.kubeconfig")
+    workdir = tempfile.mkdtemp(prefix="lameduck-bench-")
+    started = datetime.now(timezone.utc)
+    results, env_versions = [], None
+    total = len(args.planes) * len(args.scenarios)
+    log(f"{total} scenarios x {args.rollouts} rollouts x {args.replicas} pods, {args.parallel} at a time")
+    try:
+        for plane in args.planes:
+            log(f"{plane} data plane: kube-proxy min sync {PLANES[plane]}; (re)starting the cluster")
+            cluster("down", timeout=300)
+            cluster("up", env={**os.environ, "LAMEDUCK_KUBE_PROXY_MIN_SYNC": PLANES[plane]})
+            cluster("import", *tars)
+            kube = Kube(kubectl, helm, kubeconfig)
+            kube.start_proxy()
+            env_versions = env_versions or versions(kube, vegeta, images)
+            ctx = Context(args, kube, images, tars, vegeta, workdir)
+            try:
+                with concurrent.futures.ThreadPoolExecutor(args.parallel) as pool:
+                    futures = {pool.submit(run_scenario, ctx, plane, scenarios.BY_NAME[name],
+                                           profile=(name == "lameduck-readiness-gate")): name
+                               for name in interleaved(args.scenarios)}
+                    for future in concurrent.futures.as_completed(futures):
+                        try:
+                            results.append(future.result())
+                        except Exception as e:
+                            log(f"{plane}/{futures[future]} failed: {e}")
+                            traceback.print_exc()
+                            results.append({"plane": plane, "scenario": futures[future], "error": str(e)})
+            finally:
+                kube.stop_proxy()
+    finally:
+        if not args.keep:
+            cluster("down", timeout=300)
+        shutil.rmtree(workdir, ignore_errors=True)
+    order = {n: i for i, n in enumerate(s.name for s in scenarios.ALL)}
+    results.sort(key=lambda r: (list(PLANES).index(r["plane"]), order[r["scenario"]]))
+    os.makedirs(args.out, exist_ok=True)
+    meta = {"date": started.strftime("%Y-%m-%d %H:%M UTC"),
+            "minutes": round((datetime.now(timezone.utc) - started).total_seconds() / 60, 1),
+            "command": "scripts/bench.sh " + " ".join(argv), "machine": machine(), "versions": env_versions,
+            "settings": {k: v for k, v in vars(args).items() if k not in ("out", "keep")},
+            "planes": {p: PLANES[p] for p in args.planes}}
+    path = report.write(args.out, meta, results)
+    log(f"wrote {path}")
+    broken = [r for r in results if "error" in r]
+    dropped = [r for r in results if r.get("lameduck") and any(q["failed"] for q in r["requests"].values())]
+    for r in broken:
+        log(f"FAILED to measure {r['plane']}/{r['scenario']}: {r['error']}")
+    for r in dropped:
+        log(f"LAMEDUCK DROPPED REQUESTS in {r['plane']}/{r['scenario']}: {r['requests']}")
+    return 1 if broken or dropped else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,221 @@
+"""BENCHMARKS.md, its chart (matplotlib) and the raw results, from one run of the benchmark."""
+
+import json
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from measure import median, percentile  # noqa: E402
+
+CHART = "benchmarks.png"
+RAW = "benchmarks.json"
+PLANE_TEXT = {"fast": "fast data plane", "slow": "slow data plane"}
+
+
+def fmt(value, unit="", digits=1):
+    return "–" if value is None else f"{value:.{digits}f}{unit}"
+
+
+def spread(values, unit=" s"):
+    """median / p95 of a list, as text."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    return f"{fmt(median(values))} / {fmt(percentile(values, 95))}{unit}"
+
+
+def failures(requests):
+    total = {}
+    for r in requests.values():
+        for kind, n in r["failures"].items():
+            total[kind] = total.get(kind, 0) + n
+    text = ", ".join(f"{n} {kind}" for kind, n in total.items() if n)
+    return text or "none"
+
+
+def when(offsets):
+    seconds = [o for o, _ in offsets if o is not None]
+    before = sum(1 for o, _ in offsets if o is None)
+    if not seconds:
+        return "–" if not before else f"{before} before any deletion"
+    text = f"{fmt(median(seconds))} [{fmt(min(seconds))}–{fmt(max(seconds))}]"
+    return text + (f"; {before} before any deletion" if before else "")
+
+
+def write(out, meta, results):
+    with open(os.path.join(out, RAW), "w") as f:
+        json.dump({"meta": meta, "results": results}, f, indent=1, default=str)
+    chart(os.path.join(out, CHART), [r for r in results if "error" not in r], meta)
+    path = os.path.join(out, "BENCHMARKS.md")
+    with open(path, "w") as f:
+        f.write(markdown(meta, results))
+    return path
+
+
+def chart(path, results, meta):
+    planes = list(meta["planes"])
+    labels = list(dict.fromkeys(r["label"] for r in results))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 8), sharex=True)
+    width = 0.8 / max(len(planes), 1)
+    colors = {"fast": "#4878a8", "slow": "#d8843a"}
+    for j, plane in enumerate(planes):
+        rows = {r["label"]: r for r in results if r["plane"] == plane}
+        xs = [i + (j - (len(planes) - 1) / 2) * width for i in range(len(labels))]
+        failed = [sum(q["failed"] for q in rows[l]["requests"].values()) if l in rows else 0 for l in labels]
+        sent = [sum(q["sent"] for q in rows[l]["requests"].values()) if l in rows else 0 for l in labels]
+        bars = top.bar(xs, failed, width, label=f"{plane} ({meta['planes'][plane]} kube-proxy sync)", color=colors[plane])
+        for bar, n, total in zip(bars, failed, sent):
+            top.annotate(f"{n}", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom", fontsize=8)
+        med = [median(rows[l]["termination_seconds"]) if l in rows else None for l in labels]
+        p95 = [percentile(rows[l]["termination_seconds"], 95) if l in rows else None for l in labels]
+        bottom.bar(xs, [m or 0 for m in med], width, color=colors[plane], label=f"{plane}: median")
+        bottom.errorbar(xs, [m or 0 for m in med], yerr=[[0] * len(med), [(p or 0) - (m or 0) for m, p in zip(med, p95)]],
+                        fmt="none", ecolor="black", capsize=3, label="p95" if j == 0 else None)
+    top.set_ylabel("failed requests (all rollouts)")
+    top.set_title("Rollouts under load: failed requests and pod termination time per way of terminating a pod")
+    top.legend(fontsize=8)
+    bottom.set_ylabel("deletion → containers exited (s)")
+    bottom.set_xticks(range(len(labels)))
+    bottom.set_xticklabels(labels, rotation=20, ha="right", fontsize=8)
+    bottom.legend(fontsize=8)
+    fig.text(0.01, 0.005, f"{meta['date']}, {meta['machine']['cpus']} CPUs, {meta['versions']['kubernetes'] if meta['versions'] else '?'}, "
+             f"{meta['settings']['rollouts']} rollouts x {meta['settings']['replicas']} pods per scenario", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def markdown(meta, results):
+    m, v, s = meta["machine"], meta["versions"] or {}, meta["settings"]
+    out = ["# Benchmarks: rollouts under load on a real node", "",
+           f"Written by `{meta['command']}` on {meta['date']} ({meta['minutes']} min). Do not edit by hand: run it again.", "",
+           "## Set-up", "",
+           f"- Machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB, Linux {m['kernel']}.",
+           f"- Cluster: `scripts/cluster.sh`, one node: Kubernetes {v.get('kubernetes', '?')} (kubelet, kube-proxy in iptables "
+           f"mode, control plane), {v.get('containerd', '?')}, runc, bridge CNI. Lameduck at commit {v.get('commit', '?')}.",
+           f"- Images, built locally: {', '.join(f'`{n}`' for k, n in sorted(v.get('images', {}).items()) if k != 'base')}.",
+           f"- Workload: the demo app (`demo/`, Go net/http: stops accepting at SIGTERM, closes idle keep-alive connections, "
+           f"finishes in-flight requests), {s['replicas']} replicas, `maxUnavailable: 0`, `maxSurge: 1`, "
+           f"`terminationGracePeriodSeconds: 30`, readiness probe every 5 s; rolled with `kubectl rollout restart` "
+           f"{s['rollouts']} times per scenario (the next rollout starts once the old pods are gone).",
+           f"- Load: {v.get('vegeta', 'vegeta')}, open loop at a constant rate from inside the node's network namespace to the "
+           f"Service's ClusterIP (kube-proxy, conntrack), no retries: two attacks per scenario at {s['rate']} requests/s each, "
+           f"one with keep-alive and one without; {s['slow_share']:.0%} of the requests are slow ({s['slow']}). "
+           f"A request fails if it gets no 2xx/3xx answer within 10 s, classified as refused, reset, timeout, 5xx or other.",
+           "- Data planes: " + "; ".join(f"{p}: kube-proxy `--iptables-min-sync-period={t}`" for p, t in meta["planes"].items())
+           + ". A slow data plane stands for large clusters, ingress controllers and cloud load balancers that apply "
+             "endpoint changes late.",
+           f"- Scenarios ran {s['parallel']} at a time on the one node (each in its own namespace), so timings include "
+           f"that contention; compare them within this run.",
+           "- Termination time: from the deletion seen on a watch of the pods to all the pod's containers seen exited "
+           "(or the pod gone). Not serving: from the deletion to the pod's endpoint seen `serving: false` (or gone) on "
+           "its Service's EndpointSlices. Drain and its steps: the agent's own drain report.", "",
+           f"![failed requests and termination time per scenario]({CHART})", ""]
+    for plane in meta["planes"]:
+        rows = [r for r in results if r["plane"] == plane]
+        out += [f"## {PLANE_TEXT[plane].capitalize()} (kube-proxy sync at most every {meta['planes'][plane]})", "",
+                "| scenario | terminations | sent (keep-alive / not) | failed (keep-alive / not) | failures by class | "
+                "failures, s after the latest deletion: median [min–max] |",
+                "|---|---:|---:|---:|---|---|"]
+        for r in rows:
+            if "error" in r:
+                out.append(f"| {r['scenario']} | not measured: {r['error'][:200]} | | | |")
+                continue
+            q = r["requests"]
+            out.append(f"| {r['label']} | {r['terminations']} | {q['keepalive']['sent']} / {q['no_keepalive']['sent']} | "
+                       f"**{q['keepalive']['failed']} / {q['no_keepalive']['failed']}** | {failures(q)} | "
+                       f"{when(r.get('failure_after_deletion_seconds', []))} |")
+        out += ["", "Times in seconds, median / p95:", "",
+                "| scenario | termination | not serving | drain | withdraw | propagate | hooks | rollout (median) |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in rows:
+            if "error" in r:
+                continue
+            out.append(f"| {r['label']} | {spread(r['termination_seconds'], '')} | {spread(r['not_serving_seconds'], '')} | "
+                       f"{spread(r['drain_seconds'], '')} | {spread(r['steps']['withdraw'], '')} | "
+                       f"{spread(r['steps']['propagate'], '')} | {spread(r['steps']['hooks'], '')} | "
+                       f"{fmt(r['rollout_seconds_median'])} |")
+        out.append("")
+    out += agent_section(results)
+    out += meaning(meta, results)
+    return "\n".join(out) + "\n"
+
+
+def agent_section(results):
+    profiled = [r for r in results if r.get("footprint")]
+    lines = ["## The agent itself", ""]
+    ready = [x for r in results if r.get("lameduck") for x in r.get("ready_seconds", [])]
+    lines.append(f"- Time to READY in the pod (JVM start to READY, from the agent's log line, {len(ready)} pods): "
+                 f"median {fmt(median(ready), ' s', 2)}, p95 {fmt(percentile(ready, 95), ' s', 2)}.")
+    for r in profiled:
+        lines.append(f"- Agent container, cgroup samples every 0.5 s ({r['plane']}/{r['scenario']}; working set = "
+                     f"usage − inactive file cache):")
+        for phase, f in r["footprint"].items():
+            lines.append(f"  - {phase}: memory median {fmt(f['memory_mib_median'], ' MiB')}, max "
+                         f"{fmt(f['memory_mib_max'], ' MiB')}; CPU {fmt(f['cpu_millicores_mean'], ' millicores', 0)} "
+                         f"({f['samples']} samples)")
+        windows = [w for w in r["readyz"] if w.get("answered")]
+        if windows:
+            p99 = [w["p99_ms"] for w in windows]
+            lines.append(f"- `/readyz` at {100} requests/s (vegeta, constant rate, no keep-alive, like the kubelet) "
+                         f"during {len(windows)} drains, from the deletion to the drain's end: "
+                         f"{sum(w['answered'] for w in windows)} of {sum(w['requests'] for w in windows)} answered "
+                         f"(codes {sorted({c for w in windows for c in w['codes']})}), p50 "
+                         f"{fmt(median([w['p50_ms'] for w in windows]), ' ms', 2)}, p99 {fmt(max(p99), ' ms', 2)} "
+                         f"(worst drain), max {fmt(max(w['max_ms'] for w in windows), ' ms', 2)}.")
+    return lines + [""]
+
+
+def meaning(meta, results):
+    ok = [r for r in results if "error" not in r]
+
+    def failed(r):
+        return sum(q["failed"] for q in r["requests"].values())
+
+    def sent(r):
+        return sum(q["sent"] for q in r["requests"].values())
+
+    def find(plane, name):
+        return next((r for r in ok if r["plane"] == plane and r["scenario"] == name), None)
+
+    lines = ["## What the numbers mean", ""]
+    for plane in meta["planes"]:
+        parts = []
+        for r in [r for r in ok if r["plane"] == plane]:
+            parts.append(f"{r['label']} failed {failed(r)} of {sent(r)} requests with a median termination of "
+                         f"{fmt(median(r['termination_seconds']), ' s')}")
+        if parts:
+            lines.append(f"- On the {PLANE_TEXT[plane]}: " + "; ".join(parts) + ".")
+    lameduck = [r for r in ok if r["lameduck"]]
+    sleeps = [r for r in ok if r["scenario"].startswith("sleep-")]
+    lines.append("")
+    if lameduck:
+        worst = max(lameduck, key=lambda r: percentile(r["termination_seconds"], 95) or 0)
+        zero = all(failed(r) == 0 for r in lameduck)
+        lines.append(("Lameduck failed no request in any scenario, on either data plane: " if zero else
+                      "Lameduck failed requests in some scenario — a bug to fix, not a number to accept: ")
+                     + "its drain waits until new connections have stopped arriving (the propagate step) instead of a "
+                       "fixed time, so it takes longer only where the data plane is slower.")
+    if sleeps:
+        safe = {p: [r for r in sleeps if r["plane"] == p and failed(r) == 0] for p in meta["planes"]}
+        for plane, rows in safe.items():
+            if rows:
+                shortest = min(rows, key=lambda r: int(r["scenario"].split("-")[1]))
+                lines.append(f"On the {PLANE_TEXT[plane]} the shortest fixed sleep that failed nothing here was "
+                             f"{shortest['scenario'].split('-')[1]} s (median termination "
+                             f"{fmt(median(shortest['termination_seconds']), ' s')}).")
+            elif any(r["plane"] == plane for r in sleeps):
+                lines.append(f"On the {PLANE_TEXT[plane]} every fixed sleep measured here failed some requests.")
+        lines.append("A fixed sleep has to be sized for the slowest consumer of the endpoints, and every pod then "
+                     "pays it on every termination; too short and requests fail, as above.")
+    if lameduck:
+        lines.append(f"Sizing `terminationGracePeriodSeconds`: it must cover the drain plus the app's own shutdown "
+                     f"(its slowest in-flight request). The longest p95 termination with Lameduck here was "
+                     f"{fmt(percentile(worst['termination_seconds'], 95), ' s')} ({worst['label']}, {worst['plane']}); "
+                     f"the agent spends at most `drain.budget` (derived from the grace period minus the safety margin), "
+                     f"so the grace period is an upper bound the drain stays inside, not a time every pod waits.")
+    lines.append("")
+    return lines

@@ -1,0 +1,95 @@
+"""The ways of terminating a pod that the benchmark compares: nothing, Kubernetes' own preStop sleep, and
+Lameduck (each withdrawal strategy, and as a native sidecar). Each deploys the same demo app."""
+
+import json
+import subprocess
+from dataclasses import dataclass
+
+APP_PORT = 8080
+GRACE_SECONDS = 30
+# The chart's example probes the app every 5 s; the baselines do the same so only the preStop differs.
+APP_PROBE_PERIOD = 5
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    label: str
+    sleep_seconds: int = None  # baselines: preStop sleep (None: no preStop)
+    chart_values: tuple = None  # Lameduck: extra helm --set values
+
+    @property
+    def lameduck(self):
+        return self.chart_values is not None
+
+    @property
+    def deployment(self):
+        return "ld-lameduck-example" if self.lameduck else "app"
+
+    def deploy(self, kube, namespace, images, replicas):
+        if self.lameduck:
+            self._install_chart(kube, namespace, images, replicas)
+        else:
+            _apply(kube, namespace, self._baseline(images["demo"], replicas))
+        kube.kubectl("rollout", "status", f"deployment/{self.deployment}", "-n", namespace, "--timeout=240s", timeout=250)
+
+    def service_url(self, kube, namespace):
+        service = kube.get_json("service", self.deployment, "-n", namespace)
+        port = service["spec"]["ports"][0]["port"]
+        return f"http://{service['spec']['clusterIP']}:{port}"
+
+    def _install_chart(self, kube, namespace, images, replicas):
+        agent_repo, agent_tag = images["agent"].rsplit(":", 1)
+        demo_repo, demo_tag = images["demo"].rsplit(":", 1)
+        values = [("image.repository", agent_repo), ("image.pullPolicy", "Never"), ("example.enabled", "true"),
+                  ("example.replicas", str(replicas)), ("example.image.repository", demo_repo),
+                  ("example.image.pullPolicy", "Never"), ("example.terminationGracePeriodSeconds", str(GRACE_SECONDS)),
+                  ("example.strategy.type", "RollingUpdate"),
+                  ("example.strategy.rollingUpdate.maxUnavailable", "0"),
+                  ("example.strategy.rollingUpdate.maxSurge", "1"), *self.chart_values]
+        args = ["install", "ld", "helm/lameduck", "--namespace", namespace, "--wait", "--timeout", "4m"]
+        for key, value in values:
+            args += ["--set", f"{key}={value}"]
+        # Image tags are hashes: --set would turn an all-digit one into a number.
+        args += ["--set-string", f"image.tag={agent_tag}", "--set-string", f"example.image.tag={demo_tag}"]
+        kube.helm(*args, timeout=300)
+
+    def _baseline(self, image, replicas):
+        labels = {"app": "app"}
+        container = {
+            "name": "app", "image": image, "imagePullPolicy": "Never",
+            "ports": [{"name": "http", "containerPort": APP_PORT}],
+            "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": APP_PROBE_PERIOD},
+        }
+        if self.sleep_seconds is not None:
+            container["lifecycle"] = {"preStop": {"sleep": {"seconds": self.sleep_seconds}}}
+        deployment = {
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app"},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"terminationGracePeriodSeconds": GRACE_SECONDS, "containers": [container]}}}}
+        service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "app"},
+                   "spec": {"selector": labels, "ports": [{"name": "http", "port": APP_PORT, "targetPort": "http"}]}}
+        return {"apiVersion": "v1", "kind": "List", "items": [deployment, service]}
+
+
+def _apply(kube, namespace, manifest):
+    done = subprocess.run([kube.kubectl_bin, "--kubeconfig", kube.kubeconfig, "apply", "-n", namespace, "-f", "-"],
+                          input=json.dumps(manifest), capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"kubectl apply failed: {done.stderr[-1000:]}")
+
+
+ALL = [
+    Scenario("no-prestop", "no preStop"),
+    Scenario("sleep-5", "preStop sleep 5", sleep_seconds=5),
+    Scenario("sleep-10", "preStop sleep 10", sleep_seconds=10),
+    Scenario("sleep-15", "preStop sleep 15", sleep_seconds=15),
+    Scenario("lameduck-readiness-gate", "Lameduck readiness-gate", chart_values=(("withdraw.strategy", "readiness-gate"),)),
+    Scenario("lameduck-label", "Lameduck label", chart_values=(("withdraw.strategy", "label"),)),
+    Scenario("lameduck-probe", "Lameduck probe", chart_values=(("withdraw.strategy", "probe"),)),
+    Scenario("lameduck-native", "Lameduck native sidecar", chart_values=(("withdraw.strategy", "readiness-gate"),
+                                                                          ("sidecar.native", "true"))),
+]
+BY_NAME = {s.name: s for s in ALL}
