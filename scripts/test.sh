@@ -11,7 +11,8 @@
 #     image by its test once `mvn verify` has packaged the jar. Needs root; otherwise the docker tests skip.
 # Then `mvn verify`: unit and integration tests (real Jetty, real Prometheus, real kube-apiserver),
 # the jar, the process tests against target/lameduck.jar, and the node tests: the images built locally
-# (scripts/images.sh) and a real single-node cluster (scripts/cluster.sh: kubelet, containerd, kube-proxy).
+# (scripts/images.sh) and a real single-node cluster (scripts/cluster.sh: kubelet, containerd, kube-proxy);
+# then, as root, a quick run of the benchmark harness (scripts/bench.sh --quick).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -33,4 +34,10 @@ else
 fi
 step "mvn verify"
 scripts/mvn verify "$@"
+if [ "$(id -u)" = 0 ]; then
+  # The benchmark harness, smoke-run so it cannot rot: three scenarios, one rollout each, into
+  # target/bench-quick; exits 1 if Lameduck failed a request there. The full run is scripts/bench.sh.
+  step "scripts/bench.sh --quick"
+  scripts/bench.sh --quick
+fi
 step "all tests passed"

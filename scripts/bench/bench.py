@@ -9,6 +9,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ PLANES = {"fast": "1s", "slow": "5s"}  # kube-proxy --iptables-min-sync-period
 READYZ_RATE = 100
 STEPS = ("withdraw", "propagate", "hooks")
 LOG_LOCK = threading.Lock()
+STOP = threading.Event()  # set on SIGINT/SIGTERM: scenarios stop at their next step, then the cluster goes down
 STARTED = time.monotonic()
 
 
@@ -36,8 +38,13 @@ def log(message):
         print(f"[bench {time.monotonic() - STARTED:6.0f}s] {message}", file=sys.stderr, flush=True)
 
 
-class UsageError(Exception):
+class Interrupted(Exception):
     pass
+
+
+def check_stop(tag):
+    if STOP.is_set():
+        raise Interrupted(f"{tag}: interrupted")
 
 
 class Parser(argparse.ArgumentParser):
@@ -107,6 +114,7 @@ def run_scenario(ctx, plane, scenario, profile):
     args, kube = ctx.args, ctx.kube
     ns = f"b-{plane}-{scenario.name}"
     tag = f"{plane}/{scenario.name}"
+    check_stop(tag)
     kube.kubectl("create", "namespace", ns)
     scenario.deploy(kube, ns, ctx.images, args.replicas)
     watch = NamespaceWatch(kube, ns).start()
@@ -121,6 +129,7 @@ def run_scenario(ctx, plane, scenario, profile):
     try:
         time.sleep(5)  # load flowing and the watches caught up before the first pod goes
         for i in range(args.rollouts):
+            check_stop(tag)
             old = watch.live()
             logs = {t.name: measure.AgentLog(kube, ns, t.name, ctx.workdir) for t in old} if scenario.lameduck else {}
             probe_target = old[0] if profile and old else None
@@ -179,6 +188,7 @@ def wait_until_answering(url, tag, bound_seconds=90, in_a_row=20):
     """Waits until the Service answers `in_a_row` new connections in a row: kube-proxy has programmed it."""
     deadline, streak = time.monotonic() + bound_seconds, 0
     while streak < in_a_row:
+        check_stop(tag)
         if time.monotonic() > deadline:
             raise RuntimeError(f"{tag}: {url} did not answer {in_a_row} times in a row within {bound_seconds} s")
         try:
@@ -203,6 +213,7 @@ def after_deletion(results, pods):
 def wait_until_gone(watch, pods, bound_seconds, tag):
     deadline = time.monotonic() + bound_seconds
     while True:
+        check_stop(tag)
         seen = watch.snapshot()
         left = [p for p in pods if p in seen and seen[p].gone is None]
         if not left:
@@ -257,10 +268,23 @@ def versions(kube, vegeta, images):
             "commit": commit + (" (with uncommitted changes)" if dirty else ""), "images": images}
 
 
+def interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv):
     args = arguments(argv)
     if os.environ.get("BENCH_VALIDATE_ONLY"):
         return 0
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        return measure_all(args, argv)
+    except KeyboardInterrupt:
+        log("interrupted: no report written")
+        return 130
+
+
+def measure_all(args, argv):
     kubectl, helm, vegeta = os.environ["BENCH_KUBECTL"], os.environ["BENCH_HELM"], os.environ["BENCH_VEGETA"]
     images, tars = {}, []
     for line in os.environ["BENCH_IMAGES"].splitlines():
@@ -289,7 +313,14 @@ def main(argv):
                     futures = {pool.submit(run_scenario, ctx, plane, scenarios.BY_NAME[name],
                                            profile=(name == "lameduck-readiness-gate")): name
                                for name in interleaved(args.scenarios)}
-                    for future in concurrent.futures.as_completed(futures):
+                    try:
+                        finished = list(concurrent.futures.as_completed(futures))
+                    except KeyboardInterrupt:
+                        STOP.set()  # the pool's exit waits for the running scenarios, which now stop and clean up
+                        pool.shutdown(wait=False, cancel_futures=True)
+                        log("interrupted: stopping the scenarios (their load and watches), then the cluster")
+                        raise
+                    for future in finished:
                         try:
                             results.append(future.result())
                         except Exception as e:

@@ -50,6 +50,15 @@ public final class KubeIntegration implements AutoCloseable {
     static final Duration EVENT_FLUSH_LIMIT = Duration.ofSeconds(3);
     /** The startup checks (read the pod, RBAC) together take at most this long. */
     static final Duration STARTUP_LIMIT = Duration.ofSeconds(5);
+    /**
+     * How long the first read of the pod retries when the API does not answer. A new pod often starts while the
+     * API server is busy (a rollout), before its node routes the API's Service, or with so little CPU that the JVM's
+     * first TLS handshake takes seconds; giving up at the first timeout made the agent exit (kube.mode enabled) or
+     * run without the API (auto) in exactly those rollouts. Within the chart's startup probe window (30 s).
+     */
+    static final Duration STARTUP_READ_WINDOW = Duration.ofSeconds(20);
+    private static final Duration FIRST_RETRY_PAUSE = Duration.ofMillis(250);
+    private static final Duration LONGEST_RETRY_PAUSE = Duration.ofSeconds(2);
 
     private final KubernetesClient client;
     private final boolean ownsClient;
@@ -120,6 +129,11 @@ public final class KubeIntegration implements AutoCloseable {
 
     static Optional<KubeIntegration> connect(AgentConfig config, Map<String, String> env, PrometheusRegistry registry,
             Path namespaceFile) throws KubeUnavailableException {
+        return connect(config, env, registry, namespaceFile, STARTUP_READ_WINDOW);
+    }
+
+    static Optional<KubeIntegration> connect(AgentConfig config, Map<String, String> env, PrometheusRegistry registry,
+            Path namespaceFile, Duration readWindow) throws KubeUnavailableException {
         KubeMode mode = config.kube().mode();
         if (mode == KubeMode.DISABLED) {
             LOG.info("standalone mode: kube.mode is disabled; withdrawal is probe-only (/readyz), the budget is drain.budget");
@@ -142,7 +156,7 @@ public final class KubeIntegration implements AutoCloseable {
         OwnPod pod = new OwnPod(client, identity, api);
         Optional<Pod> read = Optional.empty();
         try {
-            read = Optional.of(pod.get(OwnPod.CALL_LIMIT));
+            read = Optional.of(readAtStartup(pod, Deadline.after(readWindow)));
         } catch (ApiException e) {
             if (e.kind() != ApiException.Kind.FORBIDDEN) {
                 api.close();
@@ -158,6 +172,29 @@ public final class KubeIntegration implements AutoCloseable {
         }
         LOG.info("Kubernetes integration for pod {} via {}", identity, clientConfig.get().getMasterUrl());
         return Optional.of(new KubeIntegration(config, client, true, pod, read, metrics, api));
+    }
+
+    /**
+     * Reads the pod, retrying with back-off while the API does not answer (unreachable, or slower than a call's
+     * limit) until {@code window} has passed. A definite answer (403, 404, ...) is not retried: waiting would not
+     * change it.
+     */
+    private static Pod readAtStartup(OwnPod pod, Deadline window) throws ApiException, InterruptedException {
+        Duration pause = FIRST_RETRY_PAUSE;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return pod.get(window.cap(OwnPod.CALL_LIMIT));
+            } catch (ApiException e) {
+                boolean noAnswer = e.kind() == ApiException.Kind.UNREACHABLE || e.kind() == ApiException.Kind.TIMEOUT;
+                if (!noAnswer || window.remaining().compareTo(pause) <= 0) {
+                    throw attempt == 1 ? e : new ApiException(e.kind(), e.getMessage() + " (" + attempt + " attempts)", e);
+                }
+                LOG.warn("reading pod {} at start-up, attempt {}: {}; retrying in {} ms (for up to {} s more)", pod.identity(),
+                        attempt, e.getMessage(), pause.toMillis(), window.remaining().toSeconds());
+                Thread.sleep(pause.toMillis());
+                pause = OwnPod.min(pause.multipliedBy(2), LONGEST_RETRY_PAUSE);
+            }
+        }
     }
 
     /**

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,11 +57,14 @@ class KubeConnectTest {
         assertThat(connect("auto", env)).isEmpty();
         assertThatThrownBy(() -> connect("enabled", env))
                 .isInstanceOf(KubeUnavailableException.class)
-                .hasMessageContaining("cannot read pod n/p from the API at https://127.0.0.1:");
+                .hasMessageContaining("cannot read pod n/p from the API at https://127.0.0.1:")
+                .hasMessageContaining(" attempts)"); // retried while the start-up read window lasted
     }
 
     private java.util.Optional<KubeIntegration> connect(String mode, Map<String, String> env) throws KubeUnavailableException {
-        return KubeIntegration.connect(config("kube:\n  mode: " + mode + "\n"), env, new PrometheusRegistry(), dir.resolve("no-namespace-file"));
+        // A 1 s start-up read window instead of 20 s: an API that never answers is retried for that long.
+        return KubeIntegration.connect(config("kube:\n  mode: " + mode + "\n"), env, new PrometheusRegistry(), dir.resolve("no-namespace-file"),
+                Duration.ofSeconds(1));
     }
 
     private static int closedPort() throws IOException {

@@ -4,6 +4,7 @@ import static io.lameduck.kube.KubeTestSupport.awaitEndpoint;
 import static io.lameduck.kube.KubeTestSupport.config;
 import static io.lameduck.kube.KubeTestSupport.labels;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -25,11 +26,15 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -153,6 +158,53 @@ class KubeFaultMatrixTest {
         assertThat(step(report, "withdraw").get("outcome").asText()).isEqualTo("failed");
         assertThat(step(report, "withdraw").get("detail").asText()).contains("fell back to probe");
         assertThat(step(report, "propagate").get("outcome").asText()).isEqualTo("completed");
+    }
+
+    @Test
+    void anApiThatAnswersOnlyAfterAFewTriesAtStartUpIsRetriedNotGivenUpOn() throws Exception {
+        String pod = servingPod("late-api");
+        FaultInjectingApiProxy proxy = proxy();
+        AtomicInteger unavailable = new AtomicInteger();
+        proxy.rule((method, path, query) -> isGetOf(pod, method, path) && unavailable.getAndIncrement() < 3
+                ? new Fault.Status(503, "ServiceUnavailable") : Fault.FORWARD);
+
+        Optional<KubeIntegration> kube = connect(pod, proxy);
+
+        assertThat(kube).as("kube.mode enabled: connected once the API answered").isPresent();
+        cleanup.add(kube.get());
+        assertThat(proxy.seen()).filteredOn(seen -> isGetOf(pod, seen.method(), seen.path())).hasSizeGreaterThanOrEqualTo(4);
+        assertThat(kube.get().podIsDeleting()).isFalse();
+    }
+
+    @Test
+    void aDefiniteAnswerAtStartUpIsNotRetried() throws Exception {
+        String pod = servingPod("gone-api");
+        FaultInjectingApiProxy proxy = proxy();
+        proxy.rule((method, path, query) -> isGetOf(pod, method, path) ? new Fault.Status(404, "NotFound") : Fault.FORWARD);
+
+        assertThatThrownBy(() -> connect(pod, proxy)).isInstanceOf(KubeUnavailableException.class)
+                .hasMessageContaining("not found").hasMessageNotContaining("attempts");
+        assertThat(proxy.seen()).filteredOn(seen -> isGetOf(pod, seen.method(), seen.path())).hasSize(1);
+    }
+
+    private static boolean isGetOf(String pod, String method, String path) {
+        return "GET".equals(method) && path.endsWith("/namespaces/" + namespace + "/pods/" + pod);
+    }
+
+    /** KubeIntegration.connect as the agent's start-up does it (kube.mode enabled), through the proxy. */
+    private Optional<KubeIntegration> connect(String pod, FaultInjectingApiProxy proxy) throws Exception {
+        Path kubeconfig = Files.createTempFile("fault-matrix", ".kubeconfig");
+        cleanup.add(() -> Files.deleteIfExists(kubeconfig));
+        Files.writeString(kubeconfig, """
+                apiVersion: v1
+                kind: Config
+                clusters: [{name: c, cluster: {server: "%s"}}]
+                users: [{name: u, user: {token: "%s"}}]
+                contexts: [{name: x, context: {cluster: c, user: u}}]
+                current-context: x
+                """.formatted(proxy.url(), token(pod, rules -> rules)));
+        return KubeIntegration.connect(config("kube: {mode: enabled}\n"), Map.of("KUBECONFIG", kubeconfig.toString(),
+                "POD_NAME", pod, "POD_NAMESPACE", namespace), new PrometheusRegistry(), kubeconfig.resolveSibling("no-namespace-file"));
     }
 
     @Test
