@@ -126,6 +126,7 @@ def run_scenario(ctx, plane, scenario, profile):
     wait_until_answering(base + "/", tag)
     attacks = {ka: load.Attack(ctx.vegeta, urls, args.rate, ka, ctx.workdir) for ka in (True, False)}
     rollouts, drains, ready_seconds, readyz = [], [], [], []
+    extra = []  # a /readyz attack running during a rollout: abandoned if the scenario ends early
     try:
         time.sleep(5)  # load flowing and the watches caught up before the first pod goes
         for i in range(args.rollouts):
@@ -135,6 +136,8 @@ def run_scenario(ctx, plane, scenario, profile):
             probe_target = old[0] if profile and old else None
             probe = load.Attack(ctx.vegeta, [f"http://{probe_target.ip}:7979/readyz"], READYZ_RATE, False,
                                 ctx.workdir) if probe_target else None
+            if probe:
+                extra.append(probe)
             started = time.monotonic()
             kube.kubectl("rollout", "restart", f"deployment/{scenario.deployment}", "-n", ns)
             kube.kubectl("rollout", "status", f"deployment/{scenario.deployment}", "-n", ns, "--timeout=300s", timeout=310)
@@ -149,11 +152,14 @@ def run_scenario(ctx, plane, scenario, profile):
                 if ready is not None:
                     ready_seconds.append(ready)
             if probe:
+                extra.remove(probe)
                 readyz.append(readyz_window(probe.stop(), watch.snapshot()[probe_target.name], reports.get(probe_target.name)))
             log(f"{tag}: rollout {i + 1}/{args.rollouts} in {rolled:.1f} s, old pods gone after "
                 f"{time.monotonic() - started:.1f} s")
         time.sleep(3)
     finally:
+        for attack in extra:
+            attack.abandon()
         results = {("keepalive" if ka else "no_keepalive"): load.summarize(a.stop(), measure.instant)
                    for ka, a in attacks.items()}
         watch.stop()

@@ -41,6 +41,15 @@ class Attack:
              "-duration=0", "-timeout=10s", f"-keepalive={'true' if keepalive else 'false'}", "-max-workers=400",
              f"-output={self.results}"], stderr=subprocess.PIPE, text=True)
 
+    def abandon(self):
+        """Stops the attack, if it still runs, and throws its results away (a scenario that failed or was stopped)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        for path in (self.results, self.targets):
+            if os.path.exists(path):
+                os.unlink(path)
+
     def stop(self):
         """Stops the attack; returns the decoded results: dicts with timestamp, latency (ns), code, error."""
         self.process.send_signal(signal.SIGINT)
