@@ -129,7 +129,7 @@ public final class Agent {
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(daemonThreads("lameduck-timer"));
         Drainer drainer = new Drainer(lifecycle, withdrawal, hooks, config.drain().withdraw().timeout(),
                 PropagationFactory.create(config.drain(), TcpConnectionTable.system(), Ticker.SYSTEM, clock), hookExecutor, Ticker.SYSTEM);
-        DrainCoordinator drains = new DrainCoordinator(drainer, budget, config.drain().safetyMargin(), Ticker.SYSTEM, clock);
+        DrainCoordinator drains = new DrainCoordinator(drainer, budget, config.drain().budget(), config.drain().safetyMargin(), Ticker.SYSTEM, clock);
         drains.addListener(new ReportLogger());
         drains.addListener(metrics.drainListener());
         metrics.sampleConnections(appPorts(config).stream().collect(Collectors.toMap(

@@ -71,7 +71,7 @@ class HookFaultMatrixTest {
         Drainer drainer = new Drainer(lifecycle, new ProbeWithdrawal(), config.drain().hooks().stream().map(HookFactory::create).toList(),
                 Duration.ofSeconds(1), Propagation.fixed(Duration.ZERO), executor, Ticker.SYSTEM);
         DrainCoordinator coordinator = new DrainCoordinator(drainer, BudgetSource.fixed(Duration.parse("PT" + budget)),
-                Duration.ofSeconds(1), Ticker.SYSTEM, Clock.systemUTC());
+                Duration.parse("PT" + budget), Duration.ofSeconds(1), Ticker.SYSTEM, Clock.systemUTC());
         DrainReport report = coordinator.trigger(Trigger.CLI).get(30, TimeUnit.SECONDS);
         Duration allowed = Duration.between(report.startedAt(), report.deadline());
         assertThat(Duration.ofNanos((long) (report.durationSeconds() * 1e9))).as("drain time vs deadline")
