@@ -124,7 +124,7 @@ public final class Agent {
                 kube.map(KubeIntegration::withdrawal).orElseGet(ProbeWithdrawal::new), lifecycle);
         BudgetSource budget = kube.map(KubeIntegration::budgetSource).orElseGet(() -> BudgetSource.fixed(config.drain().budget()));
         MaintenanceStore store = kube.map(KubeIntegration::maintenanceStore).orElse(MaintenanceStore.IN_MEMORY);
-        List<Hook> hooks = config.drain().hooks().stream().map(HookFactory::create).toList();
+        List<Hook> hooks = HookFactory.createAll(config.drain().hooks());
         ExecutorService hookExecutor = Executors.newCachedThreadPool(daemonThreads("lameduck-hook"));
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(daemonThreads("lameduck-timer"));
         Drainer drainer = new Drainer(lifecycle, withdrawal, hooks, config.drain().withdraw().timeout(),

@@ -68,7 +68,7 @@ class HookFaultMatrixTest {
     private DrainReport drain(String budget, String hooksYaml) throws Exception {
         AgentConfig config = new ConfigLoader(Map.of()).parse("drain:\n  hooks:\n" + hooksYaml);
         lifecycle.moveTo(State.READY, "test");
-        Drainer drainer = new Drainer(lifecycle, new ProbeWithdrawal(), config.drain().hooks().stream().map(HookFactory::create).toList(),
+        Drainer drainer = new Drainer(lifecycle, new ProbeWithdrawal(), HookFactory.createAll(config.drain().hooks()),
                 Duration.ofSeconds(1), Propagation.fixed(Duration.ZERO), executor, Ticker.SYSTEM);
         DrainCoordinator coordinator = new DrainCoordinator(drainer, BudgetSource.fixed(Duration.parse("PT" + budget)),
                 Duration.parse("PT" + budget), Duration.ofSeconds(1), Ticker.SYSTEM, Clock.systemUTC());
