@@ -139,6 +139,11 @@ public final class Agent {
         Maintenance maintenance = new Maintenance(lifecycle, withdrawal, config.drain().withdraw().timeout(),
                 store, scheduler, clock);
         maintenance.addListener(metrics.maintenanceListener());
+        lifecycle.addListener(t -> {
+            if (t.to() == State.DRAINING) {
+                maintenance.supersedeByDrain();
+            }
+        });
         kube.ifPresent(k -> {
             drains.addListener(k.events());
             maintenance.addListener(k.maintenanceEvents());
