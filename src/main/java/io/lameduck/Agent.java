@@ -125,12 +125,12 @@ public final class Agent {
                 kube.map(KubeIntegration::withdrawal).orElseGet(ProbeWithdrawal::new), lifecycle);
         BudgetSource budget = kube.map(KubeIntegration::budgetSource).orElseGet(() -> BudgetSource.fixed(config.drain().budget()));
         MaintenanceStore store = kube.map(KubeIntegration::maintenanceStore).orElse(MaintenanceStore.IN_MEMORY);
-        List<Hook> hooks = config.drain().hooks().stream().map(HookFactory::create).toList();
+        List<Hook> hooks = HookFactory.createAll(config.drain().hooks());
         ExecutorService hookExecutor = Executors.newCachedThreadPool(daemonThreads("lameduck-hook"));
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(daemonThreads("lameduck-timer"));
         Drainer drainer = new Drainer(lifecycle, withdrawal, hooks, config.drain().withdraw().timeout(),
                 PropagationFactory.create(config.drain(), TcpConnectionTable.system(), Ticker.SYSTEM, clock), hookExecutor, Ticker.SYSTEM);
-        DrainCoordinator drains = new DrainCoordinator(drainer, budget, config.drain().safetyMargin(), Ticker.SYSTEM, clock);
+        DrainCoordinator drains = new DrainCoordinator(drainer, budget, config.drain().budget(), config.drain().safetyMargin(), Ticker.SYSTEM, clock);
         drains.addListener(new ReportLogger());
         drains.addListener(metrics.drainListener());
         metrics.sampleConnections(appPorts(config).stream().collect(Collectors.toMap(
@@ -140,6 +140,11 @@ public final class Agent {
         Maintenance maintenance = new Maintenance(lifecycle, withdrawal, config.drain().withdraw().timeout(),
                 store, scheduler, clock);
         maintenance.addListener(metrics.maintenanceListener());
+        lifecycle.addListener(t -> {
+            if (t.to() == State.DRAINING) {
+                maintenance.supersedeByDrain();
+            }
+        });
         kube.ifPresent(k -> {
             drains.addListener(k.events());
             maintenance.addListener(k.maintenanceEvents());

@@ -1,5 +1,7 @@
 package io.lameduck;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.lameduck.http.Json;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -7,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +27,7 @@ public final class AgentProcess implements AutoCloseable {
     private final List<String> stderr = new CopyOnWriteArrayList<>();
     private final Thread stdoutPump;
     private final Thread stderrPump;
+    private volatile Instant exitSeenAt;
 
     private AgentProcess(Process process) {
         this.process = process;
@@ -97,13 +101,49 @@ public final class AgentProcess implements AutoCloseable {
             process.destroyForcibly();
             throw new AssertionError("agent did not exit within " + timeout + "; stdout: " + stdout + " stderr: " + stderr);
         }
+        exitSeenAt = Instant.now();
         stdoutPump.join(5000); // the pumps end at EOF, after the last line
         stderrPump.join(5000);
         return process.exitValue();
     }
 
+    /** When {@link #awaitExit} saw the process gone (before it waited for the rest of its output). */
+    public Instant exitSeenAt() {
+        return exitSeenAt;
+    }
+
     public List<String> stdout() {
         return stdout;
+    }
+
+    /** The first log line containing {@code fragment}, parsed (the JSON log format); fails when there is none. */
+    public JsonNode logLine(String fragment) {
+        String line = stdout.stream().filter(l -> l.contains(fragment)).findFirst()
+                .orElseThrow(() -> new AssertionError("no log line with \"" + fragment + "\" in " + stdout));
+        try {
+            return Json.MAPPER.readTree(line);
+        } catch (IOException e) {
+            throw new AssertionError("not a JSON log line: " + line, e);
+        }
+    }
+
+    /** The index of the first log line containing {@code fragment}, -1 when there is none: to check an order. */
+    public int lineIndex(String fragment) {
+        for (int i = 0; i < stdout.size(); i++) {
+            if (stdout.get(i).contains(fragment)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** The processes the agent has started and that are still running (exec hooks and theirs). */
+    public List<ProcessHandle> descendants() {
+        return process.toHandle().descendants().toList();
+    }
+
+    public ProcessHandle handle() {
+        return process.toHandle();
     }
 
     public String stderrText() {

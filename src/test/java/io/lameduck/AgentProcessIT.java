@@ -16,148 +16,18 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The packaged agent as a real process: signals, exit codes, the report log line, and the CLI. */
+/** The packaged agent as a real process: exit codes, configuration errors, and the CLI (signals: {@link SignalMilestonesIT}). */
 @Tag("process")
 class AgentProcessIT {
-    private static final Map<String, String> LOOPBACK_PORT_0 = Map.of("LAMEDUCK_SERVER_HOST", "127.0.0.1", "LAMEDUCK_SERVER_PORT", "0");
     @TempDir
     Path dir;
 
     private Path config(String yaml) throws IOException {
         return Files.writeString(dir.resolve("lameduck.yaml"), yaml);
-    }
-
-    private static JsonNode reportLine(List<String> stdout) throws IOException {
-        String line = stdout.stream().filter(l -> l.contains("\"drainReport\"")).findFirst()
-                .orElseThrow(() -> new AssertionError("no drain report line in " + stdout));
-        return Json.MAPPER.readTree(line).get("drainReport");
-    }
-
-    @Test
-    void sigtermDrainsLogsTheReportAsOneJsonLineAndExitsZero() throws Exception {
-        Path config = config("drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 200ms, hooks: [{name: settle, type: sleep, duration: 100ms}]}\n");
-        try (AgentProcess agent = AgentProcess.start(LOOPBACK_PORT_0, "serve", "--config", config.toString())) {
-            int port = agent.awaitListening();
-            assertThat(get(port, "/readyz").statusCode()).isEqualTo(200);
-            agent.sigterm();
-            assertThat(agent.awaitExit(Duration.ofSeconds(20))).isEqualTo(0);
-
-            JsonNode report = reportLine(agent.stdout());
-            assertThat(report.get("trigger").asText()).isEqualTo("signal");
-            assertThat(report.get("outcome").asText()).isEqualTo("completed");
-            assertThat(report.get("hooks").get(0).get("name").asText()).isEqualTo("settle");
-            assertThat(agent.stdout()).anyMatch(l -> l.contains("STOPPING -> STOPPED"));
-            assertThat(agent.stdout()).allMatch(l -> l.startsWith("{") && l.endsWith("}"));
-        }
-    }
-
-    @Test
-    void sigtermWhileAPrestopCallWaitsJoinsItsDrainAndTheCallerStillGetsTheReport() throws Exception {
-        Path config = config("drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 100ms, hooks: [{name: slow, type: sleep, duration: 1500ms, timeout: 3s}]}\n");
-        try (AgentProcess agent = AgentProcess.start(LOOPBACK_PORT_0, "serve", "--config", config.toString())) {
-            int port = agent.awaitListening();
-            CompletableFuture<HttpResponse<String>> prestop = HttpClient.newHttpClient().sendAsync(
-                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/prestop")).POST(HttpRequest.BodyPublishers.noBody()).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            agent.awaitLine("DRAINING");
-            agent.sigterm();
-            agent.signal("INT"); // a second signal while stopping changes nothing
-
-            HttpResponse<String> response = prestop.get(20, TimeUnit.SECONDS);
-            assertThat(response.statusCode()).isEqualTo(200);
-            JsonNode answered = Json.MAPPER.readTree(response.body());
-            assertThat(agent.awaitExit(Duration.ofSeconds(20))).isEqualTo(0);
-            JsonNode logged = reportLine(agent.stdout());
-            assertThat(answered.get("id").asText()).isEqualTo(logged.get("id").asText());
-            assertThat(logged.get("trigger").asText()).isEqualTo("prestop");
-            assertThat(logged.get("hooks").get(0).get("outcome").asText()).isEqualTo("completed");
-            assertThat(agent.stdout().stream().filter(l -> l.contains("\"drainReport\"")).count()).isEqualTo(1);
-        }
-    }
-
-    @Test
-    void sigtermRightAtStartUpStillDrainsStopsAndExitsZero() throws Exception {
-        Path config = config("drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 100ms}\n");
-        try (AgentProcess agent = AgentProcess.start(LOOPBACK_PORT_0, "serve", "--config", config.toString(), "--log-format", "JSON")) {
-            agent.awaitLine("CREATED -> STARTING");
-            agent.sigterm();
-            assertThat(agent.awaitExit(Duration.ofSeconds(20))).isEqualTo(0);
-
-            JsonNode report = reportLine(agent.stdout());
-            assertThat(report.get("trigger").asText()).isEqualTo("signal");
-            assertThat(report.get("outcome").asText()).isEqualTo("completed");
-            assertThat(agent.stdout()).anyMatch(l -> l.contains("STOPPING -> STOPPED"));
-        }
-    }
-
-    @Test
-    void sigtermBeforeTheCommandLineConfigurationAndLoggingAreSetUpStillDrainsAndExitsZero() throws Exception {
-        Path config = config("drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 100ms}\n");
-        Map<String, String> env = new java.util.HashMap<>(LOOPBACK_PORT_0);
-        // The JVM says when it loads picocli: main has just begun and is about to parse the command line.
-        env.put("JAVA_OPTS", "-Xlog:class+load=info:stdout");
-        try (AgentProcess agent = AgentProcess.start(env, "serve", "--config", config.toString())) {
-            agent.awaitLine("picocli.CommandLine source:");
-            agent.sigterm();
-            assertThat(agent.awaitExit(Duration.ofSeconds(20))).isEqualTo(0);
-
-            JsonNode report = reportLine(agent.stdout());
-            assertThat(report.get("trigger").asText()).isEqualTo("signal");
-            assertThat(report.get("outcome").asText()).isEqualTo("completed");
-            assertThat(agent.stdout()).anyMatch(l -> l.startsWith("{") && l.contains("received SIGTERM during start-up"))
-                    .noneMatch(l -> l.contains("-> READY"))
-                    .anyMatch(l -> l.contains("STOPPING -> STOPPED"));
-        }
-    }
-
-    @Test
-    void sigtermWhileStillConnectingToASilentKubernetesApiDrainsOnceTheAgentIsBuilt() throws Exception {
-        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            List<java.net.Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
-            Thread acceptor = new Thread(() -> {
-                try {
-                    while (true) {
-                        held.add(silent.accept()); // accepts, never answers: connecting hangs until its time limit
-                    }
-                } catch (IOException closed) {
-                    // test over
-                }
-            });
-            acceptor.setDaemon(true);
-            acceptor.start();
-            Path kubeconfig = Files.writeString(dir.resolve("kubeconfig"), """
-                    apiVersion: v1
-                    kind: Config
-                    clusters: [{name: silent, cluster: {server: "https://127.0.0.1:%d", insecure-skip-tls-verify: true}}]
-                    users: [{name: agent, user: {token: not-a-real-token}}]
-                    contexts: [{name: silent, context: {cluster: silent, user: agent, namespace: default}}]
-                    current-context: silent
-                    """.formatted(silent.getLocalPort()));
-            Map<String, String> env = new java.util.HashMap<>(LOOPBACK_PORT_0);
-            env.putAll(Map.of("KUBECONFIG", kubeconfig.toString(), "POD_NAME", "app-0", "POD_NAMESPACE", "default",
-                    "LAMEDUCK_DRAIN_PROPAGATION_DELAY", "100ms"));
-            try (AgentProcess agent = AgentProcess.start(env, "serve")) {
-                agent.awaitLine("reading pod default/app-0 from the Kubernetes API");
-                agent.sigterm();
-                assertThat(agent.awaitExit(Duration.ofSeconds(30))).isEqualTo(0);
-
-                JsonNode report = reportLine(agent.stdout());
-                assertThat(report.get("trigger").asText()).isEqualTo("signal");
-                assertThat(agent.stdout()).anyMatch(l -> l.contains("standalone mode"))
-                        .noneMatch(l -> l.contains("-> READY"))
-                        .anyMatch(l -> l.contains("STOPPING -> STOPPED"));
-            } finally {
-                for (java.net.Socket socket : held) {
-                    socket.close();
-                }
-            }
-        }
     }
 
     @Test

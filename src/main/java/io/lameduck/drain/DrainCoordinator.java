@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -22,6 +23,7 @@ public final class DrainCoordinator {
 
     private final Drainer drainer;
     private final BudgetSource budgetSource;
+    private final Duration fallbackBudget;
     private final Duration safetyMargin;
     private final Ticker ticker;
     private final Clock clock;
@@ -33,9 +35,15 @@ public final class DrainCoordinator {
 
     private record Running(DrainRecorder recorder, Deadline deadline, CompletableFuture<DrainReport> result) {}
 
-    public DrainCoordinator(Drainer drainer, BudgetSource budgetSource, Duration safetyMargin, Ticker ticker, Clock clock) {
+    /**
+     * @param fallbackBudget {@code drain.budget}: the budget when {@code budgetSource} fails in any way, so a drain
+     *     always gets a deadline
+     */
+    public DrainCoordinator(Drainer drainer, BudgetSource budgetSource, Duration fallbackBudget, Duration safetyMargin,
+            Ticker ticker, Clock clock) {
         this.drainer = drainer;
         this.budgetSource = budgetSource;
+        this.fallbackBudget = fallbackBudget;
         this.safetyMargin = safetyMargin;
         this.ticker = ticker;
         this.clock = clock;
@@ -90,9 +98,24 @@ public final class DrainCoordinator {
         }
     }
 
-    /** Fixes the deadline, counted from the trigger: time spent asking for the budget (an API read) is already spent. */
+    /**
+     * Fixes the deadline, counted from the trigger: time spent asking for the budget (an API read) is already spent.
+     * Whatever the budget source does wrong (throws, returns nothing), the drain still gets a deadline, from
+     * {@code drain.budget}: {@code /prestop} callers wait for {@link #deadlineFixed()}, and a drain without one would
+     * hold them (and the app's SIGTERM) until the kubelet gives up.
+     */
     private Running begin(Trigger trigger, long triggeredAt, CompletableFuture<DrainReport> result) {
-        BudgetSource.Budget budget = budgetSource.budget();
+        BudgetSource.Budget budget;
+        try {
+            budget = Objects.requireNonNull(budgetSource.budget(), "the budget source returned no budget");
+            Objects.requireNonNull(budget.total(), "the budget source returned a budget without a duration");
+        } catch (RuntimeException | Error e) {
+            // Errors too (a class that failed to load, a stack overflow): nothing may stop the drain from starting.
+            LOG.warn("cannot determine the drain budget ({}); using drain.budget {} so the drain still runs within a "
+                    + "deadline. The pod's own deadline may be shorter: keep drain.budget at or below its "
+                    + "terminationGracePeriodSeconds", e.toString(), Durations.format(fallbackBudget), e);
+            budget = new BudgetSource.Budget(fallbackBudget, "drain.budget (the budget source failed: " + e.getClass().getSimpleName() + ")");
+        }
         Duration spentReading = Duration.ofNanos(ticker.nanoTime() - triggeredAt);
         Deadline deadline = Deadline.after(budget.total().minus(safetyMargin).minus(spentReading), ticker, clock);
         String id = "drain-" + UUID.randomUUID().toString().substring(0, 8);
@@ -115,7 +138,8 @@ public final class DrainCoordinator {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             report = drain.recorder.snapshot(DrainOutcome.FAILED);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // Errors too: the future must complete, or the signal handler waiting for it never stops the agent.
             LOG.error("drain {} failed unexpectedly", initial.id(), e);
             report = drain.recorder.snapshot(DrainOutcome.FAILED);
         }

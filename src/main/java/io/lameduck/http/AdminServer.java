@@ -17,6 +17,8 @@ import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
@@ -40,6 +42,13 @@ public final class AdminServer {
     /** Listener settings and security. */
     public record Settings(String host, int port, String nodeIp, Optional<String> token) {}
 
+    /**
+     * The most a request line plus headers may take: more is answered 431 (414 when the request line alone is too long)
+     * before any of it reaches a servlet. Jetty's default, stated here because probes depend on it: a client cannot
+     * make the agent buffer more than this per connection while it trickles its headers.
+     */
+    static final int MAX_REQUEST_HEADER_BYTES = 8 * 1024;
+
     private final Server server;
     private final ServerConnector connector;
     private final Settings settings;
@@ -55,7 +64,9 @@ public final class AdminServer {
         QueuedThreadPool threads = new QueuedThreadPool(32, 2);
         threads.setName("lameduck-http");
         server = new Server(threads);
-        connector = new ServerConnector(server, 1, 1);
+        HttpConfiguration http = new HttpConfiguration();
+        http.setRequestHeaderSize(MAX_REQUEST_HEADER_BYTES);
+        connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
         connector.setHost(settings.host());
         connector.setPort(settings.port());
         server.addConnector(connector);

@@ -118,7 +118,8 @@ final class AdminServlet extends HttpServlet {
         body.put("ready", ready);
         body.put("state", lifecycle.state());
         if (!ready) {
-            body.put("reason", maintenance.active() ? "maintenance: " + maintenance.reason()
+            // The state first: once a drain began, it is why (maintenance, if still shown for a moment, is superseded).
+            body.put("reason", lifecycle.state() == State.READY ? "maintenance: " + maintenance.reason()
                     : "state is " + lifecycle.state() + (lifecycle.reason().isEmpty() ? "" : " (" + lifecycle.reason() + ")"));
         }
         write(response, ready ? 200 : 503, body);

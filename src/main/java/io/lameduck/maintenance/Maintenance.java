@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Queue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -23,7 +24,10 @@ import org.slf4j.LoggerFactory;
  * while the agent stays READY. Uses the same withdrawal strategy as the drain; persisted through a
  * {@link MaintenanceStore} so a restarted agent restores it.
  *
- * <p>Each change (enter, exit, TTL expiry, restore at start-up) runs whole under one lock: the withdrawal or
+ * <p>A drain supersedes maintenance ({@link #supersedeByDrain}): from then on the drain owns the withdrawal, maintenance
+ * is off ("superseded by the drain") and cannot be changed, and neither its TTL nor a request puts the pod back.
+ *
+ * <p>Each change (enter, exit, TTL expiry, restore at start-up, supersession) runs whole under one lock: the withdrawal or
  * restore, the new status and its persistence. So changes never interleave, and the published status is always
  * the last change's, matching what was done to the pod. Reads never lock (an immutable status in a volatile
  * field); listeners are called after the lock is released, once per change, in the order of the changes.
@@ -90,11 +94,15 @@ public final class Maintenance {
 
     /**
      * Restores a persisted maintenance found at start-up (before READY, so readiness never flaps to 200);
-     * an already expired one is simply ended.
+     * an already expired one is simply ended, and none is restored once a drain has begun (it owns the withdrawal).
      */
     public MaintenanceStatus restore(MaintenanceStatus persisted) throws InterruptedException {
         changes.lockInterruptibly();
         try {
+            if (drainBegan()) {
+                LOG.info("not restoring persisted maintenance ({}): a drain has begun", persisted.reason());
+                return status;
+            }
             if (persisted.expiresAt() != null && !persisted.expiresAt().isAfter(clock.instant())) {
                 LOG.info("persisted maintenance ({}) expired at {} while the agent was down; not restoring it",
                         persisted.reason(), persisted.expiresAt());
@@ -118,6 +126,42 @@ public final class Maintenance {
             }
             requireReady("leave");
             return end(why);
+        } finally {
+            changes.unlock();
+            dispatch();
+        }
+    }
+
+    /**
+     * A drain has begun (the lifecycle reached DRAINING): maintenance ends, superseded by the drain, which owns the
+     * withdrawal from now on. Nothing is restored: the pod stays withdrawn. Returns at once; the change runs on the
+     * scheduler, because a change in progress (a withdrawal API call of up to the withdraw timeout) holds the lock and
+     * the drain must not wait for it. A change that checked READY before the drain began finishes first and is then
+     * superseded; any later one is refused (409), so the status ends up off whatever the order.
+     *
+     * <p>The persisted maintenance is left as it is: it is the operator's intent, which an agent restarted on a pod that
+     * is not being deleted (its container restarted) restores.
+     */
+    public void supersedeByDrain() {
+        try {
+            scheduler.execute(this::supersede);
+        } catch (RejectedExecutionException e) {
+            LOG.debug("maintenance not superseded: the agent is stopping");
+        }
+    }
+
+    private void supersede() {
+        changes.lock();
+        try {
+            if (!status.active()) {
+                return;
+            }
+            cancelExpiry();
+            MaintenanceStatus superseded = new MaintenanceStatus(false, "superseded by the drain (maintenance was: " + status.reason() + ")",
+                    clock.instant(), null, "the drain owns the withdrawal: the pod stays withdrawn, and maintenance can no longer change");
+            LOG.info("maintenance off: {}", superseded.reason());
+            status = superseded;
+            queue(superseded); // not saved: see supersedeByDrain
         } finally {
             changes.unlock();
             dispatch();
@@ -181,9 +225,18 @@ public final class Maintenance {
     private void publish(MaintenanceStatus changed) {
         status = changed;
         store.save(changed);
+        queue(changed);
+    }
+
+    /** Holding {@code changes}: queues {@code changed} for the listeners, delivered by {@link #dispatch()}. */
+    private void queue(MaintenanceStatus changed) {
         synchronized (pending) {
             pending.add(changed);
         }
+    }
+
+    private boolean drainBegan() {
+        return lifecycle.state().ordinal() >= State.DRAINING.ordinal();
     }
 
     /** Delivers queued changes in order, outside the lock; one thread at a time does it, the others leave it that one. */

@@ -36,7 +36,7 @@ class DrainerTest {
             throws Exception {
         lifecycle.moveTo(State.READY, "test");
         Drainer drainer = new Drainer(lifecycle, withdrawal, hooks, Duration.ofSeconds(1), Propagation.fixed(propagation), executor, Ticker.SYSTEM);
-        DrainCoordinator coordinator = new DrainCoordinator(drainer, BudgetSource.fixed(budget), margin, Ticker.SYSTEM, Clock.systemUTC());
+        DrainCoordinator coordinator = new DrainCoordinator(drainer, BudgetSource.fixed(budget), budget, margin, Ticker.SYSTEM, Clock.systemUTC());
         return coordinator.trigger(Trigger.CLI).get(30, TimeUnit.SECONDS);
     }
 
@@ -201,7 +201,7 @@ class DrainerTest {
         Propagation quiet = Propagation.quiet(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(10), idleApp,
                 Duration.ofMillis(50), Ticker.SYSTEM, Clock.systemUTC());
         Drainer drainer = new Drainer(lifecycle, new ProbeWithdrawal(), List.of(), Duration.ofSeconds(1), quiet, executor, Ticker.SYSTEM);
-        DrainReport report = new DrainCoordinator(drainer, BudgetSource.fixed(Duration.ofSeconds(20)), Duration.ofSeconds(1),
+        DrainReport report = new DrainCoordinator(drainer, BudgetSource.fixed(Duration.ofSeconds(20)), Duration.ofSeconds(20), Duration.ofSeconds(1),
                 Ticker.SYSTEM, Clock.systemUTC()).trigger(Trigger.PRESTOP).get(30, TimeUnit.SECONDS);
 
         assertThat(report.outcome()).isEqualTo(DrainOutcome.COMPLETED);
@@ -223,7 +223,7 @@ class DrainerTest {
         Drainer drainer = new Drainer(lifecycle, new ProbeWithdrawal(), List.of(), Duration.ofSeconds(1), Propagation.fixed(Duration.ofMillis(200)),
                 executor, Ticker.SYSTEM);
         DrainCoordinator coordinator = new DrainCoordinator(drainer, BudgetSource.fixed(Duration.ofSeconds(10)),
-                Duration.ofSeconds(1), Ticker.SYSTEM, Clock.systemUTC());
+                Duration.ofSeconds(10), Duration.ofSeconds(1), Ticker.SYSTEM, Clock.systemUTC());
         var first = coordinator.trigger(Trigger.PRESTOP);
         var second = coordinator.trigger(Trigger.SIGNAL);
         await().atMost(Duration.ofSeconds(5)).until(() -> coordinator.report().isPresent()); // once the deadline is fixed

@@ -7,7 +7,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.lameduck.TestAgent;
 import io.lameduck.TestAgent.Reply;
 import io.lameduck.lifecycle.State;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.File;
+import java.io.IOException;
+import java.net.InetAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +21,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -150,6 +163,149 @@ class AdminServerTest {
                 + "Content-Length: 1000\r\n\r\n{\"reason\": \"").getBytes(StandardCharsets.US_ASCII));
         socket.getOutputStream().flush();
         return socket;
+    }
+
+    /**
+     * Clients abuse the admin port at the header level while the kubelet probes it: twenty trickle a request one byte
+     * every 50 ms and never finish its headers (slowloris), others keep sending headers twice the limit, others a
+     * request line of 1 MiB. Every probe, each on a new connection as the kubelet makes them, is answered 200 within the
+     * probe timeout the chart gives the kubelet; the oversized requests get 431 (headers) or 414 (request line),
+     * never a 5xx, and every one an answer; and the agent then stops within its grace though the tricklers are still
+     * connected.
+     */
+    @Test
+    void probesAreAnsweredWithinTheChartsProbeTimeoutWhileClientsTrickleHeadersAndSendOversizedOnes() throws Exception {
+        Duration probeTimeout = chartProbeTimeout();
+        byte[] oversizedHeaders = ("GET /livez HTTP/1.1\r\nHost: agent\r\nX-Big: " + "h".repeat(2 * AdminServer.MAX_REQUEST_HEADER_BYTES)
+                + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] hugeRequestLine = ("GET /livez?" + "q".repeat(1024 * 1024) + " HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+        List<Integer> headerAnswers = new CopyOnWriteArrayList<>();
+        List<Integer> requestLineAnswers = new CopyOnWriteArrayList<>();
+        AtomicBoolean abusing = new AtomicBoolean(true);
+        List<Socket> tricklers = new ArrayList<>();
+        AtomicInteger trickled = new AtomicInteger();
+        ExecutorService abusers = Executors.newCachedThreadPool();
+        List<Future<Void>> abuse = new ArrayList<>();
+        try {
+            for (int i = 0; i < 20; i++) {
+                tricklers.add(new Socket(InetAddress.getLoopbackAddress(), agent.port()));
+            }
+            abuse.add(abusers.submit(() -> trickle(tricklers, abusing, trickled)));
+            for (int i = 0; i < 2; i++) {
+                abuse.add(abusers.submit(() -> repeat(abusing, () -> headerAnswers.add(statusOf(oversizedHeaders)))));
+                abuse.add(abusers.submit(() -> repeat(abusing, () -> requestLineAnswers.add(statusOf(hugeRequestLine)))));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> trickled.get() >= 3 * tricklers.size()
+                    && !headerAnswers.isEmpty() && !requestLineAnswers.isEmpty());
+
+            List<String> slow = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                String path = i % 2 == 0 ? "/livez" : "/readyz";
+                long start = System.nanoTime();
+                int status = statusOf(("GET " + path + " HTTP/1.1\r\nHost: kubelet\r\nConnection: close\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII), probeTimeout);
+                Duration took = Duration.ofNanos(System.nanoTime() - start);
+                if (status != 200 || took.compareTo(probeTimeout) >= 0) {
+                    slow.add(path + " answered " + status + " after " + took.toMillis() + " ms");
+                }
+                TimeUnit.MILLISECONDS.sleep(50); // a probe period, compressed
+            }
+            int trickledDuringProbes = trickled.get();
+            abusing.set(false);
+            for (Future<Void> abuser : abuse) {
+                abuser.get(30, TimeUnit.SECONDS); // rethrows "no answer within ..." and a trickler the server cut off
+            }
+
+            assertThat(slow).as("probes not answered 200 within the chart's %s probe timeout", probeTimeout).isEmpty();
+            assertThat(trickledDuringProbes).as("the tricklers kept trickling throughout").isGreaterThan(20 * tricklers.size());
+            assertThat(headerAnswers).isNotEmpty().allMatch(status -> status == 431, "431 Request Header Fields Too Large");
+            assertThat(requestLineAnswers).isNotEmpty().allMatch(status -> status == 414, "414 URI Too Long");
+            assertThat(agent.get("/metrics").raw().body()).doesNotContain("code=\"5");
+
+            long stopping = System.nanoTime();
+            agent.close(); // the tricklers are still connected
+            assertThat(Duration.ofNanos(System.nanoTime() - stopping)).isLessThan(Duration.ofSeconds(5 + 1));
+        } finally {
+            abusing.set(false);
+            abusers.shutdownNow();
+            for (Socket socket : tricklers) {
+                socket.close();
+            }
+        }
+    }
+
+    /** The kubelet's probe timeout as the chart configures it: the least of the sidecar's liveness and readiness probes'. */
+    private static Duration chartProbeTimeout() throws Exception {
+        JsonNode sidecar = new ObjectMapper(new YAMLFactory()).readTree(new File("helm/lameduck/values.yaml")).path("sidecar");
+        long seconds = Math.min(sidecar.at("/livenessProbe/timeoutSeconds").asLong(), sidecar.at("/readinessProbe/timeoutSeconds").asLong());
+        assertThat(seconds).as("sidecar probe timeoutSeconds in helm/lameduck/values.yaml").isPositive();
+        return Duration.ofSeconds(seconds);
+    }
+
+    /** Sends the start of a request on every socket, one byte per socket every 50 ms, never the end of its headers. */
+    private static Void trickle(List<Socket> sockets, AtomicBoolean going, AtomicInteger sent) throws Exception {
+        byte[] start = "GET /readyz HTTP/1.1\r\nHost: agent\r\nX-Slow: ".getBytes(StandardCharsets.US_ASCII);
+        for (int i = 0; going.get(); i++) {
+            for (Socket socket : sockets) {
+                socket.getOutputStream().write(i < start.length ? start[i] : 'z');
+                socket.getOutputStream().flush();
+                sent.incrementAndGet();
+            }
+            TimeUnit.MILLISECONDS.sleep(50);
+        }
+        return null;
+    }
+
+    private interface Exchange {
+        void run() throws Exception;
+    }
+
+    private static Void repeat(AtomicBoolean going, Exchange exchange) throws Exception {
+        while (going.get()) {
+            exchange.run();
+        }
+        return null;
+    }
+
+    private int statusOf(byte[] request) throws Exception {
+        return statusOf(request, Duration.ofSeconds(10));
+    }
+
+    /**
+     * Sends {@code request} on a new connection and returns the status of the answer; fails when none comes within
+     * {@code timeout}. The server may answer (431, 414) and close before it has read everything: the write then fails,
+     * and the answer is read all the same.
+     */
+    private int statusOf(byte[] request, Duration timeout) throws Exception {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), agent.port())) {
+            socket.setSoTimeout((int) timeout.toMillis());
+            Thread writer = new Thread(() -> {
+                try {
+                    socket.getOutputStream().write(request);
+                    socket.getOutputStream().flush();
+                } catch (IOException answeredEarly) {
+                    // the server answered and closed: the answer is what counts
+                }
+            });
+            writer.start();
+            StringBuilder line = new StringBuilder();
+            try {
+                for (int b = socket.getInputStream().read(); b != -1 && b != '\n'; b = socket.getInputStream().read()) {
+                    line.append((char) b);
+                }
+            } catch (SocketTimeoutException e) {
+                throw new AssertionError("no answer within " + timeout + " to " + new String(request, 0, Math.min(40, request.length),
+                        StandardCharsets.US_ASCII) + "...", e);
+            } catch (IOException reset) {
+                // reset after an early answer: what was read is the answer
+            }
+            socket.close(); // unblocks a writer still pushing a request the server stopped reading
+            writer.join(timeout.toMillis());
+            String[] parts = line.toString().split(" ");
+            assertThat(parts).as("status line %s", line).hasSizeGreaterThan(1);
+            return Integer.parseInt(parts[1]);
+        }
     }
 
     @Test

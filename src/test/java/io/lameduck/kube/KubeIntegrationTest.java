@@ -167,7 +167,7 @@ class KubeIntegrationTest {
             lifecycle.moveTo(State.READY, "test");
             Drainer drainer = new Drainer(lifecycle, kube.withdrawal(), List.of(), config.drain().withdraw().timeout(),
                     Propagation.fixed(config.drain().propagationDelay()), hooks, Ticker.SYSTEM);
-            DrainCoordinator coordinator = new DrainCoordinator(drainer, kube.budgetSource(), config.drain().safetyMargin(),
+            DrainCoordinator coordinator = new DrainCoordinator(drainer, kube.budgetSource(), config.drain().budget(), config.drain().safetyMargin(),
                     Ticker.SYSTEM, Clock.systemUTC());
             coordinator.addListener(kube.events());
 

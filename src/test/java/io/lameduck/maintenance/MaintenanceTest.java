@@ -1,6 +1,7 @@
 package io.lameduck.maintenance;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.lameduck.drain.Withdrawal;
@@ -96,6 +97,44 @@ class MaintenanceTest {
         assertThat(pod.serving).isTrue();
         assertThat(maintenance.status().reason()).isEqualTo("TTL expired");
         assertThat(persisted).containsExactly(true, false);
+    }
+
+    @Test
+    void aDrainSupersedesMaintenanceAfterAnEntryInProgressWithoutRestoringThePodOrForgettingThePersistedIntent() throws Exception {
+        lifecycle.moveTo(State.READY, "test");
+        maintenance.addListener(status -> announced.add(status.active()));
+        pod.holdWithdrawal = new CountDownLatch(1);
+        Thread enter = new Thread(() -> call(() -> maintenance.enter("db migration", Optional.of(Duration.ofMillis(300)))));
+        enter.start();
+        assertThat(pod.withdrawing.await(5, TimeUnit.SECONDS)).isTrue();
+
+        lifecycle.moveTo(State.DRAINING, "drain"); // the entry checked READY before: it finishes, then is superseded
+        maintenance.supersedeByDrain();
+        pod.holdWithdrawal.countDown();
+        enter.join(5000);
+        await().atMost(Duration.ofSeconds(5)).until(() -> announced.size() == 2);
+        // Past the 300 ms TTL: its expiry was cancelled and never restores the pod.
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> !pod.serving);
+
+        assertThat(maintenance.status()).extracting(MaintenanceStatus::active, MaintenanceStatus::reason, MaintenanceStatus::expiresAt)
+                .containsExactly(false, "superseded by the drain (maintenance was: db migration)", null);
+        assertThat(pod.serving).as("nothing restored: the drain owns the withdrawal").isFalse();
+        assertThat(announced).containsExactly(true, false);
+        assertThat(persisted).as("the persisted maintenance stays, for a restarted agent").containsExactly(true);
+        assertThatThrownBy(() -> maintenance.enter("again", Optional.empty())).isInstanceOf(Maintenance.NotAllowedException.class);
+        assertThat(maintenance.exit("by request").active()).as("leaving it is a no-op").isFalse();
+    }
+
+    @Test
+    void persistedMaintenanceIsNotRestoredOnceADrainHasBegun() throws Exception {
+        lifecycle.moveTo(State.STARTING, "test");
+        lifecycle.moveTo(State.DRAINING, "a signal during start-up");
+
+        maintenance.restore(new MaintenanceStatus(true, "db migration", java.time.Instant.now(), null, "withdrawn"));
+
+        assertThat(maintenance.isActive()).isFalse();
+        assertThat(pod.serving).as("restore() withdrew nothing either").isTrue();
+        assertThat(persisted).isEmpty();
     }
 
     private interface Call {

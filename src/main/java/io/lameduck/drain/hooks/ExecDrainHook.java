@@ -29,10 +29,13 @@ final class ExecDrainHook extends AbstractDrainHook {
     private static final Logger LOG = LoggerFactory.getLogger(ExecDrainHook.class);
 
     private final ExecHook spec;
+    private final Setsid setsid;
 
-    ExecDrainHook(ExecHook spec) {
+    /** @param setsid launches the program in a process group of its own, when available */
+    ExecDrainHook(ExecHook spec, Setsid setsid) {
         super(spec);
         this.spec = spec;
+        this.setsid = setsid;
     }
 
     @Override
@@ -75,11 +78,11 @@ final class ExecDrainHook extends AbstractDrainHook {
             builder.directory(dir.toFile());
         }
         List<String> command = new ArrayList<>(spec.command());
-        if (ProcessTree.groupsSupported()) {
+        if (setsid.available()) {
             // setsid runs the program: resolve it first, so a missing one is reported as such, not as setsid's failure
             command.set(0, resolve(command.get(0), builder.environment().get("PATH"), builder.directory()).toString());
         }
-        builder.command(ProcessTree.inOwnProcessGroup(command));
+        builder.command(setsid.wrap(command));
         try {
             return builder.start();
         } catch (IOException e) {
@@ -135,8 +138,8 @@ final class ExecDrainHook extends AbstractDrainHook {
 
     /** Kills what the program left running in its process group after it exited (or was killed). */
     private void killLeftovers(Process process) {
-        if (!ProcessTree.groupsSupported()) {
-            return;
+        if (!setsid.available()) {
+            return; // no group of its own to search: what it left behind cannot be found (warned at start-up)
         }
         List<Long> leftovers = ProcessTree.killGroup(process.pid(), KILL_GRACE);
         if (!leftovers.isEmpty()) {

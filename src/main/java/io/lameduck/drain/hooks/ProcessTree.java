@@ -12,14 +12,12 @@ import java.util.stream.Collectors;
 
 /**
  * Kills a process together with everything it started. A hook's program is started as the leader of a process group
- * of its own ({@link #inOwnProcessGroup}), so what it left behind is still found after it exited, when its children
+ * of its own ({@link Setsid}), so what it left behind is still found after it exited, when its children
  * have been re-parented and no longer descend from it: background jobs and double-forked processes that did not
  * leave the group. Only a process that starts a new session ({@code setsid}, as daemons do) escapes; it is then the
  * container's (PID 1, tini in the image, reaps it; stopping the container kills it).
  */
 final class ProcessTree {
-    /** util-linux {@code setsid}: makes the program the leader of a new session and process group (same pid). */
-    private static final Path SETSID = findSetsid();
     /** Rounds of killing descendants: a shell may start its next command when the current one dies. */
     private static final int KILL_ROUNDS = 3;
     private static final Duration EXIT_POLL = Duration.ofMillis(10);
@@ -49,25 +47,6 @@ final class ProcessTree {
         root.destroyForcibly();
         killed.add(root);
         return awaitGone(killed, grace);
-    }
-
-    /**
-     * {@code command} run through {@code setsid}, so the program leads a process group whose id is its pid; the
-     * command unchanged when the agent's container has no {@code setsid} (then only descendants are found).
-     */
-    static List<String> inOwnProcessGroup(List<String> command) {
-        if (SETSID == null) {
-            return command;
-        }
-        List<String> wrapped = new ArrayList<>();
-        wrapped.add(SETSID.toString());
-        wrapped.addAll(command);
-        return wrapped;
-    }
-
-    /** Whether {@link #inOwnProcessGroup} puts programs in a group of their own on this machine. */
-    static boolean groupsSupported() {
-        return SETSID != null;
     }
 
     /**
@@ -102,16 +81,6 @@ final class ProcessTree {
         } catch (IOException | RuntimeException e) {
             return -1;
         }
-    }
-
-    private static Path findSetsid() {
-        for (String dir : List.of("/usr/bin", "/bin", "/usr/sbin", "/sbin")) {
-            Path candidate = Path.of(dir, "setsid");
-            if (Files.isExecutable(candidate)) {
-                return candidate;
-            }
-        }
-        return null;
     }
 
     /**

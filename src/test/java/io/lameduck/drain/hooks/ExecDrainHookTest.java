@@ -20,7 +20,7 @@ class ExecDrainHookTest {
     private static final Duration BUDGET = Duration.ofSeconds(30);
 
     private static ExecDrainHook hook(List<String> command, Map<String, String> env, Optional<Path> workingDir) {
-        return new ExecDrainHook(new ExecHook(new HookCommon("flush", 0, BUDGET, OnFailure.CONTINUE), command, env, workingDir));
+        return new ExecDrainHook(new ExecHook(new HookCommon("flush", 0, BUDGET, OnFailure.CONTINUE), command, env, workingDir), Setsid.system());
     }
 
     private static ExecDrainHook shell(String script) {

@@ -1,37 +1,117 @@
 package io.lameduck.drain.hooks;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.lameduck.config.AgentConfig.ExecHook;
 import io.lameduck.config.AgentConfig.HookCommon;
+import io.lameduck.config.AgentConfig.HookSpec;
 import io.lameduck.config.AgentConfig.HttpHook;
 import io.lameduck.config.AgentConfig.OnFailure;
 import io.lameduck.config.AgentConfig.SleepHook;
 import io.lameduck.config.AgentConfig.WaitIdleHook;
 import io.lameduck.drain.Hook;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 class HookFactoryTest {
+    private static final HookCommon PROCEED = new HookCommon("other", -3, Duration.ofSeconds(7), OnFailure.CONTINUE);
+    private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    private final Logger factoryLog = (Logger) LoggerFactory.getLogger(HookFactory.class);
+
+    @BeforeEach
+    void captureLogs() {
+        logs.start();
+        factoryLog.addAppender(logs);
+    }
+
+    @AfterEach
+    void releaseLogs() {
+        factoryLog.detachAppender(logs);
+    }
+
     @Test
     void eachKindOfSpecBecomesAHookOfThatKindWithItsCommonFields() {
         HookCommon abort = new HookCommon("tell-app", 10, Duration.ofSeconds(5), OnFailure.ABORT);
-        HookCommon proceed = new HookCommon("other", -3, Duration.ofSeconds(7), OnFailure.CONTINUE);
 
-        Hook http = HookFactory.create(new HttpHook(abort, "POST", URI.create("http://127.0.0.1:8080/drain"), Map.of(), 0,
-                Duration.ofSeconds(1), Duration.ofSeconds(5)));
-        Hook exec = HookFactory.create(new ExecHook(proceed, List.of("true"), Map.of(), Optional.empty()));
-        Hook sleep = HookFactory.create(new SleepHook(proceed, Duration.ofSeconds(1)));
-        Hook waitIdle = HookFactory.create(new WaitIdleHook(proceed, List.of(8080), Duration.ofSeconds(1), Duration.ofMillis(200), List.of()));
+        List<Hook> hooks = HookFactory.createAll(List.of(
+                new HttpHook(abort, "POST", URI.create("http://127.0.0.1:8080/drain"), Map.of(), 0, Duration.ofSeconds(1), Duration.ofSeconds(5)),
+                new ExecHook(PROCEED, List.of("true"), Map.of(), Optional.empty()),
+                new SleepHook(PROCEED, Duration.ofSeconds(1)),
+                new WaitIdleHook(PROCEED, List.of(8080), Duration.ofSeconds(1), Duration.ofMillis(200), List.of())));
 
-        assertThat(List.of(http, exec, sleep, waitIdle)).extracting(Hook::kind).containsExactly("http", "exec", "sleep", "wait-idle");
-        assertThat(http).extracting(Hook::name, Hook::priority, Hook::timeout, Hook::abortsDrainOnFailure)
+        assertThat(hooks).extracting(Hook::kind).containsExactly("http", "exec", "sleep", "wait-idle");
+        assertThat(hooks.get(0)).extracting(Hook::name, Hook::priority, Hook::timeout, Hook::abortsDrainOnFailure)
                 .containsExactly("tell-app", 10, Duration.ofSeconds(5), true);
-        assertThat(exec).extracting(Hook::name, Hook::priority, Hook::timeout, Hook::abortsDrainOnFailure)
+        assertThat(hooks.get(1)).extracting(Hook::name, Hook::priority, Hook::timeout, Hook::abortsDrainOnFailure)
                 .containsExactly("other", -3, Duration.ofSeconds(7), false);
+    }
+
+    @Test
+    void withoutSetsidOneWarningForAllExecHooksSaysWhatIsLostAndHowToFixItAndTheHooksStillRun(@TempDir Path dir) throws Exception {
+        Path noSetsid = Files.createDirectory(dir.resolve("bin"));
+        Path flushGroup = dir.resolve("flush.stat");
+        Path notifyGroup = dir.resolve("notify.stat");
+
+        List<Hook> hooks = HookFactory.createAll(List.of(
+                writesItsProcStat("flush", flushGroup), new SleepHook(PROCEED, Duration.ofMillis(1)), writesItsProcStat("notify", notifyGroup)),
+                Setsid.find(List.of(noSetsid)));
+        hooks.get(0).run(Duration.ofSeconds(10));
+        hooks.get(2).run(Duration.ofSeconds(10));
+
+        assertThat(logs.list).filteredOn(e -> e.getLevel() == Level.WARN).singleElement().extracting(ILoggingEvent::getFormattedMessage)
+                .asString()
+                .contains("exec hooks [flush, notify] will run without a process group of their own: no setsid in " + noSetsid)
+                .contains("double-forked grandchildren) cannot be killed as a group")
+                .contains("Fix: install util-linux (it provides setsid) in the agent's image");
+        // Launched without setsid: each program stays in the agent's process group instead of leading its own.
+        assertThat(leadsItsOwnProcessGroup(flushGroup)).isFalse();
+        assertThat(leadsItsOwnProcessGroup(notifyGroup)).isFalse();
+    }
+
+    @Test
+    void withSetsidNoWarningAndEachExecHookLeadsItsOwnProcessGroup(@TempDir Path dir) throws Exception {
+        Setsid system = Setsid.system();
+        assumeTrue(system.available(), "this machine has no setsid in " + Setsid.STANDARD_DIRECTORIES);
+        Path stat = dir.resolve("flush.stat");
+
+        List<Hook> hooks = HookFactory.createAll(List.of(writesItsProcStat("flush", stat)), system);
+        hooks.get(0).run(Duration.ofSeconds(10));
+
+        assertThat(logs.list).noneMatch(e -> e.getLevel().isGreaterOrEqual(Level.WARN));
+        assertThat(leadsItsOwnProcessGroup(stat)).isTrue();
+    }
+
+    @Test
+    void noExecHookNoWarningEvenWithoutSetsid(@TempDir Path noSetsid) {
+        HookFactory.createAll(List.of(new SleepHook(PROCEED, Duration.ofMillis(1))), Setsid.find(List.of(noSetsid)));
+
+        assertThat(logs.list).noneMatch(e -> e.getLevel().isGreaterOrEqual(Level.WARN));
+    }
+
+    /** An exec hook whose shell copies its own /proc/PID/stat ("pid (comm) S ppid pgrp ...") to {@code out}. */
+    private static HookSpec writesItsProcStat(String name, Path out) {
+        return new ExecHook(new HookCommon(name, 0, Duration.ofSeconds(10), OnFailure.CONTINUE),
+                List.of("sh", "-c", "cat /proc/$$/stat > '" + out + "'"), Map.of(), Optional.empty());
+    }
+
+    private static boolean leadsItsOwnProcessGroup(Path stat) throws Exception {
+        String line = Files.readString(stat);
+        String[] fields = line.substring(line.lastIndexOf(')') + 2).split(" ");
+        return line.substring(0, line.indexOf(' ')).equals(fields[2]);
     }
 }

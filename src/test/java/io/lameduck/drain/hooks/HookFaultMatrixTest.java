@@ -68,10 +68,10 @@ class HookFaultMatrixTest {
     private DrainReport drain(String budget, String hooksYaml) throws Exception {
         AgentConfig config = new ConfigLoader(Map.of()).parse("drain:\n  hooks:\n" + hooksYaml);
         lifecycle.moveTo(State.READY, "test");
-        Drainer drainer = new Drainer(lifecycle, new ProbeWithdrawal(), config.drain().hooks().stream().map(HookFactory::create).toList(),
+        Drainer drainer = new Drainer(lifecycle, new ProbeWithdrawal(), HookFactory.createAll(config.drain().hooks()),
                 Duration.ofSeconds(1), Propagation.fixed(Duration.ZERO), executor, Ticker.SYSTEM);
         DrainCoordinator coordinator = new DrainCoordinator(drainer, BudgetSource.fixed(Duration.parse("PT" + budget)),
-                Duration.ofSeconds(1), Ticker.SYSTEM, Clock.systemUTC());
+                Duration.parse("PT" + budget), Duration.ofSeconds(1), Ticker.SYSTEM, Clock.systemUTC());
         DrainReport report = coordinator.trigger(Trigger.CLI).get(30, TimeUnit.SECONDS);
         Duration allowed = Duration.between(report.startedAt(), report.deadline());
         assertThat(Duration.ofNanos((long) (report.durationSeconds() * 1e9))).as("drain time vs deadline")
