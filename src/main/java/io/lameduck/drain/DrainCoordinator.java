@@ -170,6 +170,7 @@ public final class DrainCoordinator {
     public CompletableFuture<Deadline> deadlineFixed() {
         return deadlineFixed.copy();
     }
+
     public String strategy() {
         return drainer.strategy();
     }
@@ -200,7 +201,8 @@ public final class DrainCoordinator {
             for (DrainListener listener : listeners) {
                 try {
                     event.accept(listener);
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | Error e) {
+                    // Errors too: drainStarted runs before the drain's own try, and the future must complete.
                     LOG.warn("drain listener {} failed: {}", listener.getClass().getSimpleName(), e.toString());
                 }
             }

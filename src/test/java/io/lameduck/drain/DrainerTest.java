@@ -218,6 +218,31 @@ class DrainerTest {
     }
 
     @Test
+    void aListenerThrowingAnErrorDoesNotStopTheDrainOrLeaveItsFutureIncomplete() throws Exception {
+        lifecycle.moveTo(State.READY, "test");
+        Drainer drainer = new Drainer(lifecycle, new ProbeWithdrawal(), List.of(), Duration.ofSeconds(1), Propagation.fixed(Duration.ofMillis(50)),
+                executor, Ticker.SYSTEM);
+        DrainCoordinator coordinator = new DrainCoordinator(drainer, BudgetSource.fixed(Duration.ofSeconds(10)),
+                Duration.ofSeconds(10), Duration.ofSeconds(1), Ticker.SYSTEM, Clock.systemUTC());
+        coordinator.addListener(new DrainListener() {
+            @Override
+            public void drainStarted(String drainId, Trigger trigger, java.time.Instant deadline) {
+                throw new AssertionError("a listener broken beyond a RuntimeException");
+            }
+
+            @Override
+            public void drainFinished(DrainReport report) {
+                throw new StackOverflowError();
+            }
+        });
+
+        DrainReport report = coordinator.trigger(Trigger.CLI).get(10, TimeUnit.SECONDS);
+
+        assertThat(report.outcome()).isEqualTo(DrainOutcome.COMPLETED);
+        assertThat(lifecycle.snapshot().history()).extracting(t -> t.to()).containsExactly(State.READY, State.DRAINING, State.DRAINED);
+    }
+
+    @Test
     void laterTriggersJoinTheFirstDrain() throws Exception {
         lifecycle.moveTo(State.READY, "test");
         Drainer drainer = new Drainer(lifecycle, new ProbeWithdrawal(), List.of(), Duration.ofSeconds(1), Propagation.fixed(Duration.ofMillis(200)),
