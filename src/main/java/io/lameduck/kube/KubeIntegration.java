@@ -54,7 +54,7 @@ public final class KubeIntegration implements AutoCloseable {
      * How long the first read of the pod retries when the API does not answer. A new pod often starts while the
      * API server is busy (a rollout), before its node routes the API's Service, or with so little CPU that the JVM's
      * first TLS handshake takes seconds; giving up at the first timeout made the agent exit (kube.mode enabled) or
-     * run without the API (auto) in exactly those rollouts. Within the chart's startup probe window (30 s).
+     * run without the API (auto) in exactly those rollouts. Well within the chart's startup probe window (60 s).
      */
     static final Duration STARTUP_READ_WINDOW = Duration.ofSeconds(20);
     private static final Duration FIRST_RETRY_PAUSE = Duration.ofMillis(250);
