@@ -77,7 +77,6 @@ public final class Agent {
 
     private final AgentConfig config;
     private final Lifecycle lifecycle;
-    private final Withdrawal withdrawal;
     private final Maintenance maintenance;
     private final DrainCoordinator drains;
     private final AdminServer server;
@@ -85,12 +84,11 @@ public final class Agent {
     private final ScheduledExecutorService scheduler;
     private final Optional<KubeIntegration> kube;
 
-    private Agent(AgentConfig config, Lifecycle lifecycle, Withdrawal withdrawal, Maintenance maintenance,
+    private Agent(AgentConfig config, Lifecycle lifecycle, Maintenance maintenance,
             DrainCoordinator drains, AdminServer server, ExecutorService hookExecutor, ScheduledExecutorService scheduler,
             Optional<KubeIntegration> kube) {
         this.config = config;
         this.lifecycle = lifecycle;
-        this.withdrawal = withdrawal;
         this.maintenance = maintenance;
         this.drains = drains;
         this.server = server;
@@ -155,7 +153,7 @@ public final class Agent {
                 Optional.of(metrics.servlet()), metrics::recordHttpRequest,
                 new PrestopAccess(kube.<PrestopAccess.PodDeletion>map(k -> () -> k.isDeleting(PRESTOP_DELETION_READ_LIMIT))
                         .orElse(() -> false), metrics::recordPrestopRefused));
-        return new Agent(config, lifecycle, withdrawal, maintenance, drains, server, hookExecutor, scheduler, kube);
+        return new Agent(config, lifecycle, maintenance, drains, server, hookExecutor, scheduler, kube);
     }
 
     /**
@@ -203,9 +201,7 @@ public final class Agent {
                 return;
             }
         }
-        if (!maintenance.isActive()) {
-            LOG.info("start-up: {}", withdrawal.restore().detail());
-        }
+        LOG.info("start-up: {}", new ServingMark(maintenance, lifecycle, scheduler).markAtStartUp());
         if (drains.runUnlessTriggered(() -> lifecycle.moveTo(State.READY, "listener up and start-up steps done"))) {
             // The whole start-up as the pod sees it (JVM boot included): what a rollout waits for per new pod.
             LOG.info("READY {} s after the JVM started",

@@ -17,6 +17,10 @@ import java.util.function.Consumer;
  *   <li>{@code quiet}: end once no new connection has arrived on the application's ports for {@code quietPeriod},
  *       but not before {@code minimum} (low traffic cannot prove silence: a quiet second may only mean nobody
  *       called) and not after {@code maximum}. If the connection table cannot be read, wait the maximum.
+ *       Where the traffic seen in the step is sparse, the silence must also last {@link #QUIET_GAPS} times the mean
+ *       gap between its new connections: at 6 new connections a second a quiet second happens by chance about once
+ *       in 400 seconds, often enough that the benchmark saw a drain end while kube-proxy (syncing every 5 s) still
+ *       sent the pod connections; ten mean gaps happen by chance about once in 20,000.
  * </ul>
  *
  * Either mode stays within the drain deadline and, when it knows the application's ports, reports the new
@@ -24,6 +28,9 @@ import java.util.function.Consumer;
  */
 public final class Propagation {
     public enum Mode { FIXED, QUIET }
+
+    /** How many mean gaps between new connections a silence must last to count as the end of traffic. */
+    static final int QUIET_GAPS = 10;
 
     private final Mode mode;
     private final Duration delay;
@@ -77,7 +84,7 @@ public final class Propagation {
                 watch.poll();
             }
             if (mode == Mode.QUIET && watch != null && watch.working() && now - start >= minimum.toNanos()
-                    && watch.tracker.quietFor().compareTo(quietPeriod) >= 0) {
+                    && watch.tracker.quietFor().compareTo(requiredQuiet(watch.tracker)) >= 0) {
                 quiet = true;
                 break;
             }
@@ -95,7 +102,10 @@ public final class Propagation {
             traffic = describe(report);
         }
         if (quiet) {
-            return StepResult.completed("no new connection for " + Durations.format(quietPeriod) + " after " + waited + traffic);
+            Duration required = requiredQuiet(watch.tracker);
+            String period = required.equals(quietPeriod) ? Durations.format(quietPeriod)
+                    : Durations.format(required) + " (" + QUIET_GAPS + " mean gaps between the new connections seen)";
+            return StepResult.completed("no new connection for " + period + " after " + waited + traffic);
         }
         String detail = "waited " + waited + (mode == Mode.FIXED ? " for load balancers to catch up" : "") + traffic;
         if (mode == Mode.FIXED) {
@@ -107,6 +117,12 @@ public final class Propagation {
         }
         return StepResult.timedOut(grant, detail, "new connections were still arriving at the maximum "
                 + Durations.format(maximum) + " (none for only " + Durations.seconds(watch.tracker.quietFor()) + ")");
+    }
+
+    /** The quiet period, or {@link #QUIET_GAPS} mean gaps between the new connections seen when that is longer. */
+    private Duration requiredQuiet(NewConnectionTracker tracker) {
+        return tracker.meanGap().map(gap -> gap.multipliedBy(QUIET_GAPS))
+                .filter(gaps -> gaps.compareTo(quietPeriod) > 0).orElse(quietPeriod);
     }
 
     private static String describe(TrafficReport report) {

@@ -80,6 +80,20 @@ public final class Maintenance {
         return status.active();
     }
 
+    /**
+     * Marks the pod serving ({@link Withdrawal#restore}) unless maintenance is on (then empty). Under the lock of every
+     * maintenance change: a late retry of the start-up mark can never undo a maintenance withdrawal made meanwhile. A
+     * drain needs no lock here: the withdrawal refuses restores from DRAINING on.
+     */
+    public Optional<Withdrawal.Result> markServingUnlessActive() {
+        changes.lock();
+        try {
+            return status.active() ? Optional.empty() : Optional.of(withdrawal.restore());
+        } finally {
+            changes.unlock();
+        }
+    }
+
     /** Enters maintenance (or renews it with a new reason and TTL). Only while READY. */
     public MaintenanceStatus enter(String reason, Optional<Duration> ttl) throws NotAllowedException, InterruptedException {
         changes.lockInterruptibly();

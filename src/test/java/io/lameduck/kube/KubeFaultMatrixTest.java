@@ -177,6 +177,28 @@ class KubeFaultMatrixTest {
     }
 
     @Test
+    void markingThePodServingAtStartUpIsRetriedUntilTheApiTakesIt() throws Exception {
+        // Seen in the benchmark: the start-up patch timed out on a node short of CPU, and the pod never became Ready.
+        String pod = servingPod("late-mark");
+        cluster.admin().pods().inNamespace(namespace).withName(pod)
+                .edit(p -> new io.fabric8.kubernetes.api.model.PodBuilder(p).editMetadata()
+                        .addToLabels("lameduck.io/serving", "false").endMetadata().build());
+        FaultInjectingApiProxy proxy = proxy();
+        long refuseUntil = System.nanoTime() + Duration.ofSeconds(5).toNanos(); // longer than one mark's 3 s timeout
+        proxy.rule((method, path, query) -> "PATCH".equals(method) && path.endsWith("/pods/" + pod) && System.nanoTime() < refuseUntil
+                ? new Fault.Status(503, "ServiceUnavailable") : Fault.FORWARD);
+
+        Agent agent = agent(pod, "label", client(proxy.url(), token(pod, rules -> rules)));
+
+        assertThat(agent.lifecycle().state()).isEqualTo(State.READY);
+        await().atMost(Duration.ofSeconds(30)).until(() -> "true".equals(servingLabel(pod)));
+        assertThat(proxy.seen()).filteredOn(seen -> "PATCH".equals(seen.method()) && seen.fault() instanceof Fault.Status)
+                .as("the first marks were refused").isNotEmpty();
+        drain(agent, "completed");
+        assertThat(servingLabel(pod)).as("no late retry put the drained pod back").isEqualTo("false");
+    }
+
+    @Test
     void aDefiniteAnswerAtStartUpIsNotRetried() throws Exception {
         String pod = servingPod("gone-api");
         FaultInjectingApiProxy proxy = proxy();
