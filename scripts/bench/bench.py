@@ -187,6 +187,11 @@ def run_scenario(ctx, plane, scenario, profile):
         "ready_seconds": ready_seconds,
         "footprint": sampler.summary() if sampler else None,
         "readyz": readyz,
+        # for a look at what happened, e.g. which pod's drain preceded a failed request
+        "pods": [{"name": t.name, "deleted_at": t.deleted_wall, "gone_at": t.gone_wall,
+                  "termination_seconds": t.termination_seconds(), "not_serving_seconds": t.not_serving_seconds()}
+                 for t in pods],
+        "drain_reports": drains,
     }
 
 
