@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 APP_PORT = 8080
 GRACE_SECONDS = 30
-# The chart's example probes the app every 5 s; the baselines do the same so only the preStop differs.
+# The chart's example probes the app every 5 s and requests 10m CPU; the baselines do the same so only the
+# preStop differs.
 APP_PROBE_PERIOD = 5
 
 
@@ -60,6 +61,8 @@ class Scenario:
             "name": "app", "image": image, "imagePullPolicy": "Never",
             "ports": [{"name": "http", "containerPort": APP_PORT}],
             "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": APP_PROBE_PERIOD},
+            # as the chart's example app: the same CPU share when the node is busy (BestEffort would get far less)
+            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}},
         }
         if self.sleep_seconds is not None:
             container["lifecycle"] = {"preStop": {"sleep": {"seconds": self.sleep_seconds}}}
