@@ -17,6 +17,7 @@ import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Request;
@@ -154,6 +155,13 @@ public final class AdminServer {
         public boolean handle(Request request, Response response, Callback callback) {
             int status = response.getStatus() >= 400 ? response.getStatus() : 500;
             Object cause = request.getAttribute(ERROR_MESSAGE);
+            if (status == HttpStatus.HTTP_VERSION_NOT_SUPPORTED_505) {
+                // Jetty's parser answers 505 for any request line whose last token is not a version it knows, e.g.
+                // "OPTIONS*  HTTP/1.1" (found by the fuzzer). That is a malformed request: a 4xx, as for all bad input.
+                status = HttpStatus.BAD_REQUEST_400;
+                response.setStatus(status);
+                cause = "malformed request line: expected METHOD TARGET HTTP/1.x";
+            }
             // A 4xx message from Jetty says what was wrong with the request; a 5xx one is our internals, for the log only.
             String error = cause == null || status >= 500 ? "request could not be processed" : cause.toString();
             String body = Json.write(Map.of("status", status, "error", error)) + "\n";
