@@ -248,6 +248,31 @@ def readyz_window(results, track, drain):
             "max_ms": max(latencies) if latencies else None}
 
 
+def diagnose(kube, namespace, out):
+    """What the pods of a scenario that failed looked like, and their agents' last words (also of restarted ones),
+    written to <out>/bench-diagnostics/<namespace>.txt; returns that path."""
+    lines = [kube.kubectl("get", "pods", "-n", namespace, "-o", "wide", check=False)]
+    try:
+        pods = kube.get_json("pods", "-n", namespace)["items"]
+    except Exception as e:  # the namespace may be gone already
+        pods = []
+        lines.append(f"cannot list pods: {e}")
+    for pod in pods:
+        name = pod["metadata"]["name"]
+        for status in pod.get("status", {}).get("containerStatuses", []) + pod.get("status", {}).get("initContainerStatuses", []):
+            lines.append(f"== {name}/{status['name']}: restarts {status.get('restartCount')}, "
+                         f"state {json.dumps(status.get('state'))}, last {json.dumps(status.get('lastState'))}")
+            for previous in (["--previous"] if status.get("restartCount") else []) + [None]:
+                args = ["logs", "-n", namespace, name, "-c", status["name"], "--tail=40"] + ([previous] if previous else [])
+                lines.append(f"-- logs {previous or 'current'}:\n" + kube.kubectl(*args, check=False))
+    path = os.path.join(out, "bench-diagnostics", namespace + ".txt")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    log(f"{namespace}: diagnostics in {path}")
+    return path
+
+
 def interleaved(names):
     """Lameduck scenarios (a JVM per pod) alternating with the baselines, so that scenarios running at once load
     the node alike."""
@@ -337,7 +362,8 @@ def measure_all(args, argv):
                         except Exception as e:
                             log(f"{plane}/{futures[future]} failed: {e}")
                             traceback.print_exc()
-                            results.append({"plane": plane, "scenario": futures[future], "error": str(e)})
+                            results.append({"plane": plane, "scenario": futures[future], "error": str(e),
+                                            "diagnostics": diagnose(kube, f"b-{plane}-{futures[future]}", args.out)})
             finally:
                 kube.stop_proxy()
     finally:

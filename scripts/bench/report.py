@@ -122,7 +122,9 @@ def markdown(meta, results):
                 "|---|---:|---:|---:|---|---|"]
         for r in rows:
             if "error" in r:
-                out.append(f"| {r['scenario']} | not measured: {r['error'][:200]} | | | |")
+                said = [l.strip() for l in r["error"].splitlines() if l.strip()]
+                why = (said[-1] if said else "?").replace("|", "/")[:160]
+                out.append(f"| {r['scenario']} | not measured: {why} (see `{r.get('diagnostics', '?')}`) | | | | |")
                 continue
             q = r["requests"]
             out.append(f"| {r['label']} | {r['terminations']} | {q['keepalive']['sent']} / {q['no_keepalive']['sent']} | "
