@@ -79,13 +79,9 @@ final class NewConnectionTracker {
         return Duration.ofNanos(ticker.nanoTime() - (lastNewNanos < 0 ? startNanos : lastNewNanos));
     }
 
-    /**
-     * The mean time between new connections from the start to the last one (truncated to milliseconds, so a
-     * multiple of it reads well); empty when none arrived.
-     */
-    Optional<Duration> meanGap() {
-        return lastNewNanos < 0 ? Optional.empty()
-                : Optional.of(Duration.ofMillis(Duration.ofNanos((lastNewNanos - startNanos) / newConnections).toMillis()));
+    /** How many new connections were seen so far. */
+    int newConnections() {
+        return newConnections;
     }
 
     /** When the last new connection was seen, counted from the start; empty when none arrived. */

@@ -17,10 +17,12 @@ import java.util.function.Consumer;
  *   <li>{@code quiet}: end once no new connection has arrived on the application's ports for {@code quietPeriod},
  *       but not before {@code minimum} (low traffic cannot prove silence: a quiet second may only mean nobody
  *       called) and not after {@code maximum}. If the connection table cannot be read, wait the maximum.
- *       Where the traffic seen in the step is sparse, the silence must also last {@link #QUIET_GAPS} times the mean
- *       gap between its new connections: at 6 new connections a second a quiet second happens by chance about once
- *       in 400 seconds, often enough that the benchmark saw a drain end while kube-proxy (syncing every 5 s) still
- *       sent the pod connections; ten mean gaps happen by chance about once in 20,000.
+ *       Where the step's first {@code minimum} saw steady but sparse traffic (at least {@link #STEADY_TRAFFIC} new
+ *       connections), the silence must also last {@link #QUIET_GAPS} times their mean gap: at 6 new connections a
+ *       second a quiet second happens by chance about once in 400 seconds, often enough that the benchmark saw a
+ *       drain end while kube-proxy (syncing every 5 s) still sent the pod connections; ten mean gaps happen by
+ *       chance about once in 20,000. Fewer connections than that (a kubelet probe, a straggler) prove no rate, and
+ *       a gap estimated from them stretched drains to the maximum in the benchmark.
  * </ul>
  *
  * Either mode stays within the drain deadline and, when it knows the application's ports, reports the new
@@ -31,6 +33,8 @@ public final class Propagation {
 
     /** How many mean gaps between new connections a silence must last to count as the end of traffic. */
     static final int QUIET_GAPS = 10;
+    /** How many new connections within {@code minimum} make a rate to measure gaps by. */
+    static final int STEADY_TRAFFIC = 3;
 
     private final Mode mode;
     private final Duration delay;
@@ -78,13 +82,18 @@ public final class Propagation {
         long end = start + grant.time().toNanos();
         Watch watch = connections.map(c -> new Watch(c)).orElse(null);
         boolean quiet = false;
+        Duration required = quietPeriod;
+        boolean rateTaken = false;
         while (true) {
             long now = ticker.nanoTime();
             if (watch != null) {
                 watch.poll();
             }
-            if (mode == Mode.QUIET && watch != null && watch.working() && now - start >= minimum.toNanos()
-                    && watch.tracker.quietFor().compareTo(requiredQuiet(watch.tracker)) >= 0) {
+            if (!rateTaken && watch != null && watch.working() && now - start >= minimum.toNanos()) {
+                rateTaken = true; // once, from the traffic of the step's first `minimum`
+                required = requiredQuiet(watch.tracker.newConnections());
+            }
+            if (mode == Mode.QUIET && rateTaken && watch.working() && watch.tracker.quietFor().compareTo(required) >= 0) {
                 quiet = true;
                 break;
             }
@@ -102,9 +111,8 @@ public final class Propagation {
             traffic = describe(report);
         }
         if (quiet) {
-            Duration required = requiredQuiet(watch.tracker);
             String period = required.equals(quietPeriod) ? Durations.format(quietPeriod)
-                    : Durations.format(required) + " (" + QUIET_GAPS + " mean gaps between the new connections seen)";
+                    : Durations.format(required) + " (" + QUIET_GAPS + " mean gaps of the new connections in the first " + Durations.format(minimum) + ")";
             return StepResult.completed("no new connection for " + period + " after " + waited + traffic);
         }
         String detail = "waited " + waited + (mode == Mode.FIXED ? " for load balancers to catch up" : "") + traffic;
@@ -119,10 +127,16 @@ public final class Propagation {
                 + Durations.format(maximum) + " (none for only " + Durations.seconds(watch.tracker.quietFor()) + ")");
     }
 
-    /** The quiet period, or {@link #QUIET_GAPS} mean gaps between the new connections seen when that is longer. */
-    private Duration requiredQuiet(NewConnectionTracker tracker) {
-        return tracker.meanGap().map(gap -> gap.multipliedBy(QUIET_GAPS))
-                .filter(gaps -> gaps.compareTo(quietPeriod) > 0).orElse(quietPeriod);
+    /**
+     * The quiet period, or {@link #QUIET_GAPS} mean gaps of the {@code early} new connections seen within
+     * {@code minimum} when they were steady traffic and that is longer.
+     */
+    private Duration requiredQuiet(int early) {
+        if (early < STEADY_TRAFFIC) {
+            return quietPeriod;
+        }
+        Duration gaps = Duration.ofMillis(minimum.toMillis() / early).multipliedBy(QUIET_GAPS);
+        return gaps.compareTo(quietPeriod) > 0 ? gaps : quietPeriod;
     }
 
     private static String describe(TrafficReport report) {
