@@ -215,16 +215,9 @@ class KubeFaultMatrixTest {
 
     /** KubeIntegration.connect as the agent's start-up does it (kube.mode enabled), through the proxy. */
     private Optional<KubeIntegration> connect(String pod, FaultInjectingApiProxy proxy) throws Exception {
-        Path kubeconfig = Files.createTempFile("fault-matrix", ".kubeconfig");
+        Path kubeconfig = KubeTestSupport.tokenKubeconfig(Files.createTempFile("fault-matrix", ".kubeconfig"), proxy.url(),
+                token(pod, rules -> rules));
         cleanup.add(() -> Files.deleteIfExists(kubeconfig));
-        Files.writeString(kubeconfig, """
-                apiVersion: v1
-                kind: Config
-                clusters: [{name: c, cluster: {server: "%s"}}]
-                users: [{name: u, user: {token: "%s"}}]
-                contexts: [{name: x, context: {cluster: c, user: u}}]
-                current-context: x
-                """.formatted(proxy.url(), token(pod, rules -> rules)));
         return KubeIntegration.connect(config("kube: {mode: enabled}\n"), Map.of("KUBECONFIG", kubeconfig.toString(),
                 "POD_NAME", pod, "POD_NAMESPACE", namespace), new PrometheusRegistry(), kubeconfig.resolveSibling("no-namespace-file"));
     }

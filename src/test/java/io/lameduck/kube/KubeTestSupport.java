@@ -12,6 +12,8 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
@@ -34,6 +36,21 @@ final class KubeTestSupport {
         } catch (ConfigException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
+    }
+
+    /**
+     * Writes a kubeconfig for a plain-HTTP {@code server} (e.g. {@link FaultInjectingApiProxy#url()}) with a bearer
+     * {@code token} to {@code file}; returns the file.
+     */
+    static Path tokenKubeconfig(Path file, String server, String token) throws IOException {
+        return Files.writeString(file, """
+                apiVersion: v1
+                kind: Config
+                clusters: [{name: c, cluster: {server: "%s"}}]
+                users: [{name: u, user: {token: "%s"}}]
+                contexts: [{name: x, context: {cluster: c, user: u}}]
+                current-context: x
+                """.formatted(server, token));
     }
 
     static Map<String, String> labels(String app, boolean serving) {

@@ -68,14 +68,8 @@ class SigtermBeforeReadyTest {
                 }
                 return Fault.FORWARD;
             });
-            Path kubeconfig = Files.writeString(dir.resolve("kubeconfig"), """
-                    apiVersion: v1
-                    kind: Config
-                    clusters: [{name: proxy, cluster: {server: "%s"}}]
-                    users: [{name: agent, user: {token: "%s"}}]
-                    contexts: [{name: proxy, context: {cluster: proxy, user: agent}}]
-                    current-context: proxy
-                    """.formatted(proxy.url(), cluster.agentToken(namespace, "lameduck", rules -> rules)));
+            Path kubeconfig = KubeTestSupport.tokenKubeconfig(dir.resolve("kubeconfig"), proxy.url(),
+                    cluster.agentToken(namespace, "lameduck", rules -> rules));
             Path config = Files.writeString(dir.resolve("lameduck.yaml"), "drain: {budget: 30s, safetyMargin: 1s, propagationDelay: 100ms}\n");
             Map<String, String> env = Map.of("KUBECONFIG", kubeconfig.toString(), "POD_NAME", "app", "POD_NAMESPACE", namespace,
                     "LAMEDUCK_SERVER_HOST", "127.0.0.1", "LAMEDUCK_SERVER_PORT", "0");
