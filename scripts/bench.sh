@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # Benchmarks: rollouts under load on the real single-node cluster (scripts/cluster.sh), each way of
-# terminating a pod side by side (no preStop; preStop sleep 5/10/15; Lameduck per withdrawal strategy and as a
-# native sidecar), on a fast and a slow data plane. Writes BENCHMARKS.md, benchmarks.png and benchmarks.json
-# (the repository root by default). Takes about an hour; `--quick` is a smoke run of a few minutes (three
-# scenarios, one rollout each, into target/bench-quick) that the README test command runs.
+# terminating a pod side by side (no preStop; preStop sleep 5/10/15/20; Lameduck per withdrawal strategy and as
+# a native sidecar), on a fast and a slow data plane, through each consumer of the endpoints: the Service's
+# ClusterIP (kube-proxy), and an L7 proxy with pooled keep-alive connections to the pod IPs (HAProxy Ingress,
+# scripts/l7.sh) as shipped and lagging (endpoint changes applied 5 s late). Load: GET with and without
+# keep-alive, and POST with keep-alive (never resent by the client). Writes BENCHMARKS.md, benchmarks.png and
+# benchmarks.json (the repository root by default). All of it (2 planes x 3 consumers x 9 scenarios) takes
+# about three hours; choose with --planes/--consumers/--scenarios. `--quick` is a smoke run of a few minutes
+# (three scenarios through the ClusterIP and one through the L7 proxy, one rollout each, into
+# target/bench-quick) that the README test command runs.
 #
-# Usage: scripts/bench.sh [--quick] [--rollouts N] [--planes fast,slow] [--scenarios a,b] [--parallel N] ...
+# Usage: scripts/bench.sh [--quick] [--rollouts N] [--planes fast,slow] [--consumers clusterip,l7,l7-lagging]
+#                         [--scenarios a,b] [--parallel N] ...
 #        scripts/bench.sh --help      (every option, with its bounds and default)
 # Exit: 0 measured, and no Lameduck scenario failed a request; 1 a scenario could not be measured or a
 # Lameduck scenario failed requests (the report is written all the same); 3 bad arguments.
 # Needs root (the cluster) and what scripts/test.sh installs; builds what is missing: the Kubernetes
-# binaries, helm, vegeta, the images (and target/lameduck.jar for the agent image), and a Python venv with
-# matplotlib for the chart (PyPI), all cached under ~/.cache/lameduck.
+# binaries, helm, vegeta, the images (and target/lameduck.jar for the agent image), a Python venv with
+# matplotlib for the chart (PyPI), and for the L7 consumers haproxy-ingress (Go module proxy) and haproxy's
+# Debian packages (unpacked, not installed: scripts/l7.sh), all cached under ~/.cache/lameduck.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${LAMEDUCK_CACHE:-$HOME/.cache/lameduck}"

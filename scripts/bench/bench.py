@@ -1,6 +1,8 @@
 """Rollouts under load on the real single-node cluster: dropped requests and termination time per way of
-terminating a pod, on a fast and a slow data plane. Run by scripts/bench.sh (which builds what it needs);
-writes BENCHMARKS.md, a PNG chart and the raw results. See `scripts/bench.sh --help`."""
+terminating a pod, on a fast and a slow data plane, through each consumer of the endpoints: the Service's
+ClusterIP (kube-proxy), and an L7 proxy with pooled keep-alive connections to the pod IPs (HAProxy Ingress,
+scripts/l7.sh) as shipped and lagging (endpoint changes applied 5 s late). Run by scripts/bench.sh (which builds
+what it needs); writes BENCHMARKS.md, a PNG chart and the raw results. See `scripts/bench.sh --help`."""
 
 import argparse
 import concurrent.futures
@@ -26,6 +28,13 @@ import scenarios
 from kube import Kube, NamespaceWatch, run
 
 PLANES = {"fast": "1s", "slow": "5s"}  # kube-proxy --iptables-min-sync-period
+# How the load reaches the pods. l7*: an instance of scripts/l7.sh (HAProxy Ingress) each, with the delay before
+# it applies a batch of endpoint changes (--wait-before-update; as shipped 200 ms, then at most one update per
+# 2 s) and its http port in the node's namespace.
+CONSUMERS = {"clusterip": None, "l7": ("200ms", 18080), "l7-lagging": ("5s", 18081)}
+NODE_IP = "10.200.0.2"
+QUICK_RUNS = [("clusterip", "no-prestop"), ("clusterip", "sleep-5"), ("clusterip", "lameduck-readiness-gate"),
+              ("l7", "lameduck-readiness-gate")]
 READYZ_RATE = 100
 STEPS = ("withdraw", "propagate", "hooks")
 LOG_LOCK = threading.Lock()
@@ -79,17 +88,23 @@ def names(allowed):
 def arguments(argv):
     p = Parser(prog="scripts/bench.sh", description=__doc__)
     p.add_argument("--quick", action="store_true",
-                   help="a smoke run: fast plane, no-prestop, sleep-5 and lameduck-readiness-gate, 1 rollout each; "
-                        "writes under target/bench-quick unless --out is given")
+                   help="a smoke run: fast plane, no-prestop, sleep-5 and lameduck-readiness-gate through the ClusterIP "
+                        "and lameduck-readiness-gate through l7, 1 rollout each (--scenarios/--consumers choose "
+                        "others); writes under target/bench-quick unless --out is given")
     p.add_argument("--rollouts", type=bounded(1, 50), help="rollouts per scenario (default 7; --quick: 1)")
     p.add_argument("--replicas", type=bounded(2, 6), default=3, help="pods per Deployment (default 3)")
     p.add_argument("--rate", type=bounded(1, 200), default=25,
-                   help="requests/s of each of the two attacks (keep-alive on, off) per scenario (default 25)")
+                   help="requests/s of each of the three attacks (GET keep-alive on, off; POST keep-alive on) per "
+                        "scenario (default 25)")
     p.add_argument("--slow-share", type=bounded(0, 0.5, float), default=0.1,
                    help="share of slow requests (default 0.1)")
     p.add_argument("--slow", default="1500ms", help="duration of a slow request, a Go duration (default 1500ms)")
     p.add_argument("--planes", type=names(list(PLANES)), help="data planes (default fast,slow; --quick: fast)")
     p.add_argument("--scenarios", type=names([s.name for s in scenarios.ALL]), help="scenarios (default: all)")
+    p.add_argument("--consumers", type=names(list(CONSUMERS)),
+                   help="how the load reaches the pods, each scenario through each: clusterip (kube-proxy), l7 (HAProxy "
+                        "Ingress, pooled keep-alive to the pod IPs, as shipped), l7-lagging (the same, applying endpoint "
+                        "changes 5 s late) (default: all three)")
     p.add_argument("--parallel", type=bounded(1, 8), default=4, help="scenarios run at once (default 4)")
     p.add_argument("--out", help="directory of BENCHMARKS.md (default: the repository root; --quick: target/bench-quick)")
     p.add_argument("--keep", action="store_true", help="leave the cluster up at the end")
@@ -98,8 +113,15 @@ def arguments(argv):
         p.error(f"--slow {args.slow!r} is not a duration like 1500ms or 2s")
     args.rollouts = args.rollouts or (1 if args.quick else 7)
     args.planes = args.planes or (["fast"] if args.quick else list(PLANES))
-    args.scenarios = args.scenarios or (["no-prestop", "sleep-5", "lameduck-readiness-gate"] if args.quick
-                                        else [s.name for s in scenarios.ALL])
+    if args.quick and not args.scenarios and not args.consumers:
+        args.runs = list(QUICK_RUNS)
+    else:
+        args.scenarios = args.scenarios or ([n for c, n in QUICK_RUNS if c == "clusterip"] if args.quick
+                                            else [s.name for s in scenarios.ALL])
+        args.consumers = args.consumers or (["clusterip"] if args.quick else list(CONSUMERS))
+        args.runs = [(c, n) for c in args.consumers for n in args.scenarios]
+    args.scenarios = list(dict.fromkeys(n for _, n in args.runs))
+    args.consumers = list(dict.fromkeys(c for c, _ in args.runs))
     args.out = args.out or ("target/bench-quick" if args.quick else ".")
     return args
 
@@ -109,22 +131,42 @@ class Context:
         self.args, self.kube, self.images, self.tars, self.vegeta, self.workdir = args, kube, images, tars, vegeta, workdir
 
 
-def run_scenario(ctx, plane, scenario, profile):
-    """Deploys, rolls `rollouts` times under load, and returns what was measured."""
+def namespace(plane, consumer, scenario_name):
+    return f"b-{plane}-{consumer}-{scenario_name}"
+
+
+# The attacks of every scenario: name -> (method, keep-alive)
+ATTACKS = {"keepalive": ("GET", True), "no_keepalive": ("GET", False), "post_keepalive": ("POST", True)}
+
+
+def run_scenario(ctx, plane, consumer, scenario, profile):
+    """Deploys, rolls `rollouts` times under load through `consumer`, and returns what was measured."""
     args, kube = ctx.args, ctx.kube
-    ns = f"b-{plane}-{scenario.name}"
-    tag = f"{plane}/{scenario.name}"
+    ns = namespace(plane, consumer, scenario.name)
+    tag = f"{plane}/{consumer}/{scenario.name}"
     check_stop(tag)
     kube.kubectl("create", "namespace", ns)
     scenario.deploy(kube, ns, ctx.images, args.replicas)
     watch = NamespaceWatch(kube, ns).start()
     sampler = measure.CgroupSampler(watch).start() if profile else None
-    base = scenario.service_url(kube, ns)
+    if CONSUMERS[consumer]:  # through the L7 proxy: its port, the Ingress's host
+        host = f"{ns}.bench.test"
+        scenario.expose(kube, ns, consumer, host)
+        base = f"http://{NODE_IP}:{CONSUMERS[consumer][1]}"
+    else:
+        host, base = None, scenario.service_url(kube, ns)
     slow_every = round(1 / args.slow_share) if args.slow_share else 0
     urls = [f"{base}/slow?d={args.slow}" if slow_every and i % slow_every == slow_every - 1 else f"{base}/"
             for i in range(max(slow_every, 1))]
-    wait_until_answering(base + "/", tag)
-    attacks = {ka: load.Attack(ctx.vegeta, urls, args.rate, ka, ctx.workdir) for ka in (True, False)}
+    wait_until_answering(base + "/", tag, host=host)
+    attacks = {}
+    try:
+        for name, (method, keepalive) in ATTACKS.items():
+            attacks[name] = load.Attack(ctx.vegeta, urls, args.rate, keepalive, ctx.workdir, method=method, host=host)
+    except Exception:
+        for attack in attacks.values():
+            attack.abandon()
+        raise
     rollouts, drains, ready_seconds, readyz = [], [], [], []
     extra = []  # a /readyz attack running during a rollout: abandoned if the scenario ends early
     try:
@@ -160,8 +202,7 @@ def run_scenario(ctx, plane, scenario, profile):
     finally:
         for attack in extra:
             attack.abandon()
-        results = {("keepalive" if ka else "no_keepalive"): load.summarize(a.stop(), measure.instant)
-                   for ka, a in attacks.items()}
+        results = {name: load.summarize(a.stop(), measure.instant) for name, a in attacks.items()}
         watch.stop()
         if sampler:
             sampler.stop()
@@ -175,7 +216,8 @@ def run_scenario(ctx, plane, scenario, profile):
     failed = sum(r["failed"] for r in results.values())
     log(f"{tag}: done, {len(pods)} terminations, {failed} failed requests")
     return {
-        "plane": plane, "scenario": scenario.name, "label": scenario.label, "lameduck": scenario.lameduck,
+        "plane": plane, "consumer": consumer, "scenario": scenario.name, "label": scenario.label,
+        "lameduck": scenario.lameduck, "sleep_seconds": scenario.sleep_seconds,
         "rollouts": len(rollouts), "rollout_seconds_median": measure.median(rollouts),
         "terminations": len(pods), "requests": results,
         "failure_after_deletion_seconds": after_deletion(results, pods),
@@ -195,15 +237,17 @@ def run_scenario(ctx, plane, scenario, profile):
     }
 
 
-def wait_until_answering(url, tag, bound_seconds=90, in_a_row=20):
-    """Waits until the Service answers `in_a_row` new connections in a row: kube-proxy has programmed it."""
+def wait_until_answering(url, tag, bound_seconds=90, in_a_row=20, host=None):
+    """Waits until the Service answers `in_a_row` new connections in a row: kube-proxy (or the L7 proxy, for the
+    Host header `host`) has programmed it."""
     deadline, streak = time.monotonic() + bound_seconds, 0
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
     while streak < in_a_row:
         check_stop(tag)
         if time.monotonic() > deadline:
             raise RuntimeError(f"{tag}: {url} did not answer {in_a_row} times in a row within {bound_seconds} s")
         try:
-            with urllib.request.urlopen(url, timeout=2) as answer:
+            with urllib.request.urlopen(request, timeout=2) as answer:
                 streak = streak + 1 if answer.status == 200 else 0
         except OSError:
             streak = 0
@@ -273,11 +317,11 @@ def diagnose(kube, namespace, out):
     return path
 
 
-def interleaved(names):
-    """Lameduck scenarios (a JVM per pod) alternating with the baselines, so that scenarios running at once load
-    the node alike."""
-    lameduck = [n for n in names if scenarios.BY_NAME[n].lameduck]
-    others = [n for n in names if not scenarios.BY_NAME[n].lameduck]
+def interleaved(runs):
+    """(consumer, scenario) runs: Lameduck scenarios (a JVM per pod) alternating with the baselines, so that
+    scenarios running at once load the node alike."""
+    lameduck = [r for r in runs if scenarios.BY_NAME[r[1]].lameduck]
+    others = [r for r in runs if not scenarios.BY_NAME[r[1]].lameduck]
     mixed = []
     for i in range(max(len(lameduck), len(others))):
         mixed += lameduck[i:i + 1] + others[i:i + 1]
@@ -286,6 +330,10 @@ def interleaved(names):
 
 def cluster(*args, env=None, timeout=600):
     return run(["scripts/cluster.sh", *args], timeout, env=env)
+
+
+def l7(*args, timeout=300):
+    return run(["scripts/l7.sh", *args], timeout)
 
 
 def machine():
@@ -332,11 +380,15 @@ def measure_all(args, argv):
     workdir = tempfile.mkdtemp(prefix="lameduck-bench-")
     started = datetime.now(timezone.utc)
     results, env_versions = [], None
-    total = len(args.planes) * len(args.scenarios)
+    total = len(args.planes) * len(args.runs)
+    proxies = [c for c in args.consumers if CONSUMERS[c]]
     log(f"{total} scenarios x {args.rollouts} rollouts x {args.replicas} pods, {args.parallel} at a time")
+    if proxies:
+        l7("install", timeout=900)
     try:
         for plane in args.planes:
             log(f"{plane} data plane: kube-proxy min sync {PLANES[plane]}; (re)starting the cluster")
+            l7("down")
             cluster("down", timeout=300)
             cluster("up", env={**os.environ, "LAMEDUCK_KUBE_PROXY_MIN_SYNC": PLANES[plane]})
             cluster("import", *tars)
@@ -345,10 +397,13 @@ def measure_all(args, argv):
             env_versions = env_versions or versions(kube, vegeta, images)
             ctx = Context(args, kube, images, tars, vegeta, workdir)
             try:
+                for consumer in proxies:
+                    l7("start", consumer, *map(str, CONSUMERS[consumer]))
                 with concurrent.futures.ThreadPoolExecutor(args.parallel) as pool:
-                    futures = {pool.submit(run_scenario, ctx, plane, scenarios.BY_NAME[name],
-                                           profile=(name == "lameduck-readiness-gate")): name
-                               for name in interleaved(args.scenarios)}
+                    futures = {pool.submit(run_scenario, ctx, plane, consumer, scenarios.BY_NAME[name],
+                                           profile=(name == "lameduck-readiness-gate" and consumer == "clusterip")):
+                               (consumer, name)
+                               for consumer, name in interleaved(args.runs)}
                     try:
                         finished = list(concurrent.futures.as_completed(futures))
                     except KeyboardInterrupt:
@@ -357,35 +412,41 @@ def measure_all(args, argv):
                         log("interrupted: stopping the scenarios (their load and watches), then the cluster")
                         raise
                     for future in finished:
+                        consumer, name = futures[future]
                         try:
                             results.append(future.result())
                         except Exception as e:
-                            log(f"{plane}/{futures[future]} failed: {e}")
+                            log(f"{plane}/{consumer}/{name} failed: {e}")
                             traceback.print_exc()
-                            results.append({"plane": plane, "scenario": futures[future], "error": str(e),
-                                            "diagnostics": diagnose(kube, f"b-{plane}-{futures[future]}", args.out)})
+                            results.append({"plane": plane, "consumer": consumer, "scenario": name, "error": str(e),
+                                            "diagnostics": diagnose(kube, namespace(plane, consumer, name), args.out)})
             finally:
                 kube.stop_proxy()
     finally:
         if not args.keep:
-            cluster("down", timeout=300)
+            try:
+                l7("down")
+            finally:
+                cluster("down", timeout=300)
         shutil.rmtree(workdir, ignore_errors=True)
     order = {n: i for i, n in enumerate(s.name for s in scenarios.ALL)}
-    results.sort(key=lambda r: (list(PLANES).index(r["plane"]), order[r["scenario"]]))
+    results.sort(key=lambda r: (list(PLANES).index(r["plane"]), list(CONSUMERS).index(r["consumer"]), order[r["scenario"]]))
     os.makedirs(args.out, exist_ok=True)
     meta = {"date": started.strftime("%Y-%m-%d %H:%M UTC"),
             "minutes": round((datetime.now(timezone.utc) - started).total_seconds() / 60, 1),
             "command": "scripts/bench.sh " + " ".join(argv), "machine": machine(), "versions": env_versions,
             "settings": {k: v for k, v in vars(args).items() if k not in ("out", "keep")},
-            "planes": {p: PLANES[p] for p in args.planes}}
+            "planes": {p: PLANES[p] for p in args.planes},
+            "consumers": {c: (CONSUMERS[c][0] if CONSUMERS[c] else None) for c in args.consumers}}
     path = report.write(args.out, meta, results)
     log(f"wrote {path}")
     broken = [r for r in results if "error" in r]
     dropped = [r for r in results if r.get("lameduck") and any(q["failed"] for q in r["requests"].values())]
     for r in broken:
-        log(f"FAILED to measure {r['plane']}/{r['scenario']}: {r['error']}")
+        log(f"FAILED to measure {r['plane']}/{r['consumer']}/{r['scenario']}: {r['error']}")
     for r in dropped:
-        log(f"LAMEDUCK DROPPED REQUESTS in {r['plane']}/{r['scenario']}: {r['requests']}")
+        log(f"LAMEDUCK DROPPED REQUESTS in {r['plane']}/{r['consumer']}/{r['scenario']}: "
+            f"{ {k: q['failures'] for k, q in r['requests'].items()} }")
     return 1 if broken or dropped else 0
 
 

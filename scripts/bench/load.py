@@ -1,5 +1,8 @@
-"""Open-loop constant-rate HTTP load with vegeta from inside the node's network namespace: no retries, every
-result kept, every failure classified (refused, reset, timeout, 5xx, other)."""
+"""Open-loop constant-rate HTTP load with vegeta from inside the node's network namespace: no retries by vegeta,
+every result kept, every failure classified (refused, reset, timeout, 5xx, other). GET and POST: Go's HTTP client
+(vegeta's) itself resends a GET whose reused keep-alive connection was closed before any answer, never a POST
+with a body, so POST with keep-alive shows the requests a client sees failing on a connection that closed under
+it (or that an L7 proxy failed on its pooled upstream connection)."""
 
 import json
 import os
@@ -30,25 +33,37 @@ def failure_class(code, error):
 class Attack:
     """One vegeta attack at a constant rate until stop() (SIGINT: vegeta ends and flushes its results)."""
 
-    def __init__(self, vegeta, urls, rate, keepalive, workdir):
+    def __init__(self, vegeta, urls, rate, keepalive, workdir, method="GET", host=None):
+        """method GET or POST (a small form body); host: the Host header (an L7 proxy's route), None: the URL's."""
         self.vegeta = vegeta
         fd, self.targets = tempfile.mkstemp(suffix=".targets", dir=workdir)
-        with os.fdopen(fd, "w") as f:
-            f.write("".join(f"GET {u}\n" for u in urls))  # vegeta goes round-robin through the targets
+        header = f"Host: {host}\n" if host else ""
+        with os.fdopen(fd, "w") as f:  # vegeta goes round-robin through the targets
+            f.write("".join(f"{method} {u}\n{header}\n" for u in urls))
         self.results = self.targets.replace(".targets", ".bin")
+        self.body = None
+        body = []
+        if method == "POST":
+            self.body = self.targets.replace(".targets", ".body")
+            with open(self.body, "w") as f:
+                f.write("lameduck=benchmark&note=a+POST+is+never+resent+by+the+client\n")
+            body = [f"-body={self.body}", "-header=Content-Type: application/x-www-form-urlencoded"]
         self.process = subprocess.Popen(
             ["nsenter", f"--net={NETNS}", vegeta, "attack", f"-targets={self.targets}", f"-rate={rate}/s",
              "-duration=0", "-timeout=10s", f"-keepalive={'true' if keepalive else 'false'}", "-max-workers=400",
-             f"-output={self.results}"], stderr=subprocess.PIPE, text=True)
+             *body, f"-output={self.results}"], stderr=subprocess.PIPE, text=True)
+
+    def _remove_files(self):
+        for path in (self.results, self.targets, self.body):
+            if path and os.path.exists(path):
+                os.unlink(path)
 
     def abandon(self):
         """Stops the attack, if it still runs, and throws its results away (a scenario that failed or was stopped)."""
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
-        for path in (self.results, self.targets):
-            if os.path.exists(path):
-                os.unlink(path)
+        self._remove_files()
 
     def stop(self):
         """Stops the attack; returns the decoded results: dicts with timestamp, latency (ns), code, error."""
@@ -62,8 +77,7 @@ class Attack:
                                  text=True, timeout=120)
         if decoded.returncode != 0:
             raise RuntimeError(f"vegeta encode failed: {decoded.stderr[-500:]} (attack stderr: {err[-500:]})")
-        os.unlink(self.results)
-        os.unlink(self.targets)
+        self._remove_files()
         return [json.loads(line) for line in decoded.stdout.splitlines() if line.strip()]
 
 

@@ -13,6 +13,28 @@ from measure import median, percentile  # noqa: E402
 CHART = "benchmarks.png"
 RAW = "benchmarks.json"
 PLANE_TEXT = {"fast": "fast data plane", "slow": "slow data plane"}
+CONSUMER_TEXT = {"clusterip": "through the ClusterIP (kube-proxy)",
+                 "l7": "through the L7 proxy as shipped (HAProxy Ingress, pooled keep-alive to the pods)",
+                 "l7-lagging": "through the L7 proxy lagging (HAProxy Ingress applying endpoint changes 5 s late)"}
+ATTACK_TEXT = (("keepalive", "GET keep-alive"), ("no_keepalive", "GET new connections"), ("post_keepalive", "POST keep-alive"))
+
+
+def consumer_of(r):
+    return r.get("consumer", "clusterip")  # results of runs before consumers existed
+
+
+def failed(r):
+    return sum(q["failed"] for q in r["requests"].values())
+
+
+def sent(r):
+    return sum(q["sent"] for q in r["requests"].values())
+
+
+def per_attack(r, key):
+    """"a / b / c" over the attacks of the run (– for an attack it did not have)."""
+    q = r["requests"]
+    return " / ".join(str(q[k][key]) if k in q else "–" for k, _ in ATTACK_TEXT)
 
 
 def fmt(value, unit="", digits=1):
@@ -56,22 +78,23 @@ def write(out, meta, results):
 
 
 def chart(path, results, meta):
-    planes = list(meta["planes"])
+    series = [(p, c) for p in meta["planes"] for c in meta.get("consumers", {"clusterip": None})
+              if any(r["plane"] == p and consumer_of(r) == c for r in results)]
     labels = list(dict.fromkeys(r["label"] for r in results))
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 8), sharex=True)
-    width = 0.8 / max(len(planes), 1)
-    colors = {"fast": "#4878a8", "slow": "#d8843a"}
-    for j, plane in enumerate(planes):
-        rows = {r["label"]: r for r in results if r["plane"] == plane}
-        xs = [i + (j - (len(planes) - 1) / 2) * width for i in range(len(labels))]
-        failed = [sum(q["failed"] for q in rows[l]["requests"].values()) if l in rows else 0 for l in labels]
-        sent = [sum(q["sent"] for q in rows[l]["requests"].values()) if l in rows else 0 for l in labels]
-        bars = top.bar(xs, failed, width, label=f"{plane} ({meta['planes'][plane]} kube-proxy sync)", color=colors[plane])
-        for bar, n, total in zip(bars, failed, sent):
-            top.annotate(f"{n}", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom", fontsize=8)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 8), sharex=True)
+    width = 0.8 / max(len(series), 1)
+    palette = ["#4878a8", "#88b0d8", "#1c3c64", "#d8843a", "#f0b880", "#8c4c10"]
+    for j, (plane, consumer) in enumerate(series):
+        rows = {r["label"]: r for r in results if r["plane"] == plane and consumer_of(r) == consumer}
+        xs = [i + (j - (len(series) - 1) / 2) * width for i in range(len(labels))]
+        counts = [failed(rows[l]) if l in rows else 0 for l in labels]
+        color = palette[j % len(palette)]
+        bars = top.bar(xs, counts, width, label=f"{plane} ({meta['planes'][plane]} kube-proxy sync), {consumer}", color=color)
+        for bar, n in zip(bars, counts):
+            top.annotate(f"{n}", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom", fontsize=7)
         med = [median(rows[l]["termination_seconds"]) if l in rows else None for l in labels]
         p95 = [percentile(rows[l]["termination_seconds"], 95) if l in rows else None for l in labels]
-        bottom.bar(xs, [m or 0 for m in med], width, color=colors[plane], label=f"{plane}: median")
+        bottom.bar(xs, [m or 0 for m in med], width, color=color, label=f"{plane}, {consumer}: median")
         bottom.errorbar(xs, [m or 0 for m in med], yerr=[[0] * len(med), [(p or 0) - (m or 0) for m, p in zip(med, p95)]],
                         fmt="none", ecolor="black", capsize=3, label="p95" if j == 0 else None)
     top.set_ylabel("failed requests (all rollouts)")
@@ -90,6 +113,7 @@ def chart(path, results, meta):
 
 def markdown(meta, results):
     m, v, s = meta["machine"], meta["versions"] or {}, meta["settings"]
+    consumers = meta.get("consumers", {"clusterip": None})
     out = ["# Benchmarks: rollouts under load on a real node", "",
            f"Written by `{meta['command']}` on {meta['date']} ({meta['minutes']} min). Do not edit by hand: run it again.", "",
            "## Set-up", "",
@@ -101,49 +125,117 @@ def markdown(meta, results):
            f"finishes in-flight requests), {s['replicas']} replicas, `maxUnavailable: 0`, `maxSurge: 1`, "
            f"`terminationGracePeriodSeconds: 30`, readiness probe every 5 s; rolled with `kubectl rollout restart` "
            f"{s['rollouts']} times per scenario (the next rollout starts once the old pods are gone).",
-           f"- Load: {v.get('vegeta', 'vegeta')}, open loop at a constant rate from inside the node's network namespace to the "
-           f"Service's ClusterIP (kube-proxy, conntrack), no retries: two attacks per scenario at {s['rate']} requests/s each, "
-           f"one with keep-alive and one without; {s['slow_share']:.0%} of the requests are slow ({s['slow']}). "
-           f"A request fails if it gets no 2xx/3xx answer within 10 s, classified as refused, reset, timeout, 5xx or other.",
+           f"- Load: {v.get('vegeta', 'vegeta')}, open loop at a constant rate from inside the node's network namespace, "
+           f"no retries by the load generator: three attacks per scenario at {s['rate']} requests/s each: GET with "
+           f"keep-alive, GET on a new connection each, and POST (a small form body) with keep-alive. Go's HTTP client "
+           f"resends a GET whose reused connection closed before any answer, never a POST, so the POST attack shows "
+           f"what a client sees when a keep-alive connection closes under it. {s['slow_share']:.0%} of the requests "
+           f"are slow ({s['slow']}). A request fails if it gets no 2xx/3xx answer within 10 s, classified as refused, "
+           f"reset, timeout, 5xx or other.",
+           "- Consumers of the endpoints (each scenario runs through each, separately): "
+           + "; ".join(f"`{c}`: {consumer_line(c, w)}" for c, w in consumers.items()) + ".",
            "- Data planes: " + "; ".join(f"{p}: kube-proxy `--iptables-min-sync-period={t}`" for p, t in meta["planes"].items())
            + ". A slow data plane stands for large clusters, ingress controllers and cloud load balancers that apply "
-             "endpoint changes late.",
+             "endpoint changes late (it matters to the ClusterIP consumer only: the L7 proxy sends to the pod IPs).",
            f"- Scenarios ran {s['parallel']} at a time on the one node (each in its own namespace), so timings include "
            f"that contention; compare them within this run.",
            "- Termination time: from the deletion seen on a watch of the pods to all the pod's containers seen exited "
            "(or the pod gone). Not serving: from the deletion to the pod's endpoint seen `serving: false` (or gone) on "
            "its Service's EndpointSlices. Drain and its steps: the agent's own drain report.", "",
            f"![failed requests and termination time per scenario]({CHART})", ""]
+    out += sleep_versus_lameduck(meta, results)
     for plane in meta["planes"]:
-        rows = [r for r in results if r["plane"] == plane]
-        out += [f"## {PLANE_TEXT[plane].capitalize()} (kube-proxy sync at most every {meta['planes'][plane]})", "",
-                "| scenario | terminations | sent (keep-alive / not) | failed (keep-alive / not) | failures by class | "
-                "failures, s after the latest deletion: median [min–max] |",
-                "|---|---:|---:|---:|---|---|"]
-        for r in rows:
-            if "error" in r:
-                said = [l.strip() for l in r["error"].splitlines() if l.strip()]
-                why = (said[-1] if said else "?").replace("|", "/")[:160]
-                out.append(f"| {r['scenario']} | not measured: {why} (see `{r.get('diagnostics', '?')}`) | | | | |")
+        for consumer in consumers:
+            rows = [r for r in results if r["plane"] == plane and consumer_of(r) == consumer]
+            if not rows:
                 continue
-            q = r["requests"]
-            out.append(f"| {r['label']} | {r['terminations']} | {q['keepalive']['sent']} / {q['no_keepalive']['sent']} | "
-                       f"**{q['keepalive']['failed']} / {q['no_keepalive']['failed']}** | {failures(q)} | "
-                       f"{when(r.get('failure_after_deletion_seconds', []))} |")
-        out += ["", "Times in seconds, median / p95:", "",
-                "| scenario | termination | not serving | drain | withdraw | propagate | hooks | rollout (median) |",
-                "|---|---:|---:|---:|---:|---:|---:|---:|"]
-        for r in rows:
-            if "error" in r:
-                continue
-            out.append(f"| {r['label']} | {spread(r['termination_seconds'], '')} | {spread(r['not_serving_seconds'], '')} | "
-                       f"{spread(r['drain_seconds'], '')} | {spread(r['steps']['withdraw'], '')} | "
-                       f"{spread(r['steps']['propagate'], '')} | {spread(r['steps']['hooks'], '')} | "
-                       f"{fmt(r['rollout_seconds_median'])} |")
-        out.append("")
+            out += [f"## {PLANE_TEXT[plane].capitalize()} (kube-proxy sync at most every {meta['planes'][plane]}), "
+                    f"{CONSUMER_TEXT[consumer]}", "",
+                    "| scenario | terminations | sent (" + " / ".join(t for _, t in ATTACK_TEXT) + ") | failed (same order) | "
+                    "failures by class | failures, s after the latest deletion: median [min–max] |",
+                    "|---|---:|---:|---:|---|---|"]
+            for r in rows:
+                if "error" in r:
+                    said = [l.strip() for l in r["error"].splitlines() if l.strip()]
+                    why = (said[-1] if said else "?").replace("|", "/")[:160]
+                    out.append(f"| {r['scenario']} | not measured: {why} (see `{r.get('diagnostics', '?')}`) | | | | |")
+                    continue
+                out.append(f"| {r['label']} | {r['terminations']} | {per_attack(r, 'sent')} | "
+                           f"**{per_attack(r, 'failed')}** | {failures(r['requests'])} | "
+                           f"{when(r.get('failure_after_deletion_seconds', []))} |")
+            out += ["", "Times in seconds, median / p95:", "",
+                    "| scenario | termination | not serving | drain | withdraw | propagate | hooks | rollout (median) |",
+                    "|---|---:|---:|---:|---:|---:|---:|---:|"]
+            for r in rows:
+                if "error" in r:
+                    continue
+                out.append(f"| {r['label']} | {spread(r['termination_seconds'], '')} | {spread(r['not_serving_seconds'], '')} | "
+                           f"{spread(r['drain_seconds'], '')} | {spread(r['steps']['withdraw'], '')} | "
+                           f"{spread(r['steps']['propagate'], '')} | {spread(r['steps']['hooks'], '')} | "
+                           f"{fmt(r['rollout_seconds_median'])} |")
+            out.append("")
     out += agent_section(results)
     out += meaning(meta, results)
     return "\n".join(out) + "\n"
+
+
+def consumer_line(consumer, wait):
+    if consumer == "clusterip":
+        return "the Service's ClusterIP (kube-proxy iptables rules, conntrack)"
+    return (f"HAProxy Ingress (`scripts/l7.sh`, haproxy 2.6) at the pod IPs with pooled keep-alive connections, "
+            f"endpoint changes applied {wait} after the first change of a batch (`--wait-before-update={wait}`; "
+            f"then at most one update per 2 s)")
+
+
+def sleep_seconds(r):
+    if r.get("sleep_seconds") is not None:
+        return r["sleep_seconds"]
+    return int(r["scenario"].split("-")[1]) if r["scenario"].startswith("sleep-") else None
+
+
+def shortest_safe_sleep(rows):
+    """The run of the shortest preStop sleep that failed no request among rows, or None."""
+    safe = [r for r in rows if "error" not in r and sleep_seconds(r) is not None and failed(r) == 0]
+    return min(safe, key=sleep_seconds) if safe else None
+
+
+def sleep_versus_lameduck(meta, results):
+    """Per data plane and consumer: the shortest preStop sleep that failed nothing, and each Lameduck scenario's
+    median termination against it."""
+    lines = ["## Shortest safe sleep against Lameduck", "",
+             "Per data plane and consumer: the shortest `preStop: sleep` that failed no request here, and each "
+             "Lameduck scenario's median termination with its ratio to that sleep (termination ÷ sleep seconds) and "
+             "to the sleep scenario's own median termination (its sleep plus the app's shutdown).", "",
+             "| data plane | consumer | shortest zero-failure sleep | its median termination | Lameduck scenario | "
+             "failed | median termination | ÷ sleep | ÷ sleep's termination |",
+             "|---|---|---:|---:|---|---:|---:|---:|---:|"]
+    any_row = False
+    for plane in meta["planes"]:
+        for consumer in meta.get("consumers", {"clusterip": None}):
+            rows = [r for r in results if r["plane"] == plane and consumer_of(r) == consumer and "error" not in r]
+            if not rows:
+                continue
+            safe = shortest_safe_sleep(rows)
+            measured_sleeps = sorted(sleep_seconds(r) for r in rows if sleep_seconds(r) is not None)
+            if safe:
+                sleep_text = f"{sleep_seconds(safe)} s"
+                sleep_term = median(safe["termination_seconds"])
+            else:
+                sleep_text = (f"none of {', '.join(str(x) for x in measured_sleeps)} s" if measured_sleeps
+                              else "not measured")
+                sleep_term = None
+            lameduck = [r for r in rows if r.get("lameduck")] or [None]
+            for r in lameduck:
+                any_row = True
+                if r is None:
+                    lines.append(f"| {plane} | {consumer} | {sleep_text} | {fmt(sleep_term, ' s')} | – | | | | |")
+                    continue
+                term = median(r["termination_seconds"])
+                ratio = term / sleep_seconds(safe) if safe and term is not None and sleep_seconds(safe) else None
+                ratio_term = term / sleep_term if term is not None and sleep_term else None
+                lines.append(f"| {plane} | {consumer} | {sleep_text} | {fmt(sleep_term, ' s')} | {r['label']} | "
+                             f"{failed(r)} | {fmt(term, ' s')} | {fmt(ratio, '', 2)} | {fmt(ratio_term, '', 2)} |")
+    return lines + [""] if any_row else []
 
 
 def agent_section(results):
@@ -173,51 +265,46 @@ def agent_section(results):
 
 def meaning(meta, results):
     ok = [r for r in results if "error" not in r]
-
-    def failed(r):
-        return sum(q["failed"] for q in r["requests"].values())
-
-    def sent(r):
-        return sum(q["sent"] for q in r["requests"].values())
-
-    def find(plane, name):
-        return next((r for r in ok if r["plane"] == plane and r["scenario"] == name), None)
-
+    consumers = meta.get("consumers", {"clusterip": None})
     lines = ["## What the numbers mean", ""]
     for plane in meta["planes"]:
-        parts = []
-        for r in [r for r in ok if r["plane"] == plane]:
-            parts.append(f"{r['label']} failed {failed(r)} of {sent(r)} requests with a median termination of "
-                         f"{fmt(median(r['termination_seconds']), ' s')}")
-        if parts:
-            lines.append(f"- On the {PLANE_TEXT[plane]}: " + "; ".join(parts) + ".")
+        for consumer in consumers:
+            rows = [r for r in ok if r["plane"] == plane and consumer_of(r) == consumer]
+            parts = [f"{r['label']} failed {failed(r)} of {sent(r)} requests with a median termination of "
+                     f"{fmt(median(r['termination_seconds']), ' s')}" for r in rows]
+            if parts:
+                lines.append(f"- On the {PLANE_TEXT[plane]}, {CONSUMER_TEXT[consumer]}: " + "; ".join(parts) + ".")
     lameduck = [r for r in ok if r["lameduck"]]
-    sleeps = [r for r in ok if r["scenario"].startswith("sleep-")]
+    sleeps = [r for r in ok if sleep_seconds(r) is not None]
     lines.append("")
     if lameduck:
         worst = max(lameduck, key=lambda r: percentile(r["termination_seconds"], 95) or 0)
         zero = all(failed(r) == 0 for r in lameduck)
-        lines.append(("Lameduck failed no request in any scenario, on either data plane: " if zero else
+        lines.append(("Lameduck failed no request in any scenario, on any data plane and through any consumer: " if zero else
                       "Lameduck failed requests in some scenario — a bug to fix, not a number to accept: ")
                      + "its drain waits until new connections have stopped arriving (the propagate step) instead of a "
                        "fixed time, so it takes longer only where the data plane is slower.")
     if sleeps:
-        safe = {p: [r for r in sleeps if r["plane"] == p and failed(r) == 0] for p in meta["planes"]}
-        for plane, rows in safe.items():
-            if rows:
-                shortest = min(rows, key=lambda r: int(r["scenario"].split("-")[1]))
-                lines.append(f"On the {PLANE_TEXT[plane]} the shortest fixed sleep that failed nothing here was "
-                             f"{shortest['scenario'].split('-')[1]} s (median termination "
-                             f"{fmt(median(shortest['termination_seconds']), ' s')}).")
-            elif any(r["plane"] == plane for r in sleeps):
-                lines.append(f"On the {PLANE_TEXT[plane]} every fixed sleep measured here failed some requests.")
+        for plane in meta["planes"]:
+            for consumer in consumers:
+                rows = [r for r in sleeps if r["plane"] == plane and consumer_of(r) == consumer]
+                if not rows:
+                    continue
+                shortest = shortest_safe_sleep(rows)
+                if shortest:
+                    lines.append(f"On the {PLANE_TEXT[plane]}, {consumer}, the shortest fixed sleep that failed nothing "
+                                 f"here was {sleep_seconds(shortest)} s (median termination "
+                                 f"{fmt(median(shortest['termination_seconds']), ' s')}).")
+                else:
+                    lines.append(f"On the {PLANE_TEXT[plane]}, {consumer}, every fixed sleep measured here failed some requests.")
         lines.append("A fixed sleep has to be sized for the slowest consumer of the endpoints, and every pod then "
                      "pays it on every termination; too short and requests fail, as above.")
     if lameduck:
         lines.append(f"Sizing `terminationGracePeriodSeconds`: it must cover the drain plus the app's own shutdown "
                      f"(its slowest in-flight request). The longest p95 termination with Lameduck here was "
-                     f"{fmt(percentile(worst['termination_seconds'], 95), ' s')} ({worst['label']}, {worst['plane']}); "
-                     f"the agent spends at most `drain.budget` (derived from the grace period minus the safety margin), "
-                     f"so the grace period is an upper bound the drain stays inside, not a time every pod waits.")
+                     f"{fmt(percentile(worst['termination_seconds'], 95), ' s')} ({worst['label']}, {worst['plane']}, "
+                     f"{consumer_of(worst)}); the agent spends at most `drain.budget` (derived from the grace period minus "
+                     f"the safety margin), so the grace period is an upper bound the drain stays inside, not a time every "
+                     f"pod waits.")
     lines.append("")
     return lines

@@ -1,5 +1,5 @@
-"""The ways of terminating a pod that the benchmark compares: nothing, Kubernetes' own preStop sleep, and
-Lameduck (each withdrawal strategy, and as a native sidecar). Each deploys the same demo app."""
+"""The ways of terminating a pod that the benchmark compares: nothing, Kubernetes' own preStop sleep (5, 10, 15,
+20 s), and Lameduck (each withdrawal strategy, and as a native sidecar). Each deploys the same demo app."""
 
 import json
 import subprocess
@@ -38,6 +38,15 @@ class Scenario:
         service = kube.get_json("service", self.deployment, "-n", namespace)
         port = service["spec"]["ports"][0]["port"]
         return f"http://{service['spec']['clusterIP']}:{port}"
+
+    def expose(self, kube, namespace, ingress_class, host):
+        """An Ingress of class `ingress_class` (an L7 consumer of scripts/l7.sh) routing `host` to the Service."""
+        service = kube.get_json("service", self.deployment, "-n", namespace)
+        backend = {"service": {"name": self.deployment, "port": {"number": service["spec"]["ports"][0]["port"]}}}
+        _apply(kube, namespace, {
+            "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": "bench", "annotations": {"kubernetes.io/ingress.class": ingress_class}},
+            "spec": {"rules": [{"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}]}})
 
     def _install_chart(self, kube, namespace, images, replicas):
         agent_repo, agent_tag = images["agent"].rsplit(":", 1)
@@ -89,6 +98,7 @@ ALL = [
     Scenario("sleep-5", "preStop sleep 5", sleep_seconds=5),
     Scenario("sleep-10", "preStop sleep 10", sleep_seconds=10),
     Scenario("sleep-15", "preStop sleep 15", sleep_seconds=15),
+    Scenario("sleep-20", "preStop sleep 20", sleep_seconds=20),
     Scenario("lameduck-readiness-gate", "Lameduck readiness-gate", chart_values=(("withdraw.strategy", "readiness-gate"),)),
     Scenario("lameduck-label", "Lameduck label", chart_values=(("withdraw.strategy", "label"),)),
     Scenario("lameduck-probe", "Lameduck probe", chart_values=(("withdraw.strategy", "probe"),)),
