@@ -39,13 +39,17 @@ public record AgentConfig(
     /**
      * How the propagate step decides that traffic has moved away from the withdrawn pod.
      *
-     * @param mode {@code fixed}: wait {@code drain.propagationDelay}; {@code quiet}: wait until no new connection
-     *     has arrived on {@code ports} for {@code quietPeriod}, at least {@code minimum}, at most {@code maximum}
-     * @param ports the application's ports whose new connections are tracked (and reported in either mode)
+     * @param mode {@code fixed}: wait {@code drain.propagationDelay}; {@code quiet}: wait until the traffic on
+     *     {@code ports} (new connections, and requests on open ones) has been silent for {@code quietPeriod} or ten
+     *     mean gaps of the measured traffic, at most {@code maximum} after the withdrawal
+     * @param ports the application's ports whose traffic is watched (and reported in either mode)
+     * @param minimum with too little traffic to measure a rate, the least time after the withdrawal
+     * @param keepAliveWait how long after the withdrawal requests on connections already open still count as
+     *     traffic (a consumer that pools connections and applies endpoint changes late)
      * @param ignorePeers peers whose connections are not counted (e.g. the kubelet's probes)
      */
     public record Propagation(PropagationMode mode, List<Integer> ports, Duration quietPeriod, Duration minimum,
-            Duration maximum, Duration pollInterval, List<Cidr> ignorePeers) {
+            Duration maximum, Duration keepAliveWait, Duration pollInterval, List<Cidr> ignorePeers) {
         public Propagation {
             ports = List.copyOf(ports);
             ignorePeers = List.copyOf(ignorePeers);

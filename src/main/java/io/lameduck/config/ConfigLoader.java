@@ -56,7 +56,7 @@ public final class ConfigLoader {
             "security.nodeIp", "security.tokenFile",
             "drain.budget", "drain.safetyMargin", "drain.propagationDelay",
             "drain.propagation.mode", "drain.propagation.quietPeriod", "drain.propagation.minimum",
-            "drain.propagation.maximum", "drain.propagation.pollInterval",
+            "drain.propagation.maximum", "drain.propagation.keepAliveWait", "drain.propagation.pollInterval",
             "drain.withdraw.strategy", "drain.withdraw.timeout", "drain.withdraw.label", "drain.withdraw.conditionType",
             "drain.withdraw.lastServingEndpoint",
             "metrics.jvm", "logging.format", "logging.level",
@@ -234,8 +234,14 @@ public final class ConfigLoader {
         return new Drain(budget, margin, propagation, propagationMode, withdraw, hooks);
     }
 
+    /**
+     * How long requests on already-open connections keep the propagate step waiting by default: an ingress that
+     * applies endpoint changes every 5 s, plus a second.
+     */
+    static final Duration KEEP_ALIVE_WAIT = Duration.ofSeconds(6);
+
     private static Propagation propagation(Fields f) {
-        f.allowOnly("mode", "ports", "quietPeriod", "minimum", "maximum", "pollInterval", "ignorePeers");
+        f.allowOnly("mode", "ports", "quietPeriod", "minimum", "maximum", "keepAliveWait", "pollInterval", "ignorePeers");
         PropagationMode mode = f.choice("mode", PropagationMode.FIXED, PropagationMode.values());
         List<Integer> ports = ports(f);
         if (mode == PropagationMode.QUIET && ports.isEmpty()) {
@@ -248,7 +254,13 @@ public final class ConfigLoader {
             f.problem(f.path("minimum") + ": " + Durations.format(minimum) + " is more than maximum " + Durations.format(maximum)
                     + "; make it at most the maximum");
         }
-        return new Propagation(mode, ports, quiet, minimum, maximum, positive(f, "pollInterval", Duration.ofMillis(100)), cidrs(f, "ignorePeers"));
+        Duration keepAliveWait = f.duration("keepAliveWait", KEEP_ALIVE_WAIT);
+        if (keepAliveWait.compareTo(maximum) > 0) {
+            f.problem(f.path("keepAliveWait") + ": " + Durations.format(keepAliveWait) + " is more than maximum " + Durations.format(maximum)
+                    + "; make it at most the maximum (the step never waits longer)");
+        }
+        return new Propagation(mode, ports, quiet, minimum, maximum, keepAliveWait, positive(f, "pollInterval", Duration.ofMillis(100)),
+                cidrs(f, "ignorePeers"));
     }
 
     private static Duration positive(Fields f, String key, Duration defaultValue) {

@@ -2,12 +2,13 @@ package io.lameduck.drain;
 
 import java.io.IOException;
 import java.net.InetAddress;
+import java.time.Duration;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 
 /**
- * The application's TCP connections, as the kernel lists them. The drain only knows this interface; the reader of
- * {@code /proc/net/tcp{,6}} implements it elsewhere.
+ * The application's TCP connections, as the kernel lists them. The drain only knows this interface; the readers of
+ * the kernel's socket tables ({@code ss}'s TCP_INFO, {@code /proc/net/tcp{,6}}) implement it elsewhere.
  */
 public interface AppConnections {
     /** The application ports whose connections are listed. */
@@ -15,12 +16,32 @@ public interface AppConnections {
 
     /**
      * Every connection on {@link #ports()} that exists now, in any state but listening (a short connection is still
-     * listed in TIME_WAIT after it closed); connections from ignored peers are left out.
+     * listed in TIME_WAIT after it closed), with the data it has received where the reader knows it; connections
+     * from ignored peers are left out.
      *
      * @throws IOException when the table cannot be read
      */
-    Set<Connection> now() throws IOException;
+    Map<Connection, Received> now() throws IOException;
+
+    /**
+     * Null when {@link #now()} tells when data last arrived on each open connection (so requests on keep-alive
+     * connections are seen); otherwise why not, for the report: only new connections can then be seen.
+     */
+    String requestsBlindSpot();
 
     /** One connection: its 4-tuple. A 4-tuple not seen before is a new connection. */
     record Connection(InetAddress localAddress, int localPort, InetAddress peerAddress, int peerPort) {}
+
+    /**
+     * What a connection has received, from the kernel's TCP_INFO: {@code bytes} in all, and how long ago the last
+     * data (not a bare ACK or keep-alive probe) arrived. {@link #UNKNOWN} where the reader cannot tell, or the
+     * socket no longer has that state (TIME_WAIT).
+     */
+    record Received(long bytes, Duration sinceLastData) {
+        public static final Received UNKNOWN = new Received(-1, null);
+
+        public boolean known() {
+            return bytes >= 0 && sinceLastData != null;
+        }
+    }
 }

@@ -16,8 +16,9 @@ import java.util.function.Predicate;
  *   <li><b>unready</b>: the lifecycle moves to DRAINING, so {@code /readyz} answers 503;
  *   <li><b>withdraw</b>: the withdrawal strategy takes the pod out of Service endpoints and waits for the
  *       EndpointSlices to confirm it, for at most {@code withdrawTimeout};
- *   <li><b>propagate</b>: waits until kube-proxy, ingress controllers and load balancers have stopped sending new
- *       connections (see {@link Propagation});
+ *   <li><b>propagate</b>: waits until kube-proxy, ingress controllers and load balancers have stopped sending
+ *       traffic: new connections, and requests on the keep-alive connections they hold (see {@link Propagation}). The
+ *       traffic is watched from the start of the drain, so the withdrawal's own time counts;
  *   <li><b>hooks</b>: runs the drain hooks (see {@link HookRunner}): tell the app to drain, wait for its
  *       connections to end;
  *   <li>the lifecycle moves to DRAINED. The agent's own listener stays up so the outcome can be read.
@@ -53,9 +54,12 @@ public final class Drainer {
 
     DrainReport drain(DrainRecorder recorder, Deadline deadline, DrainListener listener, String drainId) throws InterruptedException {
         Steps steps = new Steps(recorder, listener, drainId, deadline);
-        steps.run(StepName.UNREADY, d -> unready(drainId));
-        steps.run(StepName.WITHDRAW, d -> withdraw(d, recorder));
-        steps.run(StepName.PROPAGATE, d -> propagation.await(d, recorder::traffic));
+        // Traffic is watched from the start, so the withdrawal's own time already counts toward the evidence.
+        try (Propagation.Watch traffic = propagation.watch()) {
+            steps.run(StepName.UNREADY, d -> unready(drainId));
+            steps.run(StepName.WITHDRAW, d -> withdraw(d, recorder));
+            steps.run(StepName.PROPAGATE, d -> propagation.await(d, traffic, recorder::traffic));
+        }
         steps.run(StepName.HOOKS, d -> runHooks(d, hook -> {
             recorder.hook(hook);
             listener.hookFinished(drainId, hook);

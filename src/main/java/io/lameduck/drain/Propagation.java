@@ -4,36 +4,36 @@ import io.lameduck.config.Durations;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * The propagate step: after the withdrawal, wait until kube-proxy, ingress controllers and load balancers have
- * stopped sending new connections to the pod.
+ * The propagate step: wait until kube-proxy, ingress controllers and load balancers have stopped sending the pod
+ * traffic. The traffic is watched from the start of the drain ({@link #watch()}), so the time the withdrawal takes
+ * already counts.
  *
  * <ul>
- *   <li>{@code fixed}: wait {@code delay}, whatever happens.
- *   <li>{@code quiet}: end once no new connection has arrived on the application's ports for {@code quietPeriod},
- *       but not before {@code minimum} (low traffic cannot prove silence: a quiet second may only mean nobody
- *       called) and not after {@code maximum}. If the connection table cannot be read, wait the maximum.
- *       Where the step's first {@code minimum} saw steady but sparse traffic (at least {@link #STEADY_TRAFFIC} new
- *       connections), the silence must also last {@link #QUIET_GAPS} times their mean gap: at 6 new connections a
- *       second a quiet second happens by chance about once in 400 seconds, often enough that the benchmark saw a
- *       drain end while kube-proxy (syncing every 5 s) still sent the pod connections; ten mean gaps happen by
- *       chance about once in 20,000. Fewer connections than that (a kubelet probe, a straggler) prove no rate, and
- *       a gap estimated from them stretched drains to the maximum in the benchmark.
+ *   <li>{@code fixed}: wait {@code delay} after the withdrawal, whatever happens.
+ *   <li>{@code quiet}: end once the traffic that counts (see {@link TrafficTracker}: new connections, and requests
+ *       on keep-alive connections until {@code keepAliveWait} after the withdrawal) has been silent long enough to be
+ *       evidence, and never after {@code maximum}. Long enough is the quiet period, or {@link #QUIET_GAPS} mean gaps
+ *       of the traffic measured since the drain started when that is longer: a silence of ten mean gaps happens by
+ *       chance about once in 20,000. With fewer than {@link #STEADY_TRAFFIC} arrivals there is no rate to measure,
+ *       and silence proves little: then the step also waits at least {@code minimum} after the withdrawal. If the
+ *       table cannot be read, it waits the maximum.
  * </ul>
  *
- * Either mode stays within the drain deadline and, when it knows the application's ports, reports the new
- * connections it saw ({@link TrafficReport}).
+ * Either mode stays within the drain deadline and, when it knows the application's ports, reports the traffic it saw
+ * ({@link TrafficReport}), including who was still sending when it ended.
  */
 public final class Propagation {
     public enum Mode { FIXED, QUIET }
 
-    /** How many mean gaps between new connections a silence must last to count as the end of traffic. */
+    /** How many mean gaps between arrivals a silence must last to count as the end of traffic. */
     static final int QUIET_GAPS = 10;
-    /** How many new connections within {@code minimum} make a rate to measure gaps by. */
+    /** How many arrivals make a rate to measure gaps by. */
     static final int STEADY_TRAFFIC = 3;
 
     private final Mode mode;
@@ -41,144 +41,235 @@ public final class Propagation {
     private final Duration quietPeriod;
     private final Duration minimum;
     private final Duration maximum;
+    private final Duration keepAliveWait;
     private final Duration pollInterval;
     private final Optional<AppConnections> connections;
     private final Ticker ticker;
     private final Clock clock;
 
     private Propagation(Mode mode, Duration delay, Duration quietPeriod, Duration minimum, Duration maximum,
-            Duration pollInterval, Optional<AppConnections> connections, Ticker ticker, Clock clock) {
+            Duration keepAliveWait, Duration pollInterval, Optional<AppConnections> connections, Ticker ticker, Clock clock) {
         this.mode = mode;
         this.delay = delay;
         this.quietPeriod = quietPeriod;
         this.minimum = minimum;
         this.maximum = maximum;
+        this.keepAliveWait = keepAliveWait;
         this.pollInterval = pollInterval;
         this.connections = connections;
         this.ticker = ticker;
         this.clock = clock;
     }
 
-    /** Waits {@code delay}; new connections are not watched. */
+    /** Waits {@code delay}; traffic is not watched. */
     public static Propagation fixed(Duration delay) {
-        return new Propagation(Mode.FIXED, delay, Duration.ZERO, delay, delay, delay, Optional.empty(), Ticker.SYSTEM, Clock.systemUTC());
+        return new Propagation(Mode.FIXED, delay, Duration.ZERO, delay, delay, delay, delay, Optional.empty(), Ticker.SYSTEM, Clock.systemUTC());
     }
 
-    /** Waits {@code delay} and reports the new connections on {@code connections} meanwhile. */
-    public static Propagation fixed(Duration delay, AppConnections connections, Duration pollInterval, Ticker ticker, Clock clock) {
-        return new Propagation(Mode.FIXED, delay, Duration.ZERO, delay, delay, pollInterval, Optional.of(connections), ticker, clock);
+    /** Waits {@code delay} and reports the traffic on {@code connections} meanwhile, judged as {@link #quiet} would. */
+    public static Propagation fixed(Duration delay, Rules rules, AppConnections connections, Duration pollInterval, Ticker ticker, Clock clock) {
+        return new Propagation(Mode.FIXED, delay, rules.quietPeriod(), rules.minimum(), rules.maximum(), rules.keepAliveWait(),
+                pollInterval, Optional.of(connections), ticker, clock);
     }
 
-    /** Ends after {@code quietPeriod} without a new connection on {@code connections}, within {@code minimum..maximum}. */
-    public static Propagation quiet(Duration quietPeriod, Duration minimum, Duration maximum, AppConnections connections,
-            Duration pollInterval, Ticker ticker, Clock clock) {
-        return new Propagation(Mode.QUIET, maximum, quietPeriod, minimum, maximum, pollInterval, Optional.of(connections), ticker, clock);
+    /** Ends once the traffic on {@code connections} has stopped, as {@code rules} say. */
+    public static Propagation quiet(Rules rules, AppConnections connections, Duration pollInterval, Ticker ticker, Clock clock) {
+        return new Propagation(Mode.QUIET, rules.maximum(), rules.quietPeriod(), rules.minimum(), rules.maximum(), rules.keepAliveWait(),
+                pollInterval, Optional.of(connections), ticker, clock);
+    }
+
+    /**
+     * When traffic counts as stopped.
+     *
+     * @param quietPeriod the shortest silence that counts
+     * @param minimum with too little traffic to measure a rate, the least time after the withdrawal
+     * @param maximum the longest the step waits after the withdrawal
+     * @param keepAliveWait how long after the withdrawal requests on connections already open still count
+     */
+    public record Rules(Duration quietPeriod, Duration minimum, Duration maximum, Duration keepAliveWait) {}
+
+    /** Starts watching the application's ports (a no-op without them). Call at the start of the drain; close at the end of the step. */
+    Watch watch() {
+        return connections.map(Watch::new).orElseGet(Watch::new);
     }
 
     /** The step: waits as the mode says, within the deadline; hands the traffic seen to {@code onTraffic}. */
-    StepResult await(Deadline deadline, Consumer<TrafficReport> onTraffic) throws InterruptedException {
+    StepResult await(Deadline deadline, Watch watch, Consumer<TrafficReport> onTraffic) throws InterruptedException {
         Deadline.Grant grant = deadline.grant(mode == Mode.QUIET ? maximum : delay);
         long start = ticker.nanoTime();
         long end = start + grant.time().toNanos();
-        Watch watch = connections.map(c -> new Watch(c)).orElse(null);
-        boolean quiet = false;
-        Duration required = quietPeriod;
-        boolean rateTaken = false;
+        watch.withdrawn(start);
+        Judgement judgement = null;
         while (true) {
             long now = ticker.nanoTime();
-            if (watch != null) {
-                watch.poll();
-            }
-            if (!rateTaken && watch != null && watch.working() && now - start >= minimum.toNanos()) {
-                rateTaken = true; // once, from the traffic of the step's first `minimum`
-                required = requiredQuiet(watch.tracker.newConnections());
-            }
-            if (mode == Mode.QUIET && rateTaken && watch.working() && watch.tracker.quietFor().compareTo(required) >= 0) {
-                quiet = true;
+            judgement = watch.working() ? judge(watch.tracker, now) : null;
+            if (mode == Mode.QUIET && judgement != null && judgement.stopped()) {
                 break;
             }
             if (now - end >= 0) {
                 break;
             }
-            long sleep = watch != null && watch.working() ? Math.min(end - now, pollInterval.toNanos()) : end - now;
-            TimeUnit.NANOSECONDS.sleep(sleep); // waiting for other systems is this step's whole job
+            TimeUnit.NANOSECONDS.sleep(Math.min(end - now, pollInterval.toNanos())); // waiting for other systems is this step's whole job
         }
-        String waited = Durations.seconds(Duration.ofNanos(ticker.nanoTime() - start));
+        long now = ticker.nanoTime();
+        watch.close();
+        String waited = Durations.seconds(Duration.ofNanos(now - start));
         String traffic = "";
-        if (watch != null) {
-            TrafficReport report = watch.report();
+        TrafficReport report = null;
+        if (watch.watching()) {
+            report = watch.report(now, judgement);
             onTraffic.accept(report);
             traffic = describe(report);
         }
-        if (quiet) {
-            String period = required.equals(quietPeriod) ? Durations.format(quietPeriod)
-                    : Durations.format(required) + " (" + QUIET_GAPS + " mean gaps of the new connections in the first " + Durations.format(minimum) + ")";
-            return StepResult.completed("no new connection for " + period + " after " + waited + traffic);
-        }
-        String detail = "waited " + waited + (mode == Mode.FIXED ? " for load balancers to catch up" : "") + traffic;
         if (mode == Mode.FIXED) {
+            String detail = "waited " + waited + " for load balancers to catch up" + traffic;
             return grant.cutByDeadline() ? StepResult.timedOut(grant, detail, null) : StepResult.completed(detail);
         }
-        if (!watch.working()) {
+        if (judgement == null) {
+            String detail = "waited " + waited + traffic;
             return grant.cutByDeadline() ? StepResult.timedOut(grant, detail, null)
                     : StepResult.failed(detail, watch.error + "; waited the maximum " + Durations.format(maximum) + " instead");
         }
-        return StepResult.timedOut(grant, detail, "new connections were still arriving at the maximum "
-                + Durations.format(maximum) + " (none for only " + Durations.seconds(watch.tracker.quietFor()) + ")");
+        if (judgement.stopped()) {
+            return StepResult.completed("traffic stopped: silent for " + Durations.format(judgement.required()) + " ("
+                    + judgement.rule() + "), " + waited + " after the withdrawal" + traffic);
+        }
+        return StepResult.timedOut(grant, "waited " + waited + " after the withdrawal" + traffic,
+                "traffic was still arriving " + (grant.cutByDeadline() ? "at the drain deadline" : "at the maximum " + Durations.format(maximum))
+                        + " (silent for only " + Durations.seconds(judgement.silence()) + " of the " + Durations.format(judgement.required())
+                        + " required), from " + String.join(", ", report.stillSending()));
     }
 
-    /**
-     * The quiet period, or {@link #QUIET_GAPS} mean gaps of the {@code early} new connections seen within
-     * {@code minimum} when they were steady traffic and that is longer.
-     */
-    private Duration requiredQuiet(int early) {
-        if (early < STEADY_TRAFFIC) {
-            return quietPeriod;
+    /** What the traffic says at {@code now}. */
+    private record Judgement(Duration silence, Duration required, String rule, boolean stopped) {}
+
+    private Judgement judge(TrafficTracker tracker, long now) {
+        Duration silence = tracker.silence(now);
+        int arrivals = tracker.arrivals();
+        Duration gap = tracker.meanGap(pollInterval);
+        Long withdrawn = tracker.withdrawnNanos();
+        boolean afterWithdrawal = withdrawn != null;
+        if (arrivals >= STEADY_TRAFFIC && gap != null) {
+            Duration gaps = gap.multipliedBy(QUIET_GAPS);
+            if (gaps.compareTo(quietPeriod) > 0) {
+                Duration required = gaps.compareTo(maximum) > 0 ? maximum : gaps;
+                return new Judgement(silence, required, QUIET_GAPS + " mean gaps of the " + arrivals + " arrivals since the drain started",
+                        afterWithdrawal && silence.compareTo(required) >= 0);
+            }
+            return new Judgement(silence, quietPeriod, "the quiet period; " + arrivals + " arrivals since the drain started, mean gap "
+                    + Durations.format(gap), afterWithdrawal && silence.compareTo(quietPeriod) >= 0);
         }
-        Duration gaps = Duration.ofMillis(minimum.toMillis() / early).multipliedBy(QUIET_GAPS);
-        return gaps.compareTo(quietPeriod) > 0 ? gaps : quietPeriod;
+        boolean longEnough = afterWithdrawal && now - withdrawn >= minimum.toNanos();
+        return new Judgement(silence, quietPeriod, "low traffic: " + arrivals + " arrival(s) since the drain started prove no rate, "
+                + "so also at least the minimum " + Durations.format(minimum) + " after the withdrawal",
+                longEnough && silence.compareTo(quietPeriod) >= 0);
     }
 
     private static String describe(TrafficReport report) {
         if (report.error() != null) {
             return "; " + report.error();
         }
-        return report.newConnections() == 0 ? "; no new connection after the withdrawal"
-                : "; " + report.newConnections() + " new connection(s), the last " + report.lastNewConnectionSeconds()
-                        + "s after the withdrawal, from " + report.lastNewConnectionPeer();
+        StringBuilder text = new StringBuilder("; ").append(report.newConnections()).append(" new connection(s) and ")
+                .append(report.requests()).append(" request(s) on open connections since the drain started");
+        if (report.lastRequestSeconds() != null) {
+            text.append(", the last ").append(report.afterWithdrawal(report.lastRequestSeconds())).append("s after the withdrawal from ")
+                    .append(report.lastRequestPeer()).append(" on a ").append(report.lastRequestConnection()).append(" connection");
+        }
+        if (report.stopped() && !report.stillSending().isEmpty()) {
+            text.append("; still sending on keep-alive connections (pinned by conntrack, or a consumer lagging more than keepAliveWait): ")
+                    .append(String.join(", ", report.stillSending()));
+        }
+        if (report.requestsBlindSpot() != null) {
+            text.append("; ").append(report.requestsBlindSpot());
+        }
+        return text.toString();
     }
 
-    /** The tracker of one step, and why it stopped working if the table could not be read. */
-    private final class Watch {
+    /** The watch of one drain: a tracker fed by its own poller thread, or why the table could not be read. */
+    final class Watch implements AutoCloseable {
+        private final TrafficTracker tracker;
         private final AppConnections connections;
-        private NewConnectionTracker tracker;
-        private String error;
+        private final Thread poller;
+        private final long startNanos = ticker.nanoTime();
+        private volatile String error;
 
-        Watch(AppConnections connections) {
+        private Watch() {
+            tracker = null;
+            connections = null;
+            poller = null;
+        }
+
+        private Watch(AppConnections connections) {
             this.connections = connections;
+            TrafficTracker started = null;
             try {
-                tracker = NewConnectionTracker.start(connections, ticker, clock);
+                started = TrafficTracker.start(connections, keepAliveWait, ticker, clock);
             } catch (IOException e) {
                 error = "cannot read the TCP connection table: " + e.getMessage();
             }
-        }
-
-        boolean working() {
-            return error == null;
-        }
-
-        void poll() {
-            if (working()) {
-                try {
-                    tracker.poll();
-                } catch (IOException e) {
-                    error = "cannot read the TCP connection table: " + e.getMessage();
-                }
+            tracker = started;
+            if (tracker != null) {
+                poller = new Thread(this::pollUntilClosed, "lameduck-traffic");
+                poller.setDaemon(true);
+                poller.start();
+            } else {
+                poller = null;
             }
         }
 
-        TrafficReport report() {
-            return tracker == null ? NewConnectionTracker.unreadable(connections, error) : tracker.report().withError(error);
+        private void pollUntilClosed() {
+            try {
+                while (!Thread.currentThread().isInterrupted() && working()) {
+                    try {
+                        tracker.poll();
+                    } catch (IOException e) {
+                        error = "cannot read the TCP connection table: " + e.getMessage();
+                        return;
+                    }
+                    TimeUnit.NANOSECONDS.sleep(pollInterval.toNanos());
+                }
+            } catch (InterruptedException e) {
+                // closed
+            }
+        }
+
+        boolean watching() {
+            return connections != null;
+        }
+
+        boolean working() {
+            return tracker != null && error == null;
+        }
+
+        void withdrawn(long nanos) {
+            if (tracker != null) {
+                tracker.withdrawn(nanos);
+            }
+        }
+
+        TrafficReport report(long now, Judgement judgement) {
+            if (tracker == null) {
+                return TrafficTracker.unreadable(connections, TrafficTracker.seconds(now - startNanos), error);
+            }
+            TrafficTracker.Verdict verdict = judgement == null
+                    ? new TrafficTracker.Verdict(null, null, false, List.of())
+                    : new TrafficTracker.Verdict(judgement.required(), judgement.rule(), judgement.stopped(),
+                            tracker.stillSending(now, judgement.required()));
+            TrafficReport report = tracker.report(now, verdict);
+            return error == null ? report : report.withError(error);
+        }
+
+        /** Stops the poller and waits for it, so no poll runs after the step. */
+        @Override
+        public void close() {
+            if (poller != null) {
+                poller.interrupt();
+                try {
+                    poller.join(Duration.ofSeconds(5).toMillis());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.drain.Outcome;
 import io.lameduck.drain.StepName;
 import io.lameduck.drain.StepReport;
+import io.lameduck.drain.TrafficReport;
 import io.lameduck.drain.Trigger;
 import java.time.Clock;
 import java.time.Duration;
@@ -85,6 +86,14 @@ final class PodEvents implements DrainListener, MaintenanceListener {
 
     @Override
     public void drainFinished(DrainReport report) {
+        TrafficReport traffic = report.traffic();
+        if (traffic != null && traffic.requiredQuietSeconds() != null && !traffic.stopped()) {
+            // Names the consumers that lag: the operator's lead to what kept sending.
+            post("Warning", "TrafficNotStopped", "drain " + report.id() + ": traffic to ports " + traffic.ports()
+                    + " was still arriving when the propagate step ended, from " + String.join(", ", traffic.stillSending())
+                    + "; last request " + traffic.afterWithdrawal(traffic.lastRequestSeconds()) + "s after the withdrawal from "
+                    + traffic.lastRequestPeer() + " on a " + traffic.lastRequestConnection() + " connection");
+        }
         switch (report.outcome()) {
             case COMPLETED -> post("Normal", "DrainCompleted", report.summary());
             case DEADLINE_EXCEEDED -> post("Warning", "DrainDeadlineExceeded", report.summary());

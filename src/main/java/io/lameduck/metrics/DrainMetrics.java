@@ -25,6 +25,8 @@ final class DrainMetrics implements DrainListener, MaintenanceListener {
     private final Histogram hookDuration;
     private final Counter hookRuns;
     private final Histogram lastNewConnection;
+    private final Histogram lastRequest;
+    private final Counter trafficNotStopped;
 
     DrainMetrics(PrometheusRegistry registry) {
         maintenance = Gauge.builder()
@@ -50,6 +52,15 @@ final class DrainMetrics implements DrainListener, MaintenanceListener {
         lastNewConnection = secondsHistogram("lameduck_drain_last_new_connection",
                 "Per drain: time from the end of the withdrawal to the last new connection on the application ports (0 when none arrived)",
                 Buckets.LAST_NEW_CONNECTION).register(registry);
+        lastRequest = secondsHistogram("lameduck_drain_last_request",
+                "Per drain: time from the end of the withdrawal to the last request on the application ports, on a new or a "
+                        + "keep-alive connection (0 when it came before)",
+                Buckets.LAST_NEW_CONNECTION).register(registry);
+        trafficNotStopped = Counter.builder()
+                .name("lameduck_drain_traffic_not_stopped")
+                .help("Drains whose propagate step ended (at its maximum or the deadline) while traffic that counts was still arriving; "
+                        + "the report's traffic.stillSending names the peers")
+                .register(registry);
         // One drain per pod: a series that first appears at 1 is invisible to increase() and rate(),
         // so every series a drain can produce starts at 0.
         for (Trigger trigger : Trigger.values()) {
@@ -92,8 +103,16 @@ final class DrainMetrics implements DrainListener, MaintenanceListener {
         drainDuration.labelValues(report.outcome().label()).observe(report.durationSeconds());
         TrafficReport traffic = report.traffic();
         if (traffic != null && traffic.error() == null) {
-            lastNewConnection.observe(traffic.lastNewConnectionSeconds() == null ? 0 : traffic.lastNewConnectionSeconds());
+            lastNewConnection.observe(orZero(traffic.afterWithdrawal(traffic.lastNewConnectionSeconds())));
+            lastRequest.observe(orZero(traffic.afterWithdrawal(traffic.lastRequestSeconds())));
+            if (!traffic.stopped() && traffic.requiredQuietSeconds() != null) {
+                trafficNotStopped.inc();
+            }
         }
+    }
+
+    private static double orZero(Double seconds) {
+        return seconds == null ? 0 : seconds;
     }
 
     @Override

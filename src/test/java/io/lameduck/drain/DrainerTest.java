@@ -185,7 +185,7 @@ class DrainerTest {
     }
 
     @Test
-    void aQuietPropagationWithoutNewConnectionsEndsAtItsMinimumAndTheReportSaysSo() throws Exception {
+    void aQuietPropagationWithoutTrafficEndsAtItsMinimumAndTheReportSaysSo() throws Exception {
         AppConnections idleApp = new AppConnections() {
             @Override
             public List<Integer> ports() {
@@ -193,13 +193,18 @@ class DrainerTest {
             }
 
             @Override
-            public java.util.Set<Connection> now() {
-                return java.util.Set.of();
+            public java.util.Map<Connection, Received> now() {
+                return java.util.Map.of();
+            }
+
+            @Override
+            public String requestsBlindSpot() {
+                return null;
             }
         };
         lifecycle.moveTo(State.READY, "test");
-        Propagation quiet = Propagation.quiet(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(10), idleApp,
-                Duration.ofMillis(50), Ticker.SYSTEM, Clock.systemUTC());
+        Propagation quiet = Propagation.quiet(new Propagation.Rules(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(10),
+                Duration.ofSeconds(5)), idleApp, Duration.ofMillis(50), Ticker.SYSTEM, Clock.systemUTC());
         Drainer drainer = new Drainer(lifecycle, new ProbeWithdrawal(), List.of(), Duration.ofSeconds(1), quiet, executor, Ticker.SYSTEM);
         DrainReport report = new DrainCoordinator(drainer, BudgetSource.fixed(Duration.ofSeconds(20)), Duration.ofSeconds(20), Duration.ofSeconds(1),
                 Ticker.SYSTEM, Clock.systemUTC()).trigger(Trigger.PRESTOP).get(30, TimeUnit.SECONDS);
@@ -208,11 +213,12 @@ class DrainerTest {
         assertThat(report.steps()).extracting(StepReport::name, StepReport::outcome).containsExactly(
                 tuple(StepName.UNREADY, Outcome.COMPLETED), tuple(StepName.WITHDRAW, Outcome.COMPLETED),
                 tuple(StepName.PROPAGATE, Outcome.COMPLETED), tuple(StepName.HOOKS, Outcome.COMPLETED));
-        assertThat(report.steps().get(2).detail()).matches("no new connection for 200ms after \\d\\.\\d+s; .*")
-                .endsWith("; no new connection after the withdrawal");
+        assertThat(report.steps().get(2).detail()).startsWith("traffic stopped: silent for 200ms (low traffic: 0 arrival(s)")
+                .endsWith("; 0 new connection(s) and 0 request(s) on open connections since the drain started");
         assertThat(report.steps().get(2).durationSeconds()).isBetween(0.3, 5.0);
-        assertThat(report.traffic()).extracting(TrafficReport::ports, TrafficReport::newConnections, TrafficReport::lastNewConnectionSeconds)
-                .containsExactly(List.of(8080), 0, null);
+        assertThat(report.traffic()).extracting(TrafficReport::ports, TrafficReport::newConnections, TrafficReport::lastRequestSeconds,
+                TrafficReport::stopped).containsExactly(List.of(8080), 0, null, true);
+        assertThat(report.traffic().withdrawnSeconds()).isNotNull();
         assertThat(lifecycle.snapshot().history()).extracting(t -> t.to())
                 .containsExactly(State.READY, State.DRAINING, State.DRAINED);
     }

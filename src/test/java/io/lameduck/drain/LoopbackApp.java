@@ -2,6 +2,7 @@ package io.lameduck.drain;
 
 import io.lameduck.config.Cidr;
 import io.lameduck.drain.hooks.ProcAppConnections;
+import io.lameduck.drain.hooks.SocketStatsConnections;
 import io.lameduck.drain.hooks.TcpConnectionTable;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -13,8 +14,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A real application on loopback for connection-tracking tests: a server socket on port 0 that accepts and keeps
- * every connection (like a keep-alive server), and clients that open connections to it. The kernel's own table
- * ({@code /proc/net/tcp{,6}}) is what the tracker reads.
+ * every connection (like a keep-alive server), and clients that open connections to it and send on them. The
+ * kernel's own tables ({@code ss}'s TCP_INFO, {@code /proc/net/tcp{,6}}) are what the tracker reads.
  */
 final class LoopbackApp implements AutoCloseable {
     private final ServerSocket server;
@@ -48,9 +49,21 @@ final class LoopbackApp implements AutoCloseable {
         return client;
     }
 
-    /** The application's connections as the agent sees them, from the real table. */
+    /** The application's connections as the agent sees them: {@code ss} (TCP_INFO, requests visible). */
     AppConnections connections(Cidr... ignorePeers) {
-        return new ProcAppConnections(TcpConnectionTable.system(), List.of(port()), List.of(ignorePeers));
+        return SocketStatsConnections.find(List.of(port()), List.of(ignorePeers), TcpConnectionTable.system())
+                .orElseThrow(() -> new IllegalStateException("ss (iproute2) is needed by these tests: apt-get install iproute2"));
+    }
+
+    /** The application's connections from {@code /proc/net/tcp}: new connections only. */
+    AppConnections procConnections(Cidr... ignorePeers) {
+        return new ProcAppConnections(TcpConnectionTable.system(), List.of(port()), List.of(ignorePeers), "no ss in this test");
+    }
+
+    /** Sends one request's worth of bytes on {@code client}: the server never reads it, the kernel counts it. */
+    static void send(Socket client) throws IOException {
+        client.getOutputStream().write("POST /orders HTTP/1.1\r\nHost: app\r\nContent-Length: 0\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        client.getOutputStream().flush();
     }
 
     @Override

@@ -96,23 +96,32 @@ class AgentMetricsTest {
     }
 
     @Test
-    void theLastNewConnectionIsObservedOncePerDrainAndZeroWhenNoneArrived() {
+    void theLastNewConnectionAndRequestAreObservedOncePerDrainFromTheWithdrawalAndZeroWhenNoneArrived() {
         DrainReport base = Drains.completed();
-        TrafficReport late = new TrafficReport(List.of(8080), 4.0, 7, 2.7, Instant.EPOCH, "10.244.0.7:40112", 1.3,
-                List.of(new TrafficReport.Source("10.244.0.7", 7, 2.7)), null);
-        TrafficReport none = new TrafficReport(List.of(8080), 2.0, 0, null, null, null, 2.0, List.of(), null);
-        for (TrafficReport traffic : List.of(late, none)) {
+        // withdrawn 1.0 s into the drain; the last new connection 3.7 s, the last request (on a reused connection) 4.5 s in
+        TrafficReport late = new TrafficReport(List.of(8080), null, 6.0, 1.0, 7, 3.7, Instant.EPOCH, "10.244.0.7:40112",
+                40, 4.5, Instant.EPOCH, "10.244.0.9:51000", "reused", 1.5, 1.0, "the quiet period", true, List.of(),
+                List.of(new TrafficReport.Source("10.244.0.9", 0, 40, 4.5), new TrafficReport.Source("10.244.0.7", 7, 0, 3.7)), null);
+        TrafficReport none = new TrafficReport(List.of(8080), null, 2.0, 0.5, 0, null, null, null, 0, null, null, null, null, 1.5,
+                1.0, "low traffic", true, List.of(), List.of(), null);
+        // still sending at the maximum: counted once
+        TrafficReport notStopped = new TrafficReport(List.of(8080), null, 16.0, 1.0, 0, null, null, null, 300, 16.0, Instant.EPOCH,
+                "10.244.0.9:51000", "reused", 0.0, 1.0, "the quiet period", false, List.of("10.244.0.9"), List.of(), null);
+        for (TrafficReport traffic : List.of(late, none, notStopped)) {
             metrics.drainListener().drainFinished(new DrainReport(base.id(), base.trigger(), base.outcome(), base.startedAt(),
                     base.finishedAt(), base.deadline(), base.deadlineSource(), base.durationSeconds(), base.steps(), null, base.hooks(), traffic));
         }
         metrics.drainListener().drainFinished(base); // no app ports known: nothing to observe
 
         assertThat(lines()).contains(
-                "lameduck_drain_last_new_connection_seconds_bucket{le=\"0.0\"} 1",
-                "lameduck_drain_last_new_connection_seconds_bucket{le=\"2.0\"} 1",
-                "lameduck_drain_last_new_connection_seconds_bucket{le=\"3.0\"} 2",
-                "lameduck_drain_last_new_connection_seconds_count 2",
-                "lameduck_drain_last_new_connection_seconds_sum 2.7");
+                "lameduck_drain_last_new_connection_seconds_bucket{le=\"0.0\"} 2",
+                "lameduck_drain_last_new_connection_seconds_bucket{le=\"3.0\"} 3",
+                "lameduck_drain_last_new_connection_seconds_count 3",
+                "lameduck_drain_last_new_connection_seconds_sum 2.7",
+                "lameduck_drain_last_request_seconds_bucket{le=\"0.0\"} 1",
+                "lameduck_drain_last_request_seconds_count 3",
+                "lameduck_drain_last_request_seconds_sum 18.5",
+                "lameduck_drain_traffic_not_stopped_total 1.0");
     }
 
     @Test

@@ -1,12 +1,17 @@
 package io.lameduck.drain.hooks;
 
 import io.lameduck.config.AgentConfig;
+import io.lameduck.drain.AppConnections;
 import io.lameduck.drain.Propagation;
 import io.lameduck.drain.Ticker;
 import java.time.Clock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Builds the propagate step from {@code drain.propagationDelay} and {@code drain.propagation}. */
 public final class PropagationFactory {
+    private static final Logger LOG = LoggerFactory.getLogger(PropagationFactory.class);
+
     private PropagationFactory() {}
 
     public static Propagation create(AgentConfig.Drain drain, TcpConnectionTable table, Ticker ticker, Clock clock) {
@@ -14,10 +19,22 @@ public final class PropagationFactory {
         if (spec.ports().isEmpty()) {
             return Propagation.fixed(drain.propagationDelay()); // validation requires ports for the quiet mode
         }
-        ProcAppConnections connections = new ProcAppConnections(table, spec.ports(), spec.ignorePeers());
+        AppConnections connections = connections(spec, table);
+        Propagation.Rules rules = new Propagation.Rules(spec.quietPeriod(), spec.minimum(), spec.maximum(), spec.keepAliveWait());
         return switch (spec.mode()) {
-            case FIXED -> Propagation.fixed(drain.propagationDelay(), connections, spec.pollInterval(), ticker, clock);
-            case QUIET -> Propagation.quiet(spec.quietPeriod(), spec.minimum(), spec.maximum(), connections, spec.pollInterval(), ticker, clock);
+            case FIXED -> Propagation.fixed(drain.propagationDelay(), rules, connections, spec.pollInterval(), ticker, clock);
+            case QUIET -> Propagation.quiet(rules, connections, spec.pollInterval(), ticker, clock);
         };
+    }
+
+    /** {@code ss} where it is installed (it sees requests on keep-alive connections); else {@code /proc/net/tcp}. */
+    static AppConnections connections(AgentConfig.Propagation spec, TcpConnectionTable table) {
+        return SocketStatsConnections.find(spec.ports(), spec.ignorePeers(), table).<AppConnections>map(ss -> ss).orElseGet(() -> {
+            LOG.warn("ss (iproute2) not found in /usr/bin, /bin, /usr/sbin or /sbin: the drain sees new connections to ports {} "
+                    + "but not requests on keep-alive connections, which is how ingress controllers and meshes send them; "
+                    + "install iproute2 (the agent image has it)", spec.ports());
+            return new ProcAppConnections(table, spec.ports(), spec.ignorePeers(),
+                    "ss (iproute2) is not installed");
+        });
     }
 }

@@ -1,0 +1,245 @@
+package io.lameduck.drain;
+
+import io.lameduck.drain.AppConnections.Connection;
+import io.lameduck.drain.AppConnections.Received;
+import java.io.IOException;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Traffic to the application's ports, watched from the start of the drain: <b>arrivals</b> are new connections (a
+ * 4-tuple not there at the previous poll) and requests on connections already open (their received byte count grew;
+ * the kernel says how long ago the data came). A consumer that pools keep-alive connections, as every ingress
+ * controller, mesh and L7 load balancer does, sends requests without opening connections: only the second kind
+ * shows it.
+ *
+ * <p>Which arrivals count toward "traffic has not stopped": all of them until {@code keepAliveWait} after the
+ * withdrawal was confirmed. After that, requests on connections that were already open no longer do: they come
+ * either from a client that conntrack pins to the pod (it sends on that connection until the app closes it, which
+ * waiting does not change) or from a consumer that lags by more than {@code keepAliveWait}; the two cannot be told
+ * apart from the pod, and {@link #stillSending} names them. New connections, and requests on connections opened
+ * after that moment, always count: something still chooses this pod.
+ *
+ * <p>Memory follows the number of open connections and peers, not of connections seen. Thread-safe: a poller
+ * thread feeds it while the drain's steps read it.
+ */
+final class TrafficTracker {
+    private static final long NEVER = Long.MAX_VALUE;
+
+    private final AppConnections connections;
+    private final Ticker ticker;
+    private final Instant startedAt;
+    private final long startNanos;
+    private final Duration keepAliveWait;
+    private Map<Connection, Open> open = new HashMap<>();
+    private long withdrawnNanos = NEVER;
+    private int newConnections;
+    private int requests;
+    private Arrival lastNew;
+    private Arrival lastRequest; // either kind
+    private long lastCountedAfterWindow = -1; // new connections, and requests on connections opened after the window
+    private final Map<InetAddress, Source> sources = new HashMap<>();
+
+    /** One open connection: when it was first seen and what it had received then. */
+    private record Open(long firstSeenNanos, Received received) {}
+
+    /** One arrival: when, from whom, and whether it opened the connection. */
+    record Arrival(long nanos, Connection connection, boolean newConnection) {}
+
+    private static final class Source {
+        int newConnections;
+        int requests;
+        long lastNanos;
+    }
+
+    private TrafficTracker(AppConnections connections, Duration keepAliveWait, Ticker ticker, Clock clock) throws IOException {
+        this.connections = connections;
+        this.keepAliveWait = keepAliveWait;
+        this.ticker = ticker;
+        this.startedAt = clock.instant();
+        this.startNanos = ticker.nanoTime();
+        for (Map.Entry<Connection, Received> each : connections.now().entrySet()) {
+            open.put(each.getKey(), new Open(startNanos, each.getValue()));
+        }
+    }
+
+    /** Starts watching now: the connections open at this moment are not new; later data on them is a request. */
+    static TrafficTracker start(AppConnections connections, Duration keepAliveWait, Ticker ticker, Clock clock) throws IOException {
+        return new TrafficTracker(connections, keepAliveWait, ticker, clock);
+    }
+
+    AppConnections connections() {
+        return connections;
+    }
+
+    /** Reads the table once and records what arrived since the previous poll. */
+    void poll() throws IOException {
+        Map<Connection, Received> current = connections.now();
+        long now = ticker.nanoTime();
+        synchronized (this) {
+            Map<Connection, Open> next = new HashMap<>();
+            for (Map.Entry<Connection, Received> each : current.entrySet()) {
+                Connection connection = each.getKey();
+                Received received = each.getValue();
+                Open before = open.get(connection);
+                if (before == null) {
+                    next.put(connection, new Open(now, received));
+                    arrived(new Arrival(now, connection, true), now);
+                    continue;
+                }
+                next.put(connection, new Open(before.firstSeenNanos(), received.known() ? received : before.received()));
+                if (received.known() && before.received().known() && received.bytes() > before.received().bytes()) {
+                    // The kernel's clock says when the data came, more precisely than the poll interval.
+                    long at = Math.max(now - received.sinceLastData().toNanos(), before.firstSeenNanos());
+                    arrived(new Arrival(Math.min(at, now), connection, false), before.firstSeenNanos());
+                }
+            }
+            open = next;
+        }
+    }
+
+    private void arrived(Arrival arrival, long connectionFirstSeen) {
+        if (arrival.newConnection()) {
+            newConnections++;
+            if (lastNew == null || arrival.nanos() >= lastNew.nanos()) {
+                lastNew = arrival;
+            }
+        } else {
+            requests++;
+        }
+        if (lastRequest == null || arrival.nanos() >= lastRequest.nanos()) {
+            lastRequest = arrival;
+        }
+        if (arrival.newConnection() || connectionFirstSeen >= windowEnd()) {
+            lastCountedAfterWindow = Math.max(lastCountedAfterWindow, arrival.nanos());
+        }
+        Source source = sources.computeIfAbsent(arrival.connection().peerAddress(), a -> new Source());
+        if (arrival.newConnection()) {
+            source.newConnections++;
+        } else {
+            source.requests++;
+        }
+        source.lastNanos = Math.max(source.lastNanos, arrival.nanos());
+    }
+
+    /** The moment the withdrawal was confirmed (or its step ended): the clock of {@code keepAliveWait} starts. */
+    synchronized void withdrawn(long nanos) {
+        if (withdrawnNanos == NEVER) {
+            withdrawnNanos = nanos;
+        }
+    }
+
+    /** Empty until {@link #withdrawn} was called. */
+    synchronized Long withdrawnNanos() {
+        return withdrawnNanos == NEVER ? null : withdrawnNanos;
+    }
+
+    private long windowEnd() {
+        return withdrawnNanos == NEVER ? NEVER : withdrawnNanos + keepAliveWait.toNanos();
+    }
+
+    /** Whether requests on already-open connections still count at {@code nanos}. */
+    synchronized boolean heldConnectionsCount(long nanos) {
+        return nanos < windowEnd();
+    }
+
+    /** The last arrival that counts at {@code now}; -1 when none does. */
+    synchronized long lastCounted(long now) {
+        if (heldConnectionsCount(now)) {
+            return lastRequest == null ? -1 : lastRequest.nanos();
+        }
+        return lastCountedAfterWindow;
+    }
+
+    /** How long the traffic that counts at {@code now} has been silent (since the start when none came). */
+    synchronized Duration silence(long now) {
+        long last = lastCounted(now);
+        return Duration.ofNanos(Math.max(0, now - (last < 0 ? startNanos : last)));
+    }
+
+    /** Arrivals of either kind so far. */
+    synchronized int arrivals() {
+        return newConnections + requests;
+    }
+
+    /** The mean gap between arrivals so far, over the time from the start to the last one; null before two. */
+    synchronized Duration meanGap(Duration atLeast) {
+        int n = arrivals();
+        if (n < 2 || lastRequest == null) {
+            return null;
+        }
+        long span = Math.max(lastRequest.nanos() - startNanos, atLeast.toNanos());
+        return Duration.ofNanos(span / n);
+    }
+
+    /** Peers whose last arrival, of any kind, is within {@code recent} of {@code now}: the ones still sending. */
+    synchronized List<String> stillSending(long now, Duration recent) {
+        return sources.entrySet().stream()
+                .filter(e -> now - e.getValue().lastNanos < recent.toNanos())
+                .sorted(Comparator.comparingLong((Map.Entry<InetAddress, Source> e) -> e.getValue().lastNanos).reversed())
+                .limit(TrafficReport.SOURCES_SHOWN)
+                .map(e -> e.getKey().getHostAddress())
+                .toList();
+    }
+
+    /** The report as of {@code now}, with the verdict of the step that watched. */
+    synchronized TrafficReport report(long now, Verdict verdict) {
+        List<TrafficReport.Source> shown = sources.entrySet().stream()
+                .sorted(Comparator.comparingLong((Map.Entry<InetAddress, Source> e) -> e.getValue().lastNanos).reversed())
+                .limit(TrafficReport.SOURCES_SHOWN)
+                .map(e -> new TrafficReport.Source(e.getKey().getHostAddress(), e.getValue().newConnections,
+                        e.getValue().requests, seconds(e.getValue().lastNanos - startNanos)))
+                .toList();
+        return new TrafficReport(connections.ports(), connections.requestsBlindSpot(), seconds(now - startNanos),
+                withdrawnNanos == NEVER ? null : seconds(withdrawnNanos - startNanos),
+                newConnections, at(lastNew), instant(lastNew), peer(lastNew),
+                requests, at(lastRequest), instant(lastRequest), peer(lastRequest),
+                lastRequest == null ? null : lastRequest.newConnection() ? "new" : "reused",
+                seconds(silence(now).toNanos()), verdict.required() == null ? null : seconds(verdict.required().toNanos()),
+                verdict.rule(), verdict.stopped(), verdict.stillSending(), shown, null);
+    }
+
+    /** A report for a table that could not be read at all. */
+    static TrafficReport unreadable(AppConnections connections, double watchedSeconds, String error) {
+        return new TrafficReport(connections.ports(), connections.requestsBlindSpot(), watchedSeconds, null, 0, null, null,
+                null, 0, null, null, null, null, 0, null, null, false, List.of(), List.of(), error);
+    }
+
+    /**
+     * What the step concluded from the traffic.
+     *
+     * @param required how long the counted traffic had to be silent; null when no rule applied (fixed mode)
+     * @param rule which rule set {@code required}, in words
+     * @param stopped whether the counted traffic was silent for {@code required} when the step ended
+     * @param stillSending peers that were still sending when the step ended (counted or not)
+     */
+    record Verdict(Duration required, String rule, boolean stopped, List<String> stillSending) {}
+
+    private Double at(Arrival arrival) {
+        return arrival == null ? null : seconds(arrival.nanos() - startNanos);
+    }
+
+    private Instant instant(Arrival arrival) {
+        return arrival == null ? null : startedAt.plusNanos(arrival.nanos() - startNanos);
+    }
+
+    private static String peer(Arrival arrival) {
+        if (arrival == null) {
+            return null;
+        }
+        InetAddress address = arrival.connection().peerAddress();
+        String host = address.getHostAddress();
+        return (address instanceof Inet6Address ? "[" + host + "]" : host) + ":" + arrival.connection().peerPort();
+    }
+
+    static double seconds(long nanos) {
+        return Math.round(nanos / 1e6) / 1e3;
+    }
+}

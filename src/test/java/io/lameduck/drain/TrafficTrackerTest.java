@@ -1,0 +1,201 @@
+package io.lameduck.drain;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
+
+import io.lameduck.config.Cidr;
+import io.lameduck.drain.AppConnections.Connection;
+import io.lameduck.drain.AppConnections.Received;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The tracker's rules on simulated time, with a scripted connection table standing in for the kernel (exact and
+ * instant); and once against real connections on loopback through the real readers.
+ */
+class TrafficTrackerTest {
+    private static final Duration KEEP_ALIVE_WAIT = Duration.ofSeconds(5);
+    private long now = 1_000_000_000L;
+    private final Ticker ticker = () -> now;
+    private final ScriptedTable table = new ScriptedTable();
+
+    /** Stand-in for the kernel's table: the test says which connections exist and what they received. */
+    private static final class ScriptedTable implements AppConnections {
+        final Map<Connection, Received> connections = new HashMap<>();
+
+        @Override
+        public List<Integer> ports() {
+            return List.of(8080);
+        }
+
+        @Override
+        public Map<Connection, Received> now() {
+            return Map.copyOf(connections);
+        }
+
+        @Override
+        public String requestsBlindSpot() {
+            return null;
+        }
+    }
+
+    private static Connection from(String peer, int port) throws IOException {
+        return new Connection(InetAddress.getByName("10.244.0.5"), 8080, InetAddress.getByName(peer), port);
+    }
+
+    private void advance(Duration by) {
+        now += by.toNanos();
+    }
+
+    @Test
+    void newConnectionsAndRequestsOnOpenOnesAreArrivalsTimedByTheKernel() throws Exception {
+        Connection pooled = from("10.244.0.9", 40000);
+        table.connections.put(pooled, new Received(100, Duration.ofSeconds(3)));
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, ticker, Clock.systemUTC());
+
+        advance(Duration.ofMillis(100));
+        table.connections.put(pooled, new Received(300, Duration.ofMillis(40))); // a request on the pooled connection, 40 ms ago
+        tracker.poll();
+        assertThat(tracker.arrivals()).isEqualTo(1);
+        assertThat(tracker.silence(now)).isEqualTo(Duration.ofMillis(40));
+
+        advance(Duration.ofMillis(100));
+        table.connections.put(from("10.244.0.1", 50000), new Received(80, Duration.ofMillis(10))); // a kubelet probe
+        tracker.poll();
+        advance(Duration.ofMillis(100));
+        tracker.poll(); // nothing new
+
+        TrafficReport report = tracker.report(now, new TrafficTracker.Verdict(Duration.ofSeconds(1), "test", false, List.of()));
+        assertThat(report.newConnections()).isEqualTo(1);
+        assertThat(report.requests()).isEqualTo(1);
+        assertThat(report.lastRequestPeer()).isEqualTo("10.244.0.1:50000");
+        assertThat(report.lastRequestConnection()).isEqualTo("new");
+        assertThat(report.lastRequestSeconds()).isEqualTo(0.2);
+        assertThat(report.lastNewConnectionSeconds()).isEqualTo(0.2);
+        assertThat(report.quietSeconds()).isEqualTo(0.1);
+        assertThat(report.sources()).extracting(TrafficReport.Source::address, TrafficReport.Source::newConnections, TrafficReport.Source::requests)
+                .containsExactly(tuple("10.244.0.1", 1, 0), tuple("10.244.0.9", 0, 1));
+    }
+
+    @Test
+    void requestsOnConnectionsAlreadyOpenCountUntilKeepAliveWaitAfterTheWithdrawal() throws Exception {
+        Connection pinned = from("10.244.0.9", 40000);
+        table.connections.put(pinned, new Received(0, Duration.ofSeconds(1)));
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, ticker, Clock.systemUTC());
+        tracker.withdrawn(now);
+        long bytes = 0;
+        for (int i = 0; i < 70; i++) { // a request every 100 ms for 7 s, on the one connection
+            advance(Duration.ofMillis(100));
+            bytes += 200;
+            table.connections.put(pinned, new Received(bytes, Duration.ZERO));
+            tracker.poll();
+            if (i == 40) {
+                assertThat(tracker.silence(now)).as("within keepAliveWait the keep-alive requests count").isZero();
+            }
+        }
+        assertThat(tracker.heldConnectionsCount(now)).isFalse();
+        assertThat(tracker.silence(now)).as("after keepAliveWait they do not: nothing else ever arrived")
+                .isEqualTo(Duration.ofSeconds(7));
+        assertThat(tracker.stillSending(now, Duration.ofSeconds(1))).containsExactly("10.244.0.9");
+
+        table.connections.put(from("10.244.0.9", 40001), new Received(100, Duration.ZERO)); // but a new connection always counts
+        advance(Duration.ofMillis(100));
+        tracker.poll();
+        assertThat(tracker.silence(now)).isZero();
+    }
+
+    @Test
+    void withoutAWithdrawalEveryArrivalCounts() throws Exception {
+        Connection pooled = from("10.244.0.9", 40000);
+        table.connections.put(pooled, new Received(0, Duration.ofSeconds(1)));
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, ticker, Clock.systemUTC());
+        advance(Duration.ofSeconds(20));
+        table.connections.put(pooled, new Received(10, Duration.ZERO));
+        tracker.poll();
+        assertThat(tracker.silence(now)).isZero();
+        assertThat(tracker.meanGap(Duration.ofMillis(100))).as("one arrival is no rate").isNull();
+    }
+
+    @Test
+    void aConnectionThatClosedStopsBeingTrackedAndItsTupleReturningIsNew() throws Exception {
+        Connection short1 = from("10.244.0.1", 50000);
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, ticker, Clock.systemUTC());
+        table.connections.put(short1, Received.UNKNOWN); // e.g. TIME_WAIT: no TCP_INFO
+        advance(Duration.ofMillis(100));
+        tracker.poll();
+        table.connections.clear();
+        advance(Duration.ofMillis(100));
+        tracker.poll();
+        table.connections.put(short1, Received.UNKNOWN);
+        advance(Duration.ofMillis(100));
+        tracker.poll();
+        assertThat(tracker.arrivals()).isEqualTo(2);
+    }
+
+    @Test
+    void realConnectionsOnLoopbackThroughSs() throws Exception {
+        try (LoopbackApp app = new LoopbackApp()) {
+            Socket before = app.connect();
+            TrafficTracker tracker = TrafficTracker.start(app.connections(), KEEP_ALIVE_WAIT, Ticker.SYSTEM, Clock.systemUTC());
+            tracker.poll();
+            assertThat(tracker.arrivals()).as("the connection open at the start is the baseline").isZero();
+
+            LoopbackApp.send(before); // a request on the keep-alive connection: no new connection, still traffic
+            Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
+                tracker.poll();
+                assertThat(tracker.arrivals()).isEqualTo(1);
+            });
+            Socket fresh = app.connect();
+            Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
+                tracker.poll();
+                assertThat(tracker.arrivals()).isEqualTo(2);
+            });
+            TrafficReport report = tracker.report(System.nanoTime(), new TrafficTracker.Verdict(null, null, false, List.of()));
+            assertThat(report.requestsBlindSpot()).isNull();
+            assertThat(report.newConnections()).isEqualTo(1);
+            assertThat(report.requests()).isEqualTo(1);
+            assertThat(report.lastNewConnectionPeer()).isEqualTo("127.0.0.1:" + fresh.getLocalPort());
+            assertThat(report.sources()).extracting(TrafficReport.Source::address).containsExactly("127.0.0.1");
+        }
+    }
+
+    @Test
+    void realConnectionsThroughProcSeeOnlyNewOnesAndSaySo() throws Exception {
+        try (LoopbackApp app = new LoopbackApp()) {
+            Socket before = app.connect();
+            TrafficTracker tracker = TrafficTracker.start(app.procConnections(), KEEP_ALIVE_WAIT, Ticker.SYSTEM, Clock.systemUTC());
+            LoopbackApp.send(before);
+            TimeUnit.MILLISECONDS.sleep(100);
+            tracker.poll();
+            assertThat(tracker.arrivals()).as("/proc/net/tcp has no data counters").isZero();
+            app.connect().close(); // the server side stays in CLOSE_WAIT: still listed, so still seen
+            tracker.poll();
+            assertThat(tracker.arrivals()).isEqualTo(1);
+            assertThat(tracker.report(System.nanoTime(), new TrafficTracker.Verdict(null, null, false, List.of())).requestsBlindSpot())
+                    .isEqualTo("no ss in this test");
+        }
+    }
+
+    @Test
+    void ignoredPeersAreNotCounted() throws Exception {
+        try (LoopbackApp app = new LoopbackApp()) {
+            Socket before = app.connect();
+            TrafficTracker tracker = TrafficTracker.start(app.connections(Cidr.parse("127.0.0.0/8").orElseThrow()), KEEP_ALIVE_WAIT,
+                    Ticker.SYSTEM, Clock.systemUTC());
+            app.connect();
+            LoopbackApp.send(before);
+            TimeUnit.MILLISECONDS.sleep(100);
+            tracker.poll();
+            assertThat(tracker.arrivals()).isZero();
+        }
+    }
+}
