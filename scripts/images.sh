@@ -2,7 +2,7 @@
 # Builds the project's container images without any registry, on the project's own Docker engine
 # (scripts/docker.sh), and writes `docker save` tarballs the test cluster imports with
 # `ctr -n k8s.io images import TAR`:
-#   base   localhost/lameduck-base:H   debootstrap --variant=minbase bookworm (+ tini) and a jlink'd Java 17
+#   base   localhost/lameduck-base:H   debootstrap --variant=minbase bookworm (+ tini, + iproute2 for ss) and a jlink'd Java 17
 #                                      runtime (from the host JDK) in /opt/java/openjdk, as on eclipse-temurin
 #   agent  localhost/lameduck:H        agent/Dockerfile itself, JAR_FROM=context (target/lameduck.jar) on the base
 #   demo   localhost/lameduck-demo:H   demo/ (Go, stdlib only): static binary on an empty image
@@ -99,7 +99,7 @@ emit() { echo "IMAGE=$1 NAME=${NAME_OF[$1]} TAR=$TARS/$1-$2.tar"; }
 
 # --- base: the debootstrap root file system (cached tarball) + a jlink'd runtime + tini ---
 rootfs_tarball() {
-  local key="$SUITE-minbase-tini-r$RECIPE"
+  local key="$SUITE-minbase-tini-iproute2-r$RECIPE"
   local tarball="$IMAGES/rootfs/$key.tar.gz"
   ROOTFS=$tarball
   if [ ! -f "$tarball" ]; then
@@ -111,8 +111,8 @@ rootfs_tarball() {
     DEBOOTSTRAP_DIR_IN_USE=$dir
     unmount_below "$dir"; rm -rf "$dir"
     mkdir -p "$IMAGES/rootfs"
-    log "base: debootstrap --variant=minbase --include=tini $SUITE (about a minute or two, once)"
-    debootstrap --variant=minbase --include=tini "$SUITE" "$dir" "$MIRROR" >"$IMAGES/rootfs/debootstrap.log" 2>&1 \
+    log "base: debootstrap --variant=minbase --include=tini,iproute2 $SUITE (about a minute or two, once)"
+    debootstrap --variant=minbase --include=tini,iproute2 "$SUITE" "$dir" "$MIRROR" >"$IMAGES/rootfs/debootstrap.log" 2>&1 \
       || { tail -n 20 "$IMAGES/rootfs/debootstrap.log" >&2; die "debootstrap failed (log: $IMAGES/rootfs/debootstrap.log)"; }
     # What an image does not need: package caches and lists, docs, man pages, translations, the host's
     # resolver and hostname (the runtime provides them).
