@@ -292,9 +292,10 @@ def readyz_window(results, track, drain):
             "max_ms": max(latencies) if latencies else None}
 
 
-def diagnose(kube, namespace, out):
+def diagnose(kube, namespace, out, consumer="clusterip"):
     """What the pods of a scenario that failed looked like, and their agents' last words (also of restarted ones),
-    written to <out>/bench-diagnostics/<namespace>.txt; returns that path."""
+    and the L7 controller's last log lines if it went through one, written to
+    <out>/bench-diagnostics/<namespace>.txt; returns that path."""
     lines = [kube.kubectl("get", "pods", "-n", namespace, "-o", "wide", check=False)]
     try:
         pods = kube.get_json("pods", "-n", namespace)["items"]
@@ -309,6 +310,14 @@ def diagnose(kube, namespace, out):
             for previous in (["--previous"] if status.get("restartCount") else []) + [None]:
                 args = ["logs", "-n", namespace, name, "-c", status["name"], "--tail=40"] + ([previous] if previous else [])
                 lines.append(f"-- logs {previous or 'current'}:\n" + kube.kubectl(*args, check=False))
+    if CONSUMERS.get(consumer):
+        controller_log = os.path.join(os.environ.get("LAMEDUCK_CACHE", os.path.expanduser("~/.cache/lameduck")),
+                                      "l7", "run", consumer, "controller.log")
+        try:
+            with open(controller_log, errors="replace") as f:
+                lines.append(f"== {consumer} controller (scripts/l7.sh), last lines:\n" + "".join(f.readlines()[-60:]))
+        except OSError as e:
+            lines.append(f"no {consumer} controller log: {e}")
     path = os.path.join(out, "bench-diagnostics", namespace + ".txt")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
@@ -419,7 +428,7 @@ def measure_all(args, argv):
                             log(f"{plane}/{consumer}/{name} failed: {e}")
                             traceback.print_exc()
                             results.append({"plane": plane, "consumer": consumer, "scenario": name, "error": str(e),
-                                            "diagnostics": diagnose(kube, namespace(plane, consumer, name), args.out)})
+                                            "diagnostics": diagnose(kube, namespace(plane, consumer, name), args.out, consumer)})
             finally:
                 kube.stop_proxy()
     finally:

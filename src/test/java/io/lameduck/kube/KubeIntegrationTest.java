@@ -22,6 +22,7 @@ import io.lameduck.drain.Propagation;
 import io.lameduck.drain.StepName;
 import io.lameduck.drain.StepReport;
 import io.lameduck.drain.Ticker;
+import io.lameduck.drain.TrafficReport;
 import io.lameduck.drain.Trigger;
 import io.lameduck.drain.Withdrawal;
 import io.lameduck.lifecycle.Lifecycle;
@@ -127,7 +128,10 @@ class KubeIntegrationTest {
                 now.plusSeconds(8), "pod deletionTimestamp", 9.0,
                 List.of(new StepReport(StepName.WITHDRAW, Outcome.COMPLETED, 0.12, "label: confirmed after 0.120s", null)), null,
                 List.of(new HookReport("app-drain", "http", 0, Outcome.TIMED_OUT, 5.0, "no answer in 5s"),
-                        new HookReport("flush", "exec", 1, Outcome.FAILED, 0.2, "exit code 1")), null);
+                        new HookReport("flush", "exec", 1, Outcome.FAILED, 0.2, "exit code 1")),
+                // an ingress still sending on its pooled connection when the propagate step gave up
+                new TrafficReport(List.of(8080), null, 16.1, 0.12, 0, null, null, null, 480, 16.1, now.plusSeconds(16),
+                        "10.244.0.9:51000", "reused", 0.0, 1.0, "the quiet period", false, List.of("10.244.0.9"), List.of(), null));
 
         try (KubeIntegration kube = KubeIntegration.using(config("label", "5s"), agent, new PodIdentity("events", namespace),
                 new PrometheusRegistry())) {
@@ -145,6 +149,8 @@ class KubeIntegrationTest {
                 tuple("Normal", "Withdrawn", "drain drain-1: label: confirmed after 0.120s"),
                 tuple("Warning", "DrainHookTimedOut", "drain drain-1: hook app-drain (http) timed out after 5.00s: no answer in 5s"),
                 tuple("Warning", "DrainHookFailed", "drain drain-1: hook flush (exec) failed after 0.20s: exit code 1"),
+                tuple("Warning", "TrafficNotStopped", "drain drain-1: traffic to ports [8080] was still arriving when the propagate "
+                        + "step ended, from 10.244.0.9; last request 15.98s after the withdrawal from 10.244.0.9:51000 on a reused connection"),
                 tuple("Warning", "DrainDeadlineExceeded", report.summary()),
                 tuple("Normal", "MaintenanceOn", "maintenance on: kernel upgrade; withdrawn"),
                 tuple("Normal", "MaintenanceOff", "maintenance off: done; restored"));

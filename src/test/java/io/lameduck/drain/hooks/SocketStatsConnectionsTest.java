@@ -1,0 +1,114 @@
+package io.lameduck.drain.hooks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lameduck.config.Cidr;
+import io.lameduck.drain.AppConnections.Connection;
+import io.lameduck.drain.AppConnections.Received;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The {@code ss} reader: its parsing of real output shapes, the real {@code ss} on loopback, and an {@code ss} that fails. */
+class SocketStatsConnectionsTest {
+    private static final TcpConnectionTable PROC = TcpConnectionTable.system();
+
+    private static SocketStatsConnections reader(Path ss, List<Integer> ports, Cidr... ignore) {
+        return new SocketStatsConnections(ss, ports, List.of(ignore), PROC);
+    }
+
+    private static Connection connection(String local, int localPort, String peer, int peerPort) throws Exception {
+        return new Connection(InetAddress.getByName(local), localPort, InetAddress.getByName(peer), peerPort);
+    }
+
+    @Test
+    void parsesEveryAddressShapeAndTheDataCounters() throws Exception {
+        String output = String.join("\n",
+                "ESTAB      0      0               10.244.0.5:8080          10.244.0.9:42212 cubic wscale:10,10 rto:200 bytes_received:1234 segs_out:1 lastsnd:300 lastrcv:45 lastack:300",
+                "ESTAB      0      0               10.244.0.5:8080          10.244.0.1:42213 cubic wscale:10,10 rto:200 lastsnd:300 lastrcv:1200 lastack:300",
+                "TIME-WAIT  0      0               10.244.0.5:8080          10.244.0.1:42214",
+                "ESTAB      1      0      [::ffff:10.244.0.5]:8080 [::ffff:10.244.0.7]:50300 bbr bytes_received:1 lastrcv:304",
+                "ESTAB      0      0      [fe80::1%eth0]:8080 [fe80::2%eth0]:50301 bbr bytes_received:7 lastrcv:3",
+                "ESTAB      0      0               10.244.0.5:9090          10.244.0.9:42215 bytes_received:9 lastrcv:1",
+                "ESTAB      0      0               10.244.0.5:8080          192.168.7.1:42216 bytes_received:9 lastrcv:1",
+                "LISTEN     0      128             0.0.0.0:8080          0.0.0.0:*",
+                "Cannot open netlink socket: nonsense line",
+                "");
+        Map<Connection, Received> parsed = reader(Path.of("/nonexistent/ss"), List.of(8080), Cidr.parse("192.168.0.0/16").orElseThrow()).parse(output);
+
+        assertThat(parsed).containsOnly(
+                Map.entry(connection("10.244.0.5", 8080, "10.244.0.9", 42212), new Received(1234, Duration.ofMillis(45))),
+                Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 42213), new Received(0, Duration.ofMillis(1200))),
+                Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 42214), Received.UNKNOWN),
+                Map.entry(connection("10.244.0.5", 8080, "10.244.0.7", 50300), new Received(1, Duration.ofMillis(304))),
+                Map.entry(connection("fe80::1", 8080, "fe80::2", 50301), new Received(7, Duration.ofMillis(3))));
+    }
+
+    @Test
+    void theFilterNamesEveryPort() {
+        assertThat(SocketStatsConnections.filter(List.of(8080, 9090))).isEqualTo("( sport = :8080 or sport = :9090 )");
+    }
+
+    @Test
+    void theRealSsSeesDataArriveOnAKeepAliveConnection() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 10, InetAddress.getLoopbackAddress());
+                Socket client = new Socket()) {
+            client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort()));
+            try (Socket accepted = server.accept()) {
+                SocketStatsConnections ss = SocketStatsConnections.find(List.of(server.getLocalPort()), List.of(), PROC).orElseThrow();
+                Connection key = new Connection(accepted.getLocalAddress(), server.getLocalPort(), client.getLocalAddress(), client.getLocalPort());
+                assertThat(ss.now().get(key).bytes()).isZero();
+                client.getOutputStream().write(new byte[321]);
+                client.getOutputStream().flush();
+                Thread.sleep(50);
+                Received after = ss.now().get(key);
+                assertThat(after.bytes()).isEqualTo(321);
+                assertThat(after.sinceLastData()).isLessThan(Duration.ofSeconds(2));
+                assertThat(ss.requestsBlindSpot()).isNull();
+            }
+        }
+    }
+
+    @Test
+    void anSsThatFailsHandsOverToProcNetTcpAndTheBlindSpotIsReported(@TempDir Path dir) throws Exception {
+        Path failing = script(dir, "ss-failing", "echo 'Cannot open netlink socket: Operation not permitted' >&2; exit 1");
+        try (ServerSocket server = new ServerSocket(0, 10, InetAddress.getLoopbackAddress());
+                Socket client = new Socket()) {
+            client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort()));
+            SocketStatsConnections ss = reader(failing, List.of(server.getLocalPort()));
+            Map<Connection, Received> seen = ss.now();
+
+            assertThat(seen).hasSize(1).containsValue(Received.UNKNOWN); // from /proc/net/tcp: the connection, no counters
+            assertThat(ss.requestsBlindSpot()).isEqualTo(
+                    "ss failed (exit 1: Cannot open netlink socket: Operation not permitted); only new connections were seen");
+        }
+    }
+
+    @Test
+    void anSsThatHangsIsKilledAtItsTimeout(@TempDir Path dir) throws Exception {
+        Path hanging = script(dir, "ss-hanging", "exec sleep 30");
+        SocketStatsConnections ss = reader(hanging, List.of(1));
+        long start = System.nanoTime();
+        ss.now();
+        double took = (System.nanoTime() - start) / 1e9;
+
+        assertThat(took).isBetween(1.5, 10.0);
+        assertThat(ss.requestsBlindSpot()).startsWith("ss failed (killed at the timeout of 2000ms");
+    }
+
+    private static Path script(Path dir, String name, String body) throws Exception {
+        Path file = dir.resolve(name);
+        Files.writeString(file, "#!/bin/sh\n" + body + "\n");
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return file;
+    }
+}
