@@ -57,7 +57,7 @@ public final class Drainer {
         // Traffic is watched from the start, so the withdrawal's own time already counts toward the evidence.
         try (Propagation.Watch traffic = propagation.watch()) {
             steps.run(StepName.UNREADY, d -> unready(drainId));
-            steps.run(StepName.WITHDRAW, d -> withdraw(d, recorder));
+            steps.run(StepName.WITHDRAW, d -> withdraw(d, recorder, traffic));
             steps.run(StepName.PROPAGATE, d -> propagation.await(d, traffic, recorder::traffic));
         }
         steps.run(StepName.HOOKS, d -> runHooks(d, hook -> {
@@ -76,10 +76,14 @@ public final class Drainer {
         return StepResult.completed("/readyz answers 503");
     }
 
-    private StepResult withdraw(Deadline deadline, DrainRecorder recorder) throws InterruptedException {
+    private StepResult withdraw(Deadline deadline, DrainRecorder recorder, Propagation.Watch traffic) throws InterruptedException {
         Deadline.Grant grant = deadline.grant(withdrawTimeout);
+        long start = ticker.nanoTime();
         Withdrawal.Result result = withdrawal.withdraw(grant.time());
         recorder.withdrawal(result.report());
+        if (result.report() != null && result.report().readyFalseSeenAfterSeconds() != null) {
+            traffic.notReady(start + (long) (result.report().readyFalseSeenAfterSeconds() * 1e9));
+        }
         return switch (result.status()) {
             case CONFIRMED, UNVERIFIED -> StepResult.completed(result.detail());
             case TIMED_OUT -> StepResult.timedOut(grant, result.detail(), null);

@@ -247,6 +247,13 @@ public final class Propagation {
             }
         }
 
+        /** When the EndpointSlices first showed the pod not ready (see {@link TrafficTracker#notReady}). */
+        void notReady(long nanos) {
+            if (tracker != null) {
+                tracker.notReady(nanos);
+            }
+        }
+
         TrafficReport report(long now, Judgement judgement) {
             if (tracker == null) {
                 return TrafficTracker.unreadable(connections, TrafficTracker.seconds(now - startNanos), error);

@@ -21,7 +21,7 @@ import java.util.Map;
  * shows it.
  *
  * <p>Which arrivals count toward "traffic has not stopped": all of them until {@code keepAliveWait} after the
- * withdrawal was confirmed. After that, requests on connections that were already open no longer do: they come
+ * endpoints turned not ready (or the withdrawal was confirmed, if that was not seen first). After that, requests on connections that were already open no longer do: they come
  * either from a client that conntrack pins to the pod (it sends on that connection until the app closes it, which
  * waiting does not change) or from a consumer that lags by more than {@code keepAliveWait}; the two cannot be told
  * apart from the pod, and {@link #stillSending} names them. New connections, and requests on connections opened
@@ -40,6 +40,7 @@ final class TrafficTracker {
     private final Duration keepAliveWait;
     private Map<Connection, Open> open = new HashMap<>();
     private long withdrawnNanos = NEVER;
+    private long notReadyNanos = NEVER;
     private int newConnections;
     private int requests;
     private Arrival lastNew;
@@ -136,13 +137,24 @@ final class TrafficTracker {
         }
     }
 
+    /**
+     * When the EndpointSlices first showed the pod not ready: the moment consumers start to move away, which can come
+     * before the withdrawal is confirmed ({@code serving=false}). The clock of {@code keepAliveWait} starts at the
+     * earlier of the two.
+     */
+    synchronized void notReady(long nanos) {
+        if (notReadyNanos == NEVER) {
+            notReadyNanos = nanos;
+        }
+    }
+
     /** Empty until {@link #withdrawn} was called. */
     synchronized Long withdrawnNanos() {
         return withdrawnNanos == NEVER ? null : withdrawnNanos;
     }
 
     private long windowEnd() {
-        return withdrawnNanos == NEVER ? NEVER : withdrawnNanos + keepAliveWait.toNanos();
+        return withdrawnNanos == NEVER ? NEVER : Math.min(withdrawnNanos, notReadyNanos) + keepAliveWait.toNanos();
     }
 
     /** Whether requests on already-open connections still count at {@code nanos}. */

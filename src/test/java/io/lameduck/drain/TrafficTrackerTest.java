@@ -114,6 +114,20 @@ class TrafficTrackerTest {
     }
 
     @Test
+    void keepAliveWaitCountsFromTheEndpointsTurningNotReadyWhenThatCameFirst() throws Exception {
+        Connection pinned = from("10.244.0.9", 40000);
+        table.connections.put(pinned, new Received(0, Duration.ofSeconds(1)));
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, ticker, Clock.systemUTC());
+        tracker.notReady(now); // consumers told at once (a deleted pod is ready=false at the first look) ...
+        advance(Duration.ofSeconds(2));
+        tracker.withdrawn(now); // ... the withdrawal confirmed (serving=false) two seconds later
+        advance(Duration.ofMillis(2999));
+        assertThat(tracker.heldConnectionsCount(now)).isTrue();
+        advance(Duration.ofMillis(1));
+        assertThat(tracker.heldConnectionsCount(now)).as("5 s after not ready, not after the confirmation").isFalse();
+    }
+
+    @Test
     void withoutAWithdrawalEveryArrivalCounts() throws Exception {
         Connection pooled = from("10.244.0.9", 40000);
         table.connections.put(pooled, new Received(0, Duration.ofSeconds(1)));
