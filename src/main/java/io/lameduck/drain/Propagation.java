@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The propagate step: wait until kube-proxy, ingress controllers and load balancers have stopped sending the pod
@@ -29,6 +31,8 @@ import java.util.function.Consumer;
  * ({@link TrafficReport}), including who was still sending when it ended.
  */
 public final class Propagation {
+    private static final Logger LOG = LoggerFactory.getLogger(Propagation.class);
+
     public enum Mode { FIXED, QUIET }
 
     /** How many mean gaps between arrivals a silence must last to count as the end of traffic. */
@@ -134,10 +138,11 @@ public final class Propagation {
             return StepResult.completed("traffic stopped: silent for " + Durations.format(judgement.required()) + " ("
                     + judgement.rule() + "), " + waited + " after the withdrawal" + traffic);
         }
-        return StepResult.timedOut(grant, "waited " + waited + " after the withdrawal" + traffic,
-                "traffic was still arriving " + (grant.cutByDeadline() ? "at the drain deadline" : "at the maximum " + Durations.format(maximum))
-                        + " (silent for only " + Durations.seconds(judgement.silence()) + " of the " + Durations.format(judgement.required())
-                        + " required), from " + String.join(", ", report.stillSending()));
+        String why = "traffic was still arriving " + (grant.cutByDeadline() ? "at the drain deadline" : "at the maximum " + Durations.format(maximum))
+                + " (silent for only " + Durations.seconds(judgement.silence()) + " of the " + Durations.format(judgement.required())
+                + " required), from " + String.join(", ", report.stillSending());
+        LOG.warn("{}: these consumers still send to the pod after its withdrawal; the app now stops under their traffic", why);
+        return StepResult.timedOut(grant, "waited " + waited + " after the withdrawal" + traffic, why);
     }
 
     /** What the traffic says at {@code now}. */
