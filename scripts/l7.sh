@@ -13,9 +13,10 @@
 # --rate-limit-update=0.5). Versions: the module proxy serves v0.14.7 of this module (v0.15+ are not
 # available there); v0.14 generates haproxy 2.4 configuration, which haproxy 2.6 accepts (checked at every
 # start: the controller runs `haproxy -c`, then starts haproxy in master-worker mode). haproxy's Debian
-# package is not installed: its .deb and those of the two libraries it needs beyond the base system
-# (liblua5.3-0, libopentracing-c-wrapper0 + libopentracing1) are fetched with `apt-get download` and
-# unpacked under the cache, so no haproxy service is started and nothing outside the cache changes.
+# package is not installed: its .deb and those of the libraries it needs beyond the base system (liblua5.3-0,
+# libopentracing-c-wrapper0 + libopentracing1; lua-json + lua-lpeg for the controller's Lua scripts) are fetched
+# with `apt-get download` and unpacked under the cache, so no haproxy service is started and nothing outside
+# the cache changes.
 # (Traefik was the alternative; haproxy-ingress was chosen for its explicit update-delay flag and a
 # proxy whose connection pooling is documented and configurable.)
 #
@@ -39,7 +40,9 @@ CACHE="${LAMEDUCK_CACHE:-$HOME/.cache/lameduck}"
 HOME_L7="$CACHE/l7"
 RUN="$HOME_L7/run"
 LOGS="$HOME_L7/logs"
-DEBS=(haproxy liblua5.3-0 libopentracing-c-wrapper0 libopentracing1)
+# haproxy and the libraries it needs beyond the base system; lua-json + lua-lpeg for the controller's Lua
+# scripts (its own image installs a JSON module for them too).
+DEBS=(haproxy liblua5.3-0 libopentracing-c-wrapper0 libopentracing1 lua-json lua-lpeg)
 CLUSTER_DIR="${LAMEDUCK_CLUSTER_DIR:-/var/lib/lameduck-cluster}"
 NETNS=lameduck-kube
 NODE_IP=10.200.0.2
@@ -68,7 +71,7 @@ install() {
       -o "$CONTROLLER.tmp" ./pkg)
     mv "$CONTROLLER.tmp" "$CONTROLLER"
   fi
-  if [ ! -x "$HAPROXY_ROOT/usr/sbin/haproxy" ]; then
+  if [ ! -x "$HAPROXY_ROOT/usr/sbin/haproxy" ] || [ ! -f "$HAPROXY_ROOT/usr/share/lua/5.3/json.lua" ]; then
     local tmp
     tmp=$(mktemp -d "$HOME_L7/debs.XXXXXX")
     log "apt-get download ${DEBS[*]} (unpacked under $HAPROXY_ROOT, not installed)"
@@ -140,7 +143,9 @@ start() {
   # Templates are read from ./rootfs (relative: --local-filesystem-prefix switches to it): run in the module dir.
   (
     cd "$mod"
-    export PATH="$HAPROXY_ROOT/usr/sbin:$PATH" LD_LIBRARY_PATH="$HAPROXY_ROOT/usr/lib/x86_64-linux-gnu"
+    export PATH="$HAPROXY_ROOT/usr/sbin:$PATH" LD_LIBRARY_PATH="$HAPROXY_ROOT/usr/lib/x86_64-linux-gnu" \
+      LUA_PATH_5_3="$HAPROXY_ROOT/usr/share/lua/5.3/?.lua;$HAPROXY_ROOT/usr/share/lua/5.3/?/init.lua;;" \
+      LUA_CPATH_5_3="$HAPROXY_ROOT/usr/lib/x86_64-linux-gnu/lua/5.3/?.so;;"
     # setsid may fork: the new session's leader writes its own pid (= the session id) before it becomes the controller.
     exec nsenter --net="/var/run/netns/$NETNS" setsid --wait sh -c 'echo $$ > "$0"; exec "$@"' "$dir/controller.pid" "$CONTROLLER" \
       --kubeconfig="$CLUSTER_DIR/admin.kubeconfig" --local-filesystem-prefix="$dir/fs" \
