@@ -1,5 +1,7 @@
 package io.lameduck.node;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.LogWatch;
 import java.io.ByteArrayOutputStream;
@@ -49,6 +51,28 @@ final class ContainerLog implements AutoCloseable {
 
     String text() {
         return name + ":\n" + String.join("\n", lines().stream().map(l -> l.time() + " " + l.text()).toList());
+    }
+
+    /** An agent's drain, its propagate step and the traffic it saw, from the drain report line of its log. */
+    String drainSummary() {
+        return name + ": " + lines().stream().filter(l -> l.text().contains("\"drainReport\"")).findFirst().map(line -> {
+            try {
+                JsonNode report = new ObjectMapper().readTree(line.text()).path("drainReport");
+                JsonNode propagate = null;
+                for (JsonNode step : report.path("steps")) {
+                    if ("propagate".equals(step.path("name").asText())) {
+                        propagate = step;
+                    }
+                }
+                return String.format("drain %.2fs, withdraw serving=false after %ss, propagate %s (%s); traffic %s",
+                        report.path("durationSeconds").asDouble(),
+                        report.path("withdrawal").path("servingFalseSeenAfterSeconds").asText("?"),
+                        propagate == null ? "?" : propagate.path("durationSeconds").asText(),
+                        propagate == null ? "?" : propagate.path("detail").asText(), report.path("traffic"));
+            } catch (Exception e) {
+                return "unreadable report: " + line.text();
+            }
+        }).orElse("no drain report (" + lines().size() + " log lines)");
     }
 
     @Override

@@ -58,11 +58,16 @@ class InjectionOnNodeTest {
 
             String url = "http://" + node.admin().services().inNamespace(APP).withName("web").get().getSpec().getClusterIP() + ":8080/";
             var load = Load.start(node, url, 40, Duration.ofSeconds(45), true);
+            // The old pods' agents, followed before they go: a drop is explained by their drain reports.
+            List<ContainerLog> agents = pods(node).stream().map(p -> ContainerLog.follow(node.admin(), APP,
+                    p.getMetadata().getName(), "lameduck")).toList();
             Thread.sleep(Duration.ofSeconds(3).toMillis());
             node.kubectl(Duration.ofSeconds(30), "rollout", "restart", "deployment/web", "-n", APP).ok();
             node.kubectl(Duration.ofMinutes(2), "rollout", "status", "deployment/web", "-n", APP, "--timeout=100s").ok();
             Load.Result result = load.get();
             NodeCluster.log("injected Deployment rolled under load: " + result);
+            agents.forEach(log -> NodeCluster.log("injected agent drained under load: " + log.drainSummary()));
+            agents.forEach(ContainerLog::close);
             assertThat(result.failed()).as("rollout of the injected Deployment: " + result).isZero();
 
             // The injector down: pods are still created (failurePolicy Ignore), uninjected, and the failure is counted.

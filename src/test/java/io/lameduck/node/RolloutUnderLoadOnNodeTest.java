@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -71,7 +69,7 @@ class RolloutUnderLoadOnNodeTest {
             NodeCluster.log("rollout of " + REPLICAS + " pods in " + rollout.toSeconds() + " s; lameduck keep-alive: " + lameduck
                     + "; lameduck no keep-alive: " + lameduckNoKa + "; no preStop keep-alive: " + baseline
                     + "; no preStop no keep-alive: " + baselineNoKa);
-            agents.forEach(agent -> NodeCluster.log("drained under load: " + trafficSummary(agent)));
+            agents.forEach(agent -> NodeCluster.log("drained under load: " + agent.drainSummary()));
             agents.forEach(ContainerLog::close);
             assertThat(lameduck.failed()).as("with Lameduck, keep-alive: " + lameduck).isZero();
             assertThat(lameduckNoKa.failed()).as("with Lameduck, no keep-alive: " + lameduckNoKa).isZero();
@@ -81,28 +79,6 @@ class RolloutUnderLoadOnNodeTest {
         } finally {
             release.uninstall();
         }
-    }
-
-    /** The propagate step and the traffic seen after the withdrawal, from an agent's drain report line. */
-    private static String trafficSummary(ContainerLog agent) {
-        return agent.lines().stream().filter(l -> l.text().contains("\"drainReport\"")).findFirst().map(line -> {
-            try {
-                JsonNode report = new ObjectMapper().readTree(line.text()).path("drainReport");
-                JsonNode propagate = null;
-                for (JsonNode step : report.path("steps")) {
-                    if ("propagate".equals(step.path("name").asText())) {
-                        propagate = step;
-                    }
-                }
-                return String.format("drain %.2fs, withdraw serving=false after %ss, propagate %s (%s); traffic %s",
-                        report.path("durationSeconds").asDouble(),
-                        report.path("withdrawal").path("servingFalseSeenAfterSeconds").asText("?"),
-                        propagate == null ? "?" : propagate.path("durationSeconds").asText(),
-                        propagate == null ? "?" : propagate.path("detail").asText(), report.path("traffic"));
-            } catch (Exception e) {
-                return "unreadable report: " + line.text();
-            }
-        }).orElse("no drain report (" + agent.lines().size() + " log lines)");
     }
 
     private static String clusterIp(NodeCluster node, String service) {
