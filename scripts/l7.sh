@@ -29,8 +29,8 @@
 #   scripts/l7.sh down                    stop every instance (also leftovers of a killed run)
 #
 # An Ingress reaches instance NAME with the annotation `kubernetes.io/ingress.class: NAME`. Instance state
-# (haproxy config, sockets, pid) lives in ~/.cache/lameduck/l7/run/NAME and is removed by stop; the last
-# logs stay in ~/.cache/lameduck/l7/logs. Ports used inside the node namespace: PORT (http), PORT+1000
+# (haproxy config, maps, sockets, pid) lives in /var/lib/lameduck-l7/NAME (LAMEDUCK_L7_DIR) and is removed by
+# stop; the last logs stay in ~/.cache/lameduck/l7/logs. Ports used inside the node namespace: PORT (http), PORT+1000
 # (https, unused), PORT+2000 (haproxy stats), PORT+3000 (haproxy healthz), PORT+4000 (controller healthz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +38,10 @@ cd "$(dirname "$0")/.."
 VERSION="${LAMEDUCK_HAPROXY_INGRESS_VERSION:-v0.14.7}"
 CACHE="${LAMEDUCK_CACHE:-$HOME/.cache/lameduck}"
 HOME_L7="$CACHE/l7"
-RUN="$HOME_L7/run"
+# Instance state (haproxy's config, maps, sockets): removed by stop/down, like scripts/cluster.sh's
+# /var/lib/lameduck-cluster. Its path must have no dot: haproxy-ingress v0.14 names map files by replacing the
+# first "." of their full path (under ~/.cache that gave /root/__prefix.cache/...: no host ever matched).
+RUN="${LAMEDUCK_L7_DIR:-/var/lib/lameduck-l7}"
 LOGS="$HOME_L7/logs"
 # haproxy and the libraries it needs beyond the base system; lua-json + lua-lpeg for the controller's Lua
 # scripts (its own image installs a JSON module for them too).
@@ -110,6 +113,7 @@ stop() {
   mkdir -p "$LOGS"
   [ -f "$dir/controller.log" ] && cp "$dir/controller.log" "$LOGS/$name.log"
   rm -rf "$dir"
+  rmdir "$RUN" 2>/dev/null || true
 }
 
 down() {
@@ -125,6 +129,7 @@ start() {
   [[ "$wait" =~ ^[0-9]+(ms|s)$ ]] || die "bad wait '$wait' (e.g. 200ms, 5s)"
   [[ "$port" =~ ^[0-9]+$ ]] && [ "$port" -ge 1024 ] && [ "$port" -le 60000 ] || die "bad port '$port'"
   [ -f /var/run/netns/$NETNS ] || die "no network namespace $NETNS: scripts/cluster.sh up first"
+  case "$RUN" in *.*) die "LAMEDUCK_L7_DIR=$RUN has a dot in its path: haproxy-ingress would misname its map files";; esac
   install >/dev/null
   stop "$name"
   local dir="$RUN/$name" mod

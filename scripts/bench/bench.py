@@ -311,8 +311,8 @@ def diagnose(kube, namespace, out, consumer="clusterip"):
                 args = ["logs", "-n", namespace, name, "-c", status["name"], "--tail=40"] + ([previous] if previous else [])
                 lines.append(f"-- logs {previous or 'current'}:\n" + kube.kubectl(*args, check=False))
     if CONSUMERS.get(consumer):
-        controller_log = os.path.join(os.environ.get("LAMEDUCK_CACHE", os.path.expanduser("~/.cache/lameduck")),
-                                      "l7", "run", consumer, "controller.log")
+        controller_log = os.path.join(os.environ.get("LAMEDUCK_L7_DIR", "/var/lib/lameduck-l7"), consumer,
+                                      "controller.log")
         try:
             with open(controller_log, errors="replace") as f:
                 lines.append(f"== {consumer} controller (scripts/l7.sh), last lines:\n" + "".join(f.readlines()[-60:]))
