@@ -10,7 +10,10 @@
 # through haproxy's runtime API without a reload, as in production. It builds from the Go module proxy with
 # no replace directives, and its `--wait-before-update` delays applying a change after the first event of a
 # batch: the "lagging" setting uses 5 s (as shipped: 200 ms, then at most one update per 2 s by
-# --rate-limit-update=0.5). Versions: the module proxy serves v0.14.7 of this module (v0.15+ are not
+# --rate-limit-update=0.5). Also as shipped, and kept: haproxy checks each server with a TCP connect every 2 s
+# (`check inter 2s`, down after 3 failures) and resends a request whose connection was refused to another
+# server (`option redispatch`), so a closed listener alone costs no request here; a connection that closes
+# under a request does. Versions: the module proxy serves v0.14.7 of this module (v0.15+ are not
 # available there); v0.14 generates haproxy 2.4 configuration, which haproxy 2.6 accepts (checked at every
 # start: the controller runs `haproxy -c`, then starts haproxy in master-worker mode). haproxy's Debian
 # package is not installed: its .deb and those of the libraries it needs beyond the base system (liblua5.3-0,

@@ -184,7 +184,8 @@ def consumer_line(consumer, wait):
         return "the Service's ClusterIP (kube-proxy iptables rules, conntrack)"
     return (f"HAProxy Ingress (`scripts/l7.sh`, haproxy 2.6) at the pod IPs with pooled keep-alive connections, "
             f"endpoint changes applied {wait} after the first change of a batch (`--wait-before-update={wait}`; "
-            f"then at most one update per 2 s)")
+            f"then at most one update per 2 s); as shipped it also checks each pod with a TCP connect every 2 s and "
+            f"resends a refused connection's request to another pod")
 
 
 def sleep_seconds(r):
