@@ -5,15 +5,20 @@
 //	GET /slow?d=500ms  slow: answers after d (a Go duration, at most 30s; 400 when invalid)
 //	GET /healthz       readiness/liveness: 200 until SIGTERM arrives, 503 after
 //
-// Keep-alive is on (the net/http default). On SIGTERM (or SIGINT) it does what net/http's
-// Server.Shutdown documents: stop accepting, close idle keep-alive connections, wait for in-flight
-// requests, then exit 0 — no sleeps of its own. It logs one line with the moment the signal arrived,
+// Keep-alive is on (the net/http default). On SIGTERM (or SIGINT) it stops accepting, answers every
+// request from then on with `Connection: close` (so a client's next request on a keep-alive connection
+// closes it cleanly and the client reconnects elsewhere), closes keep-alive connections only once they
+// have been idle for -idle-close (1s), waits for in-flight requests, then exits 0 — no sleeps of its own.
+// It does not close every idle connection at once, as net/http's Server.Shutdown does: a client that
+// writes a request on a connection at the moment the server closes it gets a reset, and a POST is not
+// retried. It logs one line with the moment the signal arrived,
 // an RFC 3339 timestamp with nanoseconds, so tests can check the app got SIGTERM only after the drain:
 //
 //	demo: received SIGTERM at 2026-11-23T10:00:00.123456789Z
 //
 // Flags: -listen (":8080", env DEMO_LISTEN), -shutdown-timeout (25s: the upper bound of the wait for
-// in-flight requests; keep it below the pod's terminationGracePeriodSeconds).
+// in-flight requests and keep-alive connections; keep it below the pod's terminationGracePeriodSeconds),
+// -idle-close (1s).
 //
 // Client mode, for checks from images without curl: `demo -get URL` prints the body
 // of one GET and exits 0 on a 2xx answer, 1 otherwise.
@@ -26,9 +31,11 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -38,7 +45,8 @@ const maxSlow = 30 * time.Second
 
 func main() {
 	listen := flag.String("listen", envOr("DEMO_LISTEN", ":8080"), "listen address")
-	shutdownTimeout := flag.Duration("shutdown-timeout", 25*time.Second, "upper bound of the wait for in-flight requests after SIGTERM")
+	shutdownTimeout := flag.Duration("shutdown-timeout", 25*time.Second, "upper bound of the wait for in-flight requests and keep-alive connections after SIGTERM")
+	idleClose := flag.Duration("idle-close", time.Second, "after SIGTERM, close a keep-alive connection once it has been idle this long")
 	get := flag.String("get", "", "client mode: GET this URL, print the body, exit 0 on 2xx")
 	flag.Parse()
 	log.SetFlags(0)
@@ -75,7 +83,18 @@ func main() {
 		fmt.Fprintln(w, "ok")
 	})
 
-	srv := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	conns := newConnTracker()
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if stopping.Load() {
+			w.Header().Set("Connection", "close") // net/http closes the connection after this response
+		}
+		mux.ServeHTTP(w, r)
+	})
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, ConnState: conns.track}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		log.Fatalf("listen: %v", err)
+	}
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	done := make(chan struct{})
@@ -83,7 +102,12 @@ func main() {
 		sig := <-signals
 		stopping.Store(true)
 		log.Printf("received %s at %s", signalName(sig), time.Now().UTC().Format(time.RFC3339Nano))
-		ctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
+		ln.Close() // stop accepting; open connections keep being served
+		deadline := time.Now().Add(*shutdownTimeout)
+		for conns.closeIdle(*idleClose) > 0 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
 			log.Printf("shutdown: %v (in-flight requests cut off)", err)
@@ -92,11 +116,51 @@ func main() {
 	}()
 
 	log.Printf("listening on %s", *listen)
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-		log.Fatalf("listen: %v", err)
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) && !stopping.Load() {
+		log.Fatalf("serve: %v", err)
 	}
 	<-done
 	log.Printf("stopped after %d requests at %s", requests.Load(), time.Now().UTC().Format(time.RFC3339Nano))
+}
+
+// connTracker knows each open connection's state and since when, to close keep-alive connections only
+// once they have been idle for a while after SIGTERM.
+type connTracker struct {
+	mu    sync.Mutex
+	conns map[net.Conn]connState
+}
+
+type connState struct {
+	state http.ConnState
+	since time.Time
+}
+
+func newConnTracker() *connTracker {
+	return &connTracker{conns: map[net.Conn]connState{}}
+}
+
+func (t *connTracker) track(c net.Conn, state http.ConnState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if state == http.StateClosed || state == http.StateHijacked {
+		delete(t.conns, c)
+		return
+	}
+	t.conns[c] = connState{state, time.Now()}
+}
+
+// closeIdle closes the connections idle (or new, without a request) for at least idle; returns how many
+// connections remain open.
+func (t *connTracker) closeIdle(idle time.Duration) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for c, s := range t.conns {
+		if (s.state == http.StateIdle || s.state == http.StateNew) && time.Since(s.since) >= idle {
+			c.Close()
+			delete(t.conns, c)
+		}
+	}
+	return len(t.conns)
 }
 
 func fetch(url string) int {
