@@ -104,7 +104,7 @@ def arguments(argv):
     p.add_argument("--consumers", type=names(list(CONSUMERS)),
                    help="how the load reaches the pods, each scenario through each: clusterip (kube-proxy), l7 (HAProxy "
                         "Ingress, pooled keep-alive to the pod IPs, as shipped), l7-lagging (the same, applying endpoint "
-                        "changes 5 s late) (default: all three)")
+                        "changes 5 s late) (default: all three; the L7 ones on the first data plane only: they send to the pod IPs, so kube-proxy's sync period does not touch them)")
     p.add_argument("--parallel", type=bounded(1, 8), default=4, help="scenarios run at once (default 4)")
     p.add_argument("--out", help="directory of BENCHMARKS.md (default: the repository root; --quick: target/bench-quick)")
     p.add_argument("--keep", action="store_true", help="leave the cluster up at the end")
@@ -124,6 +124,12 @@ def arguments(argv):
     args.consumers = list(dict.fromkeys(c for c, _ in args.runs))
     args.out = args.out or ("target/bench-quick" if args.quick else ".")
     return args
+
+
+def runs_on(args, plane):
+    """The (consumer, scenario) runs of one data plane. The L7 consumers send to the pod IPs, so kube-proxy's sync
+    period (what tells the planes apart) does not touch them: they run on the first plane only."""
+    return [(c, n) for c, n in args.runs if not CONSUMERS[c] or plane == args.planes[0]]
 
 
 class Context:
@@ -389,7 +395,7 @@ def measure_all(args, argv):
     workdir = tempfile.mkdtemp(prefix="lameduck-bench-")
     started = datetime.now(timezone.utc)
     results, env_versions = [], None
-    total = len(args.planes) * len(args.runs)
+    total = sum(len(runs_on(args, plane)) for plane in args.planes)
     proxies = [c for c in args.consumers if CONSUMERS[c]]
     log(f"{total} scenarios x {args.rollouts} rollouts x {args.replicas} pods, {args.parallel} at a time")
     if proxies:
@@ -406,13 +412,13 @@ def measure_all(args, argv):
             env_versions = env_versions or versions(kube, vegeta, images)
             ctx = Context(args, kube, images, tars, vegeta, workdir)
             try:
-                for consumer in proxies:
+                for consumer in dict.fromkeys(c for c, _ in runs_on(args, plane) if CONSUMERS[c]):
                     l7("start", consumer, *map(str, CONSUMERS[consumer]))
                 with concurrent.futures.ThreadPoolExecutor(args.parallel) as pool:
                     futures = {pool.submit(run_scenario, ctx, plane, consumer, scenarios.BY_NAME[name],
                                            profile=(name == "lameduck-readiness-gate" and consumer == "clusterip")):
                                (consumer, name)
-                               for consumer, name in interleaved(args.runs)}
+                               for consumer, name in interleaved(runs_on(args, plane))}
                     try:
                         finished = list(concurrent.futures.as_completed(futures))
                     except KeyboardInterrupt:

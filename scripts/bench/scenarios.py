@@ -104,5 +104,9 @@ ALL = [
     Scenario("lameduck-probe", "Lameduck probe", chart_values=(("withdraw.strategy", "probe"),)),
     Scenario("lameduck-native", "Lameduck native sidecar", chart_values=(("withdraw.strategy", "readiness-gate"),
                                                                           ("sidecar.native", "true"))),
+    # The chart's default keepAliveWait (8 s) waits for an L7 consumer that lags; a pod called only through
+    # kube-proxy can set it low: requests on keep-alive connections pinned by conntrack then stop counting sooner.
+    Scenario("lameduck-keepalive-2s", "Lameduck readiness-gate, keepAliveWait 2s",
+             chart_values=(("withdraw.strategy", "readiness-gate"), ("config.drain.propagation.keepAliveWait", "2s"))),
 ]
 BY_NAME = {s.name: s for s in ALL}
