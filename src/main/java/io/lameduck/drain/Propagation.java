@@ -21,8 +21,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code quiet}: end once the traffic that counts (see {@link TrafficTracker}: new connections, and requests
  *       on keep-alive connections until {@code keepAliveWait} after the withdrawal) has been silent long enough to be
  *       evidence, and never after {@code maximum}. Long enough is the quiet period, or {@link #QUIET_GAPS} mean gaps
- *       of the traffic measured since the drain started when that is longer: a silence of ten mean gaps happens by
- *       chance about once in 20,000. With fewer than {@link #STEADY_TRAFFIC} arrivals there is no rate to measure,
+ *       of the traffic measured from the trigger to the withdrawal (at least {@code minimum}) when that is longer: a
+ *       silence of ten mean gaps happens by chance about once in 20,000. The rate is not taken afterwards, when only
+ *       kubelet probes trickle in. With fewer than {@link #STEADY_TRAFFIC} arrivals there is no rate to measure,
  *       and silence proves little: then the step also waits at least {@code minimum} after the withdrawal. If the
  *       table cannot be read, it waits the maximum.
  * </ul>
@@ -150,22 +151,22 @@ public final class Propagation {
 
     private Judgement judge(TrafficTracker tracker, long now) {
         Duration silence = tracker.silence(now);
-        int arrivals = tracker.arrivals();
-        Duration gap = tracker.meanGap(pollInterval);
+        int arrivals = tracker.rateArrivals();
+        Duration gap = tracker.meanGap(now);
         Long withdrawn = tracker.withdrawnNanos();
         boolean afterWithdrawal = withdrawn != null;
         if (arrivals >= STEADY_TRAFFIC && gap != null) {
             Duration gaps = gap.multipliedBy(QUIET_GAPS);
             if (gaps.compareTo(quietPeriod) > 0) {
                 Duration required = gaps.compareTo(maximum) > 0 ? maximum : gaps;
-                return new Judgement(silence, required, QUIET_GAPS + " mean gaps of the " + arrivals + " arrivals since the drain started",
+                return new Judgement(silence, required, QUIET_GAPS + " mean gaps of the " + arrivals + " arrivals measured from the trigger",
                         afterWithdrawal && silence.compareTo(required) >= 0);
             }
-            return new Judgement(silence, quietPeriod, "the quiet period; " + arrivals + " arrivals since the drain started, mean gap "
+            return new Judgement(silence, quietPeriod, "the quiet period; " + arrivals + " arrivals measured from the trigger, mean gap "
                     + Durations.format(gap), afterWithdrawal && silence.compareTo(quietPeriod) >= 0);
         }
         boolean longEnough = afterWithdrawal && now - withdrawn >= minimum.toNanos();
-        return new Judgement(silence, quietPeriod, "low traffic: " + arrivals + " arrival(s) since the drain started prove no rate, "
+        return new Judgement(silence, quietPeriod, "low traffic: " + arrivals + " arrival(s) measured from the trigger prove no rate, "
                 + "so also at least the minimum " + Durations.format(minimum) + " after the withdrawal",
                 longEnough && silence.compareTo(quietPeriod) >= 0);
     }
@@ -208,7 +209,7 @@ public final class Propagation {
             this.connections = connections;
             TrafficTracker started = null;
             try {
-                started = TrafficTracker.start(connections, keepAliveWait, ticker, clock);
+                started = TrafficTracker.start(connections, keepAliveWait, minimum, ticker, clock);
             } catch (IOException e) {
                 error = "cannot read the TCP connection table: " + e.getMessage();
             }

@@ -38,6 +38,8 @@ final class TrafficTracker {
     private final Instant startedAt;
     private final long startNanos;
     private final Duration keepAliveWait;
+    private final Duration rateWindow;
+    private int rateArrivals; // arrivals within the rate window
     private Map<Connection, Open> open = new HashMap<>();
     private long withdrawnNanos = NEVER;
     private long notReadyNanos = NEVER;
@@ -48,8 +50,12 @@ final class TrafficTracker {
     private long lastCountedAfterWindow = -1; // new connections, and requests on connections opened after the window
     private final Map<InetAddress, Source> sources = new HashMap<>();
 
-    /** One open connection: when it was first seen and what it had received then. */
-    private record Open(long firstSeenNanos, Received received) {}
+    /**
+     * One open connection: when it was first seen, what it had received at the last look, and whether it is still
+     * waiting for its first byte (then it is not an arrival yet: a load balancer's TCP health check connects and
+     * closes without sending anything, and is no traffic).
+     */
+    private record Open(long firstSeenNanos, Received received, boolean awaitingData) {}
 
     /** One arrival: when, from whom, and whether it opened the connection. */
     record Arrival(long nanos, Connection connection, boolean newConnection) {}
@@ -60,20 +66,27 @@ final class TrafficTracker {
         long lastNanos;
     }
 
-    private TrafficTracker(AppConnections connections, Duration keepAliveWait, Ticker ticker, Clock clock) throws IOException {
+    private TrafficTracker(AppConnections connections, Duration keepAliveWait, Duration rateWindow, Ticker ticker, Clock clock)
+            throws IOException {
         this.connections = connections;
         this.keepAliveWait = keepAliveWait;
+        this.rateWindow = rateWindow;
         this.ticker = ticker;
         this.startedAt = clock.instant();
         this.startNanos = ticker.nanoTime();
         for (Map.Entry<Connection, Received> each : connections.now().entrySet()) {
-            open.put(each.getKey(), new Open(startNanos, each.getValue()));
+            open.put(each.getKey(), new Open(startNanos, each.getValue(), false));
         }
     }
 
-    /** Starts watching now: the connections open at this moment are not new; later data on them is a request. */
-    static TrafficTracker start(AppConnections connections, Duration keepAliveWait, Ticker ticker, Clock clock) throws IOException {
-        return new TrafficTracker(connections, keepAliveWait, ticker, clock);
+    /**
+     * Starts watching now: the connections open at this moment are not new; later data on them is a request. The
+     * rate of arrivals is measured from now until {@code rateWindow} has passed or the withdrawal, whichever is
+     * later: the traffic before consumers could move away, not the stragglers (kubelet probes) after.
+     */
+    static TrafficTracker start(AppConnections connections, Duration keepAliveWait, Duration rateWindow, Ticker ticker, Clock clock)
+            throws IOException {
+        return new TrafficTracker(connections, keepAliveWait, rateWindow, ticker, clock);
     }
 
     AppConnections connections() {
@@ -91,12 +104,20 @@ final class TrafficTracker {
                 Received received = each.getValue();
                 Open before = open.get(connection);
                 if (before == null) {
-                    next.put(connection, new Open(now, received));
-                    arrived(new Arrival(now, connection, true), now);
+                    boolean empty = received.known() && received.bytes() == 0;
+                    next.put(connection, new Open(now, received, empty));
+                    if (!empty) {
+                        arrived(new Arrival(now, connection, true), now);
+                    }
                     continue;
                 }
-                next.put(connection, new Open(before.firstSeenNanos(), received.known() ? received : before.received()));
-                if (received.known() && before.received().known() && received.bytes() > before.received().bytes()) {
+                next.put(connection, new Open(before.firstSeenNanos(), received.known() ? received : before.received(),
+                        before.awaitingData() && received.known() && received.bytes() == 0));
+                if (before.awaitingData() && !(received.known() && received.bytes() == 0)) {
+                    // its first data, or it left TCP_INFO's view (TIME_WAIT) having perhaps sent some: a new connection's arrival
+                    long at = received.known() ? Math.max(now - received.sinceLastData().toNanos(), before.firstSeenNanos()) : now;
+                    arrived(new Arrival(Math.min(at, now), connection, true), before.firstSeenNanos());
+                } else if (received.known() && before.received().known() && received.bytes() > before.received().bytes()) {
                     // The kernel's clock says when the data came, more precisely than the poll interval.
                     long at = Math.max(now - received.sinceLastData().toNanos(), before.firstSeenNanos());
                     arrived(new Arrival(Math.min(at, now), connection, false), before.firstSeenNanos());
@@ -107,6 +128,9 @@ final class TrafficTracker {
     }
 
     private void arrived(Arrival arrival, long connectionFirstSeen) {
+        if (arrival.nanos() <= rateWindowEnd()) {
+            rateArrivals++;
+        }
         if (arrival.newConnection()) {
             newConnections++;
             if (lastNew == null || arrival.nanos() >= lastNew.nanos()) {
@@ -153,6 +177,11 @@ final class TrafficTracker {
         return withdrawnNanos == NEVER ? null : withdrawnNanos;
     }
 
+    private long rateWindowEnd() {
+        long least = startNanos + rateWindow.toNanos();
+        return withdrawnNanos == NEVER ? NEVER : Math.max(withdrawnNanos, least);
+    }
+
     private long windowEnd() {
         return withdrawnNanos == NEVER ? NEVER : Math.min(withdrawnNanos, notReadyNanos) + keepAliveWait.toNanos();
     }
@@ -181,14 +210,18 @@ final class TrafficTracker {
         return newConnections + requests;
     }
 
-    /** The mean gap between arrivals so far, over the time from the start to the last one; null before two. */
-    synchronized Duration meanGap(Duration atLeast) {
-        int n = arrivals();
-        if (n < 2 || lastRequest == null) {
+    /** Arrivals within the rate window (so far, while it lasts). */
+    synchronized int rateArrivals() {
+        return rateArrivals;
+    }
+
+    /** The mean gap between the arrivals of the rate window, over the window so far; null with none. */
+    synchronized Duration meanGap(long now) {
+        if (rateArrivals == 0) {
             return null;
         }
-        long span = Math.max(lastRequest.nanos() - startNanos, atLeast.toNanos());
-        return Duration.ofNanos(span / n);
+        long span = Math.max(Math.min(now, rateWindowEnd()) - startNanos, 1);
+        return Duration.ofNanos(span / rateArrivals);
     }
 
     /** Peers whose last arrival, of any kind, is within {@code recent} of {@code now}: the ones still sending. */

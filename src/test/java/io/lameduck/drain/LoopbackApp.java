@@ -41,8 +41,15 @@ final class LoopbackApp implements AutoCloseable {
         return server.getLocalPort();
     }
 
-    /** Opens one client connection and keeps it open. */
+    /** Opens one client connection, sends a request on it and keeps it open (a keep-alive client). */
     Socket connect() throws IOException {
+        Socket client = connectSilently();
+        send(client);
+        return client;
+    }
+
+    /** Opens one client connection that sends nothing (a TCP health check) and keeps it open. */
+    Socket connectSilently() throws IOException {
         Socket client = new Socket();
         client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port()), 2000);
         sockets.add(client);

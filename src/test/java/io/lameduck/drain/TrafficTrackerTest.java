@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Test;
  */
 class TrafficTrackerTest {
     private static final Duration KEEP_ALIVE_WAIT = Duration.ofSeconds(5);
+    private static final Duration RATE_WINDOW = Duration.ofSeconds(2);
     private long now = 1_000_000_000L;
     private final Ticker ticker = () -> now;
     private final ScriptedTable table = new ScriptedTable();
@@ -60,7 +61,7 @@ class TrafficTrackerTest {
     void newConnectionsAndRequestsOnOpenOnesAreArrivalsTimedByTheKernel() throws Exception {
         Connection pooled = from("10.244.0.9", 40000);
         table.connections.put(pooled, new Received(100, Duration.ofSeconds(3)));
-        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, ticker, Clock.systemUTC());
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, ticker, Clock.systemUTC());
 
         advance(Duration.ofMillis(100));
         table.connections.put(pooled, new Received(300, Duration.ofMillis(40))); // a request on the pooled connection, 40 ms ago
@@ -90,7 +91,7 @@ class TrafficTrackerTest {
     void requestsOnConnectionsAlreadyOpenCountUntilKeepAliveWaitAfterTheWithdrawal() throws Exception {
         Connection pinned = from("10.244.0.9", 40000);
         table.connections.put(pinned, new Received(0, Duration.ofSeconds(1)));
-        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, ticker, Clock.systemUTC());
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, ticker, Clock.systemUTC());
         tracker.withdrawn(now);
         long bytes = 0;
         for (int i = 0; i < 70; i++) { // a request every 100 ms for 7 s, on the one connection
@@ -117,7 +118,7 @@ class TrafficTrackerTest {
     void keepAliveWaitCountsFromTheEndpointsTurningNotReadyWhenThatCameFirst() throws Exception {
         Connection pinned = from("10.244.0.9", 40000);
         table.connections.put(pinned, new Received(0, Duration.ofSeconds(1)));
-        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, ticker, Clock.systemUTC());
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, ticker, Clock.systemUTC());
         tracker.notReady(now); // consumers told at once (a deleted pod is ready=false at the first look) ...
         advance(Duration.ofSeconds(2));
         tracker.withdrawn(now); // ... the withdrawal confirmed (serving=false) two seconds later
@@ -128,21 +129,61 @@ class TrafficTrackerTest {
     }
 
     @Test
+    void aNewConnectionIsAnArrivalOnlyOnceItSendsData() throws Exception {
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, ticker, Clock.systemUTC());
+        Connection check = from("10.244.0.1", 50000);
+        Connection client = from("10.244.0.9", 50001);
+        table.connections.put(check, new Received(0, Duration.ZERO)); // a TCP health check: connects, sends nothing
+        table.connections.put(client, new Received(0, Duration.ZERO));
+        advance(Duration.ofMillis(100));
+        tracker.poll();
+        assertThat(tracker.arrivals()).isZero();
+        table.connections.remove(check); // closed without a byte: never traffic
+        table.connections.put(client, new Received(120, Duration.ofMillis(30))); // its request
+        advance(Duration.ofMillis(100));
+        tracker.poll();
+        assertThat(tracker.arrivals()).isEqualTo(1);
+        assertThat(tracker.silence(now)).isEqualTo(Duration.ofMillis(30));
+        TrafficReport report = tracker.report(now, new TrafficTracker.Verdict(null, null, false, List.of()));
+        assertThat(report.newConnections()).isEqualTo(1);
+        assertThat(report.lastRequestConnection()).isEqualTo("new");
+    }
+
+    @Test
+    void theRateIsMeasuredUntilTheWithdrawalOrTheRateWindowWhicheverIsLater() throws Exception {
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, ticker, Clock.systemUTC());
+        for (int i = 0; i < 30; i++) { // 10 arrivals a second for 3 s
+            advance(Duration.ofMillis(100));
+            table.connections.put(from("10.244.0.9", 40000 + i), Received.UNKNOWN);
+            tracker.poll();
+        }
+        tracker.withdrawn(now);
+        for (int i = 0; i < 5; i++) { // then a probe every 2 s
+            advance(Duration.ofSeconds(2));
+            table.connections.put(from("10.244.0.1", 50000 + i), Received.UNKNOWN);
+            tracker.poll();
+        }
+        assertThat(tracker.arrivals()).isEqualTo(35);
+        assertThat(tracker.rateArrivals()).isEqualTo(30);
+        assertThat(tracker.meanGap(now)).isEqualTo(Duration.ofMillis(100));
+    }
+
+    @Test
     void withoutAWithdrawalEveryArrivalCounts() throws Exception {
         Connection pooled = from("10.244.0.9", 40000);
         table.connections.put(pooled, new Received(0, Duration.ofSeconds(1)));
-        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, ticker, Clock.systemUTC());
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, ticker, Clock.systemUTC());
         advance(Duration.ofSeconds(20));
         table.connections.put(pooled, new Received(10, Duration.ZERO));
         tracker.poll();
         assertThat(tracker.silence(now)).isZero();
-        assertThat(tracker.meanGap(Duration.ofMillis(100))).as("one arrival is no rate").isNull();
+        assertThat(tracker.rateArrivals()).isEqualTo(1);
     }
 
     @Test
     void aConnectionThatClosedStopsBeingTrackedAndItsTupleReturningIsNew() throws Exception {
         Connection short1 = from("10.244.0.1", 50000);
-        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, ticker, Clock.systemUTC());
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, ticker, Clock.systemUTC());
         table.connections.put(short1, Received.UNKNOWN); // e.g. TIME_WAIT: no TCP_INFO
         advance(Duration.ofMillis(100));
         tracker.poll();
@@ -159,7 +200,7 @@ class TrafficTrackerTest {
     void realConnectionsOnLoopbackThroughSs() throws Exception {
         try (LoopbackApp app = new LoopbackApp()) {
             Socket before = app.connect();
-            TrafficTracker tracker = TrafficTracker.start(app.connections(), KEEP_ALIVE_WAIT, Ticker.SYSTEM, Clock.systemUTC());
+            TrafficTracker tracker = TrafficTracker.start(app.connections(), KEEP_ALIVE_WAIT, RATE_WINDOW, Ticker.SYSTEM, Clock.systemUTC());
             tracker.poll();
             assertThat(tracker.arrivals()).as("the connection open at the start is the baseline").isZero();
 
@@ -186,7 +227,7 @@ class TrafficTrackerTest {
     void realConnectionsThroughProcSeeOnlyNewOnesAndSaySo() throws Exception {
         try (LoopbackApp app = new LoopbackApp()) {
             Socket before = app.connect();
-            TrafficTracker tracker = TrafficTracker.start(app.procConnections(), KEEP_ALIVE_WAIT, Ticker.SYSTEM, Clock.systemUTC());
+            TrafficTracker tracker = TrafficTracker.start(app.procConnections(), KEEP_ALIVE_WAIT, RATE_WINDOW, Ticker.SYSTEM, Clock.systemUTC());
             LoopbackApp.send(before);
             TimeUnit.MILLISECONDS.sleep(100);
             tracker.poll();
@@ -203,7 +244,7 @@ class TrafficTrackerTest {
     void ignoredPeersAreNotCounted() throws Exception {
         try (LoopbackApp app = new LoopbackApp()) {
             Socket before = app.connect();
-            TrafficTracker tracker = TrafficTracker.start(app.connections(Cidr.parse("127.0.0.0/8").orElseThrow()), KEEP_ALIVE_WAIT,
+            TrafficTracker tracker = TrafficTracker.start(app.connections(Cidr.parse("127.0.0.0/8").orElseThrow()), KEEP_ALIVE_WAIT, RATE_WINDOW,
                     Ticker.SYSTEM, Clock.systemUTC());
             app.connect();
             LoopbackApp.send(before);
