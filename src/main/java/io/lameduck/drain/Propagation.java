@@ -151,7 +151,7 @@ public final class Propagation {
 
     private Judgement judge(TrafficTracker tracker, long now) {
         Duration silence = tracker.silence(now);
-        int arrivals = tracker.rateArrivals();
+        int arrivals = tracker.rateArrivals(now);
         Duration gap = tracker.meanGap(now);
         Long withdrawn = tracker.withdrawnNanos();
         boolean afterWithdrawal = withdrawn != null;
@@ -159,16 +159,21 @@ public final class Propagation {
             Duration gaps = gap.multipliedBy(QUIET_GAPS);
             if (gaps.compareTo(quietPeriod) > 0) {
                 Duration required = gaps.compareTo(maximum) > 0 ? maximum : gaps;
-                return new Judgement(silence, required, QUIET_GAPS + " mean gaps of the " + arrivals + " arrivals measured from the trigger",
+                return new Judgement(silence, required, QUIET_GAPS + " mean gaps of the " + arrivals + " " + counted(tracker, now) + " measured from the trigger",
                         afterWithdrawal && silence.compareTo(required) >= 0);
             }
-            return new Judgement(silence, quietPeriod, "the quiet period; " + arrivals + " arrivals measured from the trigger, mean gap "
+            return new Judgement(silence, quietPeriod, "the quiet period; " + arrivals + " " + counted(tracker, now) + " measured from the trigger, mean gap "
                     + Durations.format(gap), afterWithdrawal && silence.compareTo(quietPeriod) >= 0);
         }
         boolean longEnough = afterWithdrawal && now - withdrawn >= minimum.toNanos();
-        return new Judgement(silence, quietPeriod, "low traffic: " + arrivals + " arrival(s) measured from the trigger prove no rate, "
+        return new Judgement(silence, quietPeriod, "low traffic: " + arrivals + " " + counted(tracker, now) + " measured from the trigger prove no rate, "
                 + "so also at least the minimum " + Durations.format(minimum) + " after the withdrawal",
                 longEnough && silence.compareTo(quietPeriod) >= 0);
+    }
+
+    /** What the rate was taken from: every arrival while keep-alive requests count, else the new connections. */
+    private static String counted(TrafficTracker tracker, long now) {
+        return tracker.heldConnectionsCount(now) ? "arrivals" : "new connections";
     }
 
     private static String describe(TrafficReport report) {

@@ -40,6 +40,7 @@ final class TrafficTracker {
     private final Duration keepAliveWait;
     private final Duration rateWindow;
     private int rateArrivals; // arrivals within the rate window
+    private int rateNewConnections; // new connections within the rate window
     private Map<Connection, Open> open = new HashMap<>();
     private long withdrawnNanos = NEVER;
     private long notReadyNanos = NEVER;
@@ -130,6 +131,9 @@ final class TrafficTracker {
     private void arrived(Arrival arrival, long connectionFirstSeen) {
         if (arrival.nanos() <= rateWindowEnd()) {
             rateArrivals++;
+            if (arrival.newConnection()) {
+                rateNewConnections++;
+            }
         }
         if (arrival.newConnection()) {
             newConnections++;
@@ -210,18 +214,24 @@ final class TrafficTracker {
         return newConnections + requests;
     }
 
-    /** Arrivals within the rate window (so far, while it lasts). */
-    synchronized int rateArrivals() {
-        return rateArrivals;
+    /**
+     * The arrivals of the rate window (so far, while it lasts) of the kind that counts at {@code now}: all of them
+     * while requests on open connections count, else only the new connections. The silence that ends the drain is
+     * judged by the rate of what it waits for: after {@code keepAliveWait} the busy keep-alive connections no longer
+     * count, and a rate taken from their requests would make a gap in the far sparser new connections look long.
+     */
+    synchronized int rateArrivals(long now) {
+        return heldConnectionsCount(now) ? rateArrivals : rateNewConnections;
     }
 
-    /** The mean gap between the arrivals of the rate window, over the window so far; null with none. */
+    /** The mean gap between the arrivals that count at {@code now} (see {@link #rateArrivals}), over the rate window so far; null with none. */
     synchronized Duration meanGap(long now) {
-        if (rateArrivals == 0) {
+        int n = rateArrivals(now);
+        if (n == 0) {
             return null;
         }
         long span = Math.max(Math.min(now, rateWindowEnd()) - startNanos, 1);
-        return Duration.ofNanos(span / rateArrivals);
+        return Duration.ofNanos(span / n);
     }
 
     /** Peers whose last arrival, of any kind, is within {@code recent} of {@code now}: the ones still sending. */

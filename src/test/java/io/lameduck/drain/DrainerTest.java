@@ -213,7 +213,7 @@ class DrainerTest {
         assertThat(report.steps()).extracting(StepReport::name, StepReport::outcome).containsExactly(
                 tuple(StepName.UNREADY, Outcome.COMPLETED), tuple(StepName.WITHDRAW, Outcome.COMPLETED),
                 tuple(StepName.PROPAGATE, Outcome.COMPLETED), tuple(StepName.HOOKS, Outcome.COMPLETED));
-        assertThat(report.steps().get(2).detail()).startsWith("traffic stopped: silent for 200ms (low traffic: 0 arrival(s)")
+        assertThat(report.steps().get(2).detail()).startsWith("traffic stopped: silent for 200ms (low traffic: 0 arrivals")
                 .endsWith("; 0 new connection(s) and 0 request(s) on open connections since the drain started");
         assertThat(report.steps().get(2).durationSeconds()).isBetween(0.3, 5.0);
         assertThat(report.traffic()).extracting(TrafficReport::ports, TrafficReport::newConnections, TrafficReport::lastRequestSeconds,

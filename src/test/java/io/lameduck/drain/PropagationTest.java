@@ -78,7 +78,7 @@ class PropagationTest {
             double took = since(start, System.nanoTime());
 
             assertThat(result.outcome()).isEqualTo(Outcome.COMPLETED);
-            assertThat(result.detail()).startsWith("traffic stopped: silent for 200ms (low traffic: 0 arrival(s) measured from the trigger prove no rate, "
+            assertThat(result.detail()).startsWith("traffic stopped: silent for 200ms (low traffic: 0 arrivals measured from the trigger prove no rate, "
                     + "so also at least the minimum 600ms after the withdrawal)").contains("0 new connection(s) and 0 request(s)");
             assertThat(took).isBetween(0.6, 3.0);
             assertThat(traffic.get().stopped()).isTrue();

@@ -164,8 +164,33 @@ class TrafficTrackerTest {
             tracker.poll();
         }
         assertThat(tracker.arrivals()).isEqualTo(35);
-        assertThat(tracker.rateArrivals()).isEqualTo(30);
+        assertThat(tracker.rateArrivals(now)).isEqualTo(30);
         assertThat(tracker.meanGap(now)).isEqualTo(Duration.ofMillis(100));
+    }
+
+    @Test
+    void afterKeepAliveWaitTheRateIsTheNewConnections() throws Exception {
+        // Busy keep-alive connections make a dense rate; once they stop counting, a gap must be judged by the sparse
+        // new connections (the benchmark saw a drain end on a 1 s gap in them while kube-proxy still sent some).
+        Connection pinned = from("10.244.0.9", 40000);
+        table.connections.put(pinned, new Received(0, Duration.ofSeconds(1)));
+        TrafficTracker tracker = TrafficTracker.start(table, Duration.ofSeconds(1), RATE_WINDOW, ticker, Clock.systemUTC());
+        long bytes = 0;
+        for (int i = 0; i < 20; i++) { // 2 s: a request per poll on the pinned connection, a new connection every 500 ms
+            advance(Duration.ofMillis(100));
+            bytes += 100;
+            table.connections.put(pinned, new Received(bytes, Duration.ZERO));
+            if (i % 5 == 4) {
+                table.connections.put(from("10.244.0.9", 41000 + i), Received.UNKNOWN);
+            }
+            tracker.poll();
+        }
+        tracker.withdrawn(now);
+        assertThat(tracker.rateArrivals(now)).isEqualTo(24);
+        assertThat(tracker.meanGap(now)).isEqualTo(Duration.ofNanos(2_000_000_000L / 24));
+        advance(Duration.ofSeconds(1));
+        assertThat(tracker.rateArrivals(now)).isEqualTo(4);
+        assertThat(tracker.meanGap(now)).isEqualTo(Duration.ofMillis(500));
     }
 
     @Test
@@ -177,7 +202,7 @@ class TrafficTrackerTest {
         table.connections.put(pooled, new Received(10, Duration.ZERO));
         tracker.poll();
         assertThat(tracker.silence(now)).isZero();
-        assertThat(tracker.rateArrivals()).isEqualTo(1);
+        assertThat(tracker.rateArrivals(now)).isEqualTo(1);
     }
 
     @Test
