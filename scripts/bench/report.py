@@ -121,8 +121,8 @@ def markdown(meta, results):
            f"- Cluster: `scripts/cluster.sh`, one node: Kubernetes {v.get('kubernetes', '?')} (kubelet, kube-proxy in iptables "
            f"mode, control plane), {v.get('containerd', '?')}, runc, bridge CNI. Lameduck at commit {v.get('commit', '?')}.",
            f"- Images, built locally: {', '.join(f'`{n}`' for k, n in sorted(v.get('images', {}).items()) if k != 'base')}.",
-           f"- Workload: the demo app (`demo/`, Go net/http: stops accepting at SIGTERM, closes idle keep-alive connections, "
-           f"finishes in-flight requests), {s['replicas']} replicas, `maxUnavailable: 0`, `maxSurge: 1`, "
+           f"- Workload: the demo app (`demo/`, Go net/http: on SIGTERM it stops accepting, answers `Connection: close`, "
+           f"closes keep-alive connections once idle for 1 s and finishes in-flight requests), {s['replicas']} replicas, `maxUnavailable: 0`, `maxSurge: 1`, "
            f"`terminationGracePeriodSeconds: 30`, readiness probe every 5 s; rolled with `kubectl rollout restart` "
            f"{s['rollouts']} times per scenario (the next rollout starts once the old pods are gone).",
            f"- Load: {v.get('vegeta', 'vegeta')}, open loop at a constant rate from inside the node's network namespace, "
@@ -283,8 +283,10 @@ def meaning(meta, results):
         zero = all(failed(r) == 0 for r in lameduck)
         lines.append(("Lameduck failed no request in any scenario, on any data plane and through any consumer: " if zero else
                       "Lameduck failed requests in some scenario — a bug to fix, not a number to accept: ")
-                     + "its drain waits until new connections have stopped arriving (the propagate step) instead of a "
-                       "fixed time, so it takes longer only where the data plane is slower.")
+                     + "its drain waits until the traffic it sees has stopped (the propagate step: new connections, and "
+                       "requests on keep-alive connections until `keepAliveWait` after the endpoints turned not ready) "
+                       "instead of a fixed time. Requests on keep-alive connections that never stop (a client pinned to the "
+                       "pod by conntrack, a proxy reusing its idle connections) hold it for the whole `keepAliveWait`.")
     if sleeps:
         for plane in meta["planes"]:
             for consumer in consumers:
