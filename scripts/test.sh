@@ -12,7 +12,8 @@
 # Then `mvn verify`: unit and integration tests (real Jetty, real Prometheus, real kube-apiserver),
 # the jar, the process tests against target/lameduck.jar, and the node tests: the images built locally
 # (scripts/images.sh) and a real single-node cluster (scripts/cluster.sh: kubelet, containerd, kube-proxy);
-# then, as root, a quick run of the benchmark harness (scripts/bench.sh --quick).
+# then, as root, a quick run of the benchmark harness (scripts/bench.sh --quick; its first run also builds the
+# HAProxy Ingress controller and fetches Debian's haproxy into the cache, scripts/l7.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
