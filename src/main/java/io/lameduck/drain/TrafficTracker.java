@@ -90,10 +90,6 @@ final class TrafficTracker {
         return new TrafficTracker(connections, keepAliveWait, rateWindow, ticker, clock);
     }
 
-    AppConnections connections() {
-        return connections;
-    }
-
     /** Reads the table once and records what arrived since the previous poll. */
     void poll() throws IOException {
         Map<Connection, Received> current = connections.now();
