@@ -2,6 +2,7 @@ package io.lameduck.drain;
 
 import io.lameduck.config.Durations;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -233,6 +234,8 @@ public final class Propagation {
                 while (!Thread.currentThread().isInterrupted() && working()) {
                     try {
                         tracker.poll();
+                    } catch (InterruptedIOException e) {
+                        return; // closed while reading: that poll is abandoned, not an error
                     } catch (IOException e) {
                         error = "cannot read the TCP connection table: " + e.getMessage();
                         return;

@@ -5,6 +5,7 @@ import io.lameduck.drain.AppConnections;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
@@ -75,6 +76,8 @@ public final class SocketStatsConnections implements AppConnections {
         if (failed == null) {
             try {
                 return parse(run());
+            } catch (InterruptedIOException e) {
+                throw e; // the watch is closing: not a failure of ss
             } catch (IOException e) {
                 failed = "ss failed (" + e.getMessage() + ")";
                 LOG.warn("{}: reading /proc/net/tcp instead for the rest of the drain; requests on keep-alive "
@@ -115,7 +118,7 @@ public final class SocketStatsConnections implements AppConnections {
             return text;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IOException("interrupted", e);
+            throw new InterruptedIOException("interrupted while reading the socket table");
         } finally {
             process.destroyForcibly();
         }
@@ -156,9 +159,18 @@ public final class SocketStatsConnections implements AppConnections {
         return found;
     }
 
+    /**
+     * A socket with TCP_INFO has info fields after its peer; ss prints {@code bytes_received} and {@code lastrcv} only
+     * when they are not zero, so a missing one is 0 (a connection accepted this very millisecond has neither). A
+     * socket without TCP_INFO is unknown (TIME-WAIT: it is gone, and may have carried a request), except one still in
+     * its handshake (SYN-RECV), which certainly has received no data: a health check caught there is no request.
+     */
     private static Received received(String[] fields) {
+        if (fields.length <= 5) {
+            return fields[0].equals("SYN-RECV") ? new Received(0, Duration.ZERO) : Received.UNKNOWN;
+        }
         long bytes = 0;
-        Long lastReceived = null;
+        long lastReceived = 0;
         for (int i = 5; i < fields.length; i++) {
             if (fields[i].startsWith("bytes_received:")) {
                 bytes = Long.parseLong(fields[i].substring("bytes_received:".length()));
@@ -166,7 +178,7 @@ public final class SocketStatsConnections implements AppConnections {
                 lastReceived = Long.parseLong(fields[i].substring("lastrcv:".length()));
             }
         }
-        return lastReceived == null ? Received.UNKNOWN : new Received(bytes, Duration.ofMillis(lastReceived));
+        return new Received(bytes, Duration.ofMillis(lastReceived));
     }
 
     private boolean ignored(InetAddress peer) {

@@ -36,6 +36,8 @@ class SocketStatsConnectionsTest {
                 "ESTAB      0      0               10.244.0.5:8080          10.244.0.9:42212 cubic wscale:10,10 rto:200 bytes_received:1234 segs_out:1 lastsnd:300 lastrcv:45 lastack:300",
                 "ESTAB      0      0               10.244.0.5:8080          10.244.0.1:42213 cubic wscale:10,10 rto:200 lastsnd:300 lastrcv:1200 lastack:300",
                 "TIME-WAIT  0      0               10.244.0.5:8080          10.244.0.1:42214",
+                "SYN-RECV   0      0               10.244.0.5:8080          10.244.0.1:42217",
+                "ESTAB      0      0               10.244.0.5:8080          10.244.0.1:42218 cubic wscale:7,7 rto:204 mss:1448 cwnd:10",
                 "ESTAB      1      0      [::ffff:10.244.0.5]:8080 [::ffff:10.244.0.7]:50300 bbr bytes_received:1 lastrcv:304",
                 "ESTAB      0      0      [fe80::1%eth0]:8080 [fe80::2%eth0]:50301 bbr bytes_received:7 lastrcv:3",
                 "ESTAB      0      0               10.244.0.5:9090          10.244.0.9:42215 bytes_received:9 lastrcv:1",
@@ -49,6 +51,9 @@ class SocketStatsConnectionsTest {
                 Map.entry(connection("10.244.0.5", 8080, "10.244.0.9", 42212), new Received(1234, Duration.ofMillis(45))),
                 Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 42213), new Received(0, Duration.ofMillis(1200))),
                 Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 42214), Received.UNKNOWN),
+                Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 42217), new Received(0, Duration.ZERO)),
+                // accepted this millisecond: ss leaves out the zero bytes_received and lastrcv
+                Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 42218), new Received(0, Duration.ZERO)),
                 Map.entry(connection("10.244.0.5", 8080, "10.244.0.7", 50300), new Received(1, Duration.ofMillis(304))),
                 Map.entry(connection("fe80::1", 8080, "fe80::2", 50301), new Received(7, Duration.ofMillis(3))));
     }
