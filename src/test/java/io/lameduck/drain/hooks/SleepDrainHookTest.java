@@ -24,12 +24,13 @@ class SleepDrainHookTest {
     }
 
     @Test
-    void sleepLongerThanTheBudgetEndsWithTheBudget() throws InterruptedException {
+    void sleepLongerThanTheBudgetEndsWithTheBudgetAndSaysItWasCutShort() throws InterruptedException {
         long start = System.nanoTime();
         HookThread running = HookThread.start(sleepFor(Duration.ofHours(1)), Duration.ofMillis(100));
 
         assertThat(running.awaitDone(Duration.ofSeconds(5))).isTrue();
-        assertThat(running.failure()).isNull();
+        assertThat(running.failure()).isInstanceOf(io.lameduck.drain.HookFailedException.class)
+                .hasMessage("slept only 100ms of 1h: its budget ran out");
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(100), Duration.ofSeconds(5));
     }
 
