@@ -78,7 +78,7 @@ class ConfigLoaderTest {
         assertThat(config.drain().withdraw()).isEqualTo(new AgentConfig.Withdraw(Strategy.PROBE, Duration.ofSeconds(10),
                 "lameduck.io/serving", "lameduck.io/serving", AgentConfig.LastServingEndpoint.WITHDRAW));
         assertThat(config.drain().propagation()).isEqualTo(new AgentConfig.Propagation(AgentConfig.PropagationMode.FIXED, List.of(),
-                Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(15), Duration.ofSeconds(8), Duration.ofMillis(100), List.of()));
+                Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ofSeconds(8), Duration.ofMillis(100), List.of()));
         assertThat(config.drain().hooks()).isEmpty();
         assertThat(config.metrics().jvm()).isFalse();
         assertThat(config.logging().format()).isEqualTo(AgentConfig.LogFormat.JSON);
