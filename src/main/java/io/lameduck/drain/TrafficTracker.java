@@ -232,18 +232,21 @@ final class TrafficTracker {
 
     /** Peers whose last arrival, of any kind, is within {@code recent} of {@code now}: the ones still sending. */
     synchronized List<String> stillSending(long now, Duration recent) {
-        return sources.entrySet().stream()
-                .filter(e -> now - e.getValue().lastNanos < recent.toNanos())
-                .sorted(Comparator.comparingLong((Map.Entry<InetAddress, Source> e) -> e.getValue().lastNanos).reversed())
+        return mostRecentSources().filter(e -> now - e.getValue().lastNanos < recent.toNanos())
                 .limit(TrafficReport.SOURCES_SHOWN)
                 .map(e -> e.getKey().getHostAddress())
                 .toList();
     }
 
+    /** The peers, the one that sent last first. */
+    private java.util.stream.Stream<Map.Entry<InetAddress, Source>> mostRecentSources() {
+        return sources.entrySet().stream()
+                .sorted(Comparator.comparingLong((Map.Entry<InetAddress, Source> e) -> e.getValue().lastNanos).reversed());
+    }
+
     /** The report as of {@code now}, with the verdict of the step that watched. */
     synchronized TrafficReport report(long now, Verdict verdict) {
-        List<TrafficReport.Source> shown = sources.entrySet().stream()
-                .sorted(Comparator.comparingLong((Map.Entry<InetAddress, Source> e) -> e.getValue().lastNanos).reversed())
+        List<TrafficReport.Source> shown = mostRecentSources()
                 .limit(TrafficReport.SOURCES_SHOWN)
                 .map(e -> new TrafficReport.Source(e.getKey().getHostAddress(), e.getValue().newConnections,
                         e.getValue().requests, seconds(e.getValue().lastNanos - startNanos)))

@@ -186,22 +186,7 @@ class DrainerTest {
 
     @Test
     void aQuietPropagationWithoutTrafficEndsAtItsMinimumAndTheReportSaysSo() throws Exception {
-        AppConnections idleApp = new AppConnections() {
-            @Override
-            public List<Integer> ports() {
-                return List.of(8080);
-            }
-
-            @Override
-            public java.util.Map<Connection, Received> now() {
-                return java.util.Map.of();
-            }
-
-            @Override
-            public String requestsBlindSpot() {
-                return null;
-            }
-        };
+        AppConnections idleApp = ScriptedConnections.onPort8080();
         lifecycle.moveTo(State.READY, "test");
         Propagation quiet = Propagation.quiet(new Propagation.Rules(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(10),
                 Duration.ofSeconds(5)), idleApp, Duration.ofMillis(50), Ticker.SYSTEM, Clock.systemUTC());

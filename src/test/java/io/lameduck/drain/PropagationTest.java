@@ -2,12 +2,10 @@ package io.lameduck.drain;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
 import java.net.Socket;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -304,22 +302,7 @@ class PropagationTest {
 
     @Test
     void aTableThatCannotBeReadMeansWaitingTheMaximum() throws Exception {
-        AppConnections broken = new AppConnections() {
-            @Override
-            public List<Integer> ports() {
-                return List.of(8080);
-            }
-
-            @Override
-            public Map<Connection, Received> now() throws IOException {
-                throw new IOException("/proc/net/tcp: permission denied");
-            }
-
-            @Override
-            public String requestsBlindSpot() {
-                return null;
-            }
-        };
+        AppConnections broken = ScriptedConnections.unreadable("/proc/net/tcp: permission denied");
         Propagation propagation = quiet(broken, Duration.ofMillis(100), Duration.ofMillis(100), Duration.ofMillis(700), Duration.ofMillis(100));
         long start = System.nanoTime();
         StepResult result = propagation.await(Deadline.after(Duration.ofSeconds(20)), propagation.watch(), traffic::set);

@@ -11,9 +11,7 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
@@ -27,27 +25,7 @@ class TrafficTrackerTest {
     private static final Duration RATE_WINDOW = Duration.ofSeconds(2);
     private long now = 1_000_000_000L;
     private final Ticker ticker = () -> now;
-    private final ScriptedTable table = new ScriptedTable();
-
-    /** Stand-in for the kernel's table: the test says which connections exist and what they received. */
-    private static final class ScriptedTable implements AppConnections {
-        final Map<Connection, Received> connections = new HashMap<>();
-
-        @Override
-        public List<Integer> ports() {
-            return List.of(8080);
-        }
-
-        @Override
-        public Map<Connection, Received> now() {
-            return Map.copyOf(connections);
-        }
-
-        @Override
-        public String requestsBlindSpot() {
-            return null;
-        }
-    }
+    private final ScriptedConnections table = ScriptedConnections.onPort8080();
 
     private static Connection from(String peer, int port) throws IOException {
         return new Connection(InetAddress.getByName("10.244.0.5"), 8080, InetAddress.getByName(peer), port);

@@ -1,0 +1,47 @@
+package io.lameduck.drain;
+
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Stand-in for the kernel's socket table (the real readers are tested on loopback): the test says which connections
+ * exist and what they received, or that the table cannot be read.
+ */
+final class ScriptedConnections implements AppConnections {
+    final Map<Connection, Received> connections = new HashMap<>();
+    private final String unreadable;
+
+    private ScriptedConnections(String unreadable) {
+        this.unreadable = unreadable;
+    }
+
+    /** A table on port 8080 holding what the test puts in {@link #connections}. */
+    static ScriptedConnections onPort8080() {
+        return new ScriptedConnections(null);
+    }
+
+    /** A table on port 8080 whose every read fails with {@code why}. */
+    static ScriptedConnections unreadable(String why) {
+        return new ScriptedConnections(why);
+    }
+
+    @Override
+    public List<Integer> ports() {
+        return List.of(8080);
+    }
+
+    @Override
+    public Map<Connection, Received> now() throws IOException {
+        if (unreadable != null) {
+            throw new IOException(unreadable);
+        }
+        return Map.copyOf(connections);
+    }
+
+    @Override
+    public String requestsBlindSpot() {
+        return null;
+    }
+}
