@@ -4,6 +4,10 @@
 //	GET /              fast: answers at once with the pod name and a request counter
 //	GET /slow?d=500ms  slow: answers after d (a Go duration, at most 30s; 400 when invalid)
 //	GET /healthz       readiness/liveness: 200 until SIGTERM arrives, 503 after
+//	POST /drain        from loopback only (403 otherwise): start leaving, before any SIGTERM. Keep serving,
+//	                   but answer every request with `Connection: close`, so keep-alive clients reconnect
+//	                   and their load balancer sends the new connections to other pods once it has caught up.
+//	                   Lameduck calls it as a hook `at: trigger`; any drain controller could.
 //
 // Keep-alive is on (the net/http default). On SIGTERM (or SIGINT) it stops accepting, answers every
 // request from then on with `Connection: close` (so a client's next request on a keep-alive connection
@@ -58,6 +62,7 @@ func main() {
 	name := envOr("POD_NAME", envOr("HOSTNAME", "demo"))
 	var requests atomic.Int64
 	var stopping atomic.Bool
+	var leaving atomic.Bool
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -75,6 +80,21 @@ func main() {
 		case <-r.Context().Done(): // the client went away
 		}
 	})
+	mux.HandleFunc("/drain", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "POST only", http.StatusMethodNotAllowed)
+			return
+		}
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err != nil || !net.ParseIP(host).IsLoopback() {
+			http.Error(w, "only from loopback (the pod itself)", http.StatusForbidden)
+			return
+		}
+		if !leaving.Swap(true) {
+			log.Printf("leaving at %s: answering Connection: close from now on", time.Now().UTC().Format(time.RFC3339Nano))
+		}
+		fmt.Fprintln(w, "leaving: answering Connection: close from now on")
+	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		if stopping.Load() {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
@@ -85,7 +105,7 @@ func main() {
 
 	conns := newConnTracker()
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if stopping.Load() {
+		if stopping.Load() || leaving.Load() {
 			w.Header().Set("Connection", "close") // net/http closes the connection after this response
 		}
 		mux.ServeHTTP(w, r)

@@ -3,7 +3,7 @@
 # terminating a pod side by side (no preStop; preStop sleep 5/10/15/20; Lameduck per withdrawal strategy and as
 # a native sidecar), on a fast and a slow data plane, through each consumer of the endpoints: the Service's
 # ClusterIP (kube-proxy), and an L7 proxy with pooled keep-alive connections to the pod IPs (HAProxy Ingress,
-# scripts/l7.sh) as shipped and lagging (endpoint changes applied 5 s late). Load: GET with and without
+# scripts/l7.sh) as shipped and lagging (endpoint changes applied 10 s late). Load: GET with and without
 # keep-alive, and POST with keep-alive (never resent by the client). Writes BENCHMARKS.md, benchmarks.png and
 # benchmarks.json (the repository root by default). All of it (2 planes x 3 consumers x 9 scenarios) takes
 # about three hours; choose with --planes/--consumers/--scenarios. `--quick` is a smoke run of a few minutes

@@ -9,7 +9,7 @@
 # keeps getting requests on old connections until the proxy applies the endpoint change. It applies changes
 # through haproxy's runtime API without a reload, as in production. It builds from the Go module proxy with
 # no replace directives, and its `--wait-before-update` delays applying a change after the first event of a
-# batch: the "lagging" setting uses 5 s (as shipped: 200 ms, then at most one update per 2 s by
+# batch: the "lagging" setting uses 10 s (as shipped: 200 ms, then at most one update per 2 s by
 # --rate-limit-update=0.5). Also as shipped, and kept: haproxy checks each server with a TCP connect every 2 s
 # (`check inter 2s`, down after 3 failures) and resends a request whose connection was refused to another
 # server (`option redispatch`), so a closed listener alone costs no request here; a connection that closes

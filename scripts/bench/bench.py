@@ -1,7 +1,7 @@
 """Rollouts under load on the real single-node cluster: dropped requests and termination time per way of
 terminating a pod, on a fast and a slow data plane, through each consumer of the endpoints: the Service's
 ClusterIP (kube-proxy), and an L7 proxy with pooled keep-alive connections to the pod IPs (HAProxy Ingress,
-scripts/l7.sh) as shipped and lagging (endpoint changes applied 5 s late). Run by scripts/bench.sh (which builds
+scripts/l7.sh) as shipped and lagging (endpoint changes applied 10 s late). Run by scripts/bench.sh (which builds
 what it needs); writes BENCHMARKS.md, a PNG chart and the raw results. See `scripts/bench.sh --help`."""
 
 import argparse
@@ -31,7 +31,7 @@ PLANES = {"fast": "1s", "slow": "5s"}  # kube-proxy --iptables-min-sync-period
 # How the load reaches the pods. l7*: an instance of scripts/l7.sh (HAProxy Ingress) each, with the delay before
 # it applies a batch of endpoint changes (--wait-before-update; as shipped 200 ms, then at most one update per
 # 2 s) and its http port in the node's namespace.
-CONSUMERS = {"clusterip": None, "l7": ("200ms", 18080), "l7-lagging": ("5s", 18081)}
+CONSUMERS = {"clusterip": None, "l7": ("200ms", 18080), "l7-lagging": ("10s", 18081)}
 NODE_IP = "10.200.0.2"
 QUICK_RUNS = [("clusterip", "no-prestop"), ("clusterip", "sleep-5"), ("clusterip", "lameduck-readiness-gate"),
               ("l7", "lameduck-readiness-gate")]
@@ -104,7 +104,7 @@ def arguments(argv):
     p.add_argument("--consumers", type=names(list(CONSUMERS)),
                    help="how the load reaches the pods, each scenario through each: clusterip (kube-proxy), l7 (HAProxy "
                         "Ingress, pooled keep-alive to the pod IPs, as shipped), l7-lagging (the same, applying endpoint "
-                        "changes 5 s late) (default: all three; the L7 ones on the first data plane only: they send to the pod IPs, so kube-proxy's sync period does not touch them)")
+                        "changes 10 s late) (default: all three; the L7 ones on the first data plane only: they send to the pod IPs, so kube-proxy's sync period does not touch them)")
     p.add_argument("--parallel", type=bounded(1, 8), default=4, help="scenarios run at once (default 4)")
     p.add_argument("--out", help="directory of BENCHMARKS.md (default: the repository root; --quick: target/bench-quick)")
     p.add_argument("--keep", action="store_true", help="leave the cluster up at the end")

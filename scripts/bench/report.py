@@ -15,7 +15,7 @@ RAW = "benchmarks.json"
 PLANE_TEXT = {"fast": "fast data plane", "slow": "slow data plane"}
 CONSUMER_TEXT = {"clusterip": "through the ClusterIP (kube-proxy)",
                  "l7": "through the L7 proxy as shipped (HAProxy Ingress, pooled keep-alive to the pods)",
-                 "l7-lagging": "through the L7 proxy lagging (HAProxy Ingress applying endpoint changes 5 s late)"}
+                 "l7-lagging": "through the L7 proxy lagging (HAProxy Ingress applying endpoint changes 10 s late)"}
 ATTACK_TEXT = (("keepalive", "GET keep-alive"), ("no_keepalive", "GET new connections"), ("post_keepalive", "POST keep-alive"))
 
 

@@ -104,6 +104,13 @@ ALL = [
     Scenario("lameduck-probe", "Lameduck probe", chart_values=(("withdraw.strategy", "probe"),)),
     Scenario("lameduck-native", "Lameduck native sidecar", chart_values=(("withdraw.strategy", "readiness-gate"),
                                                                           ("sidecar.native", "true"))),
+    # The app starts leaving as the drain starts (a hook at the trigger: the demo app's POST /drain makes it answer
+    # Connection: close), so keep-alive clients reconnect and every consumer's lateness shows as new connections.
+    Scenario("lameduck-leave-early", "Lameduck readiness-gate, app leaves at the trigger",
+             chart_values=(("withdraw.strategy", "readiness-gate"), ("config.drain.hooks[0].name", "leave"),
+                           ("config.drain.hooks[0].type", "http"), ("config.drain.hooks[0].at", "trigger"),
+                           ("config.drain.hooks[0].timeout", "2s"),
+                           ("config.drain.hooks[0].url", "http://127.0.0.1:8080/drain"))),
     # The chart's default keepAliveWait (8 s) waits for an L7 consumer that lags; a pod called only through
     # kube-proxy can set it low: requests on keep-alive connections pinned by conntrack then stop counting sooner.
     Scenario("lameduck-keepalive-2s", "Lameduck readiness-gate, keepAliveWait 2s",

@@ -91,8 +91,20 @@ public record AgentConfig(
 
     public enum OnFailure { CONTINUE, ABORT }
 
+    /**
+     * When a hook runs. {@code quiet} (the default): once the traffic has stopped, before SIGTERM reaches the app.
+     * {@code trigger}: as the drain starts, beside the withdrawal and the traffic watch, for an app that can start
+     * leaving on its own (answer {@code Connection: close}, so keep-alive clients open new connections, which the
+     * data plane sends elsewhere once it has caught up).
+     */
+    public enum HookAt { TRIGGER, QUIET }
+
     /** What every hook has. */
-    public record HookCommon(String name, int priority, Duration timeout, OnFailure onFailure) {}
+    public record HookCommon(String name, int priority, Duration timeout, OnFailure onFailure, HookAt at) {
+        public HookCommon(String name, int priority, Duration timeout, OnFailure onFailure) {
+            this(name, priority, timeout, onFailure, HookAt.QUIET);
+        }
+    }
 
     /** One drain hook, by kind. */
     public sealed interface HookSpec permits HttpHook, ExecHook, SleepHook, WaitIdleHook {

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.lameduck.config.AgentConfig.Drain;
 import io.lameduck.config.AgentConfig.ExecHook;
+import io.lameduck.config.AgentConfig.HookAt;
 import io.lameduck.config.AgentConfig.HookCommon;
 import io.lameduck.config.AgentConfig.HookSpec;
 import io.lameduck.config.AgentConfig.HttpHook;
@@ -286,7 +287,7 @@ public final class ConfigLoader {
 
     private static HookSpec hook(Fields f, Set<String> names) {
         String type = f.string("type", null);
-        List<String> common = List.of("name", "type", "priority", "timeout", "onFailure");
+        List<String> common = List.of("name", "type", "at", "priority", "timeout", "onFailure");
         List<String> specific = switch (type == null ? "" : type) {
             case "http" -> List.of("method", "url", "headers", "expectStatus", "connectTimeout", "readTimeout");
             case "exec" -> List.of("command", "env", "workingDir");
@@ -314,7 +315,7 @@ public final class ConfigLoader {
             f.problem(f.path("timeout") + ": must be more than 0s");
         }
         HookCommon hookCommon = new HookCommon(name, f.integer("priority", 0, -1_000_000, 1_000_000), timeout,
-                f.choice("onFailure", OnFailure.CONTINUE, OnFailure.values()));
+                f.choice("onFailure", OnFailure.CONTINUE, OnFailure.values()), f.choice("at", HookAt.QUIET, HookAt.values()));
         if (type == null || specific.isEmpty()) {
             return null;
         }

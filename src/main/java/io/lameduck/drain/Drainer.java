@@ -5,7 +5,9 @@ import io.lameduck.lifecycle.State;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 
@@ -20,7 +22,9 @@ import java.util.function.Predicate;
  *       traffic: new connections, and requests on the keep-alive connections they hold (see {@link Propagation}). The
  *       traffic is watched from the start of the drain, so the withdrawal's own time counts;
  *   <li><b>hooks</b>: runs the drain hooks (see {@link HookRunner}): tell the app to drain, wait for its
- *       connections to end;
+ *       connections to end. Hooks {@code at: trigger} started with the drain, beside the withdrawal and the traffic
+ *       watch (an app told to leave early answers {@code Connection: close}, so its keep-alive clients move to new
+ *       connections, which the data plane sends elsewhere once it has caught up); this step first waits for them;
  *   <li>the lifecycle moves to DRAINED. The agent's own listener stays up so the outcome can be read.
  * </ol>
  *
@@ -31,7 +35,9 @@ import java.util.function.Predicate;
 public final class Drainer {
     private final Lifecycle lifecycle;
     private final Withdrawal withdrawal;
-    private final List<Hook> hooks;
+    private final List<Hook> hooksAtTrigger;
+    private final List<Hook> hooksAtQuiet;
+    private final ExecutorService hookExecutor;
     private final Duration withdrawTimeout;
     private final Propagation propagation;
     private final HookRunner hookRunner;
@@ -41,7 +47,9 @@ public final class Drainer {
             Propagation propagation, ExecutorService hookExecutor, Ticker ticker) {
         this.lifecycle = lifecycle;
         this.withdrawal = withdrawal;
-        this.hooks = List.copyOf(hooks);
+        this.hooksAtTrigger = hooks.stream().filter(Hook::atTrigger).toList();
+        this.hooksAtQuiet = hooks.stream().filter(hook -> !hook.atTrigger()).toList();
+        this.hookExecutor = hookExecutor;
         this.withdrawTimeout = withdrawTimeout;
         this.propagation = propagation;
         this.hookRunner = new HookRunner(hookExecutor, ticker);
@@ -54,16 +62,25 @@ public final class Drainer {
 
     DrainReport drain(DrainRecorder recorder, Deadline deadline, DrainListener listener, String drainId) throws InterruptedException {
         Steps steps = new Steps(recorder, listener, drainId, deadline);
-        // Traffic is watched from the start, so the withdrawal's own time already counts toward the evidence.
-        try (Propagation.Watch traffic = propagation.watch()) {
-            steps.run(StepName.UNREADY, d -> unready(drainId));
-            steps.run(StepName.WITHDRAW, d -> withdraw(d, recorder, traffic));
-            steps.run(StepName.PROPAGATE, d -> propagation.await(d, traffic, recorder::traffic));
-        }
-        steps.run(StepName.HOOKS, d -> runHooks(d, hook -> {
+        Consumer<HookReport> hookFinished = hook -> {
             recorder.hook(hook);
             listener.hookFinished(drainId, hook);
-        }));
+        };
+        Future<HookRunner.Result> atTrigger = hooksAtTrigger.isEmpty() ? null
+                : hookExecutor.submit(() -> hookRunner.runAll(hooksAtTrigger, deadline, hookFinished));
+        try {
+            // Traffic is watched from the start, so the withdrawal's own time already counts toward the evidence.
+            try (Propagation.Watch traffic = propagation.watch()) {
+                steps.run(StepName.UNREADY, d -> unready(drainId));
+                steps.run(StepName.WITHDRAW, d -> withdraw(d, recorder, traffic));
+                steps.run(StepName.PROPAGATE, d -> propagation.await(d, traffic, recorder::traffic));
+            }
+            steps.run(StepName.HOOKS, d -> runHooks(d, atTrigger, hookFinished));
+        } finally {
+            if (atTrigger != null) {
+                atTrigger.cancel(true); // done by now, unless the drain itself was interrupted
+            }
+        }
         DrainOutcome outcome = steps.any(StepResult::abortsDrain) ? DrainOutcome.FAILED
                 : steps.any(StepResult::cutByDeadline) ? DrainOutcome.DEADLINE_EXCEEDED
                 : DrainOutcome.COMPLETED;
@@ -91,15 +108,30 @@ public final class Drainer {
         };
     }
 
-    private StepResult runHooks(Deadline deadline, Consumer<HookReport> onFinished) throws InterruptedException {
-        HookRunner.Result result = hookRunner.runAll(hooks, deadline, onFinished);
-        String detail = hooks.size() + " hooks";
+    private StepResult runHooks(Deadline deadline, Future<HookRunner.Result> atTrigger, Consumer<HookReport> onFinished)
+            throws InterruptedException {
+        HookRunner.Result early = atTrigger == null ? HookRunner.Result.NONE : finished(atTrigger);
+        HookRunner.Result result = early.aborted()
+                ? early.and(hookRunner.skipAll(hooksAtQuiet, "skipped: a hook at the trigger failed and has onFailure: abort", onFinished))
+                : early.and(hookRunner.runAll(hooksAtQuiet, deadline, onFinished));
+        String detail = (hooksAtTrigger.size() + hooksAtQuiet.size()) + " hooks"
+                + (hooksAtTrigger.isEmpty() ? "" : " (" + hooksAtTrigger.size() + " at the trigger)");
         if (result.aborted()) {
             return StepResult.aborted(detail, "a hook with onFailure: abort failed");
         }
         return result.deadlineReached()
                 ? StepResult.cutByDeadline(detail)
                 : StepResult.completed(detail);
+    }
+
+    /** The hooks at the trigger, once they are done: each is bounded by its timeout and the drain deadline. */
+    private static HookRunner.Result finished(Future<HookRunner.Result> atTrigger) throws InterruptedException {
+        try {
+            return atTrigger.get();
+        } catch (ExecutionException e) {
+            // runAll reports every hook's failure in its result; anything thrown is a bug in the runner itself.
+            throw new IllegalStateException("running the hooks at the trigger failed", e.getCause());
+        }
     }
 
     /** One step: given the deadline, does its work and says how it ended. */

@@ -19,6 +19,14 @@ public interface Hook {
 
     Duration timeout();
 
+    /**
+     * Whether it runs as the drain starts, beside the withdrawal and the traffic watch ({@code at: trigger}), rather
+     * than once the traffic has stopped ({@code at: quiet}, the default).
+     */
+    default boolean atTrigger() {
+        return false;
+    }
+
     /** Whether a failure of this hook stops the drain (the remaining hooks are skipped). */
     boolean abortsDrainOnFailure();
 

@@ -37,7 +37,25 @@ final class HookRunner {
     }
 
     /** What running all hooks came to. */
-    record Result(List<HookReport> reports, boolean aborted, boolean deadlineReached) {}
+    record Result(List<HookReport> reports, boolean aborted, boolean deadlineReached) {
+        static final Result NONE = new Result(List.of(), false, false);
+
+        /** This result followed by {@code next}'s. */
+        Result and(Result next) {
+            List<HookReport> all = new ArrayList<>(reports);
+            all.addAll(next.reports);
+            return new Result(List.copyOf(all), aborted || next.aborted, deadlineReached || next.deadlineReached);
+        }
+    }
+
+    /** Reports every hook {@code skipped} with the reason, running none. */
+    Result skipAll(List<Hook> hooks, String reason, Consumer<HookReport> onFinished) {
+        List<HookReport> reports = new ArrayList<>();
+        for (Hook hook : hooks) {
+            report(reports, onFinished, HookReport.of(hook, Outcome.SKIPPED, 0, reason));
+        }
+        return new Result(List.copyOf(reports), false, false);
+    }
 
     Result runAll(List<Hook> hooks, Deadline deadline, Consumer<HookReport> onFinished) throws InterruptedException {
         Map<Integer, List<Hook>> groups = new TreeMap<>();
@@ -54,9 +72,7 @@ final class HookRunner {
                 deadlineReached = true;
             }
             if (skipReason != null) {
-                for (Hook hook : group) {
-                    report(reports, onFinished, new HookReport(hook.name(), hook.kind(), hook.priority(), Outcome.SKIPPED, 0, skipReason));
-                }
+                reports.addAll(skipAll(group, skipReason, onFinished).reports());
                 continue;
             }
             for (GroupMember member : runGroup(group, deadline)) {
@@ -146,7 +162,7 @@ final class HookRunner {
             throw e;
         }
         long end = outcome == Outcome.TIMED_OUT || member.finishedNanos == 0 ? ticker.nanoTime() : member.finishedNanos;
-        return new HookReport(hook.name(), hook.kind(), hook.priority(), outcome, (end - start) / 1e9, error);
+        return HookReport.of(hook, outcome, (end - start) / 1e9, error);
     }
 
     private static String timedOut(GroupMember member) {

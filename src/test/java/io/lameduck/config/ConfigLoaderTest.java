@@ -37,7 +37,7 @@ class ConfigLoaderTest {
                   propagationDelay: 2s
                   withdraw: {strategy: probe}
                   hooks:
-                    - {name: app-drain, type: http, priority: 10, timeout: 5s, method: POST, url: "http://127.0.0.1:8080/drain"}
+                    - {name: app-drain, type: http, at: trigger, priority: 10, timeout: 5s, method: POST, url: "http://127.0.0.1:8080/drain"}
                     - {name: connections, type: wait-idle, priority: 20, timeout: 25s, ports: [8080], quietPeriod: 1s}
                     - {name: flush, type: exec, priority: 30, timeout: 3s, command: ["/app/bin/flush", "--fast"]}
                     - {name: settle, type: sleep, priority: 40, timeout: 2s, duration: 1s}
@@ -50,6 +50,8 @@ class ConfigLoaderTest {
         assertThat(http.url().toString()).isEqualTo("http://127.0.0.1:8080/drain");
         assertThat(http.method()).isEqualTo("POST");
         assertThat(http.common().timeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(http.common().at()).isEqualTo(AgentConfig.HookAt.TRIGGER);
+        assertThat(config.drain().hooks().get(1).common().at()).as("the default").isEqualTo(AgentConfig.HookAt.QUIET);
         WaitIdleHook idle = (WaitIdleHook) config.drain().hooks().get(1);
         assertThat(idle.ports()).containsExactly(8080);
         assertThat(idle.quietPeriod()).isEqualTo(Duration.ofSeconds(1));
@@ -212,8 +214,9 @@ class ConfigLoaderTest {
                 Arguments.of("drain: {hooks: [{name: a, type: sleep, duration: 1s, timeout: 0s}]}", "drain.hooks[0].timeout: must be more than 0s"),
                 Arguments.of("drain: {hooks: [{name: a, type: sleep}]}", "drain.hooks[0].duration: required"),
                 Arguments.of("drain: {hooks: [{name: a, type: sleep, duration: 1s, url: 'http://x'}]}",
-                        "drain.hooks[0].url: unknown key; allowed keys here: duration, name, onFailure, priority, timeout, type"),
+                        "drain.hooks[0].url: unknown key; allowed keys here: at, duration, name, onFailure, priority, timeout, type"),
                 Arguments.of("drain: {hooks: [{name: a, type: sleep, duration: 1s, onFailure: panic}]}", "drain.hooks[0].onFailure: got \"panic\", expected one of continue, abort"),
+                Arguments.of("drain: {hooks: [{name: a, type: sleep, duration: 1s, at: start}]}", "drain.hooks[0].at: got \"start\", expected one of trigger, quiet"),
                 Arguments.of("drain: {hooks: [{name: a, type: sleep, duration: 1s, priority: high}]}", "drain.hooks[0].priority: got \"high\", expected a whole number"),
                 Arguments.of("drain: {hooks: [{name: a, type: http}]}", "drain.hooks[0].url: required, but missing or empty"),
                 Arguments.of("drain: {hooks: [{name: a, type: http, url: 'ftp://x/y'}]}", "drain.hooks[0].url: got \"ftp://x/y\", expected an absolute http:// or https:// URL"),
@@ -309,5 +312,27 @@ class ConfigLoaderTest {
                 """);
         assertThat(BudgetCheck.warnings(tooLong.drain())).singleElement().asString()
                 .contains("add up to 12s, more than the usable budget 8s");
+    }
+
+    @Test
+    void budgetCheckCountsHooksAtTheTriggerBesideTheWithdrawalAndThePropagation() throws Exception {
+        // probe withdrawal (0s) + fixed propagation 2s beside a 5s hook at the trigger: 5s, then 2s of hooks at quiet.
+        AgentConfig beside = NO_ENV.parse("""
+                drain:
+                  budget: 9s
+                  hooks:
+                    - {name: leave, type: sleep, duration: 1s, timeout: 5s, at: trigger}
+                    - {name: after, type: sleep, duration: 1s, timeout: 2s}
+                """);
+        assertThat(BudgetCheck.warnings(beside.drain())).isEmpty();
+        AgentConfig tooLong = NO_ENV.parse("""
+                drain:
+                  budget: 9s
+                  hooks:
+                    - {name: leave, type: sleep, duration: 1s, timeout: 6s, at: trigger}
+                    - {name: after, type: sleep, duration: 1s, timeout: 2s}
+                """);
+        assertThat(BudgetCheck.warnings(tooLong.drain())).singleElement().asString()
+                .contains("add up to 8s, more than the usable budget 7s");
     }
 }

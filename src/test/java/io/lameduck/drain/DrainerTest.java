@@ -144,6 +144,72 @@ class DrainerTest {
         assertThat(lifecycle.state()).isEqualTo(State.DRAINED);
     }
 
+    /** A withdrawal that confirms only once {@code released} opens (a stand-in for an EndpointSlice that takes a while). */
+    private static Withdrawal confirmedOnceReleased(CountDownLatch released) {
+        return new Withdrawal() {
+            @Override
+            public String strategy() {
+                return "label";
+            }
+
+            @Override
+            public Result restore() {
+                return new Result(Status.CONFIRMED, "restored");
+            }
+
+            @Override
+            public Result withdraw(Duration timeout) throws InterruptedException {
+                return released.await(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                        ? new Result(Status.CONFIRMED, "confirmed")
+                        : new Result(Status.TIMED_OUT, "not released within " + timeout);
+            }
+        };
+    }
+
+    @Test
+    void hooksAtTheTriggerRunWhileTheWithdrawalWaitsAndTheOthersOnceTrafficHasStopped() throws Exception {
+        CountDownLatch told = new CountDownLatch(1);
+        DrainReport report = drain(Duration.ofSeconds(20), Duration.ofSeconds(1), Duration.ofMillis(100), confirmedOnceReleased(told),
+                List.of(hook("after", 10, Duration.ofSeconds(5), succeed()),
+                        new TestHooks.AtTrigger(hook("leave-early", 50, Duration.ofSeconds(5), told::countDown))));
+
+        // The withdrawal (1 s timeout) confirms only if the hook at the trigger ran while it waited.
+        assertThat(report.steps().get(1)).extracting(StepReport::name, StepReport::outcome)
+                .containsExactly(StepName.WITHDRAW, Outcome.COMPLETED);
+        assertThat(journal).containsExactly("start leave-early", "end leave-early", "start after", "end after");
+        assertThat(report.hooks()).extracting(HookReport::name, HookReport::at, HookReport::outcome).containsExactly(
+                tuple("leave-early", "trigger", Outcome.COMPLETED), tuple("after", "quiet", Outcome.COMPLETED));
+        assertThat(report.steps().get(3).detail()).isEqualTo("2 hooks (1 at the trigger)");
+        assertThat(report.outcome()).isEqualTo(DrainOutcome.COMPLETED);
+    }
+
+    @Test
+    void aHookAtTheTriggerThatFailsWithAbortSkipsTheHooksAfterTheTraffic() throws Exception {
+        DrainReport report = drain(Duration.ofSeconds(20), Duration.ofSeconds(1), Duration.ZERO, new ProbeWithdrawal(), List.of(
+                new TestHooks.AtTrigger(new Scripted("must-leave", 0, Duration.ofSeconds(5), true, fail("app refused"), journal)),
+                hook("after", 10, Duration.ofSeconds(5), succeed())));
+
+        assertThat(report.outcome()).isEqualTo(DrainOutcome.FAILED);
+        assertThat(report.hooks()).extracting(HookReport::name, HookReport::outcome, HookReport::error).containsExactly(
+                tuple("must-leave", Outcome.FAILED, "app refused"),
+                tuple("after", Outcome.SKIPPED, "skipped: a hook at the trigger failed and has onFailure: abort"));
+        assertThat(journal).doesNotContain("start after");
+        assertThat(lifecycle.state()).isEqualTo(State.DRAINED);
+    }
+
+    @Test
+    void aHangingHookAtTheTriggerIsCancelledAtTheDeadlineAndReportedOnce() throws Exception {
+        CountDownLatch interrupted = new CountDownLatch(1);
+        DrainReport report = drain(Duration.ofMillis(1500), Duration.ofMillis(500), Duration.ofMillis(100), new ProbeWithdrawal(),
+                List.of(new TestHooks.AtTrigger(hook("stuck", 0, Duration.ofSeconds(30), hang(interrupted)))));
+
+        assertThat(interrupted.await(0, TimeUnit.SECONDS)).as("the hung hook was interrupted").isTrue();
+        assertThat(report.outcome()).isEqualTo(DrainOutcome.DEADLINE_EXCEEDED);
+        assertThat(report.hooks()).extracting(HookReport::name, HookReport::at, HookReport::outcome)
+                .containsExactly(tuple("stuck", "trigger", Outcome.TIMED_OUT));
+        assertThat(report.hooks().get(0).error()).startsWith("cancelled at the drain deadline after ");
+    }
+
     @Test
     void aDegradedWithdrawalIsReportedAndThePropagationDelayStillRunsInFull() throws Exception {
         Withdrawal apiDown = new Withdrawal() { // stands in for a Kubernetes API that cannot be reached

@@ -28,6 +28,44 @@ final class TestHooks {
         }
     }
 
+    /** The same hook, configured {@code at: trigger}. */
+    record AtTrigger(Hook hook) implements Hook {
+        @Override
+        public String name() {
+            return hook.name();
+        }
+
+        @Override
+        public String kind() {
+            return hook.kind();
+        }
+
+        @Override
+        public int priority() {
+            return hook.priority();
+        }
+
+        @Override
+        public Duration timeout() {
+            return hook.timeout();
+        }
+
+        @Override
+        public boolean atTrigger() {
+            return true;
+        }
+
+        @Override
+        public boolean abortsDrainOnFailure() {
+            return hook.abortsDrainOnFailure();
+        }
+
+        @Override
+        public void run(Duration budget) throws HookFailedException, InterruptedException {
+            hook.run(budget);
+        }
+    }
+
     @FunctionalInterface
     interface Behaviour {
         void run() throws HookFailedException, InterruptedException;

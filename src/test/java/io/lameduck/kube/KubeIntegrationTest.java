@@ -127,8 +127,8 @@ class KubeIntegrationTest {
         DrainReport report = new DrainReport("drain-1", Trigger.PRESTOP, DrainOutcome.DEADLINE_EXCEEDED, now, now.plusSeconds(9),
                 now.plusSeconds(8), "pod deletionTimestamp", 9.0,
                 List.of(new StepReport(StepName.WITHDRAW, Outcome.COMPLETED, 0.12, "label: confirmed after 0.120s", null)), null,
-                List.of(new HookReport("app-drain", "http", 0, Outcome.TIMED_OUT, 5.0, "no answer in 5s"),
-                        new HookReport("flush", "exec", 1, Outcome.FAILED, 0.2, "exit code 1")),
+                List.of(new HookReport("app-drain", "http", 0, "quiet", Outcome.TIMED_OUT, 5.0, "no answer in 5s"),
+                        new HookReport("flush", "exec", 1, "quiet", Outcome.FAILED, 0.2, "exit code 1")),
                 // an ingress still sending on its pooled connection when the propagate step gave up
                 new TrafficReport(List.of(8080), null, 16.1, 0.12, 0, null, null, null, 480, 16.1, now.plusSeconds(16),
                         "10.244.0.9:51000", "reused", 0.0, 1.0, "the quiet period", false, List.of("10.244.0.9"), List.of(), null));

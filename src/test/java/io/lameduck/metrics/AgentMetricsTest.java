@@ -127,7 +127,7 @@ class AgentMetricsTest {
     @Test
     void skippedStepsAndHooksAreCountedButNotTimed() {
         metrics.drainListener().stepFinished("d", new StepReport(StepName.PROPAGATE, Outcome.SKIPPED, 0, null, "skipped"));
-        metrics.drainListener().hookFinished("d", new HookReport("late", "exec", 1, Outcome.SKIPPED, 0, "skipped"));
+        metrics.drainListener().hookFinished("d", new HookReport("late", "exec", 1, "quiet", Outcome.SKIPPED, 0, "skipped"));
 
         assertThat(lines()).contains("lameduck_hook_runs_total{hook=\"late\",kind=\"exec\",outcome=\"skipped\"} 1.0");
         assertThat(metrics.scrapeText())

@@ -22,8 +22,8 @@ final class Drains {
             new StepReport(StepName.HOOKS, Outcome.COMPLETED, 2.3, "2 hooks", null));
 
     static final List<HookReport> HOOKS = List.of(
-            new HookReport("app-drain", "http", 10, Outcome.COMPLETED, 0.3, null),
-            new HookReport("idle", "wait-idle", 20, Outcome.COMPLETED, 2.0, null));
+            new HookReport("app-drain", "http", 10, "quiet", Outcome.COMPLETED, 0.3, null),
+            new HookReport("idle", "wait-idle", 20, "quiet", Outcome.COMPLETED, 2.0, null));
 
     static DrainReport completed() {
         return new DrainReport("drain-1", Trigger.PRESTOP, DrainOutcome.COMPLETED, STARTED,

@@ -1,5 +1,6 @@
 package io.lameduck.drain.hooks;
 
+import io.lameduck.config.AgentConfig.HookAt;
 import io.lameduck.config.AgentConfig.HookCommon;
 import io.lameduck.config.AgentConfig.HookSpec;
 import io.lameduck.config.AgentConfig.OnFailure;
@@ -34,6 +35,11 @@ abstract class AbstractDrainHook implements Hook {
     @Override
     public final Duration timeout() {
         return common.timeout();
+    }
+
+    @Override
+    public final boolean atTrigger() {
+        return common.at() == HookAt.TRIGGER;
     }
 
     @Override
