@@ -62,12 +62,33 @@ final class RequestFilter extends HttpFilter {
         Duration took = Duration.ofNanos(System.nanoTime() - start);
         MDC.put("requestId", requestId);
         try {
-            ACCESS.info("{} {} {} {}ms from {}", request.getMethod(), request.getRequestURI(), response.getStatus(),
-                    took.toMillis(), request.getRemoteAddr());
+            if (routine(request.getMethod(), request.getRequestURI(), response.getStatus())) {
+                ACCESS.debug("{} {} {} {}ms from {}", request.getMethod(), request.getRequestURI(), response.getStatus(),
+                        took.toMillis(), request.getRemoteAddr());
+            } else {
+                ACCESS.info("{} {} {} {}ms from {}", request.getMethod(), request.getRequestURI(), response.getStatus(),
+                        took.toMillis(), request.getRemoteAddr());
+            }
         } finally {
             MDC.remove("requestId");
         }
         observer.observe(request.getRequestURI(), response.getStatus(), took);
+    }
+
+    /**
+     * A probe or a scrape that got the answer it expects: logged at DEBUG, because the kubelet and Prometheus ask many
+     * times a minute for the life of the pod (about 55,000 INFO lines a day per pod). Not ready ({@code /readyz} 503) is
+     * an expected answer too; anything else — a failing liveness check, a 4xx, a control request — stays at INFO.
+     */
+    static boolean routine(String method, String path, int status) {
+        if (!method.equals("GET") && !method.equals("HEAD")) {
+            return false;
+        }
+        return switch (path) {
+            case "/livez", "/healthz", "/metrics", "/status" -> status / 100 == 2;
+            case "/readyz" -> status / 100 == 2 || status == 503;
+            default -> false;
+        };
     }
 
     private final class CompletionLogger implements AsyncListener {

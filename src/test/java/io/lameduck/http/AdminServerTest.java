@@ -1,8 +1,13 @@
 package io.lameduck.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.lameduck.TestAgent;
 import io.lameduck.TestAgent.Reply;
@@ -31,6 +36,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.slf4j.LoggerFactory;
 
 /** Every endpoint and error code against a real Jetty on a loopback port. */
 class AdminServerTest {
@@ -370,6 +378,40 @@ class AdminServerTest {
         Reply metrics = agent.send("DELETE", "/metrics", null);
         assertThat(metrics.status()).isEqualTo(405);
         assertThat(metrics.json().get("error").asText()).contains("use GET");
+    }
+
+    @Test
+    void probesAndScrapesAreLoggedAtDebugAndEverythingElseAtInfo() {
+        Logger access = (Logger) LoggerFactory.getLogger("io.lameduck.access");
+        ListAppender<ILoggingEvent> lines = new ListAppender<>();
+        Level before = access.getLevel();
+        lines.start();
+        access.addAppender(lines);
+        access.setLevel(Level.DEBUG);
+        try {
+            for (String path : List.of("/livez", "/healthz", "/readyz", "/metrics", "/status", "/readyz/extra")) {
+                agent.get(path);
+            }
+            agent.send("POST", "/status", "{}");
+            await().atMost(Duration.ofSeconds(5)).until(() -> lines.list.size() == 7); // logged once each answer is out
+            assertThat(lines.list).extracting(e -> e.getArgumentArray()[1] + " " + e.getArgumentArray()[0], e -> e.getLevel().toString()).containsExactlyInAnyOrder(
+                    tuple("/livez GET", "DEBUG"), tuple("/healthz GET", "DEBUG"),
+                    tuple("/readyz GET", "DEBUG"), tuple("/metrics GET", "DEBUG"),
+                    tuple("/status GET", "DEBUG"), tuple("/readyz/extra GET", "INFO"),
+                    tuple("/status POST", "INFO"));
+        } finally {
+            access.detachAppender(lines);
+            access.setLevel(before);
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+            "GET, /readyz, 200, true", "GET, /readyz, 503, true", "GET, /livez, 503, false", "GET, /healthz, 200, true",
+            "HEAD, /metrics, 200, true", "GET, /metrics, 500, false", "GET, /status, 200, true", "GET, /prestop, 200, false",
+            "POST, /readyz, 405, false", "GET, /maintenance, 200, false", "GET, /nowhere, 404, false"})
+    void onlyExpectedAnswersToProbesAndScrapesAreRoutine(String method, String path, int status, boolean routine) {
+        assertThat(RequestFilter.routine(method, path, status)).isEqualTo(routine);
     }
 
     @Test
