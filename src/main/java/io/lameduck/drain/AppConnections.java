@@ -34,14 +34,24 @@ public interface AppConnections {
 
     /**
      * What a connection has received, from the kernel's TCP_INFO: {@code bytes} in all, and how long ago the last
-     * data (not a bare ACK or keep-alive probe) arrived. {@link #UNKNOWN} where the reader cannot tell, or the
-     * socket no longer has that state (TIME_WAIT).
+     * data (not a bare ACK or keep-alive probe) arrived. {@link #UNKNOWN} where the reader cannot tell;
+     * {@link #CLOSED_BY_APP} for a socket the app closed first, which has no TCP_INFO left (TIME_WAIT).
      */
     record Received(long bytes, Duration sinceLastData) {
         public static final Received UNKNOWN = new Received(-1, null);
+        /**
+         * The app closed the connection first (the server side of it is in TIME_WAIT), which an HTTP server does
+         * right after answering a request with {@code Connection: close} — within one poll, for a fast request — or
+         * when the connection idled too long. What it received last is no longer known.
+         */
+        public static final Received CLOSED_BY_APP = new Received(-2, null);
 
         public boolean known() {
             return bytes >= 0 && sinceLastData != null;
+        }
+
+        public boolean closedByApp() {
+            return bytes == -2;
         }
     }
 }

@@ -25,7 +25,9 @@ import org.slf4j.LoggerFactory;
  *       of the traffic measured from the trigger to the withdrawal (at least {@code minimum}) when that is longer: a
  *       silence of ten mean gaps happens by chance about once in 20,000. The rate is not taken afterwards, when only
  *       kubelet probes trickle in. With fewer than {@link #STEADY_TRAFFIC} arrivals there is no rate to measure,
- *       and silence proves little: then the step also waits at least {@code minimum} after the withdrawal. If the
+ *       and silence proves little: then the step also waits at least {@code minimum} after the withdrawal. So it
+ *       does when the traffic is sparse, ten mean gaps longer than {@code minimum} (a kubelet probe every few
+ *       seconds, and little else): waiting ten of those gaps would run to the maximum on every drain. If the
  *       table cannot be read, it waits the maximum.
  * </ul>
  *
@@ -156,20 +158,26 @@ public final class Propagation {
         Duration gap = tracker.meanGap(now);
         Long withdrawn = tracker.withdrawnNanos();
         boolean afterWithdrawal = withdrawn != null;
+        String lowTraffic;
         if (arrivals >= STEADY_TRAFFIC && gap != null) {
             Duration gaps = gap.multipliedBy(QUIET_GAPS);
-            if (gaps.compareTo(quietPeriod) > 0) {
-                Duration required = gaps.compareTo(maximum) > 0 ? maximum : gaps;
-                return new Judgement(silence, required, QUIET_GAPS + " mean gaps of the " + arrivals + " " + counted(tracker, now) + " measured from the trigger",
-                        afterWithdrawal && silence.compareTo(required) >= 0);
+            if (gaps.compareTo(quietPeriod) <= 0) {
+                return new Judgement(silence, quietPeriod, "the quiet period; " + arrivals + " " + counted(tracker, now)
+                        + " measured from the trigger, mean gap " + Durations.format(gap), afterWithdrawal && silence.compareTo(quietPeriod) >= 0);
             }
-            return new Judgement(silence, quietPeriod, "the quiet period; " + arrivals + " " + counted(tracker, now) + " measured from the trigger, mean gap "
-                    + Durations.format(gap), afterWithdrawal && silence.compareTo(quietPeriod) >= 0);
+            if (gaps.compareTo(minimum) <= 0) {
+                return new Judgement(silence, gaps, QUIET_GAPS + " mean gaps of the " + arrivals + " " + counted(tracker, now) + " measured from the trigger",
+                        afterWithdrawal && silence.compareTo(gaps) >= 0);
+            }
+            lowTraffic = "sparse traffic: " + arrivals + " " + counted(tracker, now) + " measured from the trigger, mean gap " + Durations.format(gap)
+                    + ", so " + QUIET_GAPS + " gaps would be longer than the minimum; the quiet period and at least the minimum "
+                    + Durations.format(minimum) + " after the withdrawal";
+        } else {
+            lowTraffic = "low traffic: " + arrivals + " " + counted(tracker, now) + " measured from the trigger prove no rate, "
+                    + "so also at least the minimum " + Durations.format(minimum) + " after the withdrawal";
         }
         boolean longEnough = afterWithdrawal && now - withdrawn >= minimum.toNanos();
-        return new Judgement(silence, quietPeriod, "low traffic: " + arrivals + " " + counted(tracker, now) + " measured from the trigger prove no rate, "
-                + "so also at least the minimum " + Durations.format(minimum) + " after the withdrawal",
-                longEnough && silence.compareTo(quietPeriod) >= 0);
+        return new Judgement(silence, quietPeriod, lowTraffic, longEnough && silence.compareTo(quietPeriod) >= 0);
     }
 
     /** What the rate was taken from: every arrival while keep-alive requests count, else the new connections. */

@@ -108,12 +108,21 @@ final class TrafficTracker {
                     }
                     continue;
                 }
-                next.put(connection, new Open(before.firstSeenNanos(), received.known() ? received : before.received(),
+                // An unknown reading keeps the last known one (a reader that failed over to /proc knows nothing);
+                // a close by the app is kept, so that it counts once.
+                next.put(connection, new Open(before.firstSeenNanos(),
+                        received.known() || received.closedByApp() ? received : before.received(),
                         before.awaitingData() && received.known() && received.bytes() == 0));
                 if (before.awaitingData() && !(received.known() && received.bytes() == 0)) {
                     // its first data, or it left TCP_INFO's view (TIME_WAIT) having perhaps sent some: a new connection's arrival
                     long at = received.known() ? Math.max(now - received.sinceLastData().toNanos(), before.firstSeenNanos()) : now;
                     arrived(new Arrival(Math.min(at, now), connection, true), before.firstSeenNanos());
+                } else if (received.closedByApp() && before.received().known()) {
+                    // The app closed an open connection since the last look: an HTTP server does that right after it
+                    // answered a request with Connection: close (an app leaving does it on every connection), and the
+                    // request came and went between two polls. Counted as one, now; an idle timeout is counted too,
+                    // which only waits a little longer.
+                    arrived(new Arrival(now, connection, false), before.firstSeenNanos());
                 } else if (received.known() && before.received().known() && received.bytes() > before.received().bytes()) {
                     // The kernel's clock says when the data came, more precisely than the poll interval.
                     long at = Math.max(now - received.sinceLastData().toNanos(), before.firstSeenNanos());

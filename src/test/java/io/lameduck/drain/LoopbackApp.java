@@ -56,6 +56,31 @@ final class LoopbackApp implements AutoCloseable {
         return client;
     }
 
+    /**
+     * The app answers and closes first (as an HTTP server does after {@code Connection: close}), then the client closes
+     * too: the app's side of the connection ends in TIME_WAIT.
+     */
+    void closeByApp(Socket client) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+        Socket accepted = null;
+        while (accepted == null && System.nanoTime() < deadline) {
+            accepted = sockets.stream().filter(s -> s.getPort() == client.getLocalPort() && s != client).findFirst().orElse(null);
+            Thread.sleep(10);
+        }
+        if (accepted == null) {
+            throw new IllegalStateException("the app never accepted the connection from port " + client.getLocalPort());
+        }
+        // It reads the requests first, as a server does: closing with unread data would send a reset, not a FIN.
+        accepted.setSoTimeout(2000);
+        java.io.InputStream in = accepted.getInputStream();
+        do {
+            in.read(new byte[4096]);
+        } while (in.available() > 0);
+        accepted.close();
+        client.getInputStream().read(); // the app's FIN: -1
+        client.close();
+    }
+
     /** The application's connections as the agent sees them: {@code ss} (TCP_INFO, requests visible). */
     AppConnections connections(Cidr... ignorePeers) {
         return SocketStatsConnections.find(List.of(port()), List.of(ignorePeers), TcpConnectionTable.system())

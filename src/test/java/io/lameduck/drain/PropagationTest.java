@@ -158,7 +158,7 @@ class PropagationTest {
     void trafficThatStoppedDuringTheWithdrawalEndsTheStepAtOnce() throws Exception {
         // Watching from the trigger: a withdrawal that took a second already proved the silence.
         try (LoopbackApp app = new LoopbackApp()) {
-            Propagation propagation = quiet(app.connections(), Duration.ofMillis(300), Duration.ofMillis(500), Duration.ofSeconds(10), Duration.ofSeconds(5));
+            Propagation propagation = quiet(app.connections(), Duration.ofMillis(300), Duration.ofSeconds(1), Duration.ofSeconds(10), Duration.ofSeconds(5));
             Propagation.Watch watch = propagation.watch();
             for (int i = 0; i < 40; i++) { // steady traffic: 40 new connections in 1 s, then none
                 app.connect();
@@ -181,22 +181,44 @@ class PropagationTest {
     void sparseTrafficMustBeSilentForTenOfItsMeanGaps() throws Exception {
         // A quiet period that sparse traffic reaches by chance is no proof that load balancers stopped sending.
         try (LoopbackApp app = new LoopbackApp()) {
-            Propagation propagation = quiet(app.connections(), Duration.ofMillis(500), Duration.ofMillis(200), Duration.ofSeconds(15), Duration.ofSeconds(5));
+            Propagation propagation = quiet(app.connections(), Duration.ofMillis(500), Duration.ofSeconds(3), Duration.ofSeconds(15), Duration.ofSeconds(5));
             long start = System.nanoTime();
             Propagation.Watch watch = propagation.watch();
             long last = start;
-            for (int i = 0; i < 5; i++) { // during the withdraw step, a new connection every 250 ms: ten mean gaps are about 2.6 s
-                TimeUnit.MILLISECONDS.sleep(250);
+            for (int i = 0; i < 15; i++) { // during the withdraw step, a new connection every 100 ms ...
+                TimeUnit.MILLISECONDS.sleep(100);
                 app.connect();
                 last = System.nanoTime();
             }
+            // ... measured over the rate window (the 3 s minimum): ten mean gaps are about 2 s, within the minimum.
             StepResult result = propagation.await(Deadline.after(Duration.ofSeconds(20)), watch, traffic::set);
             double took = since(start, System.nanoTime());
             double required = traffic.get().requiredQuietSeconds();
 
-            assertThat(result.detail()).matches("traffic stopped: silent for \\d+(ms|s) \\(10 mean gaps of the [45] arrivals measured from the trigger\\).*");
-            assertThat(required).as("the last connection may be seen just after the withdrawal").isBetween(2.4, 4.5);
+            assertThat(result.detail()).matches("traffic stopped: silent for \\d+(ms|s) \\(10 mean gaps of the 1[2-5] arrivals measured from the trigger\\).*");
+            assertThat(required).isBetween(1.9, 2.6);
             assertThat(took).isBetween(since(start, last) + required - 0.3, since(start, last) + required + 2.5);
+        }
+    }
+
+    @Test
+    void trafficTooSparseForTenGapsWithinTheMinimumWaitsTheMinimumInstead() throws Exception {
+        // Ten gaps of a kubelet probe every 400 ms would be 4 s (and a probe every 5 s: past any maximum).
+        try (LoopbackApp app = new LoopbackApp()) {
+            Propagation propagation = quiet(app.connections(), Duration.ofMillis(300), Duration.ofMillis(1500), Duration.ofSeconds(15), Duration.ofSeconds(5));
+            long start = System.nanoTime();
+            Propagation.Watch watch = propagation.watch();
+            for (int i = 0; i < 4; i++) {
+                TimeUnit.MILLISECONDS.sleep(400);
+                app.connect();
+            }
+            StepResult result = propagation.await(Deadline.after(Duration.ofSeconds(20)), watch, traffic::set);
+            double took = since(start, System.nanoTime());
+
+            assertThat(result.detail()).containsPattern("sparse traffic: [34] arrivals measured from the trigger, mean gap ")
+                    .contains("at least the minimum 1500ms after the withdrawal");
+            assertThat(traffic.get().requiredQuietSeconds()).isEqualTo(0.3);
+            assertThat(took).as("the withdrawal (this step's start, 1.6 s in) + the minimum").isBetween(3.0, 5.0);
         }
     }
 

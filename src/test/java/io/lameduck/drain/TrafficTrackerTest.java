@@ -200,6 +200,61 @@ class TrafficTrackerTest {
     }
 
     @Test
+    void aConnectionTheAppClosedBetweenTwoPollsCarriedARequestCountedOnce() throws Exception {
+        Connection pooled = from("10.244.0.9", 40000);
+        table.connections.put(pooled, new Received(100, Duration.ofSeconds(3)));
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, ticker, Clock.systemUTC());
+        advance(Duration.ofMillis(100));
+        // A request came, the app answered with Connection: close and closed first: TIME_WAIT, no TCP_INFO left.
+        table.connections.put(pooled, Received.CLOSED_BY_APP);
+        tracker.poll();
+        assertThat(tracker.arrivals()).isEqualTo(1);
+        assertThat(tracker.silence(now)).isZero();
+        advance(Duration.ofMillis(100));
+        tracker.poll(); // still in TIME_WAIT: the same close
+        advance(Duration.ofMillis(100));
+        table.connections.put(from("10.244.0.9", 40001), Received.CLOSED_BY_APP); // a whole new connection between two polls
+        tracker.poll();
+        advance(Duration.ofMillis(100));
+        tracker.poll();
+
+        TrafficReport report = tracker.report(now, new TrafficTracker.Verdict(null, null, false, List.of()));
+        assertThat(report.requests()).isEqualTo(1);
+        assertThat(report.newConnections()).isEqualTo(1);
+    }
+
+    @Test
+    void aReaderThatStopsKnowingCountsNothing() throws Exception {
+        Connection pooled = from("10.244.0.9", 40000);
+        table.connections.put(pooled, new Received(100, Duration.ofSeconds(3)));
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, ticker, Clock.systemUTC());
+        advance(Duration.ofMillis(100));
+        table.connections.put(pooled, Received.UNKNOWN); // ss failed over to /proc/net/tcp: no counters, no close seen
+        tracker.poll();
+        advance(Duration.ofMillis(100));
+        tracker.poll();
+        assertThat(tracker.arrivals()).isZero();
+    }
+
+    @Test
+    void aKeepAliveRequestTheAppAnsweredWithCloseIsSeenOnLoopback() throws Exception {
+        try (LoopbackApp app = new LoopbackApp()) {
+            Socket before = app.connect();
+            TrafficTracker tracker = TrafficTracker.start(app.connections(), KEEP_ALIVE_WAIT, RATE_WINDOW, Ticker.SYSTEM, Clock.systemUTC());
+            tracker.poll();
+            LoopbackApp.send(before); // the next request on the keep-alive connection ...
+            app.closeByApp(before); // ... answered with Connection: close, all before the next poll
+            Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
+                tracker.poll();
+                assertThat(tracker.arrivals()).isEqualTo(1);
+            });
+            TrafficReport report = tracker.report(System.nanoTime(), new TrafficTracker.Verdict(null, null, false, List.of()));
+            assertThat(report.requests()).isEqualTo(1);
+            assertThat(report.newConnections()).isZero();
+        }
+    }
+
+    @Test
     void realConnectionsOnLoopbackThroughSs() throws Exception {
         try (LoopbackApp app = new LoopbackApp()) {
             Socket before = app.connect();

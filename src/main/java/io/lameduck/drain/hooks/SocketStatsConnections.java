@@ -162,12 +162,17 @@ public final class SocketStatsConnections implements AppConnections {
     /**
      * A socket with TCP_INFO has info fields after its peer; ss prints {@code bytes_received} and {@code lastrcv} only
      * when they are not zero, so a missing one is 0 (a connection accepted this very millisecond has neither). A
-     * socket without TCP_INFO is unknown (TIME-WAIT: it is gone, and may have carried a request), except one still in
-     * its handshake (SYN-RECV), which certainly has received no data: a health check caught there is no request.
+     * socket without TCP_INFO is unknown, except one still in its handshake (SYN-RECV), which certainly has received
+     * no data (a health check caught there is no request), and one in TIME-WAIT: only the side that closed first gets
+     * there, so the app closed it (and it may have carried a request).
      */
     private static Received received(String[] fields) {
         if (fields.length <= 5) {
-            return fields[0].equals("SYN-RECV") ? new Received(0, Duration.ZERO) : Received.UNKNOWN;
+            return switch (fields[0]) {
+                case "SYN-RECV" -> new Received(0, Duration.ZERO);
+                case "TIME-WAIT" -> Received.CLOSED_BY_APP;
+                default -> Received.UNKNOWN;
+            };
         }
         long bytes = 0;
         long lastReceived = 0;

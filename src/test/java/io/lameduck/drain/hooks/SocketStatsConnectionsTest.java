@@ -50,7 +50,7 @@ class SocketStatsConnectionsTest {
         assertThat(parsed).containsOnly(
                 Map.entry(connection("10.244.0.5", 8080, "10.244.0.9", 42212), new Received(1234, Duration.ofMillis(45))),
                 Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 42213), new Received(0, Duration.ofMillis(1200))),
-                Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 42214), Received.UNKNOWN),
+                Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 42214), Received.CLOSED_BY_APP),
                 Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 42217), new Received(0, Duration.ZERO)),
                 // accepted this millisecond: ss leaves out the zero bytes_received and lastrcv
                 Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 42218), new Received(0, Duration.ZERO)),
