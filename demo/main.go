@@ -12,7 +12,7 @@
 // Keep-alive is on (the net/http default). On SIGTERM (or SIGINT) it stops accepting, answers every
 // request from then on with `Connection: close` (so a client's next request on a keep-alive connection
 // closes it cleanly and the client reconnects elsewhere), closes keep-alive connections only once they
-// have been idle for -idle-close (1s), waits for in-flight requests, then exits 0 — no sleeps of its own.
+// have been idle for -idle-close (1s) since SIGTERM, waits for in-flight requests, then exits 0 — no sleeps of its own.
 // It does not close every idle connection at once, as net/http's Server.Shutdown does: a client that
 // writes a request on a connection at the moment the server closes it gets a reset, and a POST is not
 // retried. It logs one line with the moment the signal arrived,
@@ -50,7 +50,7 @@ const maxSlow = 30 * time.Second
 func main() {
 	listen := flag.String("listen", envOr("DEMO_LISTEN", ":8080"), "listen address")
 	shutdownTimeout := flag.Duration("shutdown-timeout", 25*time.Second, "upper bound of the wait for in-flight requests and keep-alive connections after SIGTERM")
-	idleClose := flag.Duration("idle-close", time.Second, "after SIGTERM, close a keep-alive connection once it has been idle this long")
+	idleClose := flag.Duration("idle-close", time.Second, "after SIGTERM, close a keep-alive connection once it has been idle this long (counted from SIGTERM at the earliest)")
 	get := flag.String("get", "", "client mode: GET this URL, print the body, exit 0 on 2xx")
 	flag.Parse()
 	log.SetFlags(0)
@@ -120,6 +120,7 @@ func main() {
 	done := make(chan struct{})
 	go func() {
 		sig := <-signals
+		conns.stopping(time.Now())
 		stopping.Store(true)
 		log.Printf("received %s at %s", signalName(sig), time.Now().UTC().Format(time.RFC3339Nano))
 		ln.Close() // stop accepting; open connections keep being served
@@ -146,8 +147,9 @@ func main() {
 // connTracker knows each open connection's state and since when, to close keep-alive connections only
 // once they have been idle for a while after SIGTERM.
 type connTracker struct {
-	mu    sync.Mutex
-	conns map[net.Conn]connState
+	mu        sync.Mutex
+	conns     map[net.Conn]connState
+	stoppedAt time.Time
 }
 
 type connState struct {
@@ -169,13 +171,26 @@ func (t *connTracker) track(c net.Conn, state http.ConnState) {
 	t.conns[c] = connState{state, time.Now()}
 }
 
-// closeIdle closes the connections idle (or new, without a request) for at least idle; returns how many
-// connections remain open.
+// stopping starts the idle clocks of closeIdle no earlier than now.
+func (t *connTracker) stopping(now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stoppedAt = now
+}
+
+// closeIdle closes the connections idle (or new, without a request) for at least idle since SIGTERM; returns
+// how many connections remain open. Idleness counts from SIGTERM at the earliest: once the busy connections
+// answer with Connection: close, a client's pool hands out the ones it had left idle, and closing those at
+// that moment is the very race (a request written as the connection closes) this shutdown avoids.
 func (t *connTracker) closeIdle(idle time.Duration) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for c, s := range t.conns {
-		if (s.state == http.StateIdle || s.state == http.StateNew) && time.Since(s.since) >= idle {
+		since := s.since
+		if since.Before(t.stoppedAt) {
+			since = t.stoppedAt
+		}
+		if (s.state == http.StateIdle || s.state == http.StateNew) && time.Since(since) >= idle {
 			c.Close()
 			delete(t.conns, c)
 		}

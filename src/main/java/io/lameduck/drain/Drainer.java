@@ -66,16 +66,20 @@ public final class Drainer {
             recorder.hook(hook);
             listener.hookFinished(drainId, hook);
         };
-        Future<HookRunner.Result> atTrigger = hooksAtTrigger.isEmpty() ? null
-                : hookExecutor.submit(() -> hookRunner.runAll(hooksAtTrigger, deadline, hookFinished));
+        Future<HookRunner.Result> atTrigger = null;
         try {
             // Traffic is watched from the start, so the withdrawal's own time already counts toward the evidence.
             try (Propagation.Watch traffic = propagation.watch()) {
+                // After the watch's first look: an app told to leave closes its keep-alive connections as it answers
+                // their next requests, and those requests are the rate the watch measures.
+                atTrigger = hooksAtTrigger.isEmpty() ? null
+                        : hookExecutor.submit(() -> hookRunner.runAll(hooksAtTrigger, deadline, hookFinished));
                 steps.run(StepName.UNREADY, d -> unready(drainId));
                 steps.run(StepName.WITHDRAW, d -> withdraw(d, recorder, traffic));
                 steps.run(StepName.PROPAGATE, d -> propagation.await(d, traffic, recorder::traffic));
             }
-            steps.run(StepName.HOOKS, d -> runHooks(d, atTrigger, hookFinished));
+            Future<HookRunner.Result> early = atTrigger;
+            steps.run(StepName.HOOKS, d -> runHooks(d, early, hookFinished));
         } finally {
             if (atTrigger != null) {
                 atTrigger.cancel(true); // done by now, unless the drain itself was interrupted
