@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code quiet}: end once the traffic that counts (see {@link TrafficTracker}: new connections, and requests
  *       on keep-alive connections until {@code keepAliveWait} after the withdrawal) has been silent long enough to be
  *       evidence, and never after {@code maximum}. Long enough is the quiet period, or {@link #QUIET_GAPS} mean gaps
- *       of the traffic measured from the trigger to the withdrawal (at least {@code minimum}) when that is longer: a
+ *       of the traffic measured from the trigger to the withdrawal (at least {@link #RATE_WINDOW}) when that is longer: a
  *       silence of ten mean gaps happens by chance about once in 20,000. The rate is not taken afterwards, when only
  *       kubelet probes trickle in. With fewer than {@link #STEADY_TRAFFIC} arrivals there is no rate to measure,
  *       and silence proves little: then the step also waits at least {@code minimum} after the withdrawal. So it
@@ -43,6 +43,13 @@ public final class Propagation {
     static final int QUIET_GAPS = 10;
     /** How many arrivals make a rate to measure gaps by. */
     static final int STEADY_TRAFFIC = 3;
+    /**
+     * The least span the rate is measured over (from the trigger; longer when the withdrawal takes longer, shorter when
+     * {@code minimum} is): long enough to catch a few arrivals of a pod that gets a few requests a second, short enough
+     * not to be mostly the silence after fast consumers moved away (kube-proxy: about a second), which made a busy pod's
+     * rate look sparse.
+     */
+    static final Duration RATE_WINDOW = Duration.ofSeconds(2);
 
     private final Mode mode;
     private final Duration delay;
@@ -223,7 +230,8 @@ public final class Propagation {
             this.connections = connections;
             TrafficTracker started = null;
             try {
-                started = TrafficTracker.start(connections, keepAliveWait, minimum, ticker, clock);
+                started = TrafficTracker.start(connections, keepAliveWait, minimum.compareTo(RATE_WINDOW) < 0 ? minimum : RATE_WINDOW,
+                        ticker, clock);
             } catch (IOException e) {
                 error = "cannot read the TCP connection table: " + e.getMessage();
             }
