@@ -166,17 +166,23 @@ public final class Propagation {
         Long withdrawn = tracker.withdrawnNanos();
         boolean afterWithdrawal = withdrawn != null;
         String lowTraffic;
-        if (arrivals >= STEADY_TRAFFIC && gap != null) {
+        TrafficTracker.Prior prior = tracker.prior(now, STEADY_TRAFFIC);
+        String basis = "the " + arrivals + " " + counted(tracker, now) + " measured from the trigger";
+        if (arrivals < STEADY_TRAFFIC || gap == null || prior != null && prior.meanGap().compareTo(gap) < 0) {
+            // The busier evidence: what the pod got just before the trigger, when the drain itself saw less.
+            gap = prior == null ? null : prior.meanGap();
+            basis = prior == null ? basis : prior.describe();
+        }
+        if (gap != null) {
             Duration gaps = gap.multipliedBy(QUIET_GAPS);
             if (gaps.compareTo(quietPeriod) <= 0) {
-                return new Judgement(silence, quietPeriod, "the quiet period; " + arrivals + " " + counted(tracker, now)
-                        + " measured from the trigger, mean gap " + Durations.format(gap), afterWithdrawal && silence.compareTo(quietPeriod) >= 0);
+                return new Judgement(silence, quietPeriod, "the quiet period; " + basis + ", mean gap " + Durations.format(gap),
+                        afterWithdrawal && silence.compareTo(quietPeriod) >= 0);
             }
             if (gaps.compareTo(minimum) <= 0) {
-                return new Judgement(silence, gaps, QUIET_GAPS + " mean gaps of the " + arrivals + " " + counted(tracker, now) + " measured from the trigger",
-                        afterWithdrawal && silence.compareTo(gaps) >= 0);
+                return new Judgement(silence, gaps, QUIET_GAPS + " mean gaps of " + basis, afterWithdrawal && silence.compareTo(gaps) >= 0);
             }
-            lowTraffic = "sparse traffic: " + arrivals + " " + counted(tracker, now) + " measured from the trigger, mean gap " + Durations.format(gap)
+            lowTraffic = "sparse traffic: " + basis + ", mean gap " + Durations.format(gap)
                     + ", so " + QUIET_GAPS + " gaps would be longer than the minimum; the quiet period and at least the minimum "
                     + Durations.format(minimum) + " after the withdrawal";
         } else {

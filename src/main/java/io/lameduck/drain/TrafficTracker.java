@@ -50,6 +50,13 @@ final class TrafficTracker {
     private Arrival lastRequest; // either kind
     private long lastCountedAfterWindow = -1; // new connections, and requests on connections opened after the window
     private final Map<InetAddress, Source> sources = new HashMap<>();
+    private final int closedBefore; // connections the app had closed in the minute before the start (TIME_WAIT)
+    private final int activeBefore; // open connections that had received data in the second before the start
+
+    /** How long Linux keeps a connection its side closed first in TIME_WAIT (TCP_TIMEWAIT_LEN): what "recently" spans. */
+    static final Duration TIME_WAIT = Duration.ofSeconds(60);
+    /** An open connection counts as active before the start when data arrived on it this recently. */
+    static final Duration ACTIVE_BEFORE = Duration.ofSeconds(1);
 
     /**
      * One open connection: when it was first seen, what it had received at the last look, and whether it is still
@@ -75,8 +82,45 @@ final class TrafficTracker {
         this.ticker = ticker;
         this.startedAt = clock.instant();
         this.startNanos = ticker.nanoTime();
+        int closed = 0;
+        int active = 0;
         for (Map.Entry<Connection, Received> each : connections.now().entrySet()) {
-            open.put(each.getKey(), new Open(startNanos, each.getValue(), false));
+            Received received = each.getValue();
+            open.put(each.getKey(), new Open(startNanos, received, false));
+            if (received.closedByApp()) {
+                closed++;
+            } else if (received.known() && received.bytes() > 0 && received.sinceLastData().compareTo(ACTIVE_BEFORE) <= 0) {
+                active++;
+            }
+        }
+        this.closedBefore = closed;
+        this.activeBefore = active;
+    }
+
+    /**
+     * The traffic just before the start, from the first look alone: connections the app closed in the last minute (an
+     * HTTP server closes first after {@code Connection: close}: one per request of a client without keep-alive) and
+     * keep-alive connections that received data in the last second. Both are lower bounds. It matters when fast
+     * consumers moved away before the drain was even triggered (kube-proxy follows the deletion within a second or
+     * two; the preStop comes about as late): then the drain sees almost nothing and cannot measure a rate, but the
+     * pod was busy a moment ago, and a silence of ten of those gaps is evidence. Null with fewer than
+     * {@code STEADY} observations, or no rate of the kind that counts at {@code now}.
+     */
+    synchronized Prior prior(long now, int steady) {
+        boolean held = heldConnectionsCount(now);
+        int observations = closedBefore + (held ? activeBefore : 0);
+        if (observations < steady) {
+            return null;
+        }
+        double perSecond = closedBefore / (double) TIME_WAIT.toSeconds() + (held ? activeBefore / (double) ACTIVE_BEFORE.toSeconds() : 0);
+        return new Prior(Duration.ofNanos((long) (1e9 / perSecond)), closedBefore, held ? activeBefore : 0);
+    }
+
+    /** The traffic before the start (see {@link #prior}): its mean gap and what it was taken from. */
+    record Prior(Duration meanGap, int closed, int active) {
+        String describe() {
+            return "the traffic before the trigger (" + closed + " connections the app closed in the last " + TIME_WAIT.toSeconds() + " s"
+                    + (active > 0 ? ", " + active + " keep-alive connections active in the last second" : "") + ")";
         }
     }
 

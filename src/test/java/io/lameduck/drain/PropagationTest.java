@@ -2,6 +2,7 @@ package io.lameduck.drain;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.net.InetAddress;
 import java.net.Socket;
 import java.time.Clock;
 import java.time.Duration;
@@ -202,6 +203,32 @@ class PropagationTest {
     }
 
     @Test
+    void aPodBusyJustBeforeTheTriggerEndsWithoutTheLowTrafficMinimum() throws Exception {
+        // Fast consumers moved away before the preStop came: the drain itself sees nothing, but the first look shows
+        // ten keep-alive connections that received data in the last second, and three closed in the last minute.
+        ScriptedConnections table = ScriptedConnections.onPort8080();
+        for (int i = 0; i < 10; i++) {
+            table.connections.put(new AppConnections.Connection(InetAddress.getByName("10.244.0.5"), 8080,
+                    InetAddress.getByName("10.244.0.9"), 40000 + i), new AppConnections.Received(500, Duration.ofMillis(100)));
+        }
+        for (int i = 0; i < 3; i++) {
+            table.connections.put(new AppConnections.Connection(InetAddress.getByName("10.244.0.5"), 8080,
+                    InetAddress.getByName("10.244.0.9"), 41000 + i), AppConnections.Received.CLOSED_BY_APP);
+        }
+        Propagation propagation = quiet(table, Duration.ofMillis(300), Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ofSeconds(8));
+        long start = System.nanoTime();
+        Propagation.Watch watch = propagation.watch();
+        TimeUnit.MILLISECONDS.sleep(200); // the withdraw step
+        StepResult result = propagation.await(Deadline.after(Duration.ofSeconds(20)), watch, traffic::set);
+        double took = since(start, System.nanoTime());
+
+        assertThat(result.detail()).contains("10 mean gaps of the traffic before the trigger (3 connections the app closed in the "
+                + "last 60 s, 10 keep-alive connections active in the last second)");
+        assertThat(traffic.get().requiredQuietSeconds()).isBetween(0.9, 1.0); // 10.05 arrivals a second
+        assertThat(took).as("ten gaps of silence from the trigger, not the 5 s minimum after the withdrawal").isBetween(0.9, 3.0);
+    }
+
+    @Test
     void trafficTooSparseForTenGapsWithinTheMinimumWaitsTheMinimumInstead() throws Exception {
         // Ten gaps of a kubelet probe every 400 ms would be 4 s (and a probe every 5 s: past any maximum).
         try (LoopbackApp app = new LoopbackApp()) {
@@ -215,7 +242,7 @@ class PropagationTest {
             StepResult result = propagation.await(Deadline.after(Duration.ofSeconds(20)), watch, traffic::set);
             double took = since(start, System.nanoTime());
 
-            assertThat(result.detail()).containsPattern("sparse traffic: [34] arrivals measured from the trigger, mean gap ")
+            assertThat(result.detail()).containsPattern("sparse traffic: the [34] arrivals measured from the trigger, mean gap ")
                     .contains("at least the minimum 1500ms after the withdrawal");
             assertThat(traffic.get().requiredQuietSeconds()).isEqualTo(0.3);
             assertThat(took).as("the withdrawal (this step's start, 1.6 s in) + the minimum").isBetween(3.0, 5.0);

@@ -224,6 +224,29 @@ class TrafficTrackerTest {
     }
 
     @Test
+    void theFirstLookTellsHowBusyThePodWasJustBeforeTheStart() throws Exception {
+        for (int i = 0; i < 120; i++) { // closed by the app in the last minute: two a second
+            table.connections.put(from("10.244.0.9", 30000 + i), Received.CLOSED_BY_APP);
+        }
+        for (int i = 0; i < 4; i++) { // keep-alive connections with data in the last second
+            table.connections.put(from("10.244.0.9", 40000 + i), new Received(900, Duration.ofMillis(200 * i)));
+        }
+        table.connections.put(from("10.244.0.9", 40010), new Received(900, Duration.ofSeconds(3))); // idle: not active
+        table.connections.put(from("10.244.0.9", 40011), new Received(0, Duration.ZERO)); // never sent: not active
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, ticker, Clock.systemUTC());
+        tracker.withdrawn(now);
+
+        TrafficTracker.Prior prior = tracker.prior(now, 3);
+        assertThat(prior.meanGap()).isEqualTo(Duration.ofNanos(1_000_000_000L / 6)); // 2 + 4 a second
+        assertThat(prior.describe()).isEqualTo("the traffic before the trigger (120 connections the app closed in the last 60 s, "
+                + "4 keep-alive connections active in the last second)");
+        advance(KEEP_ALIVE_WAIT);
+        assertThat(tracker.prior(now, 3).meanGap()).as("once keep-alive requests stop counting, only the closed ones")
+                .isEqualTo(Duration.ofMillis(500));
+        assertThat(tracker.prior(now, 121)).as("too few observations").isNull();
+    }
+
+    @Test
     void aReaderThatStopsKnowingCountsNothing() throws Exception {
         Connection pooled = from("10.244.0.9", 40000);
         table.connections.put(pooled, new Received(100, Duration.ofSeconds(3)));
