@@ -27,8 +27,10 @@ import org.slf4j.LoggerFactory;
  *       kubelet probes trickle in. With fewer than {@link #STEADY_TRAFFIC} arrivals there is no rate to measure,
  *       and silence proves little: then the step also waits at least {@code minimum} after the withdrawal. So it
  *       does when the traffic is sparse, ten mean gaps longer than {@code minimum} (a kubelet probe every few
- *       seconds, and little else): waiting ten of those gaps would run to the maximum on every drain. If the
- *       table cannot be read, it waits the maximum.
+ *       seconds, and little else): waiting ten of those gaps would run to the maximum on every drain. The traffic
+ *       just before the trigger ({@link TrafficTracker#prior}) sets the gaps instead when it was the busier: fast
+ *       consumers often move before the preStop arrives, leaving the drain nothing to measure. If the table cannot
+ *       be read, it waits the maximum.
  * </ul>
  *
  * Either mode stays within the drain deadline and, when it knows the application's ports, reports the traffic it saw
