@@ -27,10 +27,10 @@ import org.slf4j.LoggerFactory;
  *       kubelet probes trickle in. With fewer than {@link #STEADY_TRAFFIC} arrivals there is no rate to measure,
  *       and silence proves little: then the step also waits at least {@code minimum} after the withdrawal. So it
  *       does when the traffic is sparse, ten mean gaps longer than {@code minimum} (a kubelet probe every few
- *       seconds, and little else): waiting ten of those gaps would run to the maximum on every drain. The traffic
- *       just before the trigger ({@link TrafficTracker#prior}) sets the gaps instead when it was the busier: fast
- *       consumers often move before the preStop arrives, leaving the drain nothing to measure. If the table cannot
- *       be read, it waits the maximum.
+ *       seconds, and little else): waiting ten of those gaps would run to the maximum on every drain. The new
+ *       connections just before the trigger ({@link TrafficTracker#prior}) set the gaps instead when they were the
+ *       busier: fast consumers often move before the preStop arrives, leaving the drain nothing to measure. If the
+ *       table cannot be read, it waits the maximum.
  * </ul>
  *
  * Either mode stays within the drain deadline and, when it knows the application's ports, reports the traffic it saw
@@ -62,6 +62,8 @@ public final class Propagation {
     private final Duration pollInterval;
     private final Optional<AppConnections> connections;
     private final Ticker ticker;
+    /** When the agent built it, at start-up: how far back the first look of a drain can tell the pod's traffic. */
+    private final long createdNanos;
     private final Clock clock;
 
     private Propagation(Mode mode, Duration delay, Duration quietPeriod, Duration minimum, Duration maximum,
@@ -76,6 +78,7 @@ public final class Propagation {
         this.connections = connections;
         this.ticker = ticker;
         this.clock = clock;
+        this.createdNanos = ticker.nanoTime();
     }
 
     /** Waits {@code delay}; traffic is not watched. */
@@ -168,7 +171,7 @@ public final class Propagation {
         Long withdrawn = tracker.withdrawnNanos();
         boolean afterWithdrawal = withdrawn != null;
         String lowTraffic;
-        TrafficTracker.Prior prior = tracker.prior(now, STEADY_TRAFFIC);
+        TrafficTracker.Prior prior = tracker.prior(STEADY_TRAFFIC);
         String basis = "the " + arrivals + " " + counted(tracker, now) + " measured from the trigger";
         if (arrivals < STEADY_TRAFFIC || gap == null || prior != null && prior.meanGap().compareTo(gap) < 0) {
             // The busier evidence: what the pod got just before the trigger, when the drain itself saw less.
@@ -239,7 +242,7 @@ public final class Propagation {
             TrafficTracker started = null;
             try {
                 started = TrafficTracker.start(connections, keepAliveWait, minimum.compareTo(RATE_WINDOW) < 0 ? minimum : RATE_WINDOW,
-                        ticker, clock);
+                        Duration.ofNanos(ticker.nanoTime() - createdNanos), ticker, clock);
             } catch (IOException e) {
                 error = "cannot read the TCP connection table: " + e.getMessage();
             }

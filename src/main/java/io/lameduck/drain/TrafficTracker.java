@@ -50,13 +50,13 @@ final class TrafficTracker {
     private Arrival lastRequest; // either kind
     private long lastCountedAfterWindow = -1; // new connections, and requests on connections opened after the window
     private final Map<InetAddress, Source> sources = new HashMap<>();
-    private final int closedBefore; // connections the app had closed in the minute before the start (TIME_WAIT)
-    private final int activeBefore; // open connections that had received data in the second before the start
+    private final int closedBefore; // connections the app had closed before the start, still in TIME_WAIT
+    private final Duration history; // how long before the start those can have been closed
 
-    /** How long Linux keeps a connection its side closed first in TIME_WAIT (TCP_TIMEWAIT_LEN): what "recently" spans. */
+    /** How long Linux keeps a connection its side closed first in TIME_WAIT (TCP_TIMEWAIT_LEN). */
     static final Duration TIME_WAIT = Duration.ofSeconds(60);
-    /** An open connection counts as active before the start when data arrived on it this recently. */
-    static final Duration ACTIVE_BEFORE = Duration.ofSeconds(1);
+    /** The least history a rate before the start is taken over: a young pod's few closes are no rate. */
+    static final Duration LEAST_HISTORY = Duration.ofSeconds(10);
 
     /**
      * One open connection: when it was first seen, what it had received at the last look, and whether it is still
@@ -74,8 +74,8 @@ final class TrafficTracker {
         long lastNanos;
     }
 
-    private TrafficTracker(AppConnections connections, Duration keepAliveWait, Duration rateWindow, Ticker ticker, Clock clock)
-            throws IOException {
+    private TrafficTracker(AppConnections connections, Duration keepAliveWait, Duration rateWindow, Duration uptime, Ticker ticker,
+            Clock clock) throws IOException {
         this.connections = connections;
         this.keepAliveWait = keepAliveWait;
         this.rateWindow = rateWindow;
@@ -83,44 +83,38 @@ final class TrafficTracker {
         this.startedAt = clock.instant();
         this.startNanos = ticker.nanoTime();
         int closed = 0;
-        int active = 0;
         for (Map.Entry<Connection, Received> each : connections.now().entrySet()) {
-            Received received = each.getValue();
-            open.put(each.getKey(), new Open(startNanos, received, false));
-            if (received.closedByApp()) {
+            open.put(each.getKey(), new Open(startNanos, each.getValue(), false));
+            if (each.getValue().closedByApp()) {
                 closed++;
-            } else if (received.known() && received.bytes() > 0 && received.sinceLastData().compareTo(ACTIVE_BEFORE) <= 0) {
-                active++;
             }
         }
         this.closedBefore = closed;
-        this.activeBefore = active;
+        this.history = uptime.compareTo(TIME_WAIT) > 0 ? TIME_WAIT : uptime.compareTo(LEAST_HISTORY) < 0 ? LEAST_HISTORY : uptime;
     }
 
     /**
-     * The traffic just before the start, from the first look alone: connections the app closed in the last minute (an
-     * HTTP server closes first after {@code Connection: close}: one per request of a client without keep-alive) and
-     * keep-alive connections that received data in the last second. Both are lower bounds. It matters when fast
-     * consumers moved away before the drain was even triggered (kube-proxy follows the deletion within a second or
-     * two; the preStop comes about as late): then the drain sees almost nothing and cannot measure a rate, but the
-     * pod was busy a moment ago, and a silence of ten of those gaps is evidence. Null with fewer than
-     * {@code STEADY} observations, or no rate of the kind that counts at {@code now}.
+     * The rate of new connections just before the start, from the first look alone: the connections the app closed
+     * first (after {@code Connection: close}, once per request of a client without keep-alive), which Linux keeps in
+     * TIME_WAIT for a minute, over that minute or the agent's uptime when shorter (at least {@link #LEAST_HISTORY}).
+     * A lower bound (a client that closes first leaves no trace here), so the silence it asks for is, if anything,
+     * longer than needed. It matters when fast consumers moved away before the drain was even triggered (kube-proxy
+     * follows a deletion within a second or two; the preStop comes about as late): then the drain sees almost
+     * nothing and cannot measure a rate, although the pod was busy a moment ago. Keep-alive traffic is no guide
+     * here: once the app leaves, each pooled connection closes after its next request, and a lagging consumer
+     * keeps sending only what it connects anew. Null with fewer than {@code steady} closed connections.
      */
-    synchronized Prior prior(long now, int steady) {
-        boolean held = heldConnectionsCount(now);
-        int observations = closedBefore + (held ? activeBefore : 0);
-        if (observations < steady) {
+    synchronized Prior prior(int steady) {
+        if (closedBefore < steady) {
             return null;
         }
-        double perSecond = closedBefore / (double) TIME_WAIT.toSeconds() + (held ? activeBefore / (double) ACTIVE_BEFORE.toSeconds() : 0);
-        return new Prior(Duration.ofNanos((long) (1e9 / perSecond)), closedBefore, held ? activeBefore : 0);
+        return new Prior(history.dividedBy(closedBefore), closedBefore, history);
     }
 
-    /** The traffic before the start (see {@link #prior}): its mean gap and what it was taken from. */
-    record Prior(Duration meanGap, int closed, int active) {
+    /** The new connections before the start (see {@link #prior}): their mean gap and what it was taken from. */
+    record Prior(Duration meanGap, int closed, Duration history) {
         String describe() {
-            return "the traffic before the trigger (" + closed + " connections the app closed in the last " + TIME_WAIT.toSeconds() + " s"
-                    + (active > 0 ? ", " + active + " keep-alive connections active in the last second" : "") + ")";
+            return "the new connections before the trigger (" + closed + " the app closed in the last " + history.toSeconds() + " s)";
         }
     }
 
@@ -131,7 +125,13 @@ final class TrafficTracker {
      */
     static TrafficTracker start(AppConnections connections, Duration keepAliveWait, Duration rateWindow, Ticker ticker, Clock clock)
             throws IOException {
-        return new TrafficTracker(connections, keepAliveWait, rateWindow, ticker, clock);
+        return start(connections, keepAliveWait, rateWindow, TIME_WAIT, ticker, clock);
+    }
+
+    /** As above, for an agent that has been up for {@code uptime} (the span its first look can tell a rate over). */
+    static TrafficTracker start(AppConnections connections, Duration keepAliveWait, Duration rateWindow, Duration uptime,
+            Ticker ticker, Clock clock) throws IOException {
+        return new TrafficTracker(connections, keepAliveWait, rateWindow, uptime, ticker, clock);
     }
 
     /** Reads the table once and records what arrived since the previous poll. */
@@ -165,8 +165,9 @@ final class TrafficTracker {
                     // The app closed an open connection since the last look: an HTTP server does that right after it
                     // answered a request with Connection: close (an app leaving does it on every connection), and the
                     // request came and went between two polls. Counted as one, now; an idle timeout is counted too,
-                    // which only waits a little longer.
-                    arrived(new Arrival(now, connection, false), before.firstSeenNanos());
+                    // which only waits a little longer. Not in the rate: it ended its connection, and says nothing of
+                    // the traffic to come (an app that leaves closes every pooled connection so, all at once).
+                    arrived(new Arrival(now, connection, false), before.firstSeenNanos(), false);
                 } else if (received.known() && before.received().known() && received.bytes() > before.received().bytes()) {
                     // The kernel's clock says when the data came, more precisely than the poll interval.
                     long at = Math.max(now - received.sinceLastData().toNanos(), before.firstSeenNanos());
@@ -178,7 +179,11 @@ final class TrafficTracker {
     }
 
     private void arrived(Arrival arrival, long connectionFirstSeen) {
-        if (arrival.nanos() <= rateWindowEnd()) {
+        arrived(arrival, connectionFirstSeen, true);
+    }
+
+    private void arrived(Arrival arrival, long connectionFirstSeen, boolean inRate) {
+        if (inRate && arrival.nanos() <= rateWindowEnd()) {
             rateArrivals++;
             if (arrival.newConnection()) {
                 rateNewConnections++;

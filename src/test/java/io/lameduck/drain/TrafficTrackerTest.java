@@ -224,26 +224,34 @@ class TrafficTrackerTest {
     }
 
     @Test
-    void theFirstLookTellsHowBusyThePodWasJustBeforeTheStart() throws Exception {
-        for (int i = 0; i < 120; i++) { // closed by the app in the last minute: two a second
+    void theFirstLookTellsTheRateOfNewConnectionsJustBeforeTheStart() throws Exception {
+        for (int i = 0; i < 120; i++) { // closed first by the app, still in TIME_WAIT
             table.connections.put(from("10.244.0.9", 30000 + i), Received.CLOSED_BY_APP);
         }
-        for (int i = 0; i < 4; i++) { // keep-alive connections with data in the last second
+        for (int i = 0; i < 4; i++) { // busy keep-alive connections: no guide once the app leaves (they close)
             table.connections.put(from("10.244.0.9", 40000 + i), new Received(900, Duration.ofMillis(200 * i)));
         }
-        table.connections.put(from("10.244.0.9", 40010), new Received(900, Duration.ofSeconds(3))); // idle: not active
-        table.connections.put(from("10.244.0.9", 40011), new Received(0, Duration.ZERO)); // never sent: not active
-        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, ticker, Clock.systemUTC());
-        tracker.withdrawn(now);
+        TrafficTracker minuteOld = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, Duration.ofMinutes(5), ticker, Clock.systemUTC());
+        assertThat(minuteOld.prior(3).meanGap()).isEqualTo(Duration.ofMillis(500)); // 120 in the 60 s of TIME_WAIT
+        assertThat(minuteOld.prior(3).describe()).isEqualTo("the new connections before the trigger (120 the app closed in the last 60 s)");
 
-        TrafficTracker.Prior prior = tracker.prior(now, 3);
-        assertThat(prior.meanGap()).isEqualTo(Duration.ofNanos(1_000_000_000L / 6)); // 2 + 4 a second
-        assertThat(prior.describe()).isEqualTo("the traffic before the trigger (120 connections the app closed in the last 60 s, "
-                + "4 keep-alive connections active in the last second)");
-        advance(KEEP_ALIVE_WAIT);
-        assertThat(tracker.prior(now, 3).meanGap()).as("once keep-alive requests stop counting, only the closed ones")
-                .isEqualTo(Duration.ofMillis(500));
-        assertThat(tracker.prior(now, 121)).as("too few observations").isNull();
+        TrafficTracker young = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, Duration.ofSeconds(24), ticker, Clock.systemUTC());
+        assertThat(young.prior(3).meanGap()).as("an agent up for 24 s saw them all in 24 s").isEqualTo(Duration.ofMillis(200));
+        TrafficTracker newborn = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, Duration.ofSeconds(2), ticker, Clock.systemUTC());
+        assertThat(newborn.prior(3).meanGap()).as("at least 10 s of history").isEqualTo(Duration.ofNanos(10_000_000_000L / 120));
+        assertThat(minuteOld.prior(121)).as("too few").isNull();
+    }
+
+    @Test
+    void theAppClosingAPooledConnectionIsARequestButNotPartOfTheRate() throws Exception {
+        Connection pooled = from("10.244.0.9", 40000);
+        table.connections.put(pooled, new Received(100, Duration.ofSeconds(3)));
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, ticker, Clock.systemUTC());
+        advance(Duration.ofMillis(100));
+        table.connections.put(pooled, Received.CLOSED_BY_APP); // its last request, answered with Connection: close
+        tracker.poll();
+        assertThat(tracker.arrivals()).isEqualTo(1);
+        assertThat(tracker.rateArrivals(now)).as("it ended its connection: no sign of traffic to come").isZero();
     }
 
     @Test
