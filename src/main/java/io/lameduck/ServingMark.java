@@ -2,7 +2,6 @@ package io.lameduck;
 
 import io.lameduck.drain.Withdrawal;
 import io.lameduck.lifecycle.Lifecycle;
-import io.lameduck.lifecycle.State;
 import io.lameduck.maintenance.Maintenance;
 import java.time.Duration;
 import java.util.Optional;
@@ -60,7 +59,7 @@ final class ServingMark {
     }
 
     private void retry(Duration waited, int attempt) {
-        if (lifecycle.state().ordinal() >= State.DRAINING.ordinal()) {
+        if (lifecycle.state().servingIsOver()) {
             return;
         }
         Optional<Withdrawal.Result> result = maintenance.markServingUnlessActive();

@@ -27,7 +27,7 @@ public final class LifecycleGuardedWithdrawal implements Withdrawal {
     @Override
     public synchronized Result restore() {
         State state = lifecycle.state();
-        if (state.ordinal() >= State.DRAINING.ordinal()) {
+        if (state.servingIsOver()) {
             return new Result(Status.UNVERIFIED, strategy() + ": not restored, the agent is " + state + " (a drain owns the withdrawal)");
         }
         return delegate.restore();

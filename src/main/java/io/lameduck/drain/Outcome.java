@@ -5,7 +5,7 @@ import java.util.Locale;
 
 /** How one step or hook ended. */
 public enum Outcome {
-    COMPLETED, TIMED_OUT, FAILED, SKIPPED, CANCELLED;
+    COMPLETED, TIMED_OUT, FAILED, SKIPPED;
 
     @JsonValue
     public String label() {

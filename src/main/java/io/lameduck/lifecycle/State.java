@@ -19,6 +19,14 @@ public enum State {
         return this == STOPPED || this == FAILED;
     }
 
+    /**
+     * Whether serving is over for good: a drain began (or the agent stops, or failed). Nothing may then mark the pod
+     * serving again, restore a withdrawal or start maintenance: the drain owns the withdrawal.
+     */
+    public boolean servingIsOver() {
+        return ordinal() >= DRAINING.ordinal();
+    }
+
     /** Whether the lifecycle may move from this state to {@code target}. */
     public boolean canMoveTo(State target) {
         if (isTerminal()) {

@@ -250,7 +250,7 @@ public final class Maintenance {
     }
 
     private boolean drainBegan() {
-        return lifecycle.state().ordinal() >= State.DRAINING.ordinal();
+        return lifecycle.state().servingIsOver();
     }
 
     /** Delivers queued changes in order, outside the lock; one thread at a time does it, the others leave it that one. */

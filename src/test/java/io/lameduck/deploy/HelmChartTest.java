@@ -413,11 +413,31 @@ class HelmChartTest {
 
     @Test
     void schemaAcceptsTheKeysTheNodeTestsSet() {
-        render("--set", "image.repository=localhost/lameduck", "--set", "image.tag=1234567", "--set", "image.pullPolicy=Never",
+        // Tags go as strings, as the node tests pass them: `--set image.tag=1234567` would render 1.234567e+06.
+        List<JsonNode> docs = render("--set", "image.repository=localhost/lameduck", "--set-string", "image.tag=1234567", "--set", "image.pullPolicy=Never",
                 "--set", "example.enabled=true", "--set", "example.replicas=3", "--set", "example.image.repository=localhost/lameduck-demo",
-                "--set", "example.image.tag=0a1b2c3", "--set", "example.image.pullPolicy=Never",
+                "--set-string", "example.image.tag=0a1b2c3", "--set", "example.image.pullPolicy=Never",
                 "--set", "example.strategy.rollingUpdate.maxUnavailable=0", "--set", "example.strategy.rollingUpdate.maxSurge=1",
-                "--set", "withdraw.strategy=label", "--set", "sidecar.native=true");
+                "--set", "withdraw.strategy=label", "--set", "sidecar.native=true",
+                "--set", "config.drain.hooks[0].name=leave", "--set", "config.drain.hooks[0].type=http",
+                "--set", "config.drain.hooks[0].at=trigger", "--set", "config.drain.hooks[0].url=http://127.0.0.1:8080/drain");
+        // ... and each of them reaches what it is for, not only past the schema.
+        JsonNode example = docs.stream().filter(d -> d.at("/kind").asText().equals("Deployment")
+                && d.at("/spec/template/spec/initContainers").isArray()).findFirst().orElseThrow();
+        assertThat(example.at("/spec/replicas").asInt()).isEqualTo(3);
+        assertThat(example.at("/spec/strategy/rollingUpdate/maxUnavailable").asInt()).isZero();
+        assertThat(example.at("/spec/strategy/rollingUpdate/maxSurge").asInt()).isEqualTo(1);
+        JsonNode agent = example.at("/spec/template/spec/initContainers/0");
+        assertThat(agent.at("/restartPolicy").asText()).as("a native sidecar").isEqualTo("Always");
+        assertThat(agent.at("/image").asText()).isEqualTo("localhost/lameduck:1234567");
+        assertThat(agent.at("/imagePullPolicy").asText()).isEqualTo("Never");
+        assertThat(example.at("/spec/template/spec/containers/0/image").asText()).isEqualTo("localhost/lameduck-demo:0a1b2c3");
+        String config = docs.stream().filter(d -> d.at("/kind").asText().equals("ConfigMap") && d.at("/data/lameduck.yaml").isTextual())
+                .findFirst().orElseThrow().at("/data/lameduck.yaml").asText();
+        JsonNode drain = readYaml(config).at("/drain");
+        assertThat(drain.at("/withdraw/strategy").asText()).isEqualTo("label");
+        assertThat(drain.at("/hooks/0/at").asText()).isEqualTo("trigger");
+        assertThat(drain.at("/hooks/0/url").asText()).isEqualTo("http://127.0.0.1:8080/drain");
     }
 
     @Test

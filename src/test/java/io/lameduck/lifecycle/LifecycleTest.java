@@ -25,6 +25,12 @@ class LifecycleTest {
     }
 
     @Test
+    void servingIsOverOnceADrainBeganAndInEveryLaterState() {
+        assertThat(java.util.Arrays.stream(State.values()).filter(State::servingIsOver))
+                .containsExactly(State.DRAINING, State.DRAINED, State.STOPPING, State.STOPPED, State.FAILED);
+    }
+
+    @Test
     void normalLifeRecordsEveryTransitionInOrder() {
         Lifecycle lifecycle = new Lifecycle(clock);
         List<Transition> heard = new ArrayList<>();
