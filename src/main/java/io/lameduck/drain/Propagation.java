@@ -166,36 +166,48 @@ public final class Propagation {
 
     private Judgement judge(TrafficTracker tracker, long now) {
         Duration silence = tracker.silence(now);
-        int arrivals = tracker.rateArrivals(now);
-        Duration gap = tracker.meanGap(now);
         Long withdrawn = tracker.withdrawnNanos();
         boolean afterWithdrawal = withdrawn != null;
+        Rate rate = busierRate(tracker, now);
         String lowTraffic;
-        TrafficTracker.Prior prior = tracker.prior(STEADY_TRAFFIC);
-        String basis = "the " + arrivals + " " + counted(tracker, now) + " measured from the trigger";
-        if (arrivals < STEADY_TRAFFIC || gap == null || prior != null && prior.meanGap().compareTo(gap) < 0) {
-            // The busier evidence: what the pod got just before the trigger, when the drain itself saw less.
-            gap = prior == null ? null : prior.meanGap();
-            basis = prior == null ? basis : prior.describe();
-        }
-        if (gap != null) {
-            Duration gaps = gap.multipliedBy(QUIET_GAPS);
+        if (rate != null) {
+            Duration gaps = rate.meanGap().multipliedBy(QUIET_GAPS);
             if (gaps.compareTo(quietPeriod) <= 0) {
-                return new Judgement(silence, quietPeriod, "the quiet period; " + basis + ", mean gap " + Durations.format(gap),
+                return new Judgement(silence, quietPeriod, "the quiet period; " + rate.basis() + ", mean gap " + Durations.format(rate.meanGap()),
                         afterWithdrawal && silence.compareTo(quietPeriod) >= 0);
             }
             if (gaps.compareTo(minimum) <= 0) {
-                return new Judgement(silence, gaps, QUIET_GAPS + " mean gaps of " + basis, afterWithdrawal && silence.compareTo(gaps) >= 0);
+                return new Judgement(silence, gaps, QUIET_GAPS + " mean gaps of " + rate.basis(), afterWithdrawal && silence.compareTo(gaps) >= 0);
             }
-            lowTraffic = "sparse traffic: " + basis + ", mean gap " + Durations.format(gap)
+            lowTraffic = "sparse traffic: " + rate.basis() + ", mean gap " + Durations.format(rate.meanGap())
                     + ", so " + QUIET_GAPS + " gaps would be longer than the minimum; the quiet period and at least the minimum "
                     + Durations.format(minimum) + " after the withdrawal";
         } else {
-            lowTraffic = "low traffic: " + arrivals + " " + counted(tracker, now) + " measured from the trigger prove no rate, "
+            lowTraffic = "low traffic: " + tracker.rateArrivals(now) + " " + counted(tracker, now) + " measured from the trigger prove no rate, "
                     + "so also at least the minimum " + Durations.format(minimum) + " after the withdrawal";
         }
         boolean longEnough = afterWithdrawal && now - withdrawn >= minimum.toNanos();
         return new Judgement(silence, quietPeriod, lowTraffic, longEnough && silence.compareTo(quietPeriod) >= 0);
+    }
+
+    /** A rate to judge a silence by: its mean gap, and what it was taken from (for the report). */
+    private record Rate(Duration meanGap, String basis) {}
+
+    /**
+     * The busier of the traffic the drain measured and the new connections just before the trigger (the drain itself
+     * may see little when fast consumers moved before the preStop came); null when neither makes a rate.
+     */
+    private static Rate busierRate(TrafficTracker tracker, long now) {
+        int arrivals = tracker.rateArrivals(now);
+        Duration gap = tracker.meanGap(now);
+        Rate measured = arrivals >= STEADY_TRAFFIC && gap != null
+                ? new Rate(gap, "the " + arrivals + " " + counted(tracker, now) + " measured from the trigger") : null;
+        TrafficTracker.Prior prior = tracker.prior(STEADY_TRAFFIC);
+        Rate before = prior == null ? null : new Rate(prior.meanGap(), prior.describe());
+        if (measured == null || before == null) {
+            return measured == null ? before : measured;
+        }
+        return before.meanGap().compareTo(measured.meanGap()) < 0 ? before : measured;
     }
 
     /** What the rate was taken from: every arrival while keep-alive requests count, else the new connections. */

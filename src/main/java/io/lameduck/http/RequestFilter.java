@@ -14,6 +14,7 @@ import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
+import org.slf4j.event.Level;
 
 /**
  * Wraps every admin request: gives it an {@code X-Request-ID} (the caller's, when sane, else a new
@@ -62,13 +63,9 @@ final class RequestFilter extends HttpFilter {
         Duration took = Duration.ofNanos(System.nanoTime() - start);
         MDC.put("requestId", requestId);
         try {
-            if (routine(request.getMethod(), request.getRequestURI(), response.getStatus())) {
-                ACCESS.debug("{} {} {} {}ms from {}", request.getMethod(), request.getRequestURI(), response.getStatus(),
-                        took.toMillis(), request.getRemoteAddr());
-            } else {
-                ACCESS.info("{} {} {} {}ms from {}", request.getMethod(), request.getRequestURI(), response.getStatus(),
-                        took.toMillis(), request.getRemoteAddr());
-            }
+            ACCESS.atLevel(routine(request.getMethod(), request.getRequestURI(), response.getStatus()) ? Level.DEBUG : Level.INFO)
+                    .log("{} {} {} {}ms from {}", request.getMethod(), request.getRequestURI(), response.getStatus(),
+                            took.toMillis(), request.getRemoteAddr());
         } finally {
             MDC.remove("requestId");
         }

@@ -60,16 +60,12 @@ final class LoopbackApp implements AutoCloseable {
      * The app answers and closes first (as an HTTP server does after {@code Connection: close}), then the client closes
      * too: the app's side of the connection ends in TIME_WAIT.
      */
-    void closeByApp(Socket client) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
-        Socket accepted = null;
-        while (accepted == null && System.nanoTime() < deadline) {
-            accepted = sockets.stream().filter(s -> s.getPort() == client.getLocalPort() && s != client).findFirst().orElse(null);
-            Thread.sleep(10);
-        }
-        if (accepted == null) {
-            throw new IllegalStateException("the app never accepted the connection from port " + client.getLocalPort());
-        }
+    void closeByApp(Socket client) throws IOException {
+        Socket accepted = org.awaitility.Awaitility.await("the app accepts the connection from port " + client.getLocalPort())
+                .atMost(java.time.Duration.ofSeconds(5))
+                .until(() -> sockets.stream().filter(s -> s.getPort() == client.getLocalPort() && s != client).findFirst(),
+                        java.util.Optional::isPresent)
+                .orElseThrow();
         // It reads the requests first, as a server does: closing with unread data would send a reset, not a FIN.
         accepted.setSoTimeout(2000);
         java.io.InputStream in = accepted.getInputStream();
