@@ -7,7 +7,7 @@
 # keep-alive, and POST with keep-alive (never resent by the client). Writes BENCHMARKS.md, benchmarks.png and
 # benchmarks.json (the repository root by default). All of it (2 planes x 3 consumers x 9 scenarios) takes
 # about three hours; choose with --planes/--consumers/--scenarios. `--quick` is a smoke run of a few minutes
-# (three scenarios through the ClusterIP and one through the L7 proxy, one rollout each, into
+# (four scenarios through the ClusterIP, Lameduck leaving at the trigger among them, and one through the L7 proxy, one rollout each, into
 # target/bench-quick) that the README test command runs.
 #
 # Usage: scripts/bench.sh [--quick] [--rollouts N] [--planes fast,slow] [--consumers clusterip,l7,l7-lagging]

@@ -34,7 +34,7 @@ PLANES = {"fast": "1s", "slow": "5s"}  # kube-proxy --iptables-min-sync-period
 CONSUMERS = {"clusterip": None, "l7": ("200ms", 18080), "l7-lagging": ("10s", 18081)}
 NODE_IP = "10.200.0.2"
 QUICK_RUNS = [("clusterip", "no-prestop"), ("clusterip", "sleep-5"), ("clusterip", "lameduck-readiness-gate"),
-              ("l7", "lameduck-readiness-gate")]
+              ("l7", "lameduck-readiness-gate"), ("clusterip", "lameduck-leave-early")]
 READYZ_RATE = 100
 STEPS = ("withdraw", "propagate", "hooks")
 LOG_LOCK = threading.Lock()
@@ -88,7 +88,7 @@ def names(allowed):
 def arguments(argv):
     p = Parser(prog="scripts/bench.sh", description=__doc__)
     p.add_argument("--quick", action="store_true",
-                   help="a smoke run: fast plane, no-prestop, sleep-5 and lameduck-readiness-gate through the ClusterIP "
+                   help="a smoke run: fast plane, no-prestop, sleep-5, lameduck-readiness-gate and lameduck-leave-early through the ClusterIP "
                         "and lameduck-readiness-gate through l7, 1 rollout each (--scenarios/--consumers choose "
                         "others); writes under target/bench-quick unless --out is given")
     p.add_argument("--rollouts", type=bounded(1, 50), help="rollouts per scenario (default 7; --quick: 1)")
