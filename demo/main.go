@@ -4,6 +4,7 @@
 //	GET /              fast: answers at once with the pod name and a request counter
 //	GET /slow?d=500ms  slow: answers after d (a Go duration, at most 30s; 400 when invalid)
 //	GET /healthz       readiness/liveness: 200 until SIGTERM arrives, 503 after
+//	GET /livez         liveness: 200, or 503 once -live-for has passed since start (an app that wedges)
 //	POST /drain        from loopback only (403 otherwise): start leaving, before any SIGTERM. Keep serving,
 //	                   but answer every request with `Connection: close`, so keep-alive clients reconnect
 //	                   and their load balancer sends the new connections to other pods once it has caught up.
@@ -22,7 +23,10 @@
 //
 // Flags: -listen (":8080", env DEMO_LISTEN), -shutdown-timeout (25s: the upper bound of the wait for
 // in-flight requests and keep-alive connections; keep it below the pod's terminationGracePeriodSeconds),
-// -idle-close (1s).
+// -idle-close (1s). For the tests of container restarts, each counted from start (0: never):
+// -live-for (/livez fails after it, so a liveness probe on /livez gets the container restarted),
+// -exit-after (the process exits 3 after it: a crash), -oom-after (it then allocates memory until the
+// kernel kills it: an OOM kill under a memory limit).
 //
 // Client mode, for checks from images without curl: `demo -get URL` prints the body
 // of one GET and exits 0 on a 2xx answer, 1 otherwise.
@@ -52,6 +56,9 @@ func main() {
 	shutdownTimeout := flag.Duration("shutdown-timeout", 25*time.Second, "upper bound of the wait for in-flight requests and keep-alive connections after SIGTERM")
 	idleClose := flag.Duration("idle-close", time.Second, "after SIGTERM, close a keep-alive connection once it has been idle this long (counted from SIGTERM at the earliest)")
 	get := flag.String("get", "", "client mode: GET this URL, print the body, exit 0 on 2xx")
+	liveFor := flag.Duration("live-for", 0, "/livez answers 503 once this long has passed since start (0: never)")
+	exitAfter := flag.Duration("exit-after", 0, "exit 3 this long after start, as a crash would (0: never)")
+	oomAfter := flag.Duration("oom-after", 0, "allocate memory until killed, this long after start (0: never)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("demo: ")
@@ -59,6 +66,22 @@ func main() {
 		os.Exit(fetch(*get))
 	}
 
+	started := time.Now()
+	failAfter(*exitAfter, func() {
+		log.Printf("exiting 3 at %s (-exit-after %s)", time.Now().UTC().Format(time.RFC3339Nano), *exitAfter)
+		os.Exit(3)
+	})
+	failAfter(*oomAfter, func() {
+		log.Printf("allocating until killed at %s (-oom-after %s)", time.Now().UTC().Format(time.RFC3339Nano), *oomAfter)
+		var hoard [][]byte
+		for {
+			chunk := make([]byte, 1<<20)
+			for i := range chunk {
+				chunk[i] = 1 // touched, so it is resident
+			}
+			hoard = append(hoard, chunk)
+		}
+	})
 	name := envOr("POD_NAME", envOr("HOSTNAME", "demo"))
 	var requests atomic.Int64
 	var stopping atomic.Bool
@@ -94,6 +117,13 @@ func main() {
 			log.Printf("leaving at %s: answering Connection: close from now on", time.Now().UTC().Format(time.RFC3339Nano))
 		}
 		fmt.Fprintln(w, "leaving: answering Connection: close from now on")
+	})
+	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) {
+		if *liveFor > 0 && time.Since(started) > *liveFor {
+			http.Error(w, "wedged (-live-for passed)", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		if stopping.Load() {
@@ -196,6 +226,13 @@ func (t *connTracker) closeIdle(idle time.Duration) int {
 		}
 	}
 	return len(t.conns)
+}
+
+// failAfter runs fail in the background after d; never when d is 0.
+func failAfter(d time.Duration, fail func()) {
+	if d > 0 {
+		time.AfterFunc(d, fail)
+	}
 }
 
 func fetch(url string) int {

@@ -216,6 +216,9 @@ failSwapOn: false
 resolvConf: /etc/resolv.conf
 # The disk is shared with everything else on the machine: never evict test pods for it.
 evictionHard: {"memory.available": "100Mi", "nodefs.available": "1%", "imagefs.available": "1%"}
+# emptyDir usage measured every 5 s (default 1 m): a pod over its emptyDir.sizeLimit is evicted within about 20 s,
+# which is how the tests cause a kubelet eviction (no node pressure, no other pod touched).
+volumeStatsAggPeriod: 5s
 imageGCHighThresholdPercent: 100
 # Readiness changes reach the API at once; status sync is the default 10 s.
 serializeImagePulls: false

@@ -21,6 +21,7 @@ import io.lameduck.drain.hooks.HookFactory;
 import io.lameduck.drain.hooks.PropagationFactory;
 import io.lameduck.drain.hooks.TcpConnectionTable;
 import io.lameduck.http.AdminServer;
+import io.lameduck.http.DefaultGateway;
 import io.lameduck.http.Json;
 import io.lameduck.http.ListenerBindException;
 import io.lameduck.http.PrestopAccess;
@@ -31,8 +32,11 @@ import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
 import io.lameduck.logging.RawJson;
 import io.lameduck.metrics.AgentMetrics;
+import io.lameduck.restart.PodFacts;
+import io.lameduck.restart.RestartCycle;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -79,18 +83,20 @@ public final class Agent {
     private final Lifecycle lifecycle;
     private final Maintenance maintenance;
     private final DrainCoordinator drains;
+    private final RestartCycle restarts;
     private final AdminServer server;
     private final ExecutorService hookExecutor;
     private final ScheduledExecutorService scheduler;
     private final Optional<KubeIntegration> kube;
 
     private Agent(AgentConfig config, Lifecycle lifecycle, Maintenance maintenance,
-            DrainCoordinator drains, AdminServer server, ExecutorService hookExecutor, ScheduledExecutorService scheduler,
+            DrainCoordinator drains, RestartCycle restarts, AdminServer server, ExecutorService hookExecutor, ScheduledExecutorService scheduler,
             Optional<KubeIntegration> kube) {
         this.config = config;
         this.lifecycle = lifecycle;
         this.maintenance = maintenance;
         this.drains = drains;
+        this.restarts = restarts;
         this.server = server;
         this.hookExecutor = hookExecutor;
         this.scheduler = scheduler;
@@ -147,13 +153,54 @@ public final class Agent {
             drains.addListener(k.events());
             maintenance.addListener(k.maintenanceEvents());
         });
+        RestartCycle restarts = new RestartCycle(drains::withdrawForRestart, maintenance::markServingUnlessActive, scheduler,
+                RestartCycle.KILL_GRACE, clock);
+        restarts.addListener(metrics.restartListener());
+        lifecycle.addListener(t -> {
+            if (t.to() == State.DRAINING) {
+                restarts.supersedeByDrain();
+            }
+        });
+        kube.ifPresent(k -> restarts.addListener(k.restartEvents()));
+        Optional<InetAddress> gateway = config.security().trustGateway() ? DefaultGateway.read(DefaultGateway.PROC_NET_ROUTE) : Optional.empty();
+        gateway.ifPresent(g -> LOG.info("/prestop is also accepted from the pod's default gateway {} (the node on bridge CNIs; "
+                + "security.trustGateway: false turns that off)", g.getHostAddress()));
         AdminServer server = new AdminServer(
-                new AdminServer.Settings(config.server().host(), config.server().port(), config.security().nodeIp(), config.security().token()),
-                new AdminServer.Wiring(lifecycle, maintenance, drains, summary(config), Version.current()),
+                new AdminServer.Settings(config.server().host(), config.server().port(), config.security().nodeIp(), config.security().token(),
+                        gateway),
+                new AdminServer.Wiring(lifecycle, maintenance, drains, summary(config), Version.current(),
+                        (trigger, forGood) -> prestop(trigger, forGood, kube, drains, restarts, lifecycle), restarts::status),
                 Optional.of(metrics.servlet()), metrics::recordHttpRequest,
                 new PrestopAccess(kube.<PrestopAccess.PodDeletion>map(k -> () -> k.isDeleting(PRESTOP_DELETION_READ_LIMIT))
                         .orElse(() -> false), metrics::recordPrestopRefused));
-        return new Agent(config, lifecycle, maintenance, drains, server, hookExecutor, scheduler, kube);
+        return new Agent(config, lifecycle, maintenance, drains, restarts, server, hookExecutor, scheduler, kube);
+    }
+
+    /**
+     * What a {@code /prestop} means. Without the Kubernetes API, once a drain began, or with {@code final=true}: the drain
+     * (for good). Otherwise one fresh read of the pod decides: deleted, or disrupted by the kubelet ({@code DisruptionTarget}:
+     * an eviction, a node shutdown), drains for good; neither means the kubelet is about to restart a container, and a
+     * restart cycle withdraws until it is back. A pod that cannot be read is taken for a restart too: a deletion still
+     * drains for good through the deletion watch and SIGTERM, and a pod drained for good that was not going away would
+     * stay out of service until someone deletes it.
+     */
+    private static CompletableFuture<DrainReport> prestop(Trigger trigger, boolean forGood, Optional<KubeIntegration> kube,
+            DrainCoordinator drains, RestartCycle restarts, Lifecycle lifecycle) {
+        if (forGood || kube.isEmpty() || drains.triggered() || lifecycle.state().servingIsOver()) {
+            return drains.trigger(trigger);
+        }
+        Optional<PodFacts> facts = kube.get().freshFacts(PRESTOP_DELETION_READ_LIMIT);
+        if (facts.map(PodFacts::terminating).orElse(false) || kube.get().knownDeleting()) {
+            facts.flatMap(PodFacts::disruption).ifPresent(why -> LOG.info("/prestop on a pod the kubelet is terminating ({}): draining for good", why));
+            return drains.trigger(trigger);
+        }
+        if (facts.isEmpty()) {
+            LOG.warn("/prestop: cannot read pod {} in time; taking it for a container restart (a deletion still drains for good "
+                    + "through the deletion watch and SIGTERM)", kube.get().identity());
+        } else {
+            LOG.info("/prestop on pod {}, which is not being deleted or disrupted: a container is about to restart", kube.get().identity());
+        }
+        return restarts.prestop(facts);
     }
 
     /**
@@ -179,8 +226,9 @@ public final class Agent {
             throw e;
         }
         LOG.info("admin listener accepting connections on {}:{}", config.server().host(), server.port());
-        // From now on a deletion starts the drain, even when the app's preStop never calls /prestop.
-        kube.ifPresent(k -> k.watchDeletion(() -> drains.trigger(Trigger.POD_DELETION)));
+        // From now on a deletion starts the drain (even when the app's preStop never calls /prestop), and the containers'
+        // states move restart cycles on.
+        kube.ifPresent(k -> k.watchPod(() -> drains.trigger(Trigger.POD_DELETION), restarts::podChanged));
         if (lifecycle.state() != State.STARTING || drains.triggered()) {
             LOG.info("a drain began during start-up ({}); skipping the start-up steps", lifecycle.state());
             return;
@@ -201,7 +249,7 @@ public final class Agent {
                 return;
             }
         }
-        LOG.info("start-up: {}", new ServingMark(maintenance, lifecycle, scheduler).markAtStartUp());
+        LOG.info("start-up: {}", new ServingMark(maintenance, lifecycle, restarts, scheduler).markAtStartUp());
         if (drains.runUnlessTriggered(() -> lifecycle.moveTo(State.READY, "listener up and start-up steps done"))) {
             // The whole start-up as the pod sees it (JVM boot included): what a rollout waits for per new pod.
             LOG.info("READY {} s after the JVM started",

@@ -3,6 +3,7 @@ package io.lameduck;
 import io.lameduck.drain.Withdrawal;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.maintenance.Maintenance;
+import io.lameduck.restart.RestartCycle;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.RejectedExecutionException;
@@ -15,8 +16,8 @@ import org.slf4j.LoggerFactory;
  * Marks the pod serving at start-up (readiness gate True, serving label "true") and, when the API fails that, keeps
  * trying in the background with back-off. A pod whose gate is never set never becomes Ready and its rollout stalls:
  * the benchmark saw it, a patch that timed out on a node short of CPU left one pod unready for good. The retries stop
- * once the mark is made, once maintenance is on (leaving maintenance marks the pod serving), or once a drain began
- * (the withdrawal then refuses to restore).
+ * once the mark is made, once maintenance is on (leaving maintenance marks the pod serving), once a drain began
+ * (the withdrawal then refuses to restore), or while a container restart holds the pod withdrawn (its end puts it back).
  */
 final class ServingMark {
     private static final Logger LOG = LoggerFactory.getLogger(ServingMark.class);
@@ -25,16 +26,21 @@ final class ServingMark {
 
     private final Maintenance maintenance;
     private final Lifecycle lifecycle;
+    private final RestartCycle restarts;
     private final ScheduledExecutorService scheduler;
 
-    ServingMark(Maintenance maintenance, Lifecycle lifecycle, ScheduledExecutorService scheduler) {
+    ServingMark(Maintenance maintenance, Lifecycle lifecycle, RestartCycle restarts, ScheduledExecutorService scheduler) {
         this.maintenance = maintenance;
         this.lifecycle = lifecycle;
+        this.restarts = restarts;
         this.scheduler = scheduler;
     }
 
     /** Marks the pod serving now, on the caller's thread; when that fails, retries are scheduled. Returns what it did. */
     String markAtStartUp() {
+        if (restarts.holdsWithdrawal()) {
+            return "a container restart holds the withdrawal: the pod is put back once the container is ready again";
+        }
         Optional<Withdrawal.Result> result = maintenance.markServingUnlessActive();
         if (result.isEmpty()) {
             return "in maintenance: the pod stays withdrawn until maintenance ends";
@@ -59,8 +65,8 @@ final class ServingMark {
     }
 
     private void retry(Duration waited, int attempt) {
-        if (lifecycle.state().servingIsOver()) {
-            return;
+        if (lifecycle.state().servingIsOver() || restarts.holdsWithdrawal()) {
+            return; // the drain keeps the pod withdrawn; the restart cycle puts it back itself
         }
         Optional<Withdrawal.Result> result = maintenance.markServingUnlessActive();
         if (result.isEmpty()) {

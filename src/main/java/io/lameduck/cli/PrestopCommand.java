@@ -17,9 +17,13 @@ final class PrestopCommand implements Callable<Integer> {
             description = "Give up waiting after this many seconds (default: ${DEFAULT-VALUE}); the agent's own deadline normally ends the drain first.")
     long timeoutSeconds;
 
+    @Option(names = "--final", description = "Drain for good, also on a pod that is not being deleted (by default such a "
+            + "/prestop is taken for a container restart: the pod is put back once the container is ready again).")
+    boolean forGood;
+
     @Override
     public Integer call() throws Exception {
-        return options.printReply("POST", "prestop?trigger=cli", null, Duration.ofSeconds(timeoutSeconds));
+        return options.printReply("POST", "prestop?trigger=cli" + (forGood ? "&final=true" : ""), null, Duration.ofSeconds(timeoutSeconds));
     }
 
 }

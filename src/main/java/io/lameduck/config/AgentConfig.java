@@ -18,11 +18,14 @@ public record AgentConfig(
      * @param nodeIp the node's IP (where the kubelet's preStop hook comes from); empty if unknown
      * @param tokenFile a file holding the bearer token, if configured
      * @param token the bearer token itself, if configured (read from {@code tokenFile} or the environment)
+     * @param trustGateway whether {@code /prestop} is also accepted from the pod's default gateway: on bridge CNIs that is
+     *     the node, and the kubelet's preStop {@code httpGet} comes from it
      */
-    public record Security(String nodeIp, Optional<Path> tokenFile, Optional<String> token) {
+    public record Security(String nodeIp, Optional<Path> tokenFile, Optional<String> token, boolean trustGateway) {
         @Override
         public String toString() {
-            return "Security[nodeIp=" + nodeIp + ", tokenFile=" + tokenFile + ", token=" + (token.isPresent() ? "<set>" : "<none>") + "]";
+            return "Security[nodeIp=" + nodeIp + ", tokenFile=" + tokenFile + ", token=" + (token.isPresent() ? "<set>" : "<none>")
+                    + ", trustGateway=" + trustGateway + "]";
         }
     }
 

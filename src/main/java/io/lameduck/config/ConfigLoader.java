@@ -54,7 +54,7 @@ public final class ConfigLoader {
     /** Scalar settings that an environment variable may override; the variable name is derived from the path. */
     static final List<String> OVERRIDABLE = List.of(
             "server.host", "server.port",
-            "security.nodeIp", "security.tokenFile",
+            "security.nodeIp", "security.tokenFile", "security.trustGateway",
             "drain.budget", "drain.safetyMargin", "drain.propagationDelay",
             "drain.propagation.mode", "drain.propagation.quietPeriod", "drain.propagation.minimum",
             "drain.propagation.maximum", "drain.propagation.keepAliveWait", "drain.propagation.pollInterval",
@@ -193,7 +193,7 @@ public final class ConfigLoader {
     }
 
     private Security security(Fields f, List<String> problems) {
-        f.allowOnly("nodeIp", "tokenFile");
+        f.allowOnly("nodeIp", "tokenFile", "trustGateway");
         String nodeIp = f.string("nodeIp", "");
         if (nodeIp.isBlank()) {
             nodeIp = env.getOrDefault("HOST_IP", ""); // downward API status.hostIP
@@ -214,7 +214,7 @@ public final class ConfigLoader {
                 problems.add(f.path("tokenFile") + ": " + e.problems().get(0));
             }
         }
-        return new Security(nodeIp, tokenFile, token);
+        return new Security(nodeIp, tokenFile, token, f.bool("trustGateway", true));
     }
 
     private static Drain drain(Fields f) {

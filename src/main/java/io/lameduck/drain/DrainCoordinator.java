@@ -76,6 +76,28 @@ public final class DrainCoordinator {
         return result;
     }
 
+    /**
+     * Withdraws for a container restart ({@link Drainer#withdrawForRestart}): a drain of its own, with its own id
+     * ({@code restart-...}), budget, deadline and report, announced to the same listeners, but never the process's one
+     * drain: the lifecycle stays READY, and a later {@link #trigger} still starts the real drain. The future never
+     * completes exceptionally.
+     *
+     * @param propagate whether to wait for the traffic to move (false when the container already exited)
+     */
+    public CompletableFuture<DrainReport> withdrawForRestart(Trigger trigger, boolean propagate) {
+        CompletableFuture<DrainReport> result = new CompletableFuture<>();
+        long triggeredAt = ticker.nanoTime();
+        Thread thread = new Thread(() -> result.complete(runRestart(trigger, propagate, triggeredAt, result)), "lameduck-restart");
+        thread.setDaemon(true);
+        thread.start();
+        return result;
+    }
+
+    private DrainReport runRestart(Trigger trigger, boolean propagate, long triggeredAt, CompletableFuture<DrainReport> result) {
+        Running drain = begin("restart-", trigger, triggeredAt, result);
+        return announced(drain, trigger, initial -> drainer.withdrawForRestart(drain.recorder, drain.deadline, initial.listener(), initial.id(), propagate));
+    }
+
     /** True once any trigger has claimed the drain (even while its budget is still being read). */
     public boolean triggered() {
         synchronized (lock) {
@@ -105,6 +127,10 @@ public final class DrainCoordinator {
      * hold them (and the app's SIGTERM) until the kubelet gives up.
      */
     private Running begin(Trigger trigger, long triggeredAt, CompletableFuture<DrainReport> result) {
+        return begin("drain-", trigger, triggeredAt, result);
+    }
+
+    private Running begin(String idPrefix, Trigger trigger, long triggeredAt, CompletableFuture<DrainReport> result) {
         BudgetSource.Budget budget;
         try {
             budget = Objects.requireNonNull(budgetSource.budget(), "the budget source returned no budget");
@@ -118,7 +144,7 @@ public final class DrainCoordinator {
         }
         Duration spentReading = Duration.ofNanos(ticker.nanoTime() - triggeredAt);
         Deadline deadline = Deadline.after(budget.total().minus(safetyMargin).minus(spentReading), ticker, clock);
-        String id = "drain-" + UUID.randomUUID().toString().substring(0, 8);
+        String id = idPrefix + UUID.randomUUID().toString().substring(0, 8);
         String source = budget.source() + " " + Durations.seconds(budget.total()) + " minus safety margin " + Durations.seconds(safetyMargin);
         return new Running(new DrainRecorder(id, trigger, deadline, source, ticker, clock), deadline, result);
     }
@@ -127,6 +153,19 @@ public final class DrainCoordinator {
         Running drain = begin(trigger, triggeredAt, result);
         running = drain;
         deadlineFixed.complete(drain.deadline);
+        return announced(drain, trigger, initial -> drainer.drain(drain.recorder, drain.deadline, initial.listener(), initial.id()));
+    }
+
+    /** A drain's id and the listeners that hear of it. */
+    private record Announced(String id, DrainListener listener) {}
+
+    @FunctionalInterface
+    private interface Body {
+        DrainReport run(Announced drain) throws InterruptedException;
+    }
+
+    /** Announces the drain to the listeners, runs {@code body}, announces its report; never throws. */
+    private DrainReport announced(Running drain, Trigger trigger, Body body) {
         DrainListener fanOut = new FanOut(listeners);
         DrainReport initial = drain.recorder.snapshot(DrainOutcome.RUNNING);
         LOG.info("drain {} started by {}; deadline {} ({} from now)", initial.id(), trigger.label(),
@@ -134,7 +173,7 @@ public final class DrainCoordinator {
         fanOut.drainStarted(initial.id(), trigger, drain.deadline.instant());
         DrainReport report;
         try {
-            report = drainer.drain(drain.recorder, drain.deadline, fanOut, initial.id());
+            report = body.run(new Announced(initial.id(), fanOut));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             report = drain.recorder.snapshot(DrainOutcome.FAILED);

@@ -92,6 +92,27 @@ public final class Drainer {
         return recorder.snapshot(outcome);
     }
 
+    /**
+     * The first half of a drain, for a container that restarts while the pod stays: withdraw, then (when
+     * {@code propagate}) wait for the traffic to move. The lifecycle stays READY and no hook runs: the app is
+     * restarted, not stopped for good, and the pod is put back once it is ready again. A container that already
+     * exited serves nothing, so its withdrawal does not wait for the traffic.
+     */
+    DrainReport withdrawForRestart(DrainRecorder recorder, Deadline deadline, DrainListener listener, String drainId,
+            boolean propagate) throws InterruptedException {
+        Steps steps = new Steps(recorder, listener, drainId, deadline);
+        if (propagate) {
+            try (Propagation.Watch traffic = propagation.watch()) {
+                steps.run(StepName.WITHDRAW, d -> withdraw(d, recorder, traffic));
+                steps.run(StepName.PROPAGATE, d -> propagation.await(d, traffic, recorder::traffic));
+            }
+        } else {
+            steps.run(StepName.WITHDRAW, d -> withdraw(d, recorder, null));
+        }
+        DrainOutcome outcome = steps.any(StepResult::cutByDeadline) ? DrainOutcome.DEADLINE_EXCEEDED : DrainOutcome.COMPLETED;
+        return recorder.snapshot(outcome);
+    }
+
     private StepResult unready(String drainId) {
         lifecycle.moveTo(State.DRAINING, "drain " + drainId + " started");
         return StepResult.completed("/readyz answers 503");
@@ -102,7 +123,7 @@ public final class Drainer {
         long start = ticker.nanoTime();
         Withdrawal.Result result = withdrawal.withdraw(grant.time());
         recorder.withdrawal(result.report());
-        if (result.report() != null && result.report().readyFalseSeenAfterSeconds() != null) {
+        if (traffic != null && result.report() != null && result.report().readyFalseSeenAfterSeconds() != null) {
             traffic.notReady(start + (long) (result.report().readyFalseSeenAfterSeconds() * 1e9));
         }
         return switch (result.status()) {

@@ -1,5 +1,11 @@
 package io.lameduck.http;
 
+import io.lameduck.drain.DrainReport;
+import io.lameduck.drain.Trigger;
+import io.lameduck.restart.RestartStatus;
+import java.util.concurrent.CompletableFuture;
+import java.net.InetAddress;
+import java.util.function.Supplier;
 import io.lameduck.drain.DrainCoordinator;
 import io.lameduck.maintenance.Maintenance;
 import io.lameduck.lifecycle.Lifecycle;
@@ -38,10 +44,32 @@ public final class AdminServer {
     /** What the endpoints read and control. */
     public record Wiring(
             Lifecycle lifecycle, Maintenance maintenance, DrainCoordinator drains, Map<String, Object> configSummary,
-            String version) {}
+            String version, Prestop prestop, Supplier<RestartStatus> restart) {
+        /** Without restart cycles: every {@code /prestop} starts or joins the drain. */
+        public Wiring(Lifecycle lifecycle, Maintenance maintenance, DrainCoordinator drains, Map<String, Object> configSummary,
+                String version) {
+            this(lifecycle, maintenance, drains, configSummary, version, (trigger, forGood) -> drains.trigger(trigger),
+                    () -> RestartStatus.NONE);
+        }
+    }
+
+    /** What a {@code /prestop} starts: the drain, or a restart cycle when the pod is not going away. */
+    @FunctionalInterface
+    public interface Prestop {
+        /**
+         * @param forGood {@code final=true}: a deliberate drain for good, whatever the pod's state
+         * @return the report the caller gets; never completes exceptionally
+         */
+        CompletableFuture<DrainReport> prestop(Trigger trigger, boolean forGood);
+    }
 
     /** Listener settings and security. */
-    public record Settings(String host, int port, String nodeIp, Optional<String> token) {}
+    /** @param gateway the pod's default gateway when {@code /prestop} trusts it (security.trustGateway) */
+    public record Settings(String host, int port, String nodeIp, Optional<String> token, Optional<InetAddress> gateway) {
+        public Settings(String host, int port, String nodeIp, Optional<String> token) {
+            this(host, port, nodeIp, token, Optional.empty());
+        }
+    }
 
     /**
      * The most a request line plus headers may take: more is answered 431 (414 when the request line alone is too long)
@@ -78,7 +106,7 @@ public final class AdminServer {
         filter.setAsyncSupported(true);
         context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST));
         ServletHolder admin = new ServletHolder("admin", new AdminServlet(wiring,
-                new ControlAccess(settings.nodeIp(), settings.token(), prestop.deletion()), prestop.refused()));
+                new ControlAccess(settings.nodeIp(), settings.token(), prestop.deletion(), settings.gateway()), prestop.refused()));
         admin.setAsyncSupported(true);
         context.addServlet(admin, "/*");
         metricsServlet.ifPresent(servlet -> context.addServlet(new ServletHolder("metrics", servlet), "/metrics"));

@@ -7,6 +7,7 @@ import io.lameduck.drain.DrainReport;
 import io.lameduck.maintenance.Maintenance;
 import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.drain.Trigger;
+import io.lameduck.restart.RestartStatus;
 import io.lameduck.lifecycle.LifecycleSnapshot;
 import io.lameduck.lifecycle.State;
 import jakarta.servlet.AsyncContext;
@@ -113,14 +114,17 @@ final class AdminServlet extends HttpServlet {
     private void readyz(HttpServletRequest request, HttpServletResponse response) throws IOException {
         LifecycleSnapshot lifecycle = agent.lifecycle().snapshot();
         MaintenanceStatus maintenance = agent.maintenance().status();
-        boolean ready = lifecycle.state() == State.READY && !maintenance.active();
+        RestartStatus restart = agent.restart().get();
+        boolean ready = lifecycle.state() == State.READY && !maintenance.active() && !restart.active();
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("ready", ready);
         body.put("state", lifecycle.state());
         if (!ready) {
             // The state first: once a drain began, it is why (maintenance, if still shown for a moment, is superseded).
-            body.put("reason", lifecycle.state() == State.READY ? "maintenance: " + maintenance.reason()
-                    : "state is " + lifecycle.state() + (lifecycle.reason().isEmpty() ? "" : " (" + lifecycle.reason() + ")"));
+            body.put("reason", lifecycle.state() != State.READY
+                    ? "state is " + lifecycle.state() + (lifecycle.reason().isEmpty() ? "" : " (" + lifecycle.reason() + ")")
+                    : maintenance.active() ? "maintenance: " + maintenance.reason()
+                    : "container restart (" + restart.trigger().label() + "): " + restart.phase());
         }
         write(response, ready ? 200 : 503, body);
     }
@@ -134,6 +138,8 @@ final class AdminServlet extends HttpServlet {
         body.put("maintenance", agent.maintenance().status());
         body.put("withdrawStrategy", agent.drains().strategy());
         body.put("drain", agent.drains().report().orElse(null));
+        RestartStatus restart = agent.restart().get();
+        body.put("restart", restart.phase() == null ? null : restart);
         body.put("config", agent.configSummary());
         write(response, 200, body);
     }
@@ -197,7 +203,12 @@ final class AdminServlet extends HttpServlet {
             case "cli" -> Trigger.CLI;
             default -> throw new ApiException(400, "query parameter trigger=" + triggerName + " is not known; use prestop or cli");
         };
-        var future = agent.drains().trigger(trigger);
+        String forGood = Optional.ofNullable(request.getParameter("final")).orElse("false");
+        if (!forGood.equals("true") && !forGood.equals("false")) {
+            throw new ApiException(400, "query parameter final=" + forGood + " is not known; use final=true to drain for good "
+                    + "(also on a pod that is not being deleted), or leave it out");
+        }
+        var future = agent.prestop().prestop(trigger, forGood.equals("true"));
         AsyncContext async = request.startAsync();
         // The container's own timeout is off: the wait is bounded by the drain's deadline (+ grace), which is known
         // only once the drain has read its budget (an API read, itself bounded). A fixed timeout taken now would

@@ -20,28 +20,36 @@ final class ControlAccess {
     private final Optional<InetAddress> nodeIp;
     private final Optional<byte[]> token;
     private final PrestopAccess.PodDeletion deletion;
+    private final Optional<InetAddress> gateway;
 
     ControlAccess(String nodeIp, Optional<String> token) {
-        this(nodeIp, token, () -> false);
+        this(nodeIp, token, () -> false, Optional.empty());
     }
 
     ControlAccess(String nodeIp, Optional<String> token, PrestopAccess.PodDeletion deletion) {
+        this(nodeIp, token, deletion, Optional.empty());
+    }
+
+    /** @param gateway the pod's default gateway, also trusted for {@code /prestop} (empty: not trusted) */
+    ControlAccess(String nodeIp, Optional<String> token, PrestopAccess.PodDeletion deletion, Optional<InetAddress> gateway) {
         this.nodeIp = parse(nodeIp);
         this.token = token.map(t -> t.getBytes(StandardCharsets.UTF_8));
         this.deletion = deletion;
+        this.gateway = gateway;
     }
 
     /**
-     * Like {@link #check}, and a caller it refuses is let through when the pod is being deleted (asked only
-     * then, since the answer may need an API read). Empty if allowed, otherwise why not.
+     * Like {@link #check}; also lets in the pod's default gateway (on bridge CNIs the kubelet's preStop comes from it:
+     * the node's address on the pod network), and anyone once the pod is being deleted (asked only then, since the
+     * answer may need an API read). Empty if allowed, otherwise why not.
      */
     Optional<String> checkPrestop(String remoteAddress, String authorization) {
         Optional<String> denied = check(remoteAddress, authorization);
-        if (denied.isEmpty() || deletion.isDeleting()) {
+        if (denied.isEmpty() || gateway.isPresent() && gateway.equals(parse(remoteAddress)) || deletion.isDeleting()) {
             return Optional.empty();
         }
-        return Optional.of(denied.get() + "; a pod that is being deleted accepts /prestop from anyone, and this one is not"
-                + " (or could not be read in time)");
+        return Optional.of(denied.get() + gateway.map(g -> " or the pod's default gateway " + g.getHostAddress()).orElse("")
+                + "; a pod that is being deleted accepts /prestop from anyone, and this one is not (or could not be read in time)");
     }
 
     /** Empty if allowed, otherwise why not (for the 403 message). */

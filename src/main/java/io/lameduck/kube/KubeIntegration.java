@@ -14,6 +14,8 @@ import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.maintenance.MaintenanceStore;
 import io.lameduck.drain.Ticker;
 import io.lameduck.drain.Withdrawal;
+import io.lameduck.restart.PodFacts;
+import io.lameduck.restart.RestartCycle;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.File;
 import java.nio.file.Path;
@@ -24,6 +26,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -305,7 +308,28 @@ public final class KubeIntegration implements AutoCloseable {
      * from it (trigger {@code pod-deletion}), so a pod whose app has no preStop still drains.
      */
     public void watchDeletion(Runnable onDeletion) {
-        deletion.start(onDeletion);
+        watchPod(onDeletion, facts -> { });
+    }
+
+    /**
+     * Like {@link #watchDeletion}, and {@code onChange} receives every state of the pod seen from now on (watch events
+     * and fresh reads), in order, on the watch's own thread: the restart cycles follow the containers through it.
+     */
+    public void watchPod(Runnable onDeletion, Consumer<PodFacts> onChange) {
+        deletion.start(onDeletion, onChange);
+    }
+
+    /**
+     * A fresh read of the pod, bounded by {@code limit} (at most one at a time): whether it is being deleted or
+     * disrupted by the kubelet, and its containers. Empty when it cannot be read in time.
+     */
+    public Optional<PodFacts> freshFacts(Duration limit) {
+        try {
+            return deletion.freshRead(limit);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
     }
 
     /**
@@ -320,6 +344,16 @@ public final class KubeIntegration implements AutoCloseable {
             Thread.currentThread().interrupt();
             return deletion.knownDeleting();
         }
+    }
+
+    /** Whether the pod is known to be deleting (the watch or a read saw it), without asking the API. */
+    public boolean knownDeleting() {
+        return deletion.knownDeleting();
+    }
+
+    /** The ends of restart cycles as Kubernetes Events on the pod; does nothing when {@code kube.events} is false. */
+    public RestartCycle.Listener restartEvents() {
+        return eventsEnabled ? events : ended -> { };
     }
 
     /** Kubernetes Events on the pod; a listener that does nothing when {@code kube.events} is false. */

@@ -6,7 +6,10 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
+import io.lameduck.restart.PodFacts;
 import java.time.Duration;
+import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -26,7 +29,9 @@ import org.slf4j.LoggerFactory;
  *   <li>a watch the client gives up on (e.g. 410 Gone) is re-opened after {@link #REOPEN_AFTER};
  *   <li>{@link #isDeleting(Duration)} answers from what the watch saw, else from a fresh read of the pod
  *       (the kubelet can be faster than the watch), bounded by the given limit. Fresh reads take turns, so
- *       callers that hammer it cost at most one API read at a time.
+ *       callers that hammer it cost at most one API read at a time;
+ *   <li>every state of the pod it sees goes to the change listener as {@link PodFacts}: the restart cycles follow
+ *       the containers' states through it.
  * </ol>
  *
  * Once deleting, always deleting: a pod never comes back from deletion.
@@ -44,6 +49,7 @@ final class PodDeletionWatch implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final AtomicBoolean notified = new AtomicBoolean();
     private volatile Runnable onDeletion; // null until start
+    private volatile Consumer<PodFacts> onChange; // null until start
     private volatile Watch watch;
 
     PodDeletionWatch(KubernetesClient client, OwnPod pod, ApiCalls api) {
@@ -59,8 +65,13 @@ final class PodDeletionWatch implements AutoCloseable {
         this.timer = executor;
     }
 
-    /** Starts watching; {@code onDeletion} runs once, when the deletion is first seen (also if it was seen before). */
-    void start(Runnable onDeletion) {
+    /**
+     * Starts watching; {@code onDeletion} runs once, when the deletion is first seen (also if it was seen before), and
+     * {@code onChange} with every state of the pod seen from now on (watch events and fresh reads), in order, on the
+     * watch's own thread.
+     */
+    void start(Runnable onDeletion, Consumer<PodFacts> onChange) {
+        this.onChange = onChange;
         this.onDeletion = onDeletion;
         notifyIfDeleting();
         execute(this::open);
@@ -71,32 +82,49 @@ final class PodDeletionWatch implements AutoCloseable {
         if (deleting.get()) {
             return true;
         }
+        freshRead(limit);
+        return deleting.get();
+    }
+
+    /**
+     * A fresh read of the pod, bounded by {@code limit}: empty when it fails or another fresh read held the turn too
+     * long. Fresh reads take turns: callers that hammer it cost at most one API read at a time.
+     */
+    Optional<PodFacts> freshRead(Duration limit) throws InterruptedException {
         long deadline = System.nanoTime() + limit.toNanos();
         if (!freshReads.tryLock(limit.toNanos(), TimeUnit.NANOSECONDS)) {
-            return deleting.get();
+            return Optional.empty();
         }
         try {
-            if (deleting.get()) {
-                return true;
-            }
             Duration left = Duration.ofNanos(deadline - System.nanoTime());
-            try {
-                seen(pod.get(left), "a fresh read");
-            } catch (ApiException e) {
-                // A 404 is not taken as "deleting": far likelier a wrong POD_NAME than a pod gone under a running agent,
-                // and it must not open /prestop to anyone.
-                LOG.debug("cannot tell whether pod {} is being deleted: {}", pod.identity(), e.getMessage());
-            }
-            return deleting.get();
+            Pod current = pod.get(left);
+            seen(current, "a fresh read");
+            return Optional.of(PodFactsOf.of(current));
+        } catch (ApiException e) {
+            // A 404 is not taken as "deleting": far likelier a wrong POD_NAME than a pod gone under a running agent,
+            // and it must not open /prestop to anyone.
+            LOG.debug("cannot read pod {} to tell whether it is being deleted: {}", pod.identity(), e.getMessage());
+            return Optional.empty();
         } finally {
             freshReads.unlock();
         }
     }
 
-    /** What start-up or any other fresh read of the pod saw. */
+    /** What start-up or any other read of the pod saw. */
     void seen(Pod current, String how) {
         if (current.getMetadata().getDeletionTimestamp() != null) {
             markDeleting("deletionTimestamp " + current.getMetadata().getDeletionTimestamp() + " (" + how + ")");
+        }
+        Consumer<PodFacts> listener = onChange;
+        if (listener != null) {
+            PodFacts facts = PodFactsOf.of(current);
+            execute(() -> {
+                try {
+                    listener.accept(facts);
+                } catch (RuntimeException e) {
+                    LOG.warn("reacting to a change of pod {} failed: {}", pod.identity(), e.toString());
+                }
+            });
         }
     }
 
@@ -133,15 +161,12 @@ final class PodDeletionWatch implements AutoCloseable {
     }
 
     private void open() {
-        if (closed.get() || deleting.get()) {
+        if (closed.get()) {
             return;
         }
         try {
             Pod current = pod.get(OwnPod.CALL_LIMIT);
             seen(current, "read before watching");
-            if (deleting.get()) {
-                return;
-            }
             String resourceVersion = current.getMetadata().getResourceVersion();
             watch = api.call("watch", OwnPod.PODS, OwnPod.CALL_LIMIT, () -> client.pods().inNamespace(pod.identity().namespace())
                     .withName(pod.identity().name())
@@ -150,6 +175,10 @@ final class PodDeletionWatch implements AutoCloseable {
                 watch.close();
             }
         } catch (ApiException e) {
+            if (e.kind() == ApiException.Kind.NOT_FOUND && deleting.get()) {
+                LOG.debug("pod {} is gone: not watching it any more", pod.identity());
+                return;
+            }
             if (e.kind() == ApiException.Kind.FORBIDDEN || e.kind() == ApiException.Kind.NOT_FOUND) {
                 LOG.warn("not watching pod {} for its deletion ({}); retrying cannot help, so a deletion is noticed only through SIGTERM, /prestop "
                         + "from loopback or the node IP, or a fresh read when someone else calls /prestop", pod.identity(), e.getMessage());

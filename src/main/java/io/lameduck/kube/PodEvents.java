@@ -7,6 +7,8 @@ import io.lameduck.drain.DrainListener;
 import io.lameduck.drain.DrainReport;
 import io.lameduck.drain.HookReport;
 import io.lameduck.maintenance.MaintenanceListener;
+import io.lameduck.restart.RestartCycle;
+import io.lameduck.restart.RestartStatus;
 import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.drain.Outcome;
 import io.lameduck.drain.StepName;
@@ -33,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * Events are written on one background thread from a bounded queue, so a slow API never holds the drain
  * up; when the queue is full an event is dropped and logged. {@link #close(Duration)} flushes what is queued.
  */
-final class PodEvents implements DrainListener, MaintenanceListener {
+final class PodEvents implements DrainListener, MaintenanceListener, RestartCycle.Listener {
     private static final Logger LOG = LoggerFactory.getLogger(PodEvents.class);
     static final String COMPONENT = "lameduck";
     private static final int MAX_MESSAGE = 1024;
@@ -109,6 +111,16 @@ final class PodEvents implements DrainListener, MaintenanceListener {
                     + (status.expiresAt() == null ? "" : " (until " + status.expiresAt() + ")") + detail);
         } else {
             post("Normal", "MaintenanceOff", "maintenance off: " + status.reason() + detail);
+        }
+    }
+
+    @Override
+    public void cycleEnded(RestartStatus ended) {
+        String message = "restart cycle " + ended.drainId() + " (" + ended.trigger().label() + "): " + ended.detail();
+        switch (ended.phase()) {
+            case "restored" -> post("Normal", "Restored", message);
+            case "superseded" -> post("Normal", "RestartSuperseded", message);
+            default -> post("Warning", "RestoredWithoutRestart", message);
         }
     }
 

@@ -2,6 +2,7 @@ package io.lameduck.metrics;
 
 import io.lameduck.drain.DrainListener;
 import io.lameduck.maintenance.MaintenanceListener;
+import io.lameduck.restart.RestartCycle;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
@@ -91,6 +92,11 @@ public final class AgentMetrics {
 
     /** Records drains, their steps and hooks. */
     public DrainListener drainListener() {
+        return drain;
+    }
+
+    /** Counts restart cycles by trigger and how they ended ({@code lameduck_restart_cycles_total}). */
+    public RestartCycle.Listener restartListener() {
         return drain;
     }
 

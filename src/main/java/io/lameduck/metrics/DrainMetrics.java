@@ -10,15 +10,21 @@ import io.lameduck.drain.Outcome;
 import io.lameduck.drain.StepReport;
 import io.lameduck.drain.TrafficReport;
 import io.lameduck.drain.Trigger;
+import io.lameduck.restart.RestartCycle;
+import io.lameduck.restart.RestartStatus;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Unit;
+import java.util.List;
 
 /** Drains, their steps and hooks, and the maintenance flag, recorded as events arrive. */
-final class DrainMetrics implements DrainListener, MaintenanceListener {
+final class DrainMetrics implements DrainListener, MaintenanceListener, RestartCycle.Listener {
+    /** How a restart cycle can end (see {@link io.lameduck.restart.RestartStatus#phase}). */
+    private static final List<String> RESTART_ENDS = List.of("restored", "restored-without-restart", "superseded");
     private final Gauge maintenance;
+    private final Counter restartCycles;
     private final Counter drains;
     private final Histogram drainDuration;
     private final Histogram stepDuration;
@@ -61,6 +67,18 @@ final class DrainMetrics implements DrainListener, MaintenanceListener {
                 .help("Drains whose propagate step ended (at its maximum or the deadline) while traffic that counts was still arriving; "
                         + "the report's traffic.stillSending names the peers")
                 .register(registry);
+        restartCycles = Counter.builder()
+                .name("lameduck_restart_cycles_total")
+                .help("Container restarts the pod was withdrawn for (trigger container-restart: a preStop on a pod not being deleted; "
+                        + "container-exit: a crash or OOM kill), by how the cycle ended: restored, restored-without-restart (no "
+                        + "container was killed after the preStop), superseded (a drain began)")
+                .labelNames("trigger", "end")
+                .register(registry);
+        for (Trigger trigger : Trigger.values()) {
+            if (trigger.isRestart()) {
+                RESTART_ENDS.forEach(end -> restartCycles.initLabelValues(trigger.label(), end));
+            }
+        }
         // One drain per pod: a series that first appears at 1 is invisible to increase() and rate(),
         // so every series a drain can produce starts at 0.
         for (Trigger trigger : Trigger.values()) {
@@ -113,6 +131,11 @@ final class DrainMetrics implements DrainListener, MaintenanceListener {
 
     private static double orZero(Double seconds) {
         return seconds == null ? 0 : seconds;
+    }
+
+    @Override
+    public void cycleEnded(RestartStatus ended) {
+        restartCycles.labelValues(ended.trigger().label(), ended.phase()).inc();
     }
 
     @Override

@@ -135,4 +135,16 @@ class ControlAccessTest {
         assertThat(access.checkPrestop("10.244.0.1", null)).isEmpty();
         assertThat(access.check("10.244.0.1", null)).as("maintenance changes stay closed to strangers").isPresent();
     }
+
+    /** The kubelet's preStop on the bridge CNI comes from the pod's default gateway (the node's address on the pod network). */
+    @Test
+    void prestopFromThePodsDefaultGatewayIsAcceptedOnAPodThatIsNotBeingDeletedButOtherControlIsNot() throws Exception {
+        ControlAccess access = new ControlAccess("10.200.0.2", Optional.empty(), () -> false,
+                Optional.of(InetAddress.getByName("10.244.0.1")));
+
+        assertThat(access.checkPrestop("10.244.0.1", null)).isEmpty();
+        assertThat(access.checkPrestop("10.244.0.9", null)).get().asString()
+                .contains("or the pod's default gateway 10.244.0.1", "this request came from 10.244.0.9");
+        assertThat(access.check("10.244.0.1", null)).as("maintenance stays closed to the gateway").isPresent();
+    }
 }

@@ -9,9 +9,11 @@ import io.lameduck.drain.Outcome;
 import io.lameduck.drain.StepName;
 import io.lameduck.drain.DrainReport;
 import io.lameduck.drain.TrafficReport;
+import io.lameduck.drain.Trigger;
 import io.lameduck.drain.StepReport;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
+import io.lameduck.restart.RestartStatus;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -44,12 +46,21 @@ class AgentMetricsTest {
                 "lameduck_drains_total{outcome=\"completed\",trigger=\"prestop\"} 0.0",
                 "lameduck_drains_total{outcome=\"deadline_exceeded\",trigger=\"signal\"} 0.0",
                 "lameduck_drains_total{outcome=\"failed\",trigger=\"pod-deletion\"} 0.0");
-        assertThat(samples("lameduck_drains_total")).hasSize(12);
+        assertThat(samples("lameduck_drains_total")).hasSize(6 * 3);
+        assertThat(samples("lameduck_restart_cycles_total")).as("2 restart triggers x 3 ends").hasSize(6)
+                .allMatch(line -> line.endsWith(" 0.0"));
         assertThat(metrics.scrapeText())
                 .doesNotContain("running")
                 .doesNotContain("lameduck_drain_deadline_remaining_seconds")
                 .doesNotContain("lameduck_app_connections")
                 .doesNotContain("jvm_");
+    }
+
+    @Test
+    void restartCyclesAreCountedByTriggerAndEnd() {
+        metrics.restartListener().cycleEnded(new RestartStatus(false, "restored", Trigger.CONTAINER_EXIT, Instant.EPOCH, Instant.EPOCH,
+                List.of("app"), "restart-1", "app restarted"));
+        assertThat(lines()).contains("lameduck_restart_cycles_total{end=\"restored\",trigger=\"container-exit\"} 1.0");
     }
 
     @Test
