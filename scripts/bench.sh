@@ -48,4 +48,7 @@ if [ ! -f target/lameduck.jar ] || [ -n "$(find src/main pom.xml -newer target/l
 fi
 BENCH_IMAGES="$(scripts/images.sh | grep '^IMAGE=')"
 export BENCH_IMAGES
+# One node per machine: wait for a test run (NodeCluster) or another benchmark that holds it.
+exec 9>/tmp/lameduck-cluster.lock
+flock -w 1800 9 || { echo "bench: another test run or benchmark held /tmp/lameduck-cluster.lock for 30 minutes" >&2; exit 1; }
 exec "$VENV/bin/python" scripts/bench/bench.py "$@"

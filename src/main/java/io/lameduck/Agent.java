@@ -178,9 +178,10 @@ public final class Agent {
 
     /**
      * What a {@code /prestop} means. Without the Kubernetes API, once a drain began, or with {@code final=true}: the drain
-     * (for good). Otherwise one fresh read of the pod decides: deleted, or disrupted by the kubelet ({@code DisruptionTarget}:
-     * an eviction, a node shutdown), drains for good; neither means the kubelet is about to restart a container, and a
-     * restart cycle withdraws until it is back. A pod that cannot be read is taken for a restart too: a deletion still
+     * (for good). Otherwise one fresh read of the pod decides: deleted, or disrupted by the kubelet ({@code DisruptionTarget}),
+     * or evicted by it (its {@code Evicted} Event: the status shows an eviction only once the containers have stopped),
+     * drains for good; none of these means the kubelet is about to restart a container, and a restart cycle withdraws
+     * until it is back. A pod that cannot be read is taken for a restart too: a deletion still
      * drains for good through the deletion watch and SIGTERM, and a pod drained for good that was not going away would
      * stay out of service until someone deletes it.
      */
@@ -192,6 +193,11 @@ public final class Agent {
         Optional<PodFacts> facts = kube.get().freshFacts(PRESTOP_DELETION_READ_LIMIT);
         if (facts.map(PodFacts::terminating).orElse(false) || kube.get().knownDeleting()) {
             facts.flatMap(PodFacts::disruption).ifPresent(why -> LOG.info("/prestop on a pod the kubelet is terminating ({}): draining for good", why));
+            return drains.trigger(trigger);
+        }
+        Optional<String> evicted = kube.get().kubeletEviction();
+        if (evicted.isPresent()) {
+            LOG.info("/prestop on a pod the kubelet is evicting ({}): draining for good", evicted.get());
             return drains.trigger(trigger);
         }
         if (facts.isEmpty()) {

@@ -28,11 +28,15 @@ import java.util.function.Predicate;
  *   <li>the lifecycle moves to DRAINED. The agent's own listener stays up so the outcome can be read.
  * </ol>
  *
- * A timed step that finds the deadline already passed is skipped. The outcome is {@code failed} when a hook
+ * A timed step that finds the deadline already passed is skipped, except the withdrawal, which always gets at least
+ * {@link #WITHDRAW_FLOOR}. The outcome is {@code failed} when a hook
  * with {@code onFailure: abort} failed, {@code deadline_exceeded} when the deadline cut any step short,
  * {@code completed} otherwise.
  */
 public final class Drainer {
+    /** The least time the withdrawal gets, even past the deadline: enough for its patch, if not for its confirmation. */
+    public static final Duration WITHDRAW_FLOOR = Duration.ofMillis(500);
+
     private final Lifecycle lifecycle;
     private final Withdrawal withdrawal;
     private final List<Hook> hooksAtTrigger;
@@ -119,7 +123,9 @@ public final class Drainer {
     }
 
     private StepResult withdraw(Deadline deadline, DrainRecorder recorder, Propagation.Watch traffic) throws InterruptedException {
-        Deadline.Grant grant = deadline.grant(withdrawTimeout);
+        Deadline.Grant wanted = deadline.grant(withdrawTimeout);
+        Deadline.Grant grant = wanted.time().compareTo(WITHDRAW_FLOOR) >= 0 || withdrawTimeout.compareTo(WITHDRAW_FLOOR) < 0
+                ? wanted : new Deadline.Grant(WITHDRAW_FLOOR, true);
         long start = ticker.nanoTime();
         Withdrawal.Result result = withdrawal.withdraw(grant.time());
         recorder.withdrawal(result.report());

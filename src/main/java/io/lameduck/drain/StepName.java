@@ -7,8 +7,12 @@ import java.util.Locale;
 public enum StepName {
     /** The lifecycle moves to DRAINING: {@code /readyz} answers 503. Runs even when the deadline has passed. */
     UNREADY(true),
-    /** The withdrawal strategy takes the pod out of Service endpoints and waits for the confirmation. */
-    WITHDRAW(false),
+    /**
+     * The withdrawal strategy takes the pod out of Service endpoints and waits for the confirmation. Runs even when the
+     * deadline has passed, for at least {@link Drainer#WITHDRAW_FLOOR}: a pod left in endpoints while the kubelet kills it
+     * drops requests (a kubelet eviction gives the agent 2 s, which the budget read alone can spend).
+     */
+    WITHDRAW(true),
     /** Waits until load balancers have stopped sending new connections (or a fixed delay). */
     PROPAGATE(false),
     /** The drain hooks. Runs even when the deadline has passed, so that every hook is reported skipped. */

@@ -69,6 +69,7 @@ public final class KubeIntegration implements AutoCloseable {
     private final OwnPod pod;
     private final VerifiedWithdrawal withdrawal;
     private final PodBudgetSource budget;
+    private final KubeletEviction eviction;
     private final PodAnnotationMaintenanceStore maintenance;
     private final PodEvents events;
     private final boolean eventsEnabled;
@@ -92,10 +93,11 @@ public final class KubeIntegration implements AutoCloseable {
         this.pod = pod;
         PodIdentity identity = pod.identity();
         AgentConfig.Withdraw withdraw = config.drain().withdraw();
+        this.eviction = new KubeletEviction(client, pod, api);
         Optional<ServingSwitch> servingSwitch = switch (withdraw.strategy()) {
             case PROBE -> Optional.empty();
             case LABEL -> Optional.of(new ServingSwitch.Label(withdraw.label()));
-            case READINESS_GATE -> Optional.of(new ServingSwitch.ReadinessGate(withdraw.conditionType(), clock));
+            case READINESS_GATE -> Optional.of(new ServingSwitch.ReadinessGate(withdraw.conditionType(), clock, eviction::known));
         };
         this.eventsEnabled = config.kube().events();
         this.events = new PodEvents(client, identity, pod::lastUid, api, clock);
@@ -108,7 +110,7 @@ public final class KubeIntegration implements AutoCloseable {
         EndpointVerifier verifier = new EndpointVerifier(client, identity.namespace(), api);
         this.withdrawal = new VerifiedWithdrawal(withdraw.strategy().configName(), servingSwitch, pod, verifier, metrics,
                 withdraw.timeout(), withdraw.lastServingEndpoint(), warnings, Ticker.SYSTEM, clock);
-        this.budget = new PodBudgetSource(pod, config.drain().budget(), clock);
+        this.budget = new PodBudgetSource(pod, config.drain().budget(), clock, eviction::read);
         this.maintenance = new PodAnnotationMaintenanceStore(pod, config.kube().maintenanceAnnotation());
         this.deletion = new PodDeletionWatch(client, pod, api);
         alreadyRead.ifPresent(read -> deletion.seen(read, "start-up read"));
@@ -344,6 +346,15 @@ public final class KubeIntegration implements AutoCloseable {
             Thread.currentThread().interrupt();
             return deletion.knownDeleting();
         }
+    }
+
+    /**
+     * The kubelet's eviction Event on the pod ({@code Evicted: ...}), from one bounded read of
+     * its Events; empty when there is none or they cannot be read in time. A kubelet eviction deletes nothing, and the
+     * pod's status shows it only once its containers have stopped: this Event is the early fact.
+     */
+    public Optional<String> kubeletEviction() {
+        return eviction.read();
     }
 
     /** Whether the pod is known to be deleting (the watch or a read saw it), without asking the API. */

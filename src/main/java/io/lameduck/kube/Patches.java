@@ -1,6 +1,7 @@
 package io.lameduck.kube;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.Pod;
 
@@ -35,12 +36,22 @@ final class Patches {
         return patch.toString();
     }
 
+    /** A pod condition to set. */
+    record Condition(String type, String status, String reason, String message) {}
+
     /** One pod condition; strategic merge patches merge {@code status.conditions} by {@code type}. */
     static String condition(Pod pod, String type, String status, String reason, String message, String transitionTime) {
+        return conditions(pod, transitionTime, new Condition(type, status, reason, message));
+    }
+
+    /** Pod conditions, in one patch. */
+    static String conditions(Pod pod, String transitionTime, Condition... conditions) {
         ObjectNode patch = against(pod);
-        ObjectNode condition = patch.putObject("status").putArray("conditions").addObject();
-        condition.put("type", type).put("status", status).put("reason", reason).put("message", message)
-                .put("lastTransitionTime", transitionTime);
+        ArrayNode list = patch.putObject("status").putArray("conditions");
+        for (Condition c : conditions) {
+            list.addObject().put("type", c.type()).put("status", c.status()).put("reason", c.reason()).put("message", c.message())
+                    .put("lastTransitionTime", transitionTime);
+        }
         return patch.toString();
     }
 }

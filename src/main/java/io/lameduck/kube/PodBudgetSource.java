@@ -6,6 +6,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,11 +25,14 @@ final class PodBudgetSource implements BudgetSource {
     private final OwnPod pod;
     private final Duration configured;
     private final Clock clock;
+    private final Supplier<Optional<String>> eviction;
 
-    PodBudgetSource(OwnPod pod, Duration configured, Clock clock) {
+    /** @param eviction the kubelet's eviction Event on the pod, if any (asked only when the pod is not being deleted) */
+    PodBudgetSource(OwnPod pod, Duration configured, Clock clock, Supplier<Optional<String>> eviction) {
         this.pod = pod;
         this.configured = configured;
         this.clock = clock;
+        this.eviction = eviction;
     }
 
     @Override
@@ -42,7 +47,26 @@ final class PodBudgetSource implements BudgetSource {
             Thread.currentThread().interrupt();
             return new Budget(configured, "drain.budget (interrupted while reading the pod)");
         }
+        if (current.getMetadata().getDeletionTimestamp() == null) {
+            Optional<String> evicted = eviction.get();
+            if (evicted.isPresent()) {
+                return evicted(current, evicted.get());
+            }
+        }
         return of(current, configured, clock.instant());
+    }
+
+    /**
+     * A pod the kubelet evicts gets {@link KubeletEviction#GRACE}, not its terminationGracePeriodSeconds: a deadline from
+     * those would outlive the agent, which the kubelet kills 2 s after its SIGTERM, and the report would never be written
+     * (seen on the real node).
+     */
+    static Budget evicted(Pod pod, String event) {
+        Long grace = pod.getSpec() == null ? null : pod.getSpec().getTerminationGracePeriodSeconds();
+        Duration total = grace != null && Duration.ofSeconds(grace).compareTo(KubeletEviction.GRACE) < 0
+                ? Duration.ofSeconds(grace) : KubeletEviction.GRACE;
+        return new Budget(total, "kubelet eviction (Event " + event + "): the kubelet SIGTERMs the agent at once and kills it 2 s"
+                + " later; budget");
     }
 
     static Budget of(Pod pod, Duration configured, Instant now) {

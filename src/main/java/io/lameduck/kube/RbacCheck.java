@@ -65,6 +65,9 @@ final class RbacCheck {
         if (config.kube().events()) {
             needed.add(new Permission("", "events", "", "create", "Kubernetes Events on the pod (not written)"));
         }
+        needed.add(new Permission("", "events", "", "list", "telling a kubelet eviction from a container restart (its Evicted "
+                + "Event): an evicted pod is then drained with the pod's whole grace period as its deadline and its report may "
+                + "never be written"));
         return needed;
     }
 

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 
 /** What the agent flips on its own pod to leave (or rejoin) Service endpoints. */
 sealed interface ServingSwitch {
@@ -72,7 +73,12 @@ sealed interface ServingSwitch {
      * The {@code readiness-gate} strategy: the pod lists {@code conditionType} in {@code spec.readinessGates}
      * and the agent owns that condition, so the kubelet reports the pod not Ready while it is False.
      */
-    record ReadinessGate(String conditionType, Clock clock) implements ServingSwitch {
+    record ReadinessGate(String conditionType, Clock clock, BooleanSupplier kubeletKill) implements ServingSwitch {
+        /** Without a kubelet kill ever known: the gate alone. */
+        ReadinessGate(String conditionType, Clock clock) {
+            this(conditionType, clock, () -> false);
+        }
+
         @Override
         public String strategy() {
             return "readiness-gate";
@@ -92,19 +98,34 @@ sealed interface ServingSwitch {
                     + "(the Helm chart's sidecar helper does) or use drain.withdraw.strategy: label");
         }
 
+        /**
+         * The gate; and when the kubelet is killing the pod without a deletion (its eviction Event), also the pod's
+         * {@code Ready} condition False. The kubelet owns {@code Ready} and recomputes it from the gate only when it syncs
+         * the pod, which it does not while it kills one, and the readiness probes that would fail {@code /readyz} have
+         * stopped: without this the endpoint serves until the containers are dead (seen on the real node). The pod is
+         * gone within seconds, so the kubelet's next status write (containers stopped: Ready False) agrees.
+         */
         @Override
         public Optional<String> patchFor(Pod pod, boolean serving) {
             String wanted = serving ? "True" : "False";
-            List<PodCondition> conditions = pod.getStatus() == null ? List.of() : pod.getStatus().getConditions();
-            boolean already = conditions != null && conditions.stream()
-                    .anyMatch(c -> conditionType.equals(c.getType()) && Objects.equals(wanted, c.getStatus()));
-            if (already) {
+            boolean alsoReady = !serving && kubeletKill.getAsBoolean();
+            if (has(pod, conditionType, wanted) && (!alsoReady || has(pod, "Ready", "False"))) {
                 return Optional.empty();
             }
             String now = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
-            return Optional.of(serving
-                    ? Patches.condition(pod, conditionType, wanted, "Serving", "lameduck: the pod serves traffic", now)
-                    : Patches.condition(pod, conditionType, wanted, "Withdrawn", "lameduck: the pod is draining or in maintenance", now));
+            if (serving) {
+                return Optional.of(Patches.condition(pod, conditionType, wanted, "Serving", "lameduck: the pod serves traffic", now));
+            }
+            Patches.Condition gate = new Patches.Condition(conditionType, wanted, "Withdrawn", "lameduck: the pod is draining or in maintenance");
+            return Optional.of(alsoReady
+                    ? Patches.conditions(pod, now, gate, new Patches.Condition("Ready", "False", "LameduckKubeletEviction",
+                            "lameduck: the kubelet is evicting the pod; it does not recompute Ready while it kills it"))
+                    : Patches.conditions(pod, now, gate));
+        }
+
+        private static boolean has(Pod pod, String type, String status) {
+            List<PodCondition> conditions = pod.getStatus() == null ? List.of() : pod.getStatus().getConditions();
+            return conditions != null && conditions.stream().anyMatch(c -> type.equals(c.getType()) && Objects.equals(status, c.getStatus()));
         }
 
         @Override

@@ -238,13 +238,13 @@ class DrainerTest {
     }
 
     @Test
-    void aDeadlineSpentBeforeTheDrainStartsSkipsEveryTimedStep() throws Exception {
+    void aDeadlineSpentBeforeTheDrainStartsSkipsEveryTimedStepButStillWithdraws() throws Exception {
         DrainReport report = drain(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(5), new ProbeWithdrawal(),
                 List.of(hook("h", 10, Duration.ofSeconds(1), succeed())));
 
         assertThat(report.outcome()).isEqualTo(DrainOutcome.DEADLINE_EXCEEDED);
         assertThat(report.steps()).extracting(StepReport::name, StepReport::outcome).containsExactly(
-                tuple(StepName.UNREADY, Outcome.COMPLETED), tuple(StepName.WITHDRAW, Outcome.SKIPPED),
+                tuple(StepName.UNREADY, Outcome.COMPLETED), tuple(StepName.WITHDRAW, Outcome.COMPLETED),
                 tuple(StepName.PROPAGATE, Outcome.SKIPPED), tuple(StepName.HOOKS, Outcome.TIMED_OUT));
         assertThat(report.hooks()).extracting(HookReport::outcome).containsExactly(Outcome.SKIPPED);
         assertThat(report.durationSeconds()).isLessThan(1.0);

@@ -449,4 +449,18 @@ class AdminServerTest {
         assertThat(again.json().get("id").asText()).isEqualTo(report.get("id").asText());
         assertThat(agent.send("POST", "/prestop?trigger=bogus", null).status()).isEqualTo(400);
     }
+
+    @Test
+    void prestopFinalMustBeTrueOrFalseAndStandaloneEveryPrestopDrainsForGood() {
+        Reply bogus = agent.send("POST", "/prestop?final=yes", null);
+        assertThat(bogus.status()).isEqualTo(400);
+        assertThat(bogus.json().get("error").asText()).contains("final=yes is not known", "final=true");
+        assertThat(agent.agent().lifecycle().state()).as("a refused request changes nothing").isEqualTo(State.READY);
+
+        Reply drained = agent.send("POST", "/prestop?final=false", null);
+        assertThat(drained.json().get("id").asText()).as("without the Kubernetes API nothing tells a restart from a deletion")
+                .startsWith("drain-");
+        assertThat(agent.agent().lifecycle().state()).isEqualTo(State.DRAINED);
+        assertThat(agent.get("/status").json().get("restart").isNull()).as("no restart cycle ever ran").isTrue();
+    }
 }

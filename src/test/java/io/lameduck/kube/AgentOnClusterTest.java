@@ -137,7 +137,8 @@ class AgentOnClusterTest {
             agent.start();
             awaitEndpoint(admin, namespace, "gated", pod, true);
 
-            JsonNode report = call(agent, "POST", "/prestop", null);
+            // final=true: the pod is not being deleted, so a plain /prestop would be a container restart.
+            JsonNode report = call(agent, "POST", "/prestop?final=true", null);
             assertThat(report.get("outcome").asText()).isEqualTo("completed");
             JsonNode withdraw = report.get("steps").get(1);
             assertThat(withdraw.get("name").asText()).isEqualTo("withdraw");

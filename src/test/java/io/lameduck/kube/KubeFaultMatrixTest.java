@@ -110,9 +110,12 @@ class KubeFaultMatrixTest {
         return cluster.agentToken(namespace, "sa-" + pod, rules);
     }
 
-    /** Drains through POST /prestop and checks the invariants every scenario shares; returns the report. */
+    /**
+     * Drains for good through POST /prestop?final=true (the pod is not being deleted: a plain /prestop would be a container
+     * restart) and checks the invariants every scenario shares; returns the report.
+     */
     private JsonNode drain(Agent agent, String expectedOutcome) throws Exception {
-        JsonNode report = call(agent, "POST", "/prestop").get("body");
+        JsonNode report = call(agent, "POST", "/prestop?final=true").get("body");
         assertThat(report.get("outcome").asText()).as(report.toString()).isEqualTo(expectedOutcome);
         assertWithinDeadline(report);
         assertThat(agent.lifecycle().snapshot().history()).extracting(Transition::to)

@@ -63,7 +63,7 @@ class KubeFaultsTest {
 
             assertThat(kube.rbac().checked()).isTrue();
             assertThat(kube.rbac().missing()).containsExactly("get pods", "watch pods", "patch pods", "patch pods/status", "list services",
-                    "list discovery.k8s.io/endpointslices", "watch discovery.k8s.io/endpointslices", "create events");
+                    "list discovery.k8s.io/endpointslices", "watch discovery.k8s.io/endpointslices", "create events", "list events");
             assertThat(kube.rbac().degraded()).contains("readiness-gate withdrawal (falls back to probe)",
                     "withdrawal verification on EndpointSlices (withdrawals stay unverified)", "Kubernetes Events on the pod (not written)");
             assertThat(warnings()).anyMatch(m -> m.startsWith("RBAC: missing in namespace " + namespace + ": get pods, watch pods, patch pods, patch pods/status"));

@@ -96,6 +96,62 @@ class KubeIntegrationTest {
         }
     }
 
+    /**
+     * The kubelet's Evicted Event (written here by the admin client the way the kubelet's recorder writes it: on the pod, by
+     * name and uid) is read through the agent's Role: the budget becomes the kubelet's 2 s and the readiness-gate
+     * withdrawal also sets Ready False. Another pod's Evicted Event does not count.
+     */
+    @Test
+    void theKubeletsEvictedEventOnThePodShortensTheBudgetAndAlsoWithdrawsReady() throws Exception {
+        Pod pod = cluster.kubelet().runPod(namespace, "evicted", Map.of("app", "evicted"), List.of("lameduck.io/serving"), 30);
+        Pod other = cluster.kubelet().runPod(namespace, "neighbour", Map.of("app", "neighbour"), List.of(), 30);
+        try (KubeIntegration kube = KubeIntegration.using(config("readiness-gate", "1s"), agent, new PodIdentity("evicted", namespace),
+                new PrometheusRegistry())) {
+            evicted(other);
+            assertThat(kube.kubeletEviction()).as("a neighbour's eviction").isEmpty();
+            assertThat(kube.budgetSource().budget().source()).isEqualTo("pod terminationGracePeriodSeconds");
+
+            kube.markServing();
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> admin.pods().inNamespace(namespace).withName("evicted").get()
+                    .getStatus().getConditions().stream().anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True")));
+            evicted(pod);
+            assertThat(kube.kubeletEviction()).hasValueSatisfying(e -> assertThat(e).startsWith("Evicted: Usage of EmptyDir volume"));
+            BudgetSource.Budget budget = kube.budgetSource().budget();
+            assertThat(budget.total()).isEqualTo(Duration.ofSeconds(2));
+            assertThat(budget.source()).startsWith("kubelet eviction (Event Evicted: Usage of EmptyDir volume \"tmp\"");
+
+            // The stand-in kubelet of these tests puts Ready back as it computes it; the watch sees every version in between.
+            List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+            try (io.fabric8.kubernetes.client.Watch ignored = admin.pods().inNamespace(namespace).withName("evicted").watch(
+                    new io.fabric8.kubernetes.client.Watcher<>() {
+                        @Override
+                        public void eventReceived(Action action, Pod changed) {
+                            changed.getStatus().getConditions().forEach(c -> seen.add(c.getType() + "=" + c.getStatus() + " " + c.getReason()));
+                        }
+
+                        @Override
+                        public void onClose(io.fabric8.kubernetes.client.WatcherException cause) {}
+                    })) {
+                kube.withdrawal().withdraw(Duration.ofSeconds(1));
+                Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(seen)
+                        .contains("Ready=False LameduckKubeletEviction", "lameduck.io/serving=False Withdrawn"));
+            }
+        } finally {
+            admin.pods().inNamespace(namespace).withName("evicted").withGracePeriod(0).delete();
+            admin.pods().inNamespace(namespace).withName("neighbour").withGracePeriod(0).delete();
+        }
+    }
+
+    private static void evicted(Pod pod) {
+        admin.v1().events().inNamespace(namespace).resource(new io.fabric8.kubernetes.api.model.EventBuilder()
+                .withNewMetadata().withGenerateName(pod.getMetadata().getName() + ".").endMetadata()
+                .withNewInvolvedObject().withKind("Pod").withNamespace(namespace).withName(pod.getMetadata().getName())
+                .withUid(pod.getMetadata().getUid()).endInvolvedObject()
+                .withReason("Evicted").withType("Warning").withMessage("Usage of EmptyDir volume \"tmp\" exceeds the limit \"64Mi\". ")
+                .withNewSource().withComponent("kubelet").endSource()
+                .withLastTimestamp(Instant.now().truncatedTo(ChronoUnit.SECONDS).toString()).build()).create();
+    }
+
     @Test
     void maintenanceIsPersistedAsAPodAnnotationAndReadBackByTheNextAgent() {
         cluster.kubelet().runPod(namespace, "maint", Map.of("app", "maint"), List.of(), 30);

@@ -3,7 +3,6 @@ package io.lameduck.node;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -12,7 +11,6 @@ import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -35,7 +33,6 @@ import org.junit.jupiter.params.provider.CsvSource;
 @Tag("node")
 @ExtendWith(NodeCluster.class)
 class ContainerRestartOnNodeTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
     /** The example's readiness probe period for the app container (helm/lameduck/templates/example/deployment.yaml). */
     private static final Duration APP_READINESS_PERIOD = Duration.ofSeconds(5);
     private static final Pattern SIGTERM_AT = Pattern.compile("received SIGTERM at (\\S+)");
@@ -65,10 +62,10 @@ class ContainerRestartOnNodeTest {
                             .pollInterval(Duration.ofMillis(250))
                             .until(() -> seen.stream().anyMatch(s -> s.restarts() >= count && s.podReady()));
                     List<JsonNode> reports = Awaitility.await("restart report " + count).atMost(Duration.ofSeconds(5))
-                            .until(() -> reports(agent, "container-restart"), r -> r.size() >= count);
+                            .until(() -> DrainReports.triggeredBy(agent, "container-restart"), r -> r.size() >= count);
                     JsonNode report = reports.get(count - 1);
                     assertThat(report.path("outcome").asText()).as(report.toString()).isEqualTo("completed");
-                    assertThat(step(report, "withdraw").path("outcome").asText()).as(report.toString()).isEqualTo("completed");
+                    assertThat(DrainReports.step(report, "withdraw").path("outcome").asText()).as(report.toString()).isEqualTo("completed");
 
                     String previous = previousLog(node, namespace, name);
                     Matcher sigterm = SIGTERM_AT.matcher(previous);
@@ -86,8 +83,8 @@ class ContainerRestartOnNodeTest {
                     NodeCluster.log(String.format("liveness restart %d of %s: restart drain %.2fs (withdraw %.2fs, propagate %.2fs: %s);"
                                     + " SIGTERM to the app %d ms after it; app container ready -> pod put back %d ms -> pod Ready %d ms"
                                     + " (%d ms after the restarted container was seen running)",
-                            count, name, report.path("durationSeconds").asDouble(), step(report, "withdraw").path("durationSeconds").asDouble(),
-                            step(report, "propagate").path("durationSeconds").asDouble(), step(report, "propagate").path("detail").asText(),
+                            count, name, report.path("durationSeconds").asDouble(), DrainReports.step(report, "withdraw").path("durationSeconds").asDouble(),
+                            DrainReports.step(report, "propagate").path("durationSeconds").asDouble(), DrainReports.step(report, "propagate").path("detail").asText(),
                             Duration.between(drained, Instant.parse(sigterm.group(1))).toMillis(),
                             Duration.between(appReady.at(), restored).toMillis(), Duration.between(restored, podReady.at()).toMillis(),
                             Duration.between(firstAfter(seen, s -> s.restarts() >= count && s.appRunning()).at(), podReady.at()).toMillis()));
@@ -101,7 +98,7 @@ class ContainerRestartOnNodeTest {
                     assertThat(Duration.between(runningAgain.at(), podReady.at())).as("pod Ready within the app's readiness probe"
                             + " period of the restarted container running\n%s", seen).isLessThanOrEqualTo(APP_READINESS_PERIOD);
                 }
-                assertThat(reports(agent, "container-restart")).as("one report per restart").hasSize(2);
+                assertThat(DrainReports.triggeredBy(agent, "container-restart")).as("one report per restart").hasSize(2);
                 assertThat(agent.lines()).as("the agent never drains for good: the pod is not going away")
                         .noneMatch(l -> l.text().contains("-> DRAINING"));
                 assertThat(reasons(node, namespace, name)).as("a Restored Event per restart").filteredOn("Restored"::equals).hasSize(2);
@@ -127,8 +124,8 @@ class ContainerRestartOnNodeTest {
                 Awaitility.await(kind + " of the app, then ready again").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(250))
                         .until(() -> seen.stream().anyMatch(s -> s.restarts() >= 1 && s.podReady()));
                 JsonNode report = Awaitility.await("the container-exit report").atMost(Duration.ofSeconds(5))
-                        .until(() -> reports(agent, "container-exit"), r -> !r.isEmpty()).get(0);
-                assertThat(step(report, "withdraw").path("outcome").asText()).as(report.toString()).isEqualTo("completed");
+                        .until(() -> DrainReports.triggeredBy(agent, "container-exit"), r -> !r.isEmpty()).get(0);
+                assertThat(DrainReports.step(report, "withdraw").path("outcome").asText()).as(report.toString()).isEqualTo("completed");
 
                 Pod pod = node.admin().pods().inNamespace(namespace).withName(name).get();
                 ContainerStatus app = appStatus(pod).orElseThrow();
@@ -143,7 +140,7 @@ class ContainerRestartOnNodeTest {
                 NodeCluster.log(String.format("%s of %s: app failed at %s; the API showed it %d ms later; the agent withdrew %d ms after"
                                 + " that (withdraw step %.2fs); pod Ready again %d ms after the API showed the failure",
                         kind, name, failed.group(1), Duration.between(Instant.parse(failed.group(1)), down.at()).toMillis(),
-                        Duration.between(down.at(), noticed).toMillis(), step(report, "withdraw").path("durationSeconds").asDouble(),
+                        Duration.between(down.at(), noticed).toMillis(), DrainReports.step(report, "withdraw").path("durationSeconds").asDouble(),
                         Duration.between(down.at(), back.at()).toMillis()));
                 assertThat(Duration.between(down.at(), noticed)).as("withdrawing starts within 1 s of the API showing the %s\n%s\n%s",
                         kind, seen, agent.text()).isLessThanOrEqualTo(Duration.ofSeconds(1));
@@ -183,32 +180,6 @@ class ContainerRestartOnNodeTest {
     private static String previousLog(NodeCluster node, String namespace, String name) {
         return node.admin().pods().inNamespace(namespace).withName(name).inContainer(ExampleRelease.APP_CONTAINER)
                 .terminated().getLog();
-    }
-
-    private static List<JsonNode> reports(ContainerLog agent, String trigger) {
-        List<JsonNode> reports = new ArrayList<>();
-        for (ContainerLog.Line line : agent.lines()) {
-            if (line.text().contains("\"drainReport\"")) {
-                try {
-                    JsonNode report = JSON.readTree(line.text()).path("drainReport");
-                    if (trigger.equals(report.path("trigger").asText())) {
-                        reports.add(report);
-                    }
-                } catch (Exception e) {
-                    throw new AssertionError("not a JSON log line: " + line.text(), e);
-                }
-            }
-        }
-        return reports;
-    }
-
-    private static JsonNode step(JsonNode report, String name) {
-        for (JsonNode step : report.path("steps")) {
-            if (name.equals(step.path("name").asText())) {
-                return step;
-            }
-        }
-        throw new AssertionError("no step " + name + " in " + report);
     }
 
     private static List<String> reasons(NodeCluster node, String namespace, String name) {

@@ -3,35 +3,38 @@ package io.lameduck.node;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.Event;
-import io.fabric8.kubernetes.api.model.Pod;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * A kubelet eviction on the real node, under load: the pod exceeds its {@code emptyDir.sizeLimit} (the agent's own /tmp,
+ * A kubelet eviction on the real node, under load (100 requests/s, each on a new connection): the pod exceeds its {@code emptyDir.sizeLimit} (the agent's own /tmp,
  * 64Mi in the chart), and the kubelet (volumeStatsAggPeriod 5 s in scripts/cluster.sh) evicts it without deleting it:
- * preStop with a 1 s grace, SIGTERM, SIGKILL about 2 s later; phase Failed, reason Evicted.
+ * preStop with a 1 s grace, SIGTERM, SIGKILL about 2 s later; phase Failed, reason Evicted, long after.
  */
 @Tag("node")
 @ExtendWith(NodeCluster.class)
 class EvictionOnNodeTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final int RATE = 100;
-    private static final Duration LOAD = Duration.ofSeconds(75);
+    private static final Duration LOAD = Duration.ofSeconds(60);
+    /** The kubelet measures emptyDir usage every 5-10 s (volumeStatsAggPeriod 5 s) and evicts at its next 10 s pass. */
+    private static final Duration EVICTION_WAIT = Duration.ofSeconds(40);
 
-    @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"readiness-gate", "label"})
-    void anEvictedPodIsWithdrawnAndReportedWithoutAFailedRequest(String strategy, NodeCluster node) throws Exception {
+    /**
+     * With the chart's default strategy, readiness-gate: the harder one, since the kubelet recomputes Ready neither from the
+     * gate nor from probes while it kills the pod. The label strategy (the EndpointSlice controller follows the label, no
+     * kubelet involved) was measured once the same way: 0 of 7,500 failed, withdrawn 0.14 s after the SIGTERM.
+     */
+    @Test
+    void anEvictedPodIsWithdrawnAndReportedWithoutAFailedRequest(NodeCluster node) throws Exception {
+        String strategy = "readiness-gate";
         String namespace = "evict-" + strategy;
         ExampleRelease release = ExampleRelease.install(node, namespace, Map.of("withdraw.strategy", strategy));
         try {
@@ -41,48 +44,44 @@ class EvictionOnNodeTest {
                     .getSpec().getClusterIP() + "/";
             try (ContainerLog agent = ContainerLog.follow(node.admin(), namespace, name, ExampleRelease.AGENT_CONTAINER);
                     ContainerLog app = ContainerLog.follow(node.admin(), namespace, name, ExampleRelease.APP_CONTAINER)) {
-                var load = Load.start(node, url, RATE, LOAD, true);
+                // Without keep-alive: every request is a new connection kube-proxy routes, so the evicted pod gets its share
+                // until it is withdrawn (with keep-alive, the load's few connections may all sit on the other pod).
+                Instant loadEnds = Instant.now().plus(LOAD);
+                var load = Load.start(node, url, RATE, LOAD, false);
                 Thread.sleep(Duration.ofSeconds(5).toMillis());
                 node.kubectl(Duration.ofSeconds(60), "exec", "-n", namespace, name, "-c", ExampleRelease.AGENT_CONTAINER, "--",
                         "dd", "if=/dev/zero", "of=/tmp/fill", "bs=1M", "count=80").ok();
                 Instant filled = Instant.now();
-                Pod evicted = Awaitility.await("pod " + name + " evicted").atMost(LOAD.minusSeconds(15)).pollInterval(Duration.ofMillis(500))
-                        .until(() -> node.admin().pods().inNamespace(namespace).withName(name).get(),
-                                p -> "Failed".equals(p.getStatus().getPhase()));
-                assertThat(evicted.getStatus().getReason()).isEqualTo("Evicted");
-                assertThat(evicted.getMetadata().getDeletionTimestamp()).as("a kubelet eviction deletes nothing").isNull();
+                // The kubelet's Event comes before the kill; the pod's status (phase Failed) only once the kubelet has cleaned
+                // up after it, which took it another 90 s here.
+                List<Event> events = Awaitility.await("the kubelet evicting " + name).atMost(EVICTION_WAIT).pollInterval(Duration.ofMillis(500))
+                        .until(() -> node.admin().v1().events().inNamespace(namespace).list().getItems().stream()
+                                .filter(e -> name.equals(e.getInvolvedObject().getName())).toList(),
+                                list -> list.stream().anyMatch(e -> "Evicted".equals(e.getReason())));
+                Instant evicted = Instant.now();
+                ContainerLog.Line sigterm = Awaitility.await("the app's SIGTERM").atMost(Duration.ofSeconds(10))
+                        .until(() -> app.first(t -> t.contains("received SIGTERM")), Optional::isPresent).orElseThrow();
+                assertThat(node.admin().pods().inNamespace(namespace).withName(name).get().getMetadata().getDeletionTimestamp())
+                        .as("a kubelet eviction deletes nothing").isNull();
+                assertThat(sigterm.time().plusSeconds(5)).as("the load must outlast the eviction").isBefore(loadEnds);
                 Load.Result result = load.get();
-
-                List<Event> events = node.admin().v1().events().inNamespace(namespace).list().getItems().stream()
-                        .filter(e -> name.equals(e.getInvolvedObject().getName())).toList();
-                List<JsonNode> reports = reports(agent);
-                NodeCluster.log(String.format("eviction of %s (%s): evicted %s after the fill; load %s; Events %s; agent reports %s;"
-                                + " app: %s", name, strategy, Duration.between(filled, Instant.now()).toSeconds() + " s", result,
+                List<JsonNode> reports = DrainReports.in(agent);
+                NodeCluster.log(String.format("eviction of %s (%s): the kubelet's Evicted Event %d s after the fill; load %s; Events %s;"
+                                + " agent reports %s; app: %s", name, strategy, Duration.between(filled, evicted).toSeconds(), result,
                         events.stream().map(e -> e.getReason() + " " + e.getMessage()).toList(),
                         reports.stream().map(r -> r.path("id").asText() + " " + r.path("trigger").asText() + " "
                                 + r.path("outcome").asText() + " " + r.path("durationSeconds").asText() + "s steps "
                                 + r.path("steps").findValuesAsText("name") + "/" + r.path("steps").findValuesAsText("outcome")
                                 + " withdrawal " + r.path("withdrawal")).toList(),
                         app.lines().stream().map(l -> l.time() + " " + l.text()).toList()));
-                assertThat(reports).as(agent.text()).isNotEmpty();
+                assertThat(reports).as("the drain report, written before the kubelet's SIGKILL\n" + agent.text())
+                        .anySatisfy(report -> assertThat(report.path("deadlineSource").asText()).contains("kubelet eviction (Event Evicted"));
+                assertThat(app.first(t -> t.matches(".*stopped after [1-9][0-9]* requests.*"))).as("the evicted pod served part of the load\n"
+                        + app.text()).isPresent();
                 assertThat(result.failed()).as("requests failed during the eviction: " + result + "\n" + agent.text()).isZero();
             }
         } finally {
             release.uninstall();
         }
-    }
-
-    private static List<JsonNode> reports(ContainerLog agent) {
-        List<JsonNode> reports = new ArrayList<>();
-        for (ContainerLog.Line line : agent.lines()) {
-            if (line.text().contains("\"drainReport\"")) {
-                try {
-                    reports.add(JSON.readTree(line.text()).path("drainReport"));
-                } catch (Exception e) {
-                    throw new AssertionError("not a JSON log line: " + line.text(), e);
-                }
-            }
-        }
-        return reports;
     }
 }

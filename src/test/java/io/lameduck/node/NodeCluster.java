@@ -6,7 +6,9 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -71,7 +73,61 @@ public final class NodeCluster implements BeforeAllCallback, ParameterResolver, 
         return "";
     }
 
+    /**
+     * One node per machine: the test run that holds this lock owns it (scripts/bench.sh takes the same lock). Two runs at
+     * once would each start the node with {@code cluster.sh up}, which first stops any running one: seen, a second run's
+     * {@code down} killed the first one's containerd in the middle of an image import.
+     */
+    static final Path LOCK = Path.of("/tmp/lameduck-cluster.lock");
+    private static final Duration LOCK_WAIT = Duration.ofMinutes(30);
+    private FileChannel lockFile;
+
+    private void lock() {
+        try {
+            lockFile = FileChannel.open(LOCK, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            long until = System.nanoTime() + LOCK_WAIT.toNanos();
+            boolean told = false;
+            while (lockFile.tryLock() == null) {
+                if (System.nanoTime() > until) {
+                    throw new IllegalStateException("another test run or benchmark has held " + LOCK + " for " + LOCK_WAIT.toMinutes()
+                            + " minutes; wait for it to finish (or stop it), then run again");
+                }
+                if (!told) {
+                    log("another test run or benchmark holds " + LOCK + ": waiting for it (at most " + LOCK_WAIT.toMinutes() + " minutes)");
+                    told = true;
+                }
+                Thread.sleep(1000);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot lock " + LOCK, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted waiting for " + LOCK, e);
+        }
+    }
+
     private void start() {
+        lock();
+        try {
+            startLocked();
+        } catch (RuntimeException | Error e) {
+            unlock(); // the next test class tries again, and would find this JVM's own lock in the way
+            throw e;
+        }
+    }
+
+    private void unlock() {
+        if (lockFile != null) {
+            try {
+                lockFile.close(); // releases the lock
+            } catch (IOException e) {
+                log("cannot release " + LOCK + ": " + e.getMessage());
+            }
+            lockFile = null;
+        }
+    }
+
+    private void startLocked() {
         long begin = System.nanoTime();
         String built = script(Duration.ofMinutes(20), "scripts/images.sh");
         images = parse(built, 2);
@@ -108,6 +164,7 @@ public final class NodeCluster implements BeforeAllCallback, ParameterResolver, 
         }
         Command.Result down = Command.of(Duration.ofMinutes(2), "scripts/cluster.sh", "down").run();
         log("cluster down (exit " + down.exitCode() + ")");
+        unlock();
     }
 
     @Override

@@ -3,7 +3,6 @@ package io.lameduck.node;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.Watch;
@@ -33,7 +32,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 @Tag("node")
 @ExtendWith(NodeCluster.class)
 class PodTerminationOnNodeTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration GRACE = Duration.ofSeconds(30);
     private static final Pattern ACCESS_FROM = Pattern.compile("GET /prestop (\\d{3}) \\d+ms from ([0-9a-fA-F.:]+)");
 
@@ -67,11 +65,11 @@ class PodTerminationOnNodeTest {
                 Duration gone = Duration.ofNanos(System.nanoTime() - start);
 
                 JsonNode report = Awaitility.await("the drain report in the agent's log").atMost(Duration.ofSeconds(10))
-                        .until(() -> drainReport(agent), Optional::isPresent).orElseThrow();
+                        .until(() -> DrainReports.first(agent), Optional::isPresent).orElseThrow();
                 assertThat(report.path("outcome").asText()).as(agent.text()).isEqualTo("completed");
                 assertThat(report.path("steps").findValuesAsText("name")).as(report.toString())
                         .contains("unready", "withdraw");
-                JsonNode withdraw = step(report, "withdraw");
+                JsonNode withdraw = DrainReports.step(report, "withdraw");
                 assertThat(withdraw.path("outcome").asText()).as(report.toString()).isEqualTo("completed");
 
                 ContainerLog.Line prestop = agent.first(t -> t.contains("GET /prestop")).orElseThrow(() ->
@@ -114,28 +112,6 @@ class PodTerminationOnNodeTest {
             case "label" -> assertThat(pod.getMetadata().getLabels()).containsEntry("lameduck.io/serving", "true");
             default -> assertThat(ExampleRelease.condition(pod, "Ready")).isTrue();
         }
-    }
-
-    private static Optional<JsonNode> drainReport(ContainerLog agent) {
-        for (ContainerLog.Line line : agent.lines()) {
-            if (line.text().contains("\"drainReport\"")) {
-                try {
-                    return Optional.of(JSON.readTree(line.text()).path("drainReport"));
-                } catch (Exception e) {
-                    throw new AssertionError("not a JSON log line: " + line.text(), e);
-                }
-            }
-        }
-        return Optional.empty();
-    }
-
-    private static JsonNode step(JsonNode report, String name) {
-        for (JsonNode step : report.path("steps")) {
-            if (name.equals(step.path("name").asText())) {
-                return step;
-            }
-        }
-        throw new AssertionError("no step " + name + " in " + report);
     }
 
     /** Records when each pod condition was first seen False (Ready, the readiness gate, ContainersReady). */
