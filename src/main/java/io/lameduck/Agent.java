@@ -206,7 +206,7 @@ public final class Agent {
         } else {
             LOG.info("/prestop on pod {}, which is not being deleted or disrupted: a container is about to restart", kube.get().identity());
         }
-        return restarts.prestop(facts);
+        return restarts.prestop(facts, () -> drains.trigger(trigger));
     }
 
     /**

@@ -132,9 +132,13 @@ public final class RestartCycle {
      * traffic has moved.
      *
      * @param fresh the pod as just read, if it could be: the containers' restart counts the kill is measured against
+     * @param drain joins the drain instead, when one began meanwhile
      */
-    public CompletableFuture<DrainReport> prestop(Optional<PodFacts> fresh) {
+    public CompletableFuture<DrainReport> prestop(Optional<PodFacts> fresh, Supplier<CompletableFuture<DrainReport>> drain) {
         synchronized (lock) {
+            if (drainBegan) {
+                return drain.get(); // a drain began since the caller looked: join it
+            }
             if (cycle != null) {
                 LOG.info("/prestop joins the restart cycle in progress ({})", cycle.trigger.label());
                 return cycle.report;

@@ -56,7 +56,7 @@ class PrometheusScrapeTest {
 
             // The other counters of the pre-initialised set are scraped as 0, so increase() sees the 0 -> 1.
             assertThat(prometheus.query("lameduck_drains_total{outcome=\"completed\"}"))
-                    .hasSize(4)
+                    .hasSize(io.lameduck.drain.Trigger.values().length)
                     .allSatisfy(sample -> assertThat(sample.labels()).containsEntry("job", "lameduck").containsEntry("instance", target));
             assertThat(prometheus.query("lameduck_hook_duration_seconds_count"))
                     .extracting(sample -> sample.label("hook"), PrometheusServer.Sample::value)

@@ -79,12 +79,12 @@ class RestartCycleTest {
     void aPrestopWithdrawsWaitsForTheKillAndPutsThePodBackOnceTheRestartedContainerIsReady() {
         RestartCycle cycle = cycle(Duration.ofMinutes(1));
         PodFacts before = pod(running("app", 0, true), running("lameduck", 0, true));
-        CompletableFuture<DrainReport> report = cycle.prestop(Optional.of(before));
+        CompletableFuture<DrainReport> report = cycle.prestop(Optional.of(before), RestartCycleTest::noDrain);
 
         assertThat(withdrawals).containsExactly("container-restart with propagation");
         assertThat(cycle.holdsWithdrawal()).isTrue();
         assertThat(cycle.status().phase()).isEqualTo("withdrawing");
-        assertThat(cycle.prestop(Optional.of(before))).as("a second /prestop joins the cycle").isSameAs(report);
+        assertThat(cycle.prestop(Optional.of(before), RestartCycleTest::noDrain)).as("a second /prestop joins the cycle").isSameAs(report);
         withdrawn(Trigger.CONTAINER_RESTART);
         assertThat(report).isCompleted();
         assertThat(cycle.status().phase()).isEqualTo("awaiting-kill");
@@ -141,7 +141,7 @@ class RestartCycleTest {
     @Test
     void aPrestopThatNoKillFollowsPutsThePodBackAfterTheDeadlineAndTheKillGrace() {
         RestartCycle cycle = cycle(Duration.ofMillis(200));
-        cycle.prestop(Optional.of(pod(running("app", 0, true))));
+        cycle.prestop(Optional.of(pod(running("app", 0, true))), RestartCycleTest::noDrain);
         withdrawn(Trigger.CONTAINER_RESTART);
         assertThat(restores).hasValue(0);
 
@@ -152,10 +152,23 @@ class RestartCycleTest {
         });
     }
 
+    private static CompletableFuture<DrainReport> noDrain() {
+        throw new AssertionError("no drain began: the /prestop must begin or join a restart cycle");
+    }
+
+    @Test
+    void aPrestopAfterADrainBeganJoinsTheDrain() {
+        RestartCycle cycle = cycle(Duration.ofMinutes(1));
+        cycle.supersedeByDrain();
+        CompletableFuture<DrainReport> drain = new CompletableFuture<>();
+        assertThat(cycle.prestop(Optional.of(pod(running("app", 0, true))), () -> drain)).isSameAs(drain);
+        assertThat(withdrawals).isEmpty();
+    }
+
     @Test
     void aDrainSupersedesTheCycleAndThePodStaysWithdrawn() {
         RestartCycle cycle = cycle(Duration.ofMinutes(1));
-        cycle.prestop(Optional.of(pod(running("app", 0, true))));
+        cycle.prestop(Optional.of(pod(running("app", 0, true))), RestartCycleTest::noDrain);
         withdrawn(Trigger.CONTAINER_RESTART);
         cycle.supersedeByDrain();
         cycle.podChanged(pod(running("app", 1, true)));
@@ -170,7 +183,7 @@ class RestartCycleTest {
     void maintenanceKeepsThePodWithdrawnWhenTheContainerIsBack() {
         RestartCycle cycle = cycle(Duration.ofMinutes(1));
         maintenanceOn.set(true);
-        cycle.prestop(Optional.of(pod(running("app", 0, true))));
+        cycle.prestop(Optional.of(pod(running("app", 0, true))), RestartCycleTest::noDrain);
         withdrawn(Trigger.CONTAINER_RESTART);
         cycle.podChanged(pod(running("app", 1, true)));
 
