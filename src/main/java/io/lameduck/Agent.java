@@ -162,7 +162,9 @@ public final class Agent {
             }
         });
         kube.ifPresent(k -> restarts.addListener(k.restartEvents()));
-        Optional<InetAddress> gateway = config.security().trustGateway() ? DefaultGateway.read(DefaultGateway.PROC_NET_ROUTE) : Optional.empty();
+        // Only in a pod (with the Kubernetes integration): a standalone agent's default gateway is a router, not the node.
+        Optional<InetAddress> gateway = config.security().trustGateway() && kube.isPresent()
+                ? DefaultGateway.read(DefaultGateway.PROC_NET_ROUTE) : Optional.empty();
         gateway.ifPresent(g -> LOG.info("/prestop is also accepted from the pod's default gateway {} (the node on bridge CNIs; "
                 + "security.trustGateway: false turns that off)", g.getHostAddress()));
         AdminServer server = new AdminServer(
