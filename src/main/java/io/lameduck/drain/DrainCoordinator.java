@@ -126,10 +126,6 @@ public final class DrainCoordinator {
      * {@code drain.budget}: {@code /prestop} callers wait for {@link #deadlineFixed()}, and a drain without one would
      * hold them (and the app's SIGTERM) until the kubelet gives up.
      */
-    private Running begin(Trigger trigger, long triggeredAt, CompletableFuture<DrainReport> result) {
-        return begin("drain-", trigger, triggeredAt, result);
-    }
-
     private Running begin(String idPrefix, Trigger trigger, long triggeredAt, CompletableFuture<DrainReport> result) {
         BudgetSource.Budget budget;
         try {
@@ -150,7 +146,7 @@ public final class DrainCoordinator {
     }
 
     private DrainReport run(Trigger trigger, long triggeredAt, CompletableFuture<DrainReport> result) {
-        Running drain = begin(trigger, triggeredAt, result);
+        Running drain = begin("drain-", trigger, triggeredAt, result);
         running = drain;
         deadlineFixed.complete(drain.deadline);
         return announced(drain, trigger, initial -> drainer.drain(drain.recorder, drain.deadline, initial.listener(), initial.id()));

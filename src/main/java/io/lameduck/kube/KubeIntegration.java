@@ -305,17 +305,10 @@ public final class KubeIntegration implements AutoCloseable {
     }
 
     /**
-     * Watches the pod for its deletion: {@code onDeletion} runs once (on the watch's own thread) when the
-     * pod gets a deletionTimestamp, or at once if a read already showed one. The wiring starts the drain
-     * from it (trigger {@code pod-deletion}), so a pod whose app has no preStop still drains.
-     */
-    public void watchDeletion(Runnable onDeletion) {
-        watchPod(onDeletion, facts -> { });
-    }
-
-    /**
-     * Like {@link #watchDeletion}, and {@code onChange} receives every state of the pod seen from now on (watch events
-     * and fresh reads), in order, on the watch's own thread: the restart cycles follow the containers through it.
+     * Watches the pod: {@code onDeletion} runs once (on the watch's own thread) when the pod gets a deletionTimestamp, or
+     * at once if a read already showed one; the wiring starts the drain from it (trigger {@code pod-deletion}), so a pod
+     * whose app has no preStop still drains. {@code onChange} receives every state of the pod seen from now on (watch
+     * events and fresh reads), in order, on the watch's own thread: the restart cycles follow the containers through it.
      */
     public void watchPod(Runnable onDeletion, Consumer<PodFacts> onChange) {
         deletion.start(onDeletion, onChange);

@@ -2,6 +2,7 @@ package io.lameduck.kube;
 
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.EventList;
+import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Duration;
 import java.util.Comparator;
@@ -59,7 +60,7 @@ final class KubeletEviction {
         try {
             EventList events = api.call("list", "events", READ_LIMIT, () -> client.v1().events().inNamespace(pod.identity().namespace())
                     .withField("involvedObject.name", pod.identity().name())
-                    .list(new io.fabric8.kubernetes.api.model.ListOptionsBuilder().withLimit(MAX_EVENTS).build()));
+                    .list(new ListOptionsBuilder().withLimit(MAX_EVENTS).build()));
             return events.getItems().stream()
                     .filter(e -> REASONS.contains(e.getReason()))
                     .filter(e -> uid == null || e.getInvolvedObject() == null || uid.equals(e.getInvolvedObject().getUid()))

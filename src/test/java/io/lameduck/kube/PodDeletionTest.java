@@ -132,7 +132,7 @@ class PodDeletionTest {
         cluster.kubelet().runPod(namespace, "fresh", labels("fresh", true), List.of(), 60);
         try (KubeIntegration kube = KubeIntegration.using(config("label", "5s"), agentClient, new PodIdentity("fresh", namespace),
                 new PrometheusRegistry())) {
-            // watchDeletion() is never called: only a read at request time can know
+            // watchPod() is never called: only a read at request time can know
             assertThat(kube.isDeleting(Duration.ofSeconds(2))).isFalse();
 
             admin.pods().inNamespace(namespace).withName("fresh").withGracePeriod(60).delete();
