@@ -27,7 +27,7 @@ class ProcessTreeTest {
     }
 
     @Test
-    void killEndsTheRootAndAllItsDescendants() throws IOException {
+    void killEndsTheRootAndAllItsDescendants() throws IOException, InterruptedException {
         Process root = new ProcessBuilder("sh", "-c", "sh -c 'sleep 300 & sleep 300' & sleep 300").start();
         await().atMost(Duration.ofSeconds(5)).until(() -> root.descendants().count() >= 3);
         List<ProcessHandle> tree = root.descendants().collect(java.util.stream.Collectors.toList());
@@ -35,7 +35,9 @@ class ProcessTreeTest {
         assertThat(ProcessTree.kill(root.toHandle(), Duration.ofSeconds(2))).isEmpty();
 
         assertThat(tree).allMatch(ProcessTree::isGone);
-        assertThat(root.isAlive()).isFalse();
+        // Killed is not yet reaped: Process.isAlive stays true until the JDK's reaper thread has waited for the exit, which
+        // can come a moment after kill returned (seen once in CI, 2026-12-05). The exit itself is the outcome.
+        assertThat(root.waitFor(5, java.util.concurrent.TimeUnit.SECONDS)).as("the root exits").isTrue();
     }
 
     private static Optional<ProcessHandle> zombieChild(Process parent) {
