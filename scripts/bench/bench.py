@@ -173,7 +173,7 @@ def run_scenario(ctx, plane, consumer, scenario, profile):
         for attack in attacks.values():
             attack.abandon()
         raise
-    rollouts, drains, ready_seconds, readyz = [], [], [], []
+    rollouts, drains, ready_seconds, ready_cpu, readyz = [], [], [], [], []
     extra = []  # a /readyz attack running during a rollout: abandoned if the scenario ends early
     try:
         time.sleep(5)  # load flowing and the watches caught up before the first pod goes
@@ -194,11 +194,13 @@ def run_scenario(ctx, plane, consumer, scenario, profile):
             rollouts.append(rolled)
             reports = {}
             for name, pod_log in logs.items():
-                reports[name], ready = pod_log.close()
+                reports[name], ready, cpu = pod_log.close()
                 if reports[name]:
                     drains.append(reports[name])
                 if ready is not None:
                     ready_seconds.append(ready)
+                if cpu is not None:
+                    ready_cpu.append(cpu)
             if probe:
                 extra.remove(probe)
                 readyz.append(readyz_window(probe.stop(), watch.snapshot()[probe_target.name], reports.get(probe_target.name)))
@@ -214,9 +216,11 @@ def run_scenario(ctx, plane, consumer, scenario, profile):
             sampler.stop()
     if scenario.lameduck:  # the last generation's start-up
         for t in watch.live():
-            _, ready = measure.AgentLog(kube, ns, t.name, ctx.workdir, follow=False).close()
+            _, ready, cpu = measure.AgentLog(kube, ns, t.name, ctx.workdir, follow=False).close()
             if ready is not None:
                 ready_seconds.append(ready)
+            if cpu is not None:
+                ready_cpu.append(cpu)
     kube.kubectl("delete", "namespace", ns, "--wait=false")
     pods = [t for t in watch.snapshot().values() if t.deleted is not None]
     failed = sum(r["failed"] for r in results.values())
@@ -233,6 +237,7 @@ def run_scenario(ctx, plane, consumer, scenario, profile):
         "steps": {s: [measure.step_seconds(d, s) for d in drains] for s in STEPS},
         "drain_outcomes": sorted({d.get("outcome", "?") for d in drains}),
         "ready_seconds": ready_seconds,
+        "ready_cpu_seconds": ready_cpu,
         "footprint": sampler.summary() if sampler else None,
         "readyz": readyz,
         # for a look at what happened, e.g. which pod's drain preceded a failed request

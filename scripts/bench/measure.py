@@ -11,7 +11,7 @@ import threading
 import time
 from datetime import datetime
 
-READY_LINE = re.compile(r"READY ([0-9.]+) s after the JVM started")
+READY_LINE = re.compile(r"READY ([0-9.]+) s after the JVM started(?:, ([0-9.]+) CPU-seconds)?")
 
 
 def percentile(values, p):
@@ -46,8 +46,9 @@ class AgentLog:
 
 
 def parse_agent_log(path):
-    """(drain report or None, seconds from JVM start to READY or None) from an agent's JSON log."""
-    report, ready = None, None
+    """(drain report, seconds from JVM start to READY, CPU-seconds spent by then; each None when absent) from an agent's
+    JSON log."""
+    report, ready, cpu = None, None, None
     with open(path, errors="replace") as f:
         for line in f:
             if not line.startswith("{"):
@@ -61,7 +62,8 @@ def parse_agent_log(path):
             match = READY_LINE.search(entry.get("msg", ""))
             if match:
                 ready = float(match.group(1))
-    return report, ready
+                cpu = float(match.group(2)) if match.group(2) else None
+    return report, ready, cpu
 
 
 def step_seconds(report, name):

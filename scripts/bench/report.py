@@ -246,6 +246,10 @@ def agent_section(results):
     ready = [x for r in results if r.get("lameduck") for x in r.get("ready_seconds", [])]
     lines.append(f"- Time to READY in the pod (JVM start to READY, from the agent's log line, {len(ready)} pods): "
                  f"median {fmt(median(ready), ' s', 2)}, p95 {fmt(percentile(ready, 95), ' s', 2)}.")
+    cpu = [x for r in results if r.get("lameduck") for x in r.get("ready_cpu_seconds", [])]
+    if cpu:
+        lines.append(f"- CPU spent from process start to READY in the pod (user + system, from the same log line, {len(cpu)} "
+                     f"pods): median {fmt(median(cpu), ' CPU-seconds', 2)}, p95 {fmt(percentile(cpu, 95), ' CPU-seconds', 2)}.")
     for r in profiled:
         lines.append(f"- Agent container, cgroup samples every 0.5 s ({r['plane']}/{r['scenario']}; working set = "
                      f"usage − inactive file cache):")

@@ -139,9 +139,11 @@ public final class DrainCoordinator {
             budget = new BudgetSource.Budget(fallbackBudget, "drain.budget (the budget source failed: " + e.getClass().getSimpleName() + ")");
         }
         Duration spentReading = Duration.ofNanos(ticker.nanoTime() - triggeredAt);
-        Deadline deadline = Deadline.after(budget.total().minus(safetyMargin).minus(spentReading), ticker, clock);
+        Duration margin = budget.margin().orElse(safetyMargin);
+        Deadline deadline = Deadline.after(budget.total().minus(margin).minus(spentReading), ticker, clock);
         String id = idPrefix + UUID.randomUUID().toString().substring(0, 8);
-        String source = budget.source() + " " + Durations.seconds(budget.total()) + " minus safety margin " + Durations.seconds(safetyMargin);
+        String source = budget.source() + " " + Durations.seconds(budget.total()) + " minus "
+                + (budget.margin().isPresent() ? "margin " : "safety margin ") + Durations.seconds(margin);
         return new Running(new DrainRecorder(id, trigger, deadline, source, ticker, clock), deadline, result);
     }
 

@@ -34,6 +34,11 @@ final class KubeletEviction {
      * gives more, which the agent cannot see.
      */
     static final Duration GRACE = Duration.ofSeconds(2);
+    /**
+     * What an eviction's drain leaves of {@link #GRACE} for the agent itself: answering the preStop, writing the report
+     * and closing the listener before the SIGKILL.
+     */
+    static final Duration AGENT_STOP = Duration.ofMillis(500);
     static final Duration READ_LIMIT = Duration.ofSeconds(1);
     /** The Events of one pod are few; more than this are not read. */
     private static final long MAX_EVENTS = 100;

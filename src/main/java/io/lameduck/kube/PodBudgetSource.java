@@ -59,14 +59,17 @@ final class PodBudgetSource implements BudgetSource {
     /**
      * A pod the kubelet evicts gets {@link KubeletEviction#GRACE}, not its terminationGracePeriodSeconds: a deadline from
      * those would outlive the agent, which the kubelet kills 2 s after its SIGTERM, and the report would never be written
-     * (seen on the real node).
+     * (seen on the real node). Of those 2 s the drain leaves only {@link KubeletEviction#AGENT_STOP}, not
+     * drain.safetyMargin: the app's time to stop is not in them (the kubelet waits at most 1 s for the app's preStop and
+     * then gives the app 2 s of its own), and a drain that ended at once let the app be SIGTERMed while kube-proxy still
+     * routed to it (EvictionOnNodeTest: 10 refused connections in a CI run).
      */
     static Budget evicted(Pod pod, String event) {
         Long grace = pod.getSpec() == null ? null : pod.getSpec().getTerminationGracePeriodSeconds();
         Duration total = grace != null && Duration.ofSeconds(grace).compareTo(KubeletEviction.GRACE) < 0
                 ? Duration.ofSeconds(grace) : KubeletEviction.GRACE;
         return new Budget(total, "kubelet eviction (Event " + event + "): the kubelet SIGTERMs the agent at once and kills it 2 s"
-                + " later; budget");
+                + " later; budget", Optional.of(KubeletEviction.AGENT_STOP));
     }
 
     static Budget of(Pod pod, Duration configured, Instant now) {

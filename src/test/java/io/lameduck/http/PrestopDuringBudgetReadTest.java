@@ -114,6 +114,23 @@ class PrestopDuringBudgetReadTest {
     }
 
     /**
+     * A budget that brings its own margin (a kubelet eviction: the app's shutdown time comes after its preStop, so only the
+     * agent's stop is left out) gets a deadline of its total minus that margin, not minus drain.safetyMargin: with the
+     * 1 s safety margin subtracted from the eviction's 2 s the drain would have ended at once.
+     */
+    @Test
+    void aBudgetWithItsOwnMarginFixesTheDeadlineWithThatMarginInsteadOfTheSafetyMargin() throws Exception {
+        serve(() -> new BudgetSource.Budget(Duration.ofMillis(1500), "an eviction", Optional.of(Duration.ofMillis(200))));
+
+        HttpResponse<String> reply = prestop();
+
+        JsonNode report = new ObjectMapper().readTree(reply.body());
+        assertThat(report.path("deadlineSource").asText()).isEqualTo("an eviction 1.500s minus margin 0.200s");
+        Duration allowed = Duration.between(Instant.parse(report.path("startedAt").asText()), Instant.parse(report.path("deadline").asText()));
+        assertThat(allowed).as("1.5 s - 0.2 s, less the time the budget took to read").isBetween(Duration.ofMillis(1000), Duration.ofMillis(1300));
+    }
+
+    /**
      * A budget source that throws (a pod without metadata, a malformed deletionTimestamp, a bug) once left the deadline
      * unfixed: the drain never ran and the {@code /prestop} caller waited for ever. The drain now falls back to
      * drain.budget (3 s − 1 s margin), runs, and answers within that deadline.

@@ -30,6 +30,8 @@ class KubeletEvictionBudgetTest {
         var budget = PodBudgetSource.evicted(pod(30), "Evicted: Usage of EmptyDir volume \"tmp\" exceeds the limit \"64Mi\".");
         assertThat(budget.total()).isEqualTo(Duration.ofSeconds(2));
         assertThat(budget.source()).startsWith("kubelet eviction (Event Evicted: Usage of EmptyDir volume");
+        assertThat(budget.margin()).as("the app's own 2 s come after its preStop: only the agent's stop is left out")
+                .contains(Duration.ofMillis(500));
         assertThat(PodBudgetSource.evicted(pod(1), "Evicted: x").total()).as("a shorter grace period still wins").isEqualTo(Duration.ofSeconds(1));
     }
 
