@@ -24,6 +24,7 @@ import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.io.ByteBufferPool;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Request;
@@ -92,7 +93,7 @@ public final class AdminServer {
         this.settings = settings;
         QueuedThreadPool threads = new QueuedThreadPool(32, 2);
         threads.setName("lameduck-http");
-        server = new Server(threads);
+        server = new Server(threads, null, unpooledBuffers());
         HttpConfiguration http = new HttpConfiguration();
         http.setRequestHeaderSize(MAX_REQUEST_HEADER_BYTES);
         connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
@@ -115,6 +116,18 @@ public final class AdminServer {
         server.setHandler(graceful);
         server.setErrorHandler(new JsonErrorHandler());
         server.setStopAtShutdown(false); // the agent decides when to stop, after the drain
+    }
+
+    /**
+     * Buffers that are never reused. Jetty 12.1.14 releases a connection's request buffer twice on some error paths (an
+     * oversized request line or headers: "IllegalStateException: already released" from HttpConnection.onFillable); a
+     * pooling pool then hands that one buffer to two connections, and one connection's bytes are parsed as another's
+     * request (AdminServerTest saw a 1 MiB request line answered 431 instead of 414, and a 60-byte probe answered 431,
+     * in 2 of 12 runs). Without reuse a double release frees nothing twice. The admin port serves a few requests a
+     * second, so allocating each buffer costs nothing that matters, and the pool no longer keeps buffers in every pod.
+     */
+    public static ByteBufferPool unpooledBuffers() {
+        return new ByteBufferPool.NonPooling();
     }
 
     /** Starts listening. */

@@ -1,6 +1,7 @@
 package io.lameduck.inject;
 
 import io.lameduck.config.ConfigException;
+import io.lameduck.http.AdminServer;
 import io.lameduck.http.ListenerBindException;
 import io.lameduck.http.ServerException;
 import io.prometheus.metrics.config.EscapingScheme;
@@ -47,7 +48,7 @@ public final class InjectorServer {
     public InjectorServer(Settings settings, AdmissionHandler admission, PrometheusRegistry registry) throws ConfigException {
         QueuedThreadPool threads = new QueuedThreadPool(32, 2);
         threads.setName("lameduck-injector");
-        server = new Server(threads);
+        server = new Server(threads, null, AdminServer.unpooledBuffers()); // one connection's bytes never in another's
         server.setStopTimeout(STOP_TIMEOUT.toMillis());
 
         SslContextFactory.Server tls = new SslContextFactory.Server();
