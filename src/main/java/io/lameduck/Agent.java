@@ -29,6 +29,7 @@ import io.lameduck.http.ServerException;
 import io.lameduck.kube.KubeIntegration;
 import io.lameduck.kube.KubeUnavailableException;
 import io.lameduck.lifecycle.Lifecycle;
+import io.lameduck.lifecycle.ProcessAge;
 import io.lameduck.lifecycle.State;
 import io.lameduck.logging.RawJson;
 import io.lameduck.metrics.AgentMetrics;
@@ -38,7 +39,6 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -260,11 +260,9 @@ public final class Agent {
         LOG.info("start-up: {}", new ServingMark(maintenance, lifecycle, restarts, scheduler).markAtStartUp());
         if (drains.runUnlessTriggered(() -> lifecycle.moveTo(State.READY, "listener up and start-up steps done"))) {
             // The whole start-up as the pod sees it (JVM boot included): what a rollout waits for per new pod, and the CPU it
-            // cost, which a busy node pays while it starts many pods. From /proc through ProcessHandle: no JMX to load.
-            ProcessHandle.Info self = ProcessHandle.current().info();
-            LOG.info("READY {} s after the JVM started, {} CPU-seconds",
-                    self.startInstant().map(started -> twoDecimals(Duration.between(started, Instant.now()))).orElse("?"),
-                    self.totalCpuDuration().map(Agent::twoDecimals).orElse("?"));
+            // cost, which a busy node pays while it starts many pods. Both from /proc: no JMX to load on the way.
+            LOG.info("READY {} s after the JVM started, {} CPU-seconds", ProcessAge.current().map(Agent::twoDecimals).orElse("?"),
+                    ProcessHandle.current().info().totalCpuDuration().map(Agent::twoDecimals).orElse("?"));
         } else {
             LOG.info("a drain began during start-up; not becoming READY");
         }
