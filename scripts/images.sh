@@ -175,7 +175,7 @@ build_agent() {
   # cost an image build.
   # (`unzip -v` lists each entry's size and CRC-32 from the jar's directory: fast, nothing extracted.)
   hash=$( { echo "${NAME_OF[base]} r$RECIPE"; (cd "$ROOT" && sha256sum agent/Dockerfile agent/Dockerfile.dockerignore \
-    agent/lameduck agent/jvm.options agent/cds-archive.sh agent/lameduck.yaml); \
+    agent/lameduck agent/jvm.options agent/cds-archive.sh agent/cds-classes.lst agent/lameduck.yaml); \
     unzip -v target/lameduck.jar | awk 'length($7) == 8 && $7 ~ /^[0-9a-f]+$/ { n = $8; for (i = 9; i <= NF; i++) n = n " " $i; print n, $1, $7 }' \
       | LC_ALL=C sort; } | hash_of)
   NAME_OF[agent]="localhost/lameduck:$hash"
