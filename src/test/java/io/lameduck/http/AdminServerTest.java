@@ -4,14 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.lameduck.TestAgent;
 import io.lameduck.TestAgent.Reply;
 import io.lameduck.lifecycle.State;
+import io.lameduck.logging.LogCapture;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.File;
@@ -38,7 +35,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.slf4j.LoggerFactory;
 
 /** Every endpoint and error code against a real Jetty on a loopback port. */
 class AdminServerTest {
@@ -382,26 +378,19 @@ class AdminServerTest {
 
     @Test
     void probesAndScrapesAreLoggedAtDebugAndEverythingElseAtInfo() {
-        Logger access = (Logger) LoggerFactory.getLogger("io.lameduck.access");
-        ListAppender<ILoggingEvent> lines = new ListAppender<>();
-        Level before = access.getLevel();
-        lines.start();
-        access.addAppender(lines);
-        access.setLevel(Level.DEBUG);
-        try {
+        try (LogCapture lines = LogCapture.of("io.lameduck.access")) {
             for (String path : List.of("/livez", "/healthz", "/readyz", "/metrics", "/status", "/readyz/extra")) {
                 agent.get(path);
             }
             agent.send("POST", "/status", "{}");
-            await().atMost(Duration.ofSeconds(5)).until(() -> lines.list.size() == 7); // logged once each answer is out
-            assertThat(lines.list).extracting(e -> e.getArgumentArray()[1] + " " + e.getArgumentArray()[0], e -> e.getLevel().toString()).containsExactlyInAnyOrder(
+            await().atMost(Duration.ofSeconds(5)).until(() -> lines.events().size() == 7); // logged once each answer is out
+            // "GET /livez 200 0ms from 127.0.0.1"
+            assertThat(lines.events()).extracting(e -> e.message().split(" ")[1] + " " + e.message().split(" ")[0], e -> e.level().toString())
+                    .containsExactlyInAnyOrder(
                     tuple("/livez GET", "DEBUG"), tuple("/healthz GET", "DEBUG"),
                     tuple("/readyz GET", "DEBUG"), tuple("/metrics GET", "DEBUG"),
                     tuple("/status GET", "DEBUG"), tuple("/readyz/extra GET", "INFO"),
                     tuple("/status POST", "INFO"));
-        } finally {
-            access.detachAppender(lines);
-            access.setLevel(before);
         }
     }
 

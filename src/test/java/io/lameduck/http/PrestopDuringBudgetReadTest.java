@@ -2,10 +2,6 @@ package io.lameduck.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lameduck.drain.BudgetSource;
@@ -17,6 +13,7 @@ import io.lameduck.drain.Ticker;
 import io.lameduck.drain.Trigger;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
+import io.lameduck.logging.LogCapture;
 import io.lameduck.maintenance.Maintenance;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -35,7 +32,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * A {@code /prestop} waits for the drain's deadline to be fixed, which happens once the budget has been read (an API
@@ -48,13 +45,12 @@ class PrestopDuringBudgetReadTest {
     private final ExecutorService hooks = Executors.newCachedThreadPool();
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
     private final Lifecycle lifecycle = new Lifecycle();
-    private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
-    private final Logger coordinatorLog = (Logger) LoggerFactory.getLogger(DrainCoordinator.class);
+    private final LogCapture logs = LogCapture.of(DrainCoordinator.class);
     private AdminServer server;
 
     @AfterEach
     void shutdown() throws Exception {
-        coordinatorLog.detachAppender(logs);
+        logs.close();
         if (server != null) {
             server.stop(Duration.ofSeconds(10));
         }
@@ -137,8 +133,6 @@ class PrestopDuringBudgetReadTest {
      */
     @Test
     void aBudgetSourceThatThrowsFallsBackToDrainBudgetAndPrestopGetsTheFinishedReportWithinTheDeadline() throws Exception {
-        coordinatorLog.addAppender(logs);
-        logs.start();
         serve(() -> {
             throw new IllegalStateException("injected: the pod has no metadata");
         });
@@ -158,8 +152,8 @@ class PrestopDuringBudgetReadTest {
         assertThat(Instant.parse(report.path("finishedAt").asText())).isBeforeOrEqualTo(deadline);
         assertThat(took).isLessThan(Duration.ofSeconds(2).plus(TOLERANCE)); // the deadline, counted from the trigger
         assertThat(lifecycle.state()).isEqualTo(State.DRAINED);
-        assertThat(logs.list).filteredOn(e -> e.getLevel() == Level.WARN).singleElement().satisfies(warning -> assertThat(
-                warning.getFormattedMessage()).contains("cannot determine the drain budget")
+        assertThat(logs.messages(Level.WARN)).singleElement().satisfies(warning -> assertThat(warning)
+                .contains("cannot determine the drain budget")
                 .contains("IllegalStateException: injected: the pod has no metadata").contains("using drain.budget 3s")
                 .contains("keep drain.budget at or below its terminationGracePeriodSeconds"));
     }

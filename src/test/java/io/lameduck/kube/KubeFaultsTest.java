@@ -3,13 +3,10 @@ package io.lameduck.kube;
 import static io.lameduck.kube.KubeTestSupport.config;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.lameduck.drain.BudgetSource;
+import io.lameduck.logging.LogCapture;
 import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.drain.Withdrawal;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -23,14 +20,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /** Faults never block past the timeout: a service account without the Role, and an API that is not there. */
 @Tag("kube")
 class KubeFaultsTest {
     private static KubeTestCluster cluster;
     private static String namespace;
-    private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    private LogCapture logs;
 
     @BeforeAll
     static void cluster() {
@@ -42,17 +39,12 @@ class KubeFaultsTest {
 
     @BeforeEach
     void captureLogs() {
-        logs.start();
-        for (Class<?> type : List.of(ApiCalls.class, RbacCheck.class)) {
-            ((Logger) LoggerFactory.getLogger(type)).addAppender(logs);
-        }
+        logs = LogCapture.of(ApiCalls.class, RbacCheck.class);
     }
 
     @AfterEach
     void releaseLogs() {
-        for (Class<?> type : List.of(ApiCalls.class, RbacCheck.class)) {
-            ((Logger) LoggerFactory.getLogger(type)).detachAppender(logs);
-        }
+        logs.close();
     }
 
     @Test
@@ -172,7 +164,7 @@ class KubeFaultsTest {
     }
 
     private List<String> warnings() {
-        return logs.list.stream().filter(e -> e.getLevel() == Level.WARN).map(ILoggingEvent::getFormattedMessage).toList();
+        return logs.messages(Level.WARN);
     }
 
     private interface Action<T> {

@@ -3,10 +3,6 @@ package io.lameduck.drain.hooks;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import io.lameduck.config.AgentConfig.ExecHook;
 import io.lameduck.config.AgentConfig.HookCommon;
 import io.lameduck.config.AgentConfig.HookSpec;
@@ -15,6 +11,7 @@ import io.lameduck.config.AgentConfig.OnFailure;
 import io.lameduck.config.AgentConfig.SleepHook;
 import io.lameduck.config.AgentConfig.WaitIdleHook;
 import io.lameduck.drain.Hook;
+import io.lameduck.logging.LogCapture;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,22 +23,20 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 class HookFactoryTest {
     private static final HookCommon PROCEED = new HookCommon("other", -3, Duration.ofSeconds(7), OnFailure.CONTINUE);
-    private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
-    private final Logger factoryLog = (Logger) LoggerFactory.getLogger(HookFactory.class);
+    private LogCapture logs;
 
     @BeforeEach
     void captureLogs() {
-        logs.start();
-        factoryLog.addAppender(logs);
+        logs = LogCapture.of(HookFactory.class);
     }
 
     @AfterEach
     void releaseLogs() {
-        factoryLog.detachAppender(logs);
+        logs.close();
     }
 
     @Test
@@ -73,8 +68,7 @@ class HookFactoryTest {
         hooks.get(0).run(Duration.ofSeconds(10));
         hooks.get(2).run(Duration.ofSeconds(10));
 
-        assertThat(logs.list).filteredOn(e -> e.getLevel() == Level.WARN).singleElement().extracting(ILoggingEvent::getFormattedMessage)
-                .asString()
+        assertThat(logs.messages(Level.WARN)).singleElement().asString()
                 .contains("exec hooks [flush, notify] will run without a process group of their own: no setsid in " + noSetsid)
                 .contains("double-forked grandchildren) cannot be killed as a group")
                 .contains("Fix: install util-linux (it provides setsid) in the agent's image");
@@ -92,7 +86,7 @@ class HookFactoryTest {
         List<Hook> hooks = HookFactory.createAll(List.of(writesItsProcStat("flush", stat)), system);
         hooks.get(0).run(Duration.ofSeconds(10));
 
-        assertThat(logs.list).noneMatch(e -> e.getLevel().isGreaterOrEqual(Level.WARN));
+        assertThat(logs.events()).noneMatch(e -> e.level().toInt() >= Level.WARN.toInt());
         assertThat(leadsItsOwnProcessGroup(stat)).isTrue();
     }
 
@@ -100,7 +94,7 @@ class HookFactoryTest {
     void noExecHookNoWarningEvenWithoutSetsid(@TempDir Path noSetsid) {
         HookFactory.createAll(List.of(new SleepHook(PROCEED, Duration.ofMillis(1))), Setsid.find(List.of(noSetsid)));
 
-        assertThat(logs.list).noneMatch(e -> e.getLevel().isGreaterOrEqual(Level.WARN));
+        assertThat(logs.events()).noneMatch(e -> e.level().toInt() >= Level.WARN.toInt());
     }
 
     /** An exec hook whose shell copies its own /proc/PID/stat ("pid (comm) S ppid pgrp ...") to {@code out}. */
