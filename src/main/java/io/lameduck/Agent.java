@@ -47,6 +47,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -88,6 +89,8 @@ public final class Agent {
     private final ExecutorService hookExecutor;
     private final ScheduledExecutorService scheduler;
     private final Optional<KubeIntegration> kube;
+    /** Counted down once {@link #start} has returned or thrown: {@link #shutdown} stops only after that. */
+    private final CountDownLatch startupFinished = new CountDownLatch(1);
 
     private Agent(AgentConfig config, Lifecycle lifecycle, Maintenance maintenance,
             DrainCoordinator drains, RestartCycle restarts, AdminServer server, ExecutorService hookExecutor, ScheduledExecutorService scheduler,
@@ -223,6 +226,14 @@ public final class Agent {
      * </ol>
      */
     public void start() throws ListenerBindException, ServerException {
+        try {
+            startUp();
+        } finally {
+            startupFinished.countDown();
+        }
+    }
+
+    private void startUp() throws ListenerBindException, ServerException {
         // A drain may already have begun (a signal while the agent was being built): the listener still starts,
         // so /prestop callers and /status can be served, but the start-up steps below are skipped.
         lifecycle.moveTo(State.STARTING, "starting the admin listener on " + config.server().host() + ":" + config.server().port());
@@ -275,6 +286,20 @@ public final class Agent {
     /** Starts the drain, or joins the one in progress. */
     public CompletableFuture<DrainReport> drain(Trigger trigger) {
         return drains.trigger(trigger);
+    }
+
+    /**
+     * The whole termination, as Go's {@code Server.Shutdown} is: drains (or joins the drain a preStop call or the
+     * deletion watch began), waits until {@link #start} has returned (a signal during start-up must not close a
+     * listener that is still being opened), then stops.
+     *
+     * @return the drain's report
+     */
+    public DrainReport shutdown(Trigger trigger) throws ServerException, InterruptedException {
+        DrainReport report = drain(trigger).join();
+        startupFinished.await();
+        stop();
+        return report;
     }
 
     /** Closes the listener gracefully within what remains of the drain deadline, then STOPPED. */

@@ -36,11 +36,7 @@ final class ServeCommand implements Callable<Integer> {
         SignalShutdown shutdown = SignalShutdown.forProcess(); // installed by main before anything else
         Agent agent = Agent.create(loaded, System.getenv());
         shutdown.attach(agent);
-        try {
-            agent.start();
-        } finally {
-            shutdown.startupFinished();
-        }
+        agent.start();
         shutdown.awaitStopped();
         LOG.info("stopped");
         return 0;

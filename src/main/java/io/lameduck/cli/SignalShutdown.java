@@ -16,8 +16,9 @@ import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
 /**
- * SIGTERM and SIGINT for the whole process: the first one drains (or joins the drain a preStop call started),
- * waits for start-up to have finished, then stops the agent; later signals are only noted.
+ * SIGTERM and SIGINT for the whole process: the first one shuts the agent down ({@link Agent#shutdown}: the drain, or
+ * the one a preStop call started, then the stop once start-up has finished); later signals are only noted. This class
+ * only turns signals into that call.
  *
  * <p>Installed by the first instruction of {@code main}, before the command line is parsed, the configuration
  * read or logging set up: the kubelet may stop the pod at any moment, and until this is installed the JVM's
@@ -35,7 +36,6 @@ public final class SignalShutdown {
 
     private final Map<String, SignalHandler> jvmHandlers = new ConcurrentHashMap<>();
     private final CompletableFuture<Agent> agent = new CompletableFuture<>();
-    private final CountDownLatch startupFinished = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicBoolean stopping = new AtomicBoolean();
     private final AtomicBoolean released = new AtomicBoolean();
@@ -93,11 +93,6 @@ public final class SignalShutdown {
         agent.complete(built);
     }
 
-    /** Call once {@code agent.start()} has returned or failed. */
-    void startupFinished() {
-        startupFinished.countDown();
-    }
-
     /** Blocks until a signal has drained and stopped the agent; rethrows what stopping failed with. */
     void awaitStopped() throws Exception {
         stopped.await();
@@ -123,9 +118,7 @@ public final class SignalShutdown {
                 boolean early = !agent.isDone();
                 Agent target = agent.get();
                 log().info("received SIG{}{}: draining, then stopping", signal.getName(), early ? " during start-up" : "");
-                target.drain(Trigger.SIGNAL).join();
-                startupFinished.await();
-                target.stop();
+                target.shutdown(Trigger.SIGNAL);
             } catch (Exception e) {
                 failure.set(e);
             } finally {
