@@ -1,5 +1,6 @@
 package io.lameduck;
 
+import static io.lameduck.testsupport.Slack.TOLERANCE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -44,8 +45,6 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("process")
 class SignalMilestonesIT {
     private static final Map<String, String> LOOPBACK_PORT_0 = Map.of("LAMEDUCK_SERVER_HOST", "127.0.0.1", "LAMEDUCK_SERVER_PORT", "0");
-    /** How far past its deadline a drain may end: the scheduling slack of a loaded 2-core machine. */
-    private static final Duration TOLERANCE = Duration.ofMillis(250);
     /** Every configuration here keeps 1 s back from the budget: the process must be gone within it. */
     private static final Duration SAFETY_MARGIN = Duration.ofSeconds(1);
     private final HttpClient http = HttpClient.newHttpClient();

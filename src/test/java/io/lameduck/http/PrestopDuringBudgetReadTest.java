@@ -1,5 +1,6 @@
 package io.lameduck.http;
 
+import static io.lameduck.testsupport.Slack.TOLERANCE;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -40,8 +41,6 @@ import org.slf4j.event.Level;
  */
 class PrestopDuringBudgetReadTest {
     private static final Duration SLOW_BUDGET_READ = Duration.ofSeconds(3); // longer than AdminServlet's grace
-    /** A loaded 2-core machine may be late by this much; the drain's own time is what is asserted. */
-    private static final Duration TOLERANCE = Duration.ofMillis(250);
     private final ExecutorService hooks = Executors.newCachedThreadPool();
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
     private final Lifecycle lifecycle = new Lifecycle();

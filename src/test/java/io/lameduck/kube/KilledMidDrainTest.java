@@ -2,6 +2,7 @@ package io.lameduck.kube;
 
 import static io.lameduck.kube.KubeTestSupport.awaitEndpoint;
 import static io.lameduck.kube.KubeTestSupport.labels;
+import static io.lameduck.testsupport.Slack.TOLERANCE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -35,7 +36,6 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("kube")
 @Tag("process")
 class KilledMidDrainTest {
-    private static final Duration TOLERANCE = Duration.ofMillis(250);
     private static final long GRACE_SECONDS = 10;
     @TempDir
     Path dir;

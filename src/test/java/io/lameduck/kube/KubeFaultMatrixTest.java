@@ -3,6 +3,7 @@ package io.lameduck.kube;
 import static io.lameduck.kube.KubeTestSupport.awaitEndpoint;
 import static io.lameduck.kube.KubeTestSupport.config;
 import static io.lameduck.kube.KubeTestSupport.labels;
+import static io.lameduck.testsupport.Slack.TOLERANCE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -49,8 +50,6 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("kube")
 class KubeFaultMatrixTest {
-    /** How far past its deadline a drain may end: the scheduling slack of a loaded 2-core machine. */
-    static final Duration TOLERANCE = Duration.ofMillis(250);
     private static final String DRAIN = "drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 100ms, "
             + "withdraw: {strategy: %s, timeout: 3s}}\n";
 

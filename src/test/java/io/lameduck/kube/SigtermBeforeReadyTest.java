@@ -1,6 +1,7 @@
 package io.lameduck.kube;
 
 import static io.lameduck.kube.KubeTestSupport.labels;
+import static io.lameduck.testsupport.Slack.TOLERANCE;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -36,7 +37,6 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("kube")
 @Tag("process")
 class SigtermBeforeReadyTest {
-    private static final Duration TOLERANCE = Duration.ofMillis(250);
     /** Below the 5 s limit of an API call: the held read must be answered, not time out. */
     private static final Duration LONGEST_HOLD = Duration.ofSeconds(4);
     @TempDir

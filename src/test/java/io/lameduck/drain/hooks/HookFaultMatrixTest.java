@@ -1,5 +1,6 @@
 package io.lameduck.drain.hooks;
 
+import static io.lameduck.testsupport.Slack.TOLERANCE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -45,7 +46,6 @@ import org.junit.jupiter.api.Test;
  * started is left running (the double-forked daemon that starts its own session excepted: see there).
  */
 class HookFaultMatrixTest {
-    static final Duration TOLERANCE = Duration.ofMillis(250);
     private final ExecutorService executor = Executors.newCachedThreadPool();
     private final Lifecycle lifecycle = new Lifecycle();
     private final List<Socket> held = new CopyOnWriteArrayList<>();
