@@ -1,11 +1,13 @@
 package io.lameduck;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.lameduck.config.ConfigLoader;
 import io.lameduck.drain.DrainReport;
 import io.lameduck.drain.Trigger;
 import io.lameduck.lifecycle.State;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -52,8 +54,10 @@ class AgentShutdownTest {
                 throw new IllegalStateException(e);
             }
         });
-        TimeUnit.MILLISECONDS.sleep(300); // the drain (nothing to wait for) is over; start() has not been called
-        assertThat(shutdown).as("waits for start() to have returned").isNotDone();
+        agent.drain(Trigger.SIGNAL).get(10, TimeUnit.SECONDS); // the drain shutdown runs (or joins) is over
+        // ... and shutdown stays unfinished: a stop that did not wait for start() would follow within milliseconds.
+        await("shutdown waiting for start() to have returned").during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2))
+                .until(() -> !shutdown.isDone());
 
         agent.start(); // the listener opens; the start-up steps are skipped: a drain began
 

@@ -1,5 +1,6 @@
 package io.lameduck.logging;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -23,7 +24,7 @@ public final class LogCapture implements AutoCloseable {
 
     /** Starts capturing the loggers of these classes. */
     public static LogCapture of(Class<?>... classes) {
-        return of(java.util.Arrays.stream(classes).map(Class::getName).toArray(String[]::new));
+        return of(Arrays.stream(classes).map(Class::getName).toArray(String[]::new));
     }
 
     /** Starts capturing the loggers of these names. */

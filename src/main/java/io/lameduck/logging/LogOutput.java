@@ -51,8 +51,7 @@ final class LogOutput {
     }
 
     boolean enabled(String logger, Level level) {
-        Level threshold = logger.startsWith(OWN_LOGGERS) ? ownLevel : Level.WARN;
-        if (level.toInt() >= threshold.toInt()) {
+        if (printed(logger, level)) {
             return true;
         }
         for (LogCapture capture : captures) {
@@ -69,8 +68,7 @@ final class LogOutput {
                 capture.add(new LogCapture.Event(level, logger, message));
             }
         }
-        Level threshold = logger.startsWith(OWN_LOGGERS) ? ownLevel : Level.WARN;
-        if (level.toInt() < threshold.toInt()) {
+        if (!printed(logger, level)) {
             return; // let through for a capture only
         }
         String line = json ? jsonLine(level, logger, message, pairs, throwable, mdc) : textLine(level, logger, message, pairs, throwable, mdc);
@@ -79,6 +77,12 @@ final class LogOutput {
             target.print(line);
             target.flush();
         }
+    }
+
+    /** Whether a line of this logger and level is written out (captures see more). */
+    private boolean printed(String logger, Level level) {
+        Level threshold = logger.startsWith(OWN_LOGGERS) ? ownLevel : Level.WARN;
+        return level.toInt() >= threshold.toInt();
     }
 
     private static String jsonLine(Level level, String logger, String message, List<KeyValuePair> pairs, Throwable throwable,

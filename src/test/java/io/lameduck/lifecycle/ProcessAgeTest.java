@@ -31,6 +31,7 @@ class ProcessAgeTest {
         assertThat(ProcessAge.of(file("short", "4242 (java) S 1 2 3\n"), uptime)).isEmpty();
         assertThat(ProcessAge.of(file("words", "4242 (java) S " + "x ".repeat(30)), uptime)).isEmpty();
         assertThat(ProcessAge.of(file("empty", ""), uptime)).isEmpty();
+        assertThat(ProcessAge.of(file("huge", "9".repeat(1 << 20)), uptime)).as("read only up to 4 KiB, and not a stat line").isEmpty();
         Path later = file("later", "4242 (java) S 1 4242 4242 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 30 0 999999 1000 200\n");
         assertThat(ProcessAge.of(later, uptime)).as("started after the uptime: not a real pair of files").isEmpty();
     }
