@@ -23,7 +23,9 @@
 //
 // Flags: -listen (":8080", env DEMO_LISTEN), -shutdown-timeout (25s: the upper bound of the wait for
 // in-flight requests and keep-alive connections; keep it below the pod's terminationGracePeriodSeconds),
-// -idle-close (1s). For the tests of container restarts, each counted from start (0: never):
+// -idle-close (1s), -accept-after-sigterm (0: keep accepting new connections this long after SIGTERM
+// before closing the listener, a shutdown delay for terminations whose preStop the kubelet cuts short,
+// such as a kubelet eviction's 1 s; keep it below the 2 s the kubelet then gives before SIGKILL). For the tests of container restarts, each counted from start (0: never):
 // -live-for (/livez fails after it, so a liveness probe on /livez gets the container restarted),
 // -exit-after (the process exits 3 after it: a crash), -oom-after (it then allocates memory until the
 // kernel kills it: an OOM kill under a memory limit).
@@ -54,12 +56,16 @@ const maxSlow = 30 * time.Second
 func main() {
 	listen := flag.String("listen", envOr("DEMO_LISTEN", ":8080"), "listen address")
 	shutdownTimeout := flag.Duration("shutdown-timeout", 25*time.Second, "upper bound of the wait for in-flight requests and keep-alive connections after SIGTERM")
+	acceptAfterSigterm := flag.Duration("accept-after-sigterm", 0, "keep accepting new connections this long after SIGTERM before closing the listener (0: stop at once); for a preStop the kubelet cuts short, such as an eviction's 1 s")
 	idleClose := flag.Duration("idle-close", time.Second, "after SIGTERM, close a keep-alive connection once it has been idle this long (counted from SIGTERM at the earliest)")
 	get := flag.String("get", "", "client mode: GET this URL, print the body, exit 0 on 2xx")
 	liveFor := flag.Duration("live-for", 0, "/livez answers 503 once this long has passed since start (0: never)")
 	exitAfter := flag.Duration("exit-after", 0, "exit 3 this long after start, as a crash would (0: never)")
 	oomAfter := flag.Duration("oom-after", 0, "allocate memory until killed, this long after start (0: never)")
 	flag.Parse()
+	if *acceptAfterSigterm < 0 || *acceptAfterSigterm > *shutdownTimeout {
+		log.Fatalf("-accept-after-sigterm=%s: must be between 0 and -shutdown-timeout (%s)", *acceptAfterSigterm, *shutdownTimeout)
+	}
 	log.SetFlags(0)
 	log.SetPrefix("demo: ")
 	if *get != "" {
@@ -153,6 +159,12 @@ func main() {
 		conns.stopping(time.Now())
 		stopping.Store(true)
 		log.Printf("received %s at %s", signalName(sig), time.Now().UTC().Format(time.RFC3339Nano))
+		// A kube-proxy that has not yet applied the withdrawal still routes new connections here; with a
+		// full preStop that wait happened before the signal, with a cut-short one it can only happen now.
+		if *acceptAfterSigterm > 0 {
+			log.Printf("accepting new connections for another %s", *acceptAfterSigterm)
+			time.Sleep(*acceptAfterSigterm)
+		}
 		ln.Close() // stop accepting; open connections keep being served
 		deadline := time.Now().Add(*shutdownTimeout)
 		for conns.closeIdle(*idleClose) > 0 && time.Now().Before(deadline) {

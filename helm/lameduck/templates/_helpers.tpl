@@ -93,6 +93,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- define "lameduck.configYaml" -}}
 {{- $v := include "lameduck.valuesYaml" . | fromYaml -}}
 {{- $config := deepCopy ($v.config | default dict) -}}
+{{- /* port and withdraw also shape the pod (container port, probes, readiness gate, label): one place to set them. */ -}}
+{{- if hasKey (get $config "server" | default dict) "port" -}}
+{{- fail "config.server.port: set the top-level `port` instead; it also sets the sidecar's container port, probes and preStop" -}}
+{{- end -}}
+{{- if hasKey (get $config "drain" | default dict) "withdraw" -}}
+{{- fail "config.drain.withdraw: set the top-level `withdraw` instead; it also shapes the pod (readiness gate, label, probes)" -}}
+{{- end -}}
 {{- $server := get $config "server" | default dict -}}
 {{- $_ := set $server "port" (int $v.port) -}}
 {{- $_ = set $config "server" $server -}}

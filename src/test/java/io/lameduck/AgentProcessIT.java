@@ -3,6 +3,8 @@ package io.lameduck;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lameduck.config.ConfigSchema;
 import io.lameduck.http.Json;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -142,6 +144,15 @@ class AgentProcessIT {
         CliRun invalid = cli("validate", "--config", bad.toString());
         assertThat(invalid.exitCode).isEqualTo(3);
         assertThat(invalid.stderr).contains("server.port: got -1, expected a whole number from 0 to 65535");
+
+        CliRun schema = cli("validate", "--print-schema");
+        assertThat(schema.exitCode).isZero();
+        assertThat(new ObjectMapper().readTree(schema.stdout)).isEqualTo(ConfigSchema.generate());
+        for (String[] args : List.of(new String[] {"validate"}, new String[] {"validate", "--print-schema", "--config", good.toString()})) {
+            CliRun neither = cli(args);
+            assertThat(neither.exitCode).as(String.join(" ", args)).isEqualTo(3);
+            assertThat(neither.stderr).as(String.join(" ", args)).contains("--config").contains("--print-schema").doesNotContain("\tat ");
+        }
     }
 
     private record CliRun(int exitCode, String stdout, String stderr) {}

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.lameduck.config.AgentConfig.Drain;
@@ -171,20 +172,24 @@ public final class ConfigLoader {
     }
 
     private AgentConfig bind(JsonNode root, String source) throws ConfigException {
-        List<String> problems = new ArrayList<>();
-        Fields top = new Fields(root, "", problems);
+        Fields top = new Fields(root, "", new ArrayList<>());
+        AgentConfig config = read(top);
+        if (!top.problems().isEmpty()) {
+            throw new ConfigException(top.problems().stream().map(p -> source + ": " + p).toList());
+        }
+        return config;
+    }
+
+    /** Reads the whole configuration; its problems are in {@code top}'s list. Also how {@link ConfigSchema} records the schema. */
+    AgentConfig read(Fields top) {
         top.allowOnly("server", "security", "drain", "metrics", "logging", "kube");
-        AgentConfig config = new AgentConfig(
+        return new AgentConfig(
                 server(top.object("server")),
-                security(top.object("security"), problems),
+                security(top.object("security"), top.problems()),
                 drain(top.object("drain")),
                 metrics(top.object("metrics")),
                 logging(top.object("logging")),
                 kube(top.object("kube")));
-        if (!problems.isEmpty()) {
-            throw new ConfigException(problems.stream().map(p -> source + ": " + p).toList());
-        }
-        return config;
     }
 
     private static Server server(Fields f) {
@@ -231,7 +236,7 @@ public final class ConfigLoader {
         Propagation propagationMode = propagation(f.object("propagation"));
         Withdraw withdraw = withdraw(f.object("withdraw"));
         Set<String> names = new HashSet<>();
-        List<HookSpec> hooks = f.list("hooks", (item, path) -> hook(new Fields(item, path, f.problems()), names));
+        List<HookSpec> hooks = f.mappings("hooks", HOOK_PROBES, item -> hook(item, names));
         return new Drain(budget, margin, propagation, propagationMode, withdraw, hooks);
     }
 
@@ -285,6 +290,11 @@ public final class ConfigLoader {
                 f.choice("lastServingEndpoint", LastServingEndpoint.WITHDRAW, LastServingEndpoint.values()));
     }
 
+    /** The hook types; one probe each, for the schema's variants. */
+    static final List<String> HOOK_TYPES = List.of("http", "exec", "sleep", "wait-idle");
+    private static final List<ObjectNode> HOOK_PROBES = HOOK_TYPES.stream()
+            .map(type -> JsonNodeFactory.instance.objectNode().put("type", type)).toList();
+
     private static HookSpec hook(Fields f, Set<String> names) {
         String type = f.string("type", null);
         List<String> common = List.of("name", "type", "at", "priority", "timeout", "onFailure");
@@ -296,9 +306,9 @@ public final class ConfigLoader {
             default -> List.of();
         };
         if (type == null) {
-            f.problem(f.path("type") + ": required; one of http, exec, sleep, wait-idle");
+            f.problem(f.path("type") + ": required; one of " + String.join(", ", HOOK_TYPES));
         } else if (specific.isEmpty()) {
-            f.problem(f.path("type") + ": got \"" + type + "\", expected one of http, exec, sleep, wait-idle");
+            f.problem(f.path("type") + ": got \"" + type + "\", expected one of " + String.join(", ", HOOK_TYPES));
         } else {
             List<String> allowed = new ArrayList<>(common);
             allowed.addAll(specific);
@@ -361,10 +371,9 @@ public final class ConfigLoader {
     }
 
     private static ExecHook execHook(Fields f, HookCommon common) {
+        boolean given = f.require("command", "required; the program and its arguments, e.g. [\"/app/bin/flush\", \"--fast\"]");
         List<String> command = f.stringList("command");
-        if (command.isEmpty() && !f.has("command")) {
-            f.problem(f.path("command") + ": required; the program and its arguments, e.g. [\"/app/bin/flush\", \"--fast\"]");
-        } else if (command.isEmpty() || command.get(0).isBlank()) {
+        if (given && (command.isEmpty() || command.get(0).isBlank())) {
             f.problem(f.path("command") + ": must name a program as its first item");
         }
         Optional<Path> workingDir = Optional.ofNullable(f.string("workingDir", null)).map(Path::of);
@@ -372,14 +381,12 @@ public final class ConfigLoader {
     }
 
     private static SleepHook sleepHook(Fields f, HookCommon common) {
-        if (!f.has("duration")) {
-            f.problem(f.path("duration") + ": required; how long to sleep, " + Durations.FORMAT_HINT);
-        }
+        f.require("duration", "required; how long to sleep, " + Durations.FORMAT_HINT);
         return new SleepHook(common, f.duration("duration", Duration.ZERO));
     }
 
     private static List<Integer> ports(Fields f) {
-        return f.list("ports", (item, path) -> {
+        return f.list("ports", SchemaRecorder.wholeNumber(1, 65535), (item, path) -> {
             if (!item.canConvertToInt() || !item.isIntegralNumber() || item.asInt() < 1 || item.asInt() > 65535) {
                 f.problem(path + ": got " + Fields.describe(item) + ", expected a TCP port from 1 to 65535");
                 return null;
@@ -389,7 +396,7 @@ public final class ConfigLoader {
     }
 
     private static List<Cidr> cidrs(Fields f, String key) {
-        return f.list(key, (item, path) -> {
+        return f.list(key, SchemaRecorder.text(), (item, path) -> {
             Optional<Cidr> cidr = Cidr.parse(item.asText());
             if (cidr.isEmpty()) {
                 f.problem(path + ": got " + Fields.describe(item) + ", expected an IP network such as 10.0.0.0/8 or ::1/128");
@@ -400,9 +407,7 @@ public final class ConfigLoader {
 
     private static WaitIdleHook waitIdleHook(Fields f, HookCommon common) {
         List<Integer> ports = ports(f);
-        if (!f.has("ports")) {
-            f.problem(f.path("ports") + ": required; the application's listening ports, e.g. [8080]");
-        }
+        f.require("ports", "required; the application's listening ports, e.g. [8080]");
         Duration poll = f.duration("pollInterval", Duration.ofMillis(200));
         if (poll.isZero()) {
             f.problem(f.path("pollInterval") + ": must be more than 0s");

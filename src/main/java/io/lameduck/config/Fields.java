@@ -2,6 +2,7 @@ package io.lameduck.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -24,11 +25,18 @@ final class Fields {
     private final JsonNode node;
     private final String path;
     private final List<String> problems;
+    private final SchemaRecorder schema;
 
     Fields(JsonNode node, String path, List<String> problems) {
+        this(node, path, problems, SchemaRecorder.NONE);
+    }
+
+    /** Reads {@code node}, and records what it reads into {@code schema} (see {@link ConfigSchema}). */
+    Fields(JsonNode node, String path, List<String> problems, SchemaRecorder schema) {
         this.node = node == null || node.isNull() ? NullNode.getInstance() : node;
         this.path = path;
         this.problems = problems;
+        this.schema = schema;
         if (!this.node.isNull() && !this.node.isObject()) {
             problem(path, this.node, "a mapping of keys to values");
         }
@@ -43,8 +51,9 @@ final class Fields {
         return value != null && !value.isNull();
     }
 
-    /** Records every key not in {@code allowed}. */
+    /** Records every key not in {@code allowed}; the reader then reads each of them, so the schema names them all. */
     void allowOnly(String... allowed) {
+        schema.closed();
         if (!node.isObject()) {
             return;
         }
@@ -59,10 +68,15 @@ final class Fields {
     }
 
     Fields object(String key) {
-        return new Fields(node.get(key), path(key), problems);
+        return new Fields(node.get(key), path(key), problems, schema.mapping(key));
     }
 
     String string(String key, String defaultValue) {
+        schema.property(key, SchemaRecorder.text(), defaultValue);
+        return text(key, defaultValue);
+    }
+
+    private String text(String key, String defaultValue) {
         JsonNode value = node.get(key);
         if (value == null || value.isNull()) {
             return defaultValue;
@@ -74,7 +88,9 @@ final class Fields {
     }
 
     Optional<String> requiredString(String key) {
-        String value = string(key, null);
+        schema.property(key, SchemaRecorder.requiredText(), null);
+        schema.required(key);
+        String value = text(key, null);
         if (value == null || value.isBlank()) {
             if (!problemRecordedFor(path(key))) {
                 problems.add(path(key) + ": required, but missing or empty");
@@ -85,6 +101,7 @@ final class Fields {
     }
 
     int integer(String key, int defaultValue, int min, int max) {
+        schema.property(key, SchemaRecorder.integer(min, max), defaultValue);
         JsonNode value = node.get(key);
         if (value == null || value.isNull()) {
             return defaultValue;
@@ -101,6 +118,7 @@ final class Fields {
     }
 
     boolean bool(String key, boolean defaultValue) {
+        schema.property(key, SchemaRecorder.bool(), defaultValue);
         JsonNode value = node.get(key);
         if (value == null || value.isNull()) {
             return defaultValue;
@@ -117,6 +135,7 @@ final class Fields {
 
     /** A duration in {@link Durations.Range#SETTING}; every duration setting is read here. */
     Duration duration(String key, Duration defaultValue) {
+        schema.property(key, SchemaRecorder.duration(), defaultValue == null ? null : Durations.format(defaultValue));
         JsonNode value = node.get(key);
         if (value == null || value.isNull()) {
             return defaultValue;
@@ -132,6 +151,7 @@ final class Fields {
     }
 
     <E extends Enum<E>> E choice(String key, E defaultValue, Function<E, String> configName, E[] values) {
+        schema.property(key, SchemaRecorder.oneOf(Arrays.stream(values).map(configName).toList()), configName.apply(defaultValue));
         JsonNode value = node.get(key);
         if (value == null || value.isNull()) {
             return defaultValue;
@@ -149,8 +169,13 @@ final class Fields {
         return choice(key, defaultValue, e -> e.name().toLowerCase(Locale.ROOT).replace('_', '-'), values);
     }
 
-    /** The items of a list, each read by {@code reader} with its indexed path. */
-    <T> List<T> list(String key, ItemReader<T> reader) {
+    /** The items of a list, each of the schema {@code items} and read by {@code reader} with its indexed path. */
+    <T> List<T> list(String key, ObjectNode items, ItemReader<T> reader) {
+        schema.property(key, SchemaRecorder.list(items), null);
+        return items(key, reader);
+    }
+
+    private <T> List<T> items(String key, ItemReader<T> reader) {
         JsonNode value = node.get(key);
         if (value == null || value.isNull()) {
             return List.of();
@@ -168,8 +193,51 @@ final class Fields {
         return items;
     }
 
+    /**
+     * A list of mappings, each read by {@code reader}. The schema records one variant per probe: a mapping of one key
+     * (e.g. {@code {type: http}}) that the reader is run on, so each variant holds what the reader reads for that value.
+     */
+    <T> List<T> mappings(String key, List<ObjectNode> probes, Function<Fields, T> reader) {
+        if (schema.recording()) {
+            schema.property(key, SchemaRecorder.list(variants(path(key), probes, reader)), null);
+            return List.of();
+        }
+        return items(key, (item, itemPath) -> reader.apply(new Fields(item, itemPath, problems)));
+    }
+
+    private <T> ObjectNode variants(String itemsPath, List<ObjectNode> probes, Function<Fields, T> reader) {
+        String discriminator = probes.get(0).fieldNames().next();
+        ObjectNode items = SchemaRecorder.mapping().schema();
+        List<String> values = probes.stream().map(probe -> probe.path(discriminator).asText()).toList();
+        items.withObjectProperty("properties").set(discriminator, SchemaRecorder.oneOf(values));
+        items.withArrayProperty("required").add(discriminator);
+        for (ObjectNode probe : probes) {
+            SchemaRecorder variant = SchemaRecorder.mapping();
+            reader.apply(new Fields(probe, itemsPath + "[]", new ArrayList<>(), variant));
+            String value = probe.path(discriminator).asText();
+            variant.property(discriminator, SchemaRecorder.constant(value), null);
+            ObjectNode when = items.withArrayProperty("allOf").addObject();
+            ObjectNode condition = when.putObject("if");
+            condition.putObject("properties").set(discriminator, SchemaRecorder.constant(value));
+            condition.putArray("required").add(discriminator);
+            when.set("then", variant.schema());
+        }
+        return items;
+    }
+
+    /** Whether {@code key} is given; records {@code why} (e.g. "required; ...") as its problem when it is not. */
+    boolean require(String key, String why) {
+        schema.required(key);
+        if (!has(key)) {
+            problems.add(path(key) + ": " + why);
+            return false;
+        }
+        return true;
+    }
+
     List<String> stringList(String key) {
-        return list(key, (item, itemPath) -> {
+        schema.property(key, SchemaRecorder.textList(), null);
+        return items(key, (item, itemPath) -> {
             if (!item.isValueNode() || item.isNull()) {
                 return problem(itemPath, item, "a string", null);
             }
@@ -178,6 +246,7 @@ final class Fields {
     }
 
     Map<String, String> stringMap(String key) {
+        schema.property(key, SchemaRecorder.textMap(), null);
         JsonNode value = node.get(key);
         if (value == null || value.isNull()) {
             return Map.of();

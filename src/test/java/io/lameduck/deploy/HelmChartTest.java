@@ -414,6 +414,85 @@ class HelmChartTest {
         assertThat(policy.output()).contains("/injector/failurePolicy").contains("'Ignore', 'Fail'");
     }
 
+    /** Every key the agent's loader reads, every hook type: what the schema (recorded from the loader) must let through. */
+    private static final String EVERY_CONFIG_KEY = """
+            config:
+              server: {host: 0.0.0.0}
+              security: {nodeIp: 10.0.0.1, tokenFile: "", trustGateway: true}
+              drain:
+                budget: 40s
+                safetyMargin: 2s
+                propagationDelay: 0
+                propagation: {mode: quiet, ports: [8080], quietPeriod: 1s, minimum: 1.5s, maximum: 15s, keepAliveWait: 8s,
+                              pollInterval: 100ms, ignorePeers: [10.244.0.1/32]}
+                hooks:
+                  - {name: leave, type: http, at: trigger, priority: 0, timeout: 2s, onFailure: continue, method: POST,
+                     url: "http://127.0.0.1:8080/drain", headers: {X-Drain: "1"}, expectStatus: 204, connectTimeout: 1s, readTimeout: 2s}
+                  - {name: flush, type: exec, priority: 10, timeout: 3s, onFailure: abort, command: [/bin/true, "--fast"],
+                     env: {MODE: fast}, workingDir: /tmp}
+                  - {name: pause, type: sleep, priority: 20, timeout: 2s, duration: 500ms}
+                  - {name: idle, type: wait-idle, priority: 30, timeout: 3s, ports: [8080], quietPeriod: 1s, pollInterval: 200ms,
+                     ignorePeers: ["::1/128"]}
+              metrics: {jvm: "true"}
+              logging: {format: text, level: debug}
+              kube: {mode: auto, events: false, maintenanceAnnotation: lameduck.io/maintenance}
+            # server.port and drain.withdraw come from these two (setting them under config is an error)
+            port: 7980
+            withdraw: {strategy: label, timeout: 10s, label: lameduck.io/serving, conditionType: lameduck.io/serving,
+                       lastServingEndpoint: keep}
+            """;
+
+    @Test
+    void configSchemaLetsEveryKeyTheLoaderReadsThroughAndTheLoaderAcceptsWhatItRendered() throws Exception {
+        Path values = Files.writeString(Files.createTempFile("lameduck-every-key", ".yaml"), EVERY_CONFIG_KEY);
+        try {
+            JsonNode configMap = only(render("-f", values.toString()), "ConfigMap");
+            AgentConfig config = new ConfigLoader(Map.of()).parse(configMap.at("/data/lameduck.yaml").asText());
+            assertThat(config.drain().hooks()).hasSize(4);
+            assertThat(config.drain().propagation().minimum()).isEqualTo(Duration.ofMillis(1500));
+            assertThat(config.server().port()).isEqualTo(7980);
+            assertThat(config.drain().withdraw().lastServingEndpoint()).isEqualTo(AgentConfig.LastServingEndpoint.KEEP);
+        } finally {
+            Files.delete(values);
+        }
+    }
+
+    @Test
+    void helmInstallRejectsATypoUnderConfigWithItsPathInsteadOfEverySidecarExiting3() {
+        Result typo = install("--set", "config.drain.budgt=30s");
+        assertThat(typo.exit()).isNotZero();
+        assertThat(typo.output()).contains("/config/drain").contains("'budgt' not allowed");
+        Result choice = install("--set", "config.drain.propagation.mode=quite");
+        assertThat(choice.exit()).isNotZero();
+        assertThat(choice.output()).contains("/config/drain/propagation/mode").contains("'fixed', 'quiet'");
+        Result duration = install("--set", "config.drain.safetyMargin=2 seconds");
+        assertThat(duration.exit()).isNotZero();
+        assertThat(duration.output()).contains("/config/drain/safetyMargin");
+        Result hookKey = install("--set", "config.drain.hooks[0].name=leave", "--set", "config.drain.hooks[0].type=http",
+                "--set", "config.drain.hooks[0].url=http://127.0.0.1:8080/drain", "--set", "config.drain.hooks[0].tiemout=2s");
+        assertThat(hookKey.exit()).isNotZero();
+        assertThat(hookKey.output()).contains("/config/drain/hooks/0").contains("'tiemout' not allowed");
+        Result hookMissing = install("--set", "config.drain.hooks[0].name=pause", "--set", "config.drain.hooks[0].type=sleep");
+        assertThat(hookMissing.exit()).isNotZero();
+        assertThat(hookMissing.output()).contains("/config/drain/hooks/0").contains("duration");
+        // The chart sets these two from the top-level values that also shape the pod; setting them under config would be
+        // silently overridden, so it is an error.
+        Result port = install("--set", "config.server.port=8000");
+        assertThat(port.exit()).isNotZero();
+        assertThat(port.output()).contains("config.server.port: set the top-level `port` instead");
+        Result withdraw = install("--set", "config.drain.withdraw.strategy=label");
+        assertThat(withdraw.exit()).isNotZero();
+        assertThat(withdraw.output()).contains("config.drain.withdraw: set the top-level `withdraw` instead");
+        assertThat(install().exit()).as("the defaults install").isZero();
+    }
+
+    /** {@code helm install --dry-run=client}: the install path, schema check included, without a cluster. */
+    private static Result install(String... sets) {
+        List<String> command = new ArrayList<>(List.of(helm, "install", "t", CHART.toString(), "--dry-run=client", "--namespace", "lameduck-test"));
+        command.addAll(List.of(sets));
+        return run(command, 60);
+    }
+
     @Test
     void schemaAcceptsTheKeysTheNodeTestsSet() {
         // Tags go as strings, as the node tests pass them: `--set image.tag=1234567` would render 1.234567e+06.
