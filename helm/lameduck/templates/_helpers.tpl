@@ -45,12 +45,43 @@ they read that chart's .Values.lameduck, which Helm fills with this chart's defa
 {{- end -}}
 {{- end -}}
 
+{{/* The labels of every object the chart creates, commonLabels last (the schema keeps them off these keys). */}}
 {{- define "lameduck.labels" -}}
-app.kubernetes.io/name: {{ include "lameduck.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- include "lameduck.labelsExcept" (dict "root" . "except" dict) -}}
+{{- end -}}
+
+{{/* lameduck.labels for an object that adds labels of its own (they win: commonLabels skips their keys); context: dict root, except. */}}
+{{- define "lameduck.labelsExcept" -}}
+{{- $root := .root -}}
+{{- $except := .except | default dict -}}
+{{- $v := include "lameduck.valuesYaml" $root | fromYaml -}}
+app.kubernetes.io/name: {{ include "lameduck.name" $root }}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ $root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- range $key, $value := $v.commonLabels }}
+{{- if not (hasKey $except $key) }}
+{{ $key }}: {{ $value | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The agent image, for the sidecar and the injector: repository@digest when image.digest is set, else
+repository:tag (tag defaults to the appVersion; a numeric tag from --set prints as digits, not 1.234567e+06).
+*/}}
+{{- define "lameduck.image" -}}
+{{- $v := include "lameduck.valuesYaml" . | fromYaml -}}
+{{- if $v.image.digest -}}
+{{ $v.image.repository }}@{{ $v.image.digest }}
+{{- else -}}
+{{- $tag := $v.image.tag | default (include "lameduck.appVersion" .) -}}
+{{- if and (kindIs "float64" $tag) (eq $tag (floor $tag)) -}}
+{{- $tag = int64 $tag -}}
+{{- end -}}
+{{ $v.image.repository }}:{{ $tag }}
+{{- end -}}
 {{- end -}}
 
 {{- define "lameduck.strategy" -}}
@@ -110,13 +141,28 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- toYaml $config -}}
 {{- end -}}
 
+{{/* What both PodMonitors add to their endpoint: scrapeTimeout, relabelings, metricRelabelings (when set). */}}
+{{- define "lameduck.podMonitor.endpointExtras" -}}
+{{- with .Values.monitoring.podMonitor.scrapeTimeout }}
+scrapeTimeout: {{ . }}
+{{- end }}
+{{- with .Values.monitoring.podMonitor.relabelings }}
+relabelings:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.monitoring.podMonitor.metricRelabelings }}
+metricRelabelings:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
 {{/* ---------------------------------------------------------------- public templates */}}
 
 {{- define "lameduck.sidecar" -}}
 {{- $v := include "lameduck.valuesYaml" . | fromYaml -}}
 {{- $s := $v.sidecar -}}
 - name: {{ $s.name | default "lameduck" }}
-  image: "{{ $v.image.repository }}:{{ $v.image.tag | default (include "lameduck.appVersion" .) }}"
+  image: {{ include "lameduck.image" . | quote }}
   imagePullPolicy: {{ $v.image.pullPolicy }}
   {{- if $s.native }}
   restartPolicy: Always
@@ -156,9 +202,16 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
   startupProbe:
     httpGet: {path: /livez, port: admin}
     {{- toYaml $s.startupProbe | nindent 4 }}
+  {{- /* failureThreshold: the user's, else 1 for the probe strategy (failing /readyz is the withdrawal, so
+         period x threshold is how long a draining pod stays an endpoint) and Kubernetes' 3 for the others (the
+         gate or label withdraws; one slow /readyz should not take a serving pod out). */}}
+  {{- $readiness := deepCopy ($s.readinessProbe | default dict) }}
+  {{- if not (hasKey $readiness "failureThreshold") }}
+  {{- $_ := set $readiness "failureThreshold" (ternary 1 3 (eq (include "lameduck.strategy" .) "probe")) }}
+  {{- end }}
   readinessProbe:
     httpGet: {path: /readyz, port: admin}
-    {{- toYaml $s.readinessProbe | nindent 4 }}
+    {{- toYaml $readiness | nindent 4 }}
   livenessProbe:
     httpGet: {path: /livez, port: admin}
     {{- toYaml $s.livenessProbe | nindent 4 }}
@@ -176,6 +229,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
       readOnly: true
     - name: lameduck-tmp
       mountPath: /tmp
+    {{- with $s.extraVolumeMounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
 {{- end -}}
 
 {{- define "lameduck.preStop" -}}

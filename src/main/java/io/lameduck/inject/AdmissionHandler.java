@@ -117,7 +117,7 @@ public final class AdmissionHandler extends Handler.Abstract {
         String podName = pod.path("metadata").path("name").asText(pod.path("metadata").path("generateName").asText("") + "*");
         if (!"Pod".equals(request.path("kind").path("kind").asText()) || !"CREATE".equals(request.path("operation").asText())
                 || !pod.isObject()) {
-            return skipped(response, namespace, podName, new Decision.Skip(SkipReason.NOT_A_POD_CREATE,
+            return skipped(response, pod, namespace, podName, new Decision.Skip(SkipReason.NOT_A_POD_CREATE,
                     "the injector handles pod CREATE only; got " + request.path("kind").path("kind").asText("(no kind)") + " "
                             + request.path("operation").asText("(no operation)") + (pod.isObject() ? "" : " without an object")));
         }
@@ -130,14 +130,14 @@ public final class AdmissionHandler extends Handler.Abstract {
             return response.set("warnings", JSON.createArrayNode().add("lameduck injector: pod left unchanged after an error: " + e));
         }
         if (decision instanceof Decision.Skip skip) {
-            return skipped(response, namespace, podName, skip);
+            return skipped(response, pod, namespace, podName, skip);
         }
         Decision.Inject inject = (Decision.Inject) decision;
         if (!request.path("dryRun").asBoolean(false)) {
             try {
                 binder.bind(namespace, inject.serviceAccount());
             } catch (Exception e) {
-                return skipped(response, namespace, podName, new Decision.Skip(SkipReason.RBAC_FAILED, e.getMessage()));
+                return skipped(response, pod, namespace, podName, new Decision.Skip(SkipReason.RBAC_FAILED, e.getMessage()));
             }
         }
         metrics.injected(inject.strategy(), inject.nativeSidecar());
@@ -152,8 +152,10 @@ public final class AdmissionHandler extends Handler.Abstract {
         return response;
     }
 
-    private ObjectNode skipped(ObjectNode response, String namespace, String podName, Decision.Skip skip) {
+    private ObjectNode skipped(ObjectNode response, JsonNode pod, String namespace, String podName, Decision.Skip skip) {
         metrics.skipped(skip.reason());
+        PodInjector.skipAnnotation(pod, skip).ifPresent(patch -> response.put("patchType", "JSONPatch").put("patch",
+                Base64.getEncoder().encodeToString(patch.toString().getBytes(StandardCharsets.UTF_8))));
         LOG.info("left pod {}/{} unchanged ({}): {}", namespace, podName, skip.reason().label(), skip.message());
         List<SkipReason> quiet = List.of(SkipReason.OPTED_OUT, SkipReason.ALREADY_INJECTED);
         if (!quiet.contains(skip.reason())) {

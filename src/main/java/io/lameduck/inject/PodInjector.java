@@ -34,6 +34,8 @@ import java.util.Set;
  *       so a second pass never doubles anything.
  *   <li>Overrides from annotations (strategy, native, ports, budget) pick the variant and adjust the agent
  *       config; a malformed override, or a config the agent would reject, skips the pod with the reason.
+ *   <li>The watched ports default to the TCP {@code containerPort}s the app containers declare (the chart's ports,
+ *       with a warning, when none does).
  *   <li>The budget defaults to the pod's terminationGracePeriodSeconds (the fallback deadline the agent uses
  *       when it has no deletionTimestamp), when that makes a valid config.
  *   <li>App containers without a preStop get the agent's; those with one KEEP theirs (see below).
@@ -92,7 +94,7 @@ public final class PodInjector {
         List<String> warnings = new ArrayList<>();
         String config;
         try {
-            config = agentConfig(variant.config(), overrides, spec.path("terminationGracePeriodSeconds"), warnings);
+            config = agentConfig(variant.config(), overrides, declaredPorts(spec), spec.path("terminationGracePeriodSeconds"), warnings);
         } catch (ConfigException e) {
             return new Decision.Skip(SkipReason.INVALID_OVERRIDE, "the overrides make a config the agent rejects: "
                     + String.join("; ", e.problems()));
@@ -161,12 +163,22 @@ public final class PodInjector {
         return ops;
     }
 
-    /** The variant's config with the ports and budget overrides, checked by the agent's own loader. */
-    static String agentConfig(String base, Overrides overrides, JsonNode gracePeriod, List<String> warnings) throws ConfigException {
+    /**
+     * The variant's config with the ports (the annotation's, else those the app declares) and the budget, checked by the
+     * agent's own loader.
+     */
+    static String agentConfig(String base, Overrides overrides, List<Integer> declaredPorts, JsonNode gracePeriod, List<String> warnings)
+            throws ConfigException {
         ObjectNode config = readConfig(base);
-        overrides.ports().ifPresent(ports -> {
+        Optional<List<Integer>> ports = overrides.ports().or(() -> Optional.of(declaredPorts).filter(p -> !p.isEmpty()));
+        ports.ifPresentOrElse(chosen -> {
             ArrayNode list = section(section(config, "drain"), "propagation").putArray("ports");
-            ports.forEach(list::add);
+            chosen.forEach(list::add);
+        }, () -> {
+            if ("quiet".equals(config.at("/drain/propagation/mode").asText())) {
+                warnings.add("lameduck: no app container declares a TCP containerPort, so the drain watches the chart's ports "
+                        + config.at("/drain/propagation/ports") + "; declare the app's ports, or set " + Annotations.PORTS + " to them");
+            }
         });
         if (overrides.budget().isPresent()) {
             section(config, "drain").put("budget", Durations.format(overrides.budget().get()));
@@ -195,6 +207,39 @@ public final class PodInjector {
         AgentConfig parsed = new ConfigLoader(Map.of()).parse(yaml);
         BudgetCheck.warnings(parsed.drain()).forEach(w -> warnings.add("lameduck: " + w));
         return yaml;
+    }
+
+    /** The TCP ports the pod's containers declare, in order, once each (the sidecar is not in the pod yet). */
+    static List<Integer> declaredPorts(JsonNode spec) {
+        Set<Integer> ports = new LinkedHashSet<>();
+        for (JsonNode container : spec.path("containers")) {
+            for (JsonNode port : container.path("ports")) {
+                int number = port.path("containerPort").asInt(0);
+                if ("TCP".equals(port.path("protocol").asText("TCP")) && number >= 1 && number <= 65535) {
+                    ports.add(number);
+                }
+            }
+        }
+        return List.copyOf(ports);
+    }
+
+    /** The longest {@link Annotations#SKIPPED} value: a reason with a config's problems can run long. */
+    static final int MAX_SKIP_ANNOTATION = 1024;
+
+    /**
+     * The patch that records on a skipped pod why it was left without the sidecar, or empty when there is nothing to
+     * record: a pod already injected stays exactly as it is.
+     */
+    static Optional<ArrayNode> skipAnnotation(JsonNode pod, Decision.Skip skip) {
+        if (skip.reason() == SkipReason.ALREADY_INJECTED || skip.reason() == SkipReason.NOT_A_POD_CREATE || !pod.isObject()) {
+            return Optional.empty();
+        }
+        String value = skip.reason().label() + ": " + skip.message();
+        ObjectNode annotations = copyObject(pod.path("metadata").path("annotations"));
+        annotations.put(Annotations.SKIPPED, value.length() > MAX_SKIP_ANNOTATION ? value.substring(0, MAX_SKIP_ANNOTATION - 3) + "..." : value);
+        ArrayNode ops = JSON.arrayNode();
+        add(ops, "/metadata/annotations", annotations);
+        return Optional.of(ops);
     }
 
     private static ObjectNode readConfig(String yaml) throws ConfigException {

@@ -495,7 +495,8 @@ class HelmChartTest {
 
     @Test
     void schemaAcceptsTheKeysTheNodeTestsSet() {
-        // Tags go as strings, as the node tests pass them: `--set image.tag=1234567` would render 1.234567e+06.
+        // Tags go as strings, as the node tests pass them (a numeric `--set image.tag=1234567` renders as digits too:
+        // imageDigestPinsTheSidecarAndTheInjectorImage).
         List<JsonNode> docs = render("--set", "image.repository=localhost/lameduck", "--set-string", "image.tag=1234567", "--set", "image.pullPolicy=Never",
                 "--set", "example.enabled=true", "--set", "example.replicas=3", "--set", "example.image.repository=localhost/lameduck-demo",
                 "--set-string", "example.image.tag=0a1b2c3", "--set", "example.image.pullPolicy=Never",
@@ -530,6 +531,368 @@ class HelmChartTest {
         assertThat(map.at("/metadata/labels/grafana_dashboard").asText()).isEqualTo("1");
         assertThat(new ObjectMapper().readTree(map.at("/data/lameduck.json").asText()))
                 .isEqualTo(new ObjectMapper().readTree(CHART.resolve("files/dashboard.json").toFile()));
+    }
+
+    // ------------------------------------------------------------------ the knobs an SRE expects (issue 18)
+
+    private static final String DIGEST = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    /** The injection template's ConfigMap data, parsed. */
+    private static JsonNode injectionTemplate(List<JsonNode> docs) {
+        return ofKind(docs, "ConfigMap").stream().filter(c -> c.at("/data").has("template.yaml")).findFirst()
+                .map(c -> readYaml(c.at("/data/template.yaml").asText())).orElseThrow();
+    }
+
+    private static JsonNode deploymentNamed(List<JsonNode> docs, String suffix) {
+        return ofKind(docs, "Deployment").stream().filter(d -> d.at("/metadata/name").asText().endsWith(suffix))
+                .findFirst().orElseThrow(() -> new AssertionError("no Deployment named *" + suffix));
+    }
+
+    /** Every agent image the chart renders: the example's sidecar, the injection template's sidecars, the injector, the test pod. */
+    private static List<String> agentImages(List<JsonNode> docs) {
+        List<String> images = new ArrayList<>();
+        images.add(container(deploymentNamed(docs, "-example").at("/spec/template/spec/containers"), "lameduck").get("image").asText());
+        JsonNode template = injectionTemplate(docs);
+        for (String strategy : List.of("readiness-gate", "label", "probe")) {
+            images.add(template.at("/strategies/" + strategy + "/sidecar/image").asText());
+            images.add(template.at("/strategies/" + strategy + "/nativeSidecar/image").asText());
+        }
+        images.add(container(deploymentNamed(docs, "-injector").at("/spec/template/spec/containers"), "injector").get("image").asText());
+        images.add(only(docs, "Pod").at("/spec/containers/0/image").asText());
+        return images;
+    }
+
+    @Test
+    void imageDigestPinsTheSidecarAndTheInjectorImage() {
+        assertThat(agentImages(render("--set", "injector.enabled=true", "--set", "example.enabled=true")))
+                .hasSize(9).containsOnly("ghcr.io/lameduck/lameduck:" + chartAppVersion());
+        // The digest wins over the tag, for every agent image the chart renders (one helper, lameduck.image).
+        assertThat(agentImages(render("--set", "injector.enabled=true", "--set", "example.enabled=true",
+                "--set", "image.repository=registry.example/lameduck", "--set", "image.tag=1.2.3", "--set", "image.digest=" + DIGEST)))
+                .hasSize(9).containsOnly("registry.example/lameduck@" + DIGEST);
+        // A numeric tag from --set prints as digits in both (the sidecar used to print 1.234567e+06).
+        assertThat(agentImages(render("--set", "injector.enabled=true", "--set", "example.enabled=true", "--set", "image.tag=1234567")))
+                .containsOnly("ghcr.io/lameduck/lameduck:1234567");
+        Result malformed = run(List.of(helm, "template", "t", CHART.toString(), "--set", "image.digest=0123abcd"), 60);
+        assertThat(malformed.exit()).isNotZero();
+        assertThat(malformed.output()).contains("/image/digest");
+    }
+
+    @Test
+    void imagePullSecretsGoToTheChartsOwnPodsAndNotIntoTheInjectedSidecar() {
+        List<JsonNode> plain = render("--set", "injector.enabled=true", "--set", "example.enabled=true");
+        assertThat(deploymentNamed(plain, "-injector").at("/spec/template/spec").has("imagePullSecrets")).isFalse();
+        assertThat(deploymentNamed(plain, "-example").at("/spec/template/spec").has("imagePullSecrets")).isFalse();
+
+        List<JsonNode> docs = render("--set", "injector.enabled=true", "--set", "example.enabled=true",
+                "--set", "imagePullSecrets[0].name=regcred", "--set", "imagePullSecrets[1].name=mirror");
+        for (JsonNode pod : List.of(deploymentNamed(docs, "-injector").at("/spec/template/spec"),
+                deploymentNamed(docs, "-example").at("/spec/template/spec"), only(docs, "Pod").at("/spec"))) {
+            assertThat(pod.at("/imagePullSecrets").toString()).isEqualTo("[{\"name\":\"regcred\"},{\"name\":\"mirror\"}]");
+        }
+        // The injector patches only the sidecar and its volumes into YOUR pod: the secrets are yours to set there.
+        assertThat(injectionTemplate(docs).toString()).doesNotContain("regcred");
+
+        Result typo = run(List.of(helm, "template", "t", CHART.toString(), "--set", "imagePullSecrets[0].nam=regcred"), 60);
+        assertThat(typo.exit()).isNotZero();
+        assertThat(typo.output()).contains("/imagePullSecrets/0").contains("'nam' not allowed");
+    }
+
+    @Test
+    void commonLabelsAreOnEveryObjectTheChartCreates() {
+        String[] everything = {"--set", "commonLabels.team=platform", "--set-string", "commonLabels.example\\.com/cost-center=42",
+                "--set", "example.enabled=true", "--set", "monitoring.podMonitor.enabled=true",
+                "--set", "monitoring.prometheusRule.enabled=true", "--set", "dashboard.enabled=true"};
+        List<JsonNode> docs = new ArrayList<>(render(everything));
+        List<String> withInjector = new ArrayList<>(List.of(everything));
+        withInjector.addAll(List.of("--set", "injector.enabled=true"));
+        docs.addAll(render(withInjector.toArray(String[]::new)));
+        withInjector.addAll(List.of("--set", "injector.tls.certManager.enabled=true"));
+        docs.addAll(render(withInjector.toArray(String[]::new)));
+        List<String> withToken = new ArrayList<>(List.of(everything));
+        withToken.addAll(List.of("--set", "token.value=s3cret"));
+        docs.addAll(render(withToken.toArray(String[]::new)));
+
+        assertThat(docs.stream().map(d -> d.get("kind").asText()).distinct()).contains("ServiceAccount", "ConfigMap", "Role",
+                "RoleBinding", "Secret", "Deployment", "Service", "PodMonitor", "PrometheusRule", "Pod", "PodDisruptionBudget",
+                "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration", "Issuer", "Certificate");
+        assertThat(docs).allSatisfy(doc -> {
+            assertThat(doc.at("/metadata/labels/team").asText()).as("%s %s", doc.get("kind"), doc.at("/metadata/name")).isEqualTo("platform");
+            assertThat(doc.at("/metadata/labels/example.com~1cost-center").asText()).isEqualTo("42");
+            assertThat(doc.at("/metadata/labels/app.kubernetes.io~1managed-by").asText()).isEqualTo("Helm");
+        });
+        assertThat(deploymentNamed(docs, "-injector").at("/spec/template/metadata/labels/team").asText())
+                .as("the injector's pods too").isEqualTo("platform");
+        assertThat(render().stream()).allSatisfy(doc -> assertThat(doc.at("/metadata/labels").size())
+                .as("no commonLabels, the five labels of lameduck.labels").isEqualTo(5));
+
+        // An object's own labels win over commonLabels (one key, not a duplicate).
+        List<JsonNode> own = render("--set", "commonLabels.team=platform", "--set", "injector.enabled=true",
+                "--set", "monitoring.podMonitor.enabled=true", "--set", "monitoring.podMonitor.labels.team=observability",
+                "--set", "monitoring.prometheusRule.enabled=true", "--set", "monitoring.prometheusRule.labels.team=alerting",
+                "--set", "dashboard.enabled=true", "--set", "dashboard.labels.team=grafana",
+                "--set", "injector.podLabels.team=admission");
+        assertThat(ofKind(own, "PodMonitor")).hasSize(2).allSatisfy(m -> assertThat(m.at("/metadata/labels/team").asText()).isEqualTo("observability"));
+        assertThat(only(own, "PrometheusRule").at("/metadata/labels/team").asText()).isEqualTo("alerting");
+        assertThat(own.stream().filter(d -> d.at("/metadata/name").asText().endsWith("-dashboard")).findFirst().orElseThrow()
+                .at("/metadata/labels/team").asText()).isEqualTo("grafana");
+        assertThat(deploymentNamed(own, "-injector").at("/spec/template/metadata/labels/team").asText()).isEqualTo("admission");
+        assertThat(deploymentNamed(own, "-injector").at("/metadata/labels/team").asText()).isEqualTo("platform");
+
+        Result reserved = run(List.of(helm, "template", "t", CHART.toString(), "--set", "commonLabels.app\\.kubernetes\\.io/name=other"), 60);
+        assertThat(reserved.exit()).as("a chart-owned label key would be a duplicate key").isNotZero();
+        assertThat(reserved.output()).contains("invalid propertyName 'app.kubernetes.io/name'");
+    }
+
+    @Test
+    void injectorPodTakesSchedulingLabelsAnnotationsAndSecurityContext() throws IOException {
+        JsonNode defaults = deploymentNamed(render("--set", "injector.enabled=true"), "-injector").at("/spec/template");
+        assertThat(defaults.at("/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution/0/podAffinityTerm/topologyKey")
+                .asText()).as("today's default anti-affinity").isEqualTo("kubernetes.io/hostname");
+        for (String absent : List.of("nodeSelector", "tolerations", "topologySpreadConstraints", "priorityClassName", "securityContext")) {
+            assertThat(defaults.at("/spec").has(absent)).as(absent).isFalse();
+        }
+        assertThat(defaults.at("/metadata/annotations").size()).isEqualTo(1);
+
+        Path values = Files.writeString(Files.createTempFile("lameduck-injector-pod", ".yaml"), """
+                injector:
+                  enabled: true
+                  nodeSelector: {kubernetes.io/os: linux}
+                  tolerations: [{key: dedicated, operator: Equal, value: infra, effect: NoSchedule}]
+                  affinity:
+                    nodeAffinity:
+                      requiredDuringSchedulingIgnoredDuringExecution:
+                        nodeSelectorTerms: [{matchExpressions: [{key: infra, operator: Exists}]}]
+                  topologySpreadConstraints:
+                    - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway}
+                    - {maxSkew: 2, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule,
+                       labelSelector: {matchLabels: {tier: infra}}}
+                  priorityClassName: system-cluster-critical
+                  podLabels: {tier: infra}
+                  podAnnotations: {example.com/owner: sre}
+                  podSecurityContext: {fsGroup: 10001}
+                """);
+        try {
+            JsonNode deployment = deploymentNamed(render("-f", values.toString()), "-injector");
+            JsonNode pod = deployment.at("/spec/template");
+            JsonNode spec = pod.get("spec");
+            assertThat(spec.at("/nodeSelector/kubernetes.io~1os").asText()).isEqualTo("linux");
+            assertThat(spec.at("/tolerations/0/key").asText()).isEqualTo("dedicated");
+            assertThat(spec.at("/tolerations/0/effect").asText()).isEqualTo("NoSchedule");
+            assertThat(spec.get("affinity").has("podAntiAffinity")).as("a set affinity replaces the default").isFalse();
+            assertThat(spec.at("/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchExpressions/0/key")
+                    .asText()).isEqualTo("infra");
+            assertThat(spec.get("topologySpreadConstraints")).hasSize(2);
+            assertThat(spec.at("/topologySpreadConstraints/0/topologyKey").asText()).isEqualTo("topology.kubernetes.io/zone");
+            assertThat(spec.at("/topologySpreadConstraints/0/labelSelector/matchLabels"))
+                    .as("a constraint without labelSelector counts the injector's pods").isEqualTo(deployment.at("/spec/selector/matchLabels"));
+            assertThat(spec.at("/topologySpreadConstraints/1/labelSelector/matchLabels/tier").asText()).isEqualTo("infra");
+            assertThat(spec.at("/priorityClassName").asText()).isEqualTo("system-cluster-critical");
+            assertThat(spec.at("/securityContext/fsGroup").asInt()).isEqualTo(10001);
+            assertThat(pod.at("/metadata/labels/tier").asText()).isEqualTo("infra");
+            assertThat(pod.at("/metadata/labels/lameduck.io~1inject").asText()).as("still never injected").isEqualTo("disabled");
+            assertThat(pod.at("/metadata/annotations/example.com~1owner").asText()).isEqualTo("sre");
+            assertThat(pod.at("/metadata/annotations").has("checksum/injector-template")).isTrue();
+        } finally {
+            Files.delete(values);
+        }
+        Result selectorLabel = run(List.of(helm, "template", "t", CHART.toString(), "--set", "injector.podLabels.lameduck\\.io/inject=enabled"), 60);
+        assertThat(selectorLabel.exit()).isNotZero();
+        assertThat(selectorLabel.output()).contains("invalid propertyName 'lameduck.io/inject'");
+    }
+
+    @Test
+    void injectorProbeOverridesAreMergedOverTheDefaultProbes() {
+        JsonNode defaults = container(deploymentNamed(render("--set", "injector.enabled=true"), "-injector")
+                .at("/spec/template/spec/containers"), "injector");
+        assertThat(defaults.get("readinessProbe").toString()).isEqualTo("{\"httpGet\":{\"path\":\"/healthz\",\"port\":\"metrics\"},\"periodSeconds\":5}");
+        assertThat(defaults.get("livenessProbe").toString()).isEqualTo("{\"httpGet\":{\"path\":\"/healthz\",\"port\":\"metrics\"},\"periodSeconds\":10}");
+
+        JsonNode injector = container(deploymentNamed(render("--set", "injector.enabled=true", "--set", "injector.readinessProbe.periodSeconds=2",
+                "--set", "injector.readinessProbe.timeoutSeconds=3", "--set", "injector.livenessProbe.failureThreshold=6"), "-injector")
+                .at("/spec/template/spec/containers"), "injector");
+        assertThat(injector.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/healthz");
+        assertThat(injector.at("/readinessProbe/periodSeconds").asInt()).isEqualTo(2);
+        assertThat(injector.at("/readinessProbe/timeoutSeconds").asInt()).isEqualTo(3);
+        assertThat(injector.at("/livenessProbe/httpGet/port").asText()).isEqualTo("metrics");
+        assertThat(injector.at("/livenessProbe/periodSeconds").asInt()).as("the default, kept").isEqualTo(10);
+        assertThat(injector.at("/livenessProbe/failureThreshold").asInt()).isEqualTo(6);
+
+        Result handler = run(List.of(helm, "template", "t", CHART.toString(), "--set", "injector.readinessProbe.httpGet.path=/x"), 60);
+        assertThat(handler.exit()).as("timing fields only: the handler is the injector's /healthz").isNotZero();
+        assertThat(handler.output()).contains("/injector/readinessProbe").contains("'httpGet' not allowed");
+    }
+
+    @Test
+    void injectorPdbCanBeDisabledAndTheSchemaRejectsOneReplicaWithMinAvailableOne() {
+        assertThat(ofKind(render("--set", "injector.enabled=true", "--set", "injector.podDisruptionBudget.enabled=false"),
+                "PodDisruptionBudget")).isEmpty();
+        assertThat(only(render("--set", "injector.enabled=true"), "PodDisruptionBudget").at("/spec/minAvailable").asInt()).isEqualTo(1);
+
+        // One replica that may never be evicted: every node drain would hang on it.
+        Result blocking = install("--set", "injector.enabled=true", "--set", "injector.replicas=1");
+        assertThat(blocking.exit()).isNotZero();
+        assertThat(blocking.output()).contains("/injector").contains("/injector/replicas").contains("/injector/podDisruptionBudget/enabled");
+        Result blockingString = install("--set", "injector.enabled=true", "--set", "injector.replicas=1",
+                "--set-string", "injector.podDisruptionBudget.minAvailable=1");
+        assertThat(blockingString.exit()).isNotZero();
+
+        Result withoutPdb = install("--set", "injector.enabled=true", "--set", "injector.replicas=1", "--set", "injector.podDisruptionBudget.enabled=false");
+        assertThat(withoutPdb.exit()).as("replicas 1 without the PDB installs:\n%s", withoutPdb.output()).isZero();
+        List<JsonNode> single = render("--set", "injector.enabled=true", "--set", "injector.replicas=1",
+                "--set", "injector.podDisruptionBudget.enabled=false");
+        assertThat(ofKind(single, "PodDisruptionBudget")).isEmpty();
+        assertThat(deploymentNamed(single, "-injector").at("/spec/replicas").asInt()).isEqualTo(1);
+        assertThat(install("--set", "injector.enabled=true", "--set", "injector.replicas=1", "--set", "injector.podDisruptionBudget.minAvailable=0")
+                .exit()).as("minAvailable 0 allows the eviction").isZero();
+        assertThat(install("--set", "injector.enabled=true", "--set", "injector.replicas=2").exit()).isZero();
+    }
+
+    @Test
+    void sidecarExtraVolumeMountsAreAppendedInTheExampleAndTheInjectionTemplate() {
+        List<JsonNode> docs = render("--set", "injector.enabled=true", "--set", "example.enabled=true",
+                "--set", "sidecar.extraVolumeMounts[0].name=certs", "--set", "sidecar.extraVolumeMounts[0].mountPath=/etc/certs",
+                "--set", "sidecar.extraVolumeMounts[0].readOnly=true");
+        JsonNode mounts = container(deploymentNamed(docs, "-example").at("/spec/template/spec/containers"), "lameduck").get("volumeMounts");
+        assertThat(mounts).extracting(m -> m.get("name").asText()).containsExactly("lameduck-config", "lameduck-tmp", "certs");
+        assertThat(mounts.get(2).get("mountPath").asText()).isEqualTo("/etc/certs");
+        assertThat(mounts.get(2).get("readOnly").asBoolean()).isTrue();
+        JsonNode template = injectionTemplate(docs);
+        for (String strategy : List.of("readiness-gate", "label", "probe")) {
+            assertThat(template.at("/strategies/" + strategy + "/sidecar/volumeMounts")).isEqualTo(mounts);
+            assertThat(template.at("/strategies/" + strategy + "/nativeSidecar/volumeMounts")).isEqualTo(mounts);
+        }
+        assertThat(container(only(render("--set", "example.enabled=true"), "Deployment").at("/spec/template/spec/containers"), "lameduck")
+                .get("volumeMounts")).hasSize(2);
+    }
+
+    @Test
+    void bothPodMonitorsTakeScrapeTimeoutRelabelingsAndMetricRelabelings() {
+        List<JsonNode> plain = ofKind(render("--set", "injector.enabled=true", "--set", "monitoring.podMonitor.enabled=true"), "PodMonitor");
+        assertThat(plain).hasSize(2).allSatisfy(m -> assertThat(fieldNames(m.at("/spec/podMetricsEndpoints/0")))
+                .containsExactlyInAnyOrder("port", "path", "interval"));
+
+        List<JsonNode> monitors = ofKind(render("--set", "injector.enabled=true", "--set", "monitoring.podMonitor.enabled=true",
+                "--set", "monitoring.podMonitor.scrapeTimeout=5s",
+                "--set", "monitoring.podMonitor.relabelings[0].action=replace",
+                "--set", "monitoring.podMonitor.relabelings[0].sourceLabels[0]=__meta_kubernetes_pod_node_name",
+                "--set", "monitoring.podMonitor.relabelings[0].targetLabel=node",
+                "--set", "monitoring.podMonitor.metricRelabelings[0].action=drop",
+                "--set", "monitoring.podMonitor.metricRelabelings[0].sourceLabels[0]=__name__",
+                "--set", "monitoring.podMonitor.metricRelabelings[0].regex=jvm_.*"), "PodMonitor");
+        assertThat(monitors).hasSize(2);
+        for (JsonNode monitor : monitors) {
+            JsonNode endpoint = monitor.at("/spec/podMetricsEndpoints/0");
+            assertThat(endpoint.get("scrapeTimeout").asText()).isEqualTo("5s");
+            assertThat(endpoint.get("interval").asText()).isEqualTo("30s");
+            assertThat(endpoint.at("/relabelings/0/targetLabel").asText()).isEqualTo("node");
+            assertThat(endpoint.at("/relabelings/0/sourceLabels/0").asText()).isEqualTo("__meta_kubernetes_pod_node_name");
+            assertThat(endpoint.at("/metricRelabelings/0/action").asText()).isEqualTo("drop");
+            assertThat(endpoint.at("/metricRelabelings/0/regex").asText()).isEqualTo("jvm_.*");
+        }
+        Result timeout = run(List.of(helm, "template", "t", CHART.toString(), "--set", "monitoring.podMonitor.scrapeTimeout=5 seconds"), 60);
+        assertThat(timeout.exit()).isNotZero();
+        assertThat(timeout.output()).contains("/monitoring/podMonitor/scrapeTimeout");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"readiness-gate", "label", "probe"})
+    void readinessFailureThresholdSuitsTheStrategyUnlessSet(String strategy) {
+        // probe: failing /readyz IS the withdrawal, so one failure must do it; gate and label withdraw on their own, and
+        // Kubernetes' tolerance of 3 keeps one slow /readyz from taking a serving pod out.
+        int expected = strategy.equals("probe") ? 1 : 3;
+        List<JsonNode> docs = render("--set", "example.enabled=true", "--set", "injector.enabled=true", "--set", "withdraw.strategy=" + strategy);
+        JsonNode probe = container(deploymentNamed(docs, "-example").at("/spec/template/spec/containers"), "lameduck").get("readinessProbe");
+        assertThat(probe.get("failureThreshold").asInt()).isEqualTo(expected);
+        assertThat(probe.get("periodSeconds").asInt()).isEqualTo(2);
+        assertThat(probe.get("timeoutSeconds").asInt()).isEqualTo(2);
+        assertThat(probe.at("/httpGet/path").asText()).isEqualTo("/readyz");
+        // The injector's variants follow their own strategy, whatever the release's default.
+        JsonNode template = injectionTemplate(docs);
+        for (String variant : List.of("readiness-gate", "label", "probe")) {
+            assertThat(template.at("/strategies/" + variant + "/sidecar/readinessProbe/failureThreshold").asInt())
+                    .as("injection variant %s", variant).isEqualTo(variant.equals("probe") ? 1 : 3);
+            assertThat(template.at("/strategies/" + variant + "/nativeSidecar/readinessProbe/failureThreshold").asInt())
+                    .isEqualTo(variant.equals("probe") ? 1 : 3);
+        }
+
+        // An explicit value wins, for every strategy and every injection variant.
+        List<JsonNode> set = render("--set", "example.enabled=true", "--set", "injector.enabled=true", "--set", "withdraw.strategy=" + strategy,
+                "--set", "sidecar.readinessProbe.failureThreshold=5");
+        assertThat(container(deploymentNamed(set, "-example").at("/spec/template/spec/containers"), "lameduck")
+                .at("/readinessProbe/failureThreshold").asInt()).isEqualTo(5);
+        for (String variant : List.of("readiness-gate", "label", "probe")) {
+            assertThat(injectionTemplate(set).at("/strategies/" + variant + "/sidecar/readinessProbe/failureThreshold").asInt()).isEqualTo(5);
+        }
+    }
+
+    @Test
+    void chartDeclaresItsKubernetesVersionAndArtifactHubMetadata() {
+        JsonNode chart = chartYaml();
+        assertThat(chart.at("/kubeVersion").asText()).isEqualTo(">=1.29.0-0");
+        assertThat(chart.at("/annotations/artifacthub.io~1license").asText()).isEqualTo("Apache-2.0");
+        assertThat(chart.at("/annotations/artifacthub.io~1category").asText()).isEqualTo("monitoring-logging");
+        JsonNode links = readYaml(chart.at("/annotations/artifacthub.io~1links").asText());
+        assertThat(links.at("/0/name").asText()).isEqualTo("source");
+        assertThat(links.at("/0/url").asText()).startsWith("https://");
+
+        Result old = run(List.of(helm, "template", "t", CHART.toString(), "--kube-version", "1.28.9"), 60);
+        assertThat(old.exit()).isNotZero();
+        assertThat(old.output()).contains("kubeVersion");
+        for (String version : List.of("1.29.0", "1.30.1-eks-1234567")) {
+            Result ok = run(List.of(helm, "template", "t", CHART.toString(), "--kube-version", version), 60);
+            assertThat(ok.exit()).as("helm template --kube-version %s:\n%s", version, ok.output()).isZero();
+        }
+    }
+
+    /** Every new knob at once: lints strictly, with and without the injector. */
+    private static final String EVERY_NEW_KNOB = """
+            image: {digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}
+            imagePullSecrets: [{name: regcred}]
+            commonLabels: {team: platform}
+            sidecar:
+              extraVolumeMounts: [{name: lameduck-tmp, mountPath: /var/tmp}]
+              readinessProbe: {failureThreshold: 2}
+            monitoring:
+              podMonitor:
+                enabled: true
+                scrapeTimeout: 10s
+                relabelings: [{action: replace, sourceLabels: [__meta_kubernetes_pod_node_name], targetLabel: node}]
+                metricRelabelings: [{action: drop, sourceLabels: [__name__], regex: "jvm_.*"}]
+            injector:
+              replicas: 1
+              podDisruptionBudget: {enabled: false}
+              nodeSelector: {kubernetes.io/os: linux}
+              tolerations: [{key: dedicated, operator: Exists}]
+              affinity: {podAntiAffinity: {}}
+              topologySpreadConstraints: [{maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway}]
+              priorityClassName: system-cluster-critical
+              podLabels: {tier: infra}
+              podAnnotations: {example.com/owner: sre}
+              podSecurityContext: {fsGroup: 10001}
+              readinessProbe: {periodSeconds: 2}
+              livenessProbe: {failureThreshold: 6}
+            example: {enabled: true}
+            """;
+
+    @Test
+    void lintPassesWithEveryNewKnob() throws IOException {
+        Path values = Files.writeString(Files.createTempFile("lameduck-every-knob", ".yaml"), EVERY_NEW_KNOB);
+        try {
+            for (String injector : List.of("false", "true")) {
+                Result lint = run(List.of(helm, "lint", "--strict", CHART.toString(), "-f", values.toString(),
+                        "--set", "injector.enabled=" + injector), 60);
+                assertThat(lint.exit()).as("helm lint (injector.enabled=%s) output:\n%s", injector, lint.output()).isZero();
+            }
+        } finally {
+            Files.delete(values);
+        }
+    }
+
+    private static List<String> fieldNames(JsonNode node) {
+        List<String> names = new ArrayList<>();
+        node.fieldNames().forEachRemaining(names::add);
+        return names;
     }
 
     private static JsonNode readYaml(String yaml) {

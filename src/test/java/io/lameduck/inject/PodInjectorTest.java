@@ -4,11 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.lameduck.config.ConfigLoader;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -119,6 +124,44 @@ class PodInjectorTest {
                 .extracting(d -> ((Decision.Skip) d).reason()).isEqualTo(SkipReason.OPTED_OUT);
         assertThat(injector.decide(pod("{\"spec\": {\"containers\": [{\"name\": \"a\"}], \"volumes\": [{\"name\": \"lameduck-tmp\"}]}}")))
                 .extracting(d -> ((Decision.Skip) d).reason()).isEqualTo(SkipReason.CONFLICT);
+    }
+
+    @Test
+    void theWatchedPortsDefaultToTheTcpPortsTheAppContainersDeclare() throws Exception {
+        JsonNode pod = pod("""
+                {"spec": {"containers": [
+                  {"name": "app", "ports": [{"containerPort": 8080}, {"containerPort": 8443, "protocol": "TCP"}, {"containerPort": 53, "protocol": "UDP"}]},
+                  {"name": "worker", "ports": [{"containerPort": 9000}, {"containerPort": 8080}]}]}}""");
+        JsonNode injected = apply(pod, (Decision.Inject) injector.decide(pod));
+        JsonNode config = YAML.readTree(injected.at("/metadata/annotations/lameduck.io~1config").asText());
+        assertThat(config.at("/drain/propagation/ports").toString()).isEqualTo("[8080,8443,9000]");
+    }
+
+    @Test
+    void withoutDeclaredPortsTheQuietModeKeepsTheChartsPortsAndWarns() throws Exception {
+        PodInjector.Overrides overrides = new PodInjector.Overrides(InjectionTemplate.Strategy.LABEL, false, Optional.empty(), Optional.empty());
+        String quiet = "drain: {propagation: {mode: quiet, ports: [8080]}}\nkube: {mode: disabled}\n";
+        List<String> warnings = new ArrayList<>();
+        String config = PodInjector.agentConfig(quiet, overrides, List.of(), NullNode.getInstance(), warnings);
+        assertThat(YAML.readTree(config).at("/drain/propagation/ports").toString()).isEqualTo("[8080]");
+        assertThat(warnings).singleElement().asString().contains("no app container declares a TCP containerPort", "[8080]", "lameduck.io/ports");
+
+        List<String> none = new ArrayList<>();
+        PodInjector.agentConfig(quiet, overrides, List.of(9000), NullNode.getInstance(), none);
+        assertThat(none).isEmpty();
+    }
+
+    @Test
+    void aSkippedPodIsAnnotatedWithWhyUnlessItIsAlreadyInjected() throws Exception {
+        JsonNode pod = pod("{\"metadata\": {\"annotations\": {\"team\": \"a\"}}, \"spec\": {\"containers\": [{\"name\": \"a\"}]}}");
+        ArrayNode patch = PodInjector.skipAnnotation(pod, new Decision.Skip(SkipReason.CONFLICT, "the pod already has a volume")).orElseThrow();
+        assertThat(patch.toString()).isEqualTo("[{\"op\":\"add\",\"path\":\"/metadata/annotations\",\"value\":"
+                + "{\"team\":\"a\",\"lameduck.io/skipped\":\"conflict: the pod already has a volume\"}}]");
+        assertThat(PodInjector.skipAnnotation(pod, new Decision.Skip(SkipReason.ALREADY_INJECTED, "already has it"))).isEmpty();
+        String longMessage = "x".repeat(5000);
+        String value = PodInjector.skipAnnotation(pod, new Decision.Skip(SkipReason.INVALID_OVERRIDE, longMessage)).orElseThrow()
+                .at("/0/value/lameduck.io~1skipped").asText();
+        assertThat(value).hasSize(PodInjector.MAX_SKIP_ANNOTATION).startsWith("invalid_override: xxx").endsWith("...");
     }
 
     @Test

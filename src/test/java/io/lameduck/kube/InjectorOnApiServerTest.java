@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPortBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
@@ -102,7 +103,10 @@ class InjectorOnApiServerTest {
     @Test
     void ordinaryPodInALabelledNamespaceGetsTheSidecarPreStopGateLabelVolumesAndRbac() throws Exception {
         String ns = labelledNamespace("inject");
-        Pod pod = create(ns, plainPod("web", 45));
+        Pod plain = plainPod("web", 45);
+        plain.getSpec().getContainers().get(0).getPorts().add(new ContainerPortBuilder().withContainerPort(9000).build());
+        plain.getSpec().getContainers().get(0).getPorts().add(new ContainerPortBuilder().withContainerPort(5353).withProtocol("UDP").build());
+        Pod pod = create(ns, plain);
 
         Map<String, String> annotations = pod.getMetadata().getAnnotations();
         assertThat(names(pod.getSpec().getContainers())).containsExactly("app", "lameduck");
@@ -123,6 +127,7 @@ class InjectorOnApiServerTest {
         AgentConfig config = new ConfigLoader(Map.of()).parse(annotations.get("lameduck.io/config"));
         assertThat(config.drain().budget()).as("budget from terminationGracePeriodSeconds").isEqualTo(Duration.ofSeconds(45));
         assertThat(config.drain().withdraw().strategy().configName()).isEqualTo("readiness-gate");
+        assertThat(config.drain().propagation().ports()).as("the TCP ports the app declares, not the chart's").containsExactly(8080, 9000);
 
         RoleBinding binding = admin.rbac().roleBindings().inNamespace(ns).withName(KubeAgentRoleBinder.NAME).get();
         assertThat(binding.getRoleRef().getName()).isEqualTo("lameduck-agent");
@@ -144,6 +149,7 @@ class InjectorOnApiServerTest {
         assertThat(second.getSpec().getContainers()).isEqualTo(first.getSpec().getContainers());
         assertThat(second.getSpec().getVolumes()).isEqualTo(first.getSpec().getVolumes());
         assertThat(second.getSpec().getReadinessGates()).isEqualTo(first.getSpec().getReadinessGates());
+        assertThat(second.getMetadata().getAnnotations()).as("an injected pod is not marked skipped").doesNotContainKey("lameduck.io/skipped");
         assertThat(KubeTestSupport.scrape(registry)).containsPattern("lameduck_injector_skipped_total\\{reason=\"already_injected\"} [1-9]");
     }
 
@@ -156,7 +162,9 @@ class InjectorOnApiServerTest {
         byAnnotation.getMetadata().setAnnotations(Map.of("lameduck.io/inject", "disabled"));
 
         assertThat(names(create(ns, byLabel).getSpec().getContainers())).containsExactly("app");
-        assertThat(names(create(ns, byAnnotation).getSpec().getContainers())).containsExactly("app");
+        Pod createdByAnnotation = create(ns, byAnnotation);
+        assertThat(names(createdByAnnotation.getSpec().getContainers())).containsExactly("app");
+        assertThat(createdByAnnotation.getMetadata().getAnnotations()).containsEntry("lameduck.io/skipped", "opted_out: lameduck.io/inject is disabled");
         assertThat(KubeTestSupport.scrape(registry)).containsPattern("lameduck_injector_skipped_total\\{reason=\"opted_out\"} [1-9]");
     }
 
@@ -212,7 +220,10 @@ class InjectorOnApiServerTest {
         Pod pod = plainPod("bad-budget", 30);
         pod.getMetadata().setAnnotations(Map.of("lameduck.io/budget", "soon"));
 
-        assertThat(names(create(ns, pod).getSpec().getContainers())).containsExactly("app");
+        Pod created = create(ns, pod);
+        assertThat(names(created.getSpec().getContainers())).containsExactly("app");
+        assertThat(created.getMetadata().getAnnotations().get("lameduck.io/skipped")).as("why, on the pod itself")
+                .startsWith("invalid_override: lameduck.io/budget is \"soon\"");
         assertThat(KubeTestSupport.scrape(registry)).containsPattern("lameduck_injector_skipped_total\\{reason=\"invalid_override\"} [1-9]");
     }
 
