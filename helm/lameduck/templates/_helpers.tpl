@@ -202,16 +202,9 @@ metricRelabelings:
   startupProbe:
     httpGet: {path: /livez, port: admin}
     {{- toYaml $s.startupProbe | nindent 4 }}
-  {{- /* failureThreshold: the user's, else 1 for the probe strategy (failing /readyz is the withdrawal, so
-         period x threshold is how long a draining pod stays an endpoint) and Kubernetes' 3 for the others (the
-         gate or label withdraws; one slow /readyz should not take a serving pod out). */}}
-  {{- $readiness := deepCopy ($s.readinessProbe | default dict) }}
-  {{- if not (hasKey $readiness "failureThreshold") }}
-  {{- $_ := set $readiness "failureThreshold" (ternary 1 3 (eq (include "lameduck.strategy" .) "probe")) }}
-  {{- end }}
   readinessProbe:
     httpGet: {path: /readyz, port: admin}
-    {{- toYaml $readiness | nindent 4 }}
+    {{- toYaml $s.readinessProbe | nindent 4 }}
   livenessProbe:
     httpGet: {path: /livez, port: admin}
     {{- toYaml $s.livenessProbe | nindent 4 }}

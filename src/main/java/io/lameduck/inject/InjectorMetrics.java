@@ -46,6 +46,16 @@ public final class InjectorMetrics {
         }
     }
 
+    /** Serving-certificate reloads by outcome ({@code reloaded}, {@code failed}: the files changed but did not load). */
+    static Counter certificateReloads(PrometheusRegistry registry) {
+        Counter reloads = Counter.builder().name("lameduck_injector_certificate_reloads")
+                .help("Reloads of the injector's serving certificate after its files changed, by outcome (failed: kept the previous one)")
+                .labelNames("outcome").register(registry);
+        reloads.labelValues("reloaded");
+        reloads.labelValues("failed");
+        return reloads;
+    }
+
     void injected(Strategy strategy, boolean nativeSidecar) {
         injections.labelValues(strategy.configName(), nativeSidecar ? "native" : "classic").inc();
     }

@@ -38,12 +38,20 @@ public final class InjectorServer {
     static final Duration IDLE_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(5);
 
-    /** Where to listen and the PEM files of the serving certificate. */
-    public record Settings(String host, int port, int metricsPort, Path certFile, Path keyFile) {}
+    /** How often the certificate files are compared with those loaded (a renewal is picked up within this). */
+    static final Duration CERTIFICATE_CHECK = Duration.ofSeconds(10);
+
+    /** Where to listen, the PEM files of the serving certificate, and how often to check them for a renewal. */
+    public record Settings(String host, int port, int metricsPort, Path certFile, Path keyFile, Duration certificateCheck) {
+        public Settings(String host, int port, int metricsPort, Path certFile, Path keyFile) {
+            this(host, port, metricsPort, certFile, keyFile, CERTIFICATE_CHECK);
+        }
+    }
 
     private final Server server;
     private final ServerConnector https;
     private final ServerConnector metrics;
+    private final CertificateReloader reloader;
 
     public InjectorServer(Settings settings, AdmissionHandler admission, PrometheusRegistry registry) throws ConfigException {
         QueuedThreadPool threads = new QueuedThreadPool(32, 2);
@@ -82,11 +90,14 @@ public final class InjectorServer {
             }
         });
         server.addBean(admission);
+        reloader = new CertificateReloader(settings.certFile(), settings.keyFile(), settings.certificateCheck(), tls,
+                InjectorMetrics.certificateReloads(registry));
     }
 
     public void start() throws ListenerBindException, ServerException {
         try {
             server.start();
+            reloader.start();
         } catch (IOException e) {
             if (e.getCause() instanceof BindException || e instanceof BindException) {
                 throw new ListenerBindException("cannot listen on port " + https.getPort() + " or " + metrics.getPort() + ": " + e.getMessage(), e);
@@ -107,6 +118,7 @@ public final class InjectorServer {
 
     /** Finishes in-flight admissions within the stop timeout, then closes the listeners. */
     public void stop() throws Exception {
+        reloader.close();
         server.stop();
     }
 

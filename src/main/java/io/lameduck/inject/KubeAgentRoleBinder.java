@@ -1,5 +1,8 @@
 package io.lameduck.inject;
 
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.Subject;
@@ -7,18 +10,29 @@ import io.fabric8.kubernetes.api.model.rbac.SubjectBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.net.HttpURLConnection;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Keeps one RoleBinding, {@value #NAME}, per injected namespace: the chart's agent ClusterRole bound to every
- * ServiceAccount whose pods were injected there. Needs get, create and update on rolebindings and bind on
+ * ServiceAccount whose pods were injected there. Needs get, create and update on rolebindings and get and bind on
  * that one ClusterRole (the chart's injector ClusterRole). Two injector replicas may race: a conflict is retried.
+ *
+ * <p>Each RoleBinding is owned by that ClusterRole (an ownerReference; a namespaced object may have a cluster-scoped
+ * owner), so {@code helm uninstall}, which deletes the ClusterRole, lets the garbage collector delete the RoleBindings
+ * in every namespace: nothing is left behind, and no uninstall hook has to find them.
  */
 public final class KubeAgentRoleBinder implements AgentRoleBinder {
     public static final String NAME = "lameduck-agent";
     private static final int ATTEMPTS = 3;
 
+    private static final Logger LOG = LoggerFactory.getLogger(KubeAgentRoleBinder.class);
+
     private final KubernetesClient client;
     private final String clusterRole;
+    /** The ClusterRole as owner, once read (its UID does not change while it exists). */
+    private volatile OwnerReference owner;
 
     public KubeAgentRoleBinder(KubernetesClient client, String clusterRole) {
         this.client = client;
@@ -31,19 +45,30 @@ public final class KubeAgentRoleBinder implements AgentRoleBinder {
         KubernetesClientException last = null;
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
             try {
+                Optional<OwnerReference> owner = owner();
                 RoleBinding current = client.rbac().roleBindings().inNamespace(namespace).withName(NAME).get();
                 if (current == null) {
                     client.rbac().roleBindings().inNamespace(namespace).resource(new RoleBindingBuilder()
-                            .withNewMetadata().withName(NAME).addToLabels("app.kubernetes.io/managed-by", "lameduck-injector").endMetadata()
+                            .withNewMetadata().withName(NAME).addToLabels("app.kubernetes.io/managed-by", "lameduck-injector")
+                            .withOwnerReferences(owner.stream().toList()).endMetadata()
                             .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("ClusterRole").withName(clusterRole).endRoleRef()
                             .withSubjects(subject).build()).create();
                     return;
                 }
-                if (current.getSubjects().stream().anyMatch(s -> "ServiceAccount".equals(s.getKind())
-                        && serviceAccount.equals(s.getName()) && namespace.equals(s.getNamespace()))) {
+                boolean bound = current.getSubjects().stream().anyMatch(s -> "ServiceAccount".equals(s.getKind())
+                        && serviceAccount.equals(s.getName()) && namespace.equals(s.getNamespace()));
+                // A RoleBinding made before the owner was set, or while it could not be read, gets it now.
+                boolean owned = owner.isEmpty() || current.getMetadata().getOwnerReferences().stream()
+                        .anyMatch(o -> o.getUid().equals(owner.get().getUid()));
+                if (bound && owned) {
                     return;
                 }
-                current.getSubjects().add(subject);
+                if (!bound) {
+                    current.getSubjects().add(subject);
+                }
+                if (!owned) {
+                    current.getMetadata().getOwnerReferences().add(owner.get());
+                }
                 client.rbac().roleBindings().inNamespace(namespace).resource(current).update();
                 return;
             } catch (KubernetesClientException e) {
@@ -55,5 +80,30 @@ public final class KubeAgentRoleBinder implements AgentRoleBinder {
             }
         }
         throw new IllegalStateException("RoleBinding " + namespace + "/" + NAME + " kept changing under the injector: " + last.getMessage(), last);
+    }
+
+    /**
+     * The agent ClusterRole as the RoleBindings' owner, or empty (warned) when it cannot be read: binding matters more
+     * than the cleanup at uninstall, so a missing {@code get} on it does not stop injection.
+     */
+    private Optional<OwnerReference> owner() {
+        if (owner != null) {
+            return Optional.of(owner);
+        }
+        try {
+            ClusterRole role = client.rbac().clusterRoles().withName(clusterRole).get();
+            if (role == null) {
+                LOG.warn("ClusterRole {} not found: RoleBindings {} are made without an owner, so uninstalling will not remove them",
+                        clusterRole, NAME);
+                return Optional.empty();
+            }
+            owner = new OwnerReferenceBuilder().withApiVersion("rbac.authorization.k8s.io/v1").withKind("ClusterRole")
+                    .withName(clusterRole).withUid(role.getMetadata().getUid()).build();
+            return Optional.of(owner);
+        } catch (KubernetesClientException e) {
+            LOG.warn("cannot read ClusterRole {} ({}): RoleBindings {} are made without an owner, so uninstalling will not remove "
+                    + "them; give the injector get on it (the chart does)", clusterRole, e.getMessage(), NAME);
+            return Optional.empty();
+        }
     }
 }

@@ -4,12 +4,15 @@ import io.lameduck.config.ConfigException;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyStore;
 import java.security.PrivateKey;
+import java.security.Signature;
+import java.security.SignatureException;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.security.spec.PKCS8EncodedKeySpec;
@@ -37,14 +40,44 @@ final class PemKeyStore {
             if (chain.length == 0) {
                 throw new ConfigException("--tls-cert-file " + certFile + ": no PEM certificate in it");
             }
+            PrivateKey key = privateKey(keyFile);
+            if (!matches(key, chain[0])) {
+                throw new ConfigException("--tls-key-file " + keyFile + " is not the key of the certificate in --tls-cert-file " + certFile
+                        + " (half-way through a renewal, or the wrong pair); give the certificate and its own key");
+            }
             KeyStore store = KeyStore.getInstance("PKCS12");
             store.load(null, null);
-            store.setKeyEntry("injector", privateKey(keyFile), PASSWORD, chain);
+            store.setKeyEntry("injector", key, PASSWORD, chain);
             return store;
         } catch (IOException e) {
             throw new ConfigException("cannot read the TLS files " + certFile + ", " + keyFile + ": " + e.getMessage());
         } catch (GeneralSecurityException e) {
             throw new ConfigException("the TLS files " + certFile + ", " + keyFile + " are not a PEM certificate chain and its key: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Whether {@code key} signs what the certificate's public key verifies: a key store takes any key beside any
+     * certificate, and a mismatched pair would only fail at every TLS handshake.
+     */
+    private static boolean matches(PrivateKey key, Certificate certificate) throws GeneralSecurityException {
+        String algorithm = switch (key.getAlgorithm()) {
+            case "RSA" -> "SHA256withRSA";
+            case "EC" -> "SHA256withECDSA";
+            default -> key.getAlgorithm(); // Ed25519 signs on its own
+        };
+        byte[] probe = "lameduck key check".getBytes(StandardCharsets.US_ASCII);
+        Signature signer = Signature.getInstance(algorithm);
+        signer.initSign(key);
+        signer.update(probe);
+        byte[] signature = signer.sign();
+        Signature verifier = Signature.getInstance(algorithm);
+        verifier.initVerify(certificate.getPublicKey());
+        verifier.update(probe);
+        try {
+            return verifier.verify(signature);
+        } catch (SignatureException e) {
+            return false;
         }
     }
 

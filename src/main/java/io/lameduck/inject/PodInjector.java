@@ -41,6 +41,9 @@ import java.util.Set;
  *   <li>App containers without a preStop get the agent's; those with one KEEP theirs (see below).
  *   <li>The sidecar goes last in {@code containers} (classic) or last in {@code initContainers} (native), the
  *       readiness gates, labels, annotations (with the agent config) and volumes are added.
+ *   <li>A pod with {@code automountServiceAccountToken: false} keeps its app containers without a token; the sidecar
+ *       alone gets one, in a projected volume mounted where the automounted one would be (the agent needs the API for
+ *       every withdraw strategy but probe). The pod's choice is about its app, which does not see the token.
  * </ol>
  *
  * <p>An app's own preStop is kept and ours is not added to that container: a container has one preStop
@@ -78,9 +81,9 @@ public final class PodInjector {
                 || hasNamed(spec.path("containers"), sidecarName) || hasNamed(spec.path("initContainers"), sidecarName)) {
             return new Decision.Skip(SkipReason.ALREADY_INJECTED, "already has the " + sidecarName + " sidecar");
         }
-        for (JsonNode volume : template.volumes()) {
-            if (hasNamed(spec.path("volumes"), volume.path("name").asText())) {
-                return new Decision.Skip(SkipReason.CONFLICT, "the pod already has a volume named " + volume.path("name").asText()
+        for (String volume : volumeNames()) {
+            if (hasNamed(spec.path("volumes"), volume)) {
+                return new Decision.Skip(SkipReason.CONFLICT, "the pod already has a volume named " + volume
                         + ", which the sidecar needs; rename it or opt the pod out with " + Annotations.INJECT + ": disabled");
             }
         }
@@ -124,12 +127,17 @@ public final class PodInjector {
             }
             containers.add(container);
         }
+        boolean ownToken = spec.path("automountServiceAccountToken").isBoolean() && !spec.path("automountServiceAccountToken").asBoolean();
+        ObjectNode sidecar = (overrides.nativeSidecar() ? variant.nativeSidecar() : variant.sidecar()).deepCopy();
+        if (ownToken) {
+            sidecar.withArrayProperty("volumeMounts").addObject().put("name", TOKEN_VOLUME).put("mountPath", TOKEN_PATH).put("readOnly", true);
+        }
         if (overrides.nativeSidecar()) {
             ArrayNode init = spec.path("initContainers").isArray() ? (ArrayNode) spec.get("initContainers").deepCopy() : JSON.arrayNode();
-            init.add(variant.nativeSidecar().deepCopy());
+            init.add(sidecar);
             add(ops, "/spec/initContainers", init);
         } else {
-            containers.add(variant.sidecar().deepCopy());
+            containers.add(sidecar);
         }
         add(ops, "/spec/containers", containers);
 
@@ -159,6 +167,9 @@ public final class PodInjector {
         }
         ArrayNode volumes = spec.path("volumes").isArray() ? (ArrayNode) spec.get("volumes").deepCopy() : JSON.arrayNode();
         template.volumes().forEach(v -> volumes.add(v.deepCopy()));
+        if (ownToken) {
+            volumes.add(tokenVolume());
+        }
         add(ops, "/spec/volumes", volumes);
         return ops;
     }
@@ -207,6 +218,32 @@ public final class PodInjector {
         AgentConfig parsed = new ConfigLoader(Map.of()).parse(yaml);
         BudgetCheck.warnings(parsed.drain()).forEach(w -> warnings.add("lameduck: " + w));
         return yaml;
+    }
+
+    /** The sidecar's own service-account token, for pods that turn the automounted one off. */
+    static final String TOKEN_VOLUME = "lameduck-token";
+    /** Where the kubelet mounts the automounted token, and so where the Kubernetes client looks for it. */
+    static final String TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+    /** The volumes the injection adds, whose names the pod must not use already. */
+    private List<String> volumeNames() {
+        List<String> names = new ArrayList<>();
+        template.volumes().forEach(v -> names.add(v.path("name").asText()));
+        names.add(TOKEN_VOLUME);
+        return names;
+    }
+
+    /** What the kubelet projects for an automounted token: a bound token (about an hour, rotated), the CA, the namespace. */
+    private static ObjectNode tokenVolume() {
+        ObjectNode volume = JSON.objectNode().put("name", TOKEN_VOLUME);
+        ObjectNode projected = volume.putObject("projected").put("defaultMode", 0644); // as the kubelet projects it
+        ArrayNode sources = projected.putArray("sources");
+        sources.addObject().putObject("serviceAccountToken").put("path", "token").put("expirationSeconds", 3607);
+        ObjectNode ca = sources.addObject().putObject("configMap").put("name", "kube-root-ca.crt");
+        ca.putArray("items").addObject().put("key", "ca.crt").put("path", "ca.crt");
+        sources.addObject().putObject("downwardAPI").putArray("items").addObject().put("path", "namespace")
+                .putObject("fieldRef").put("apiVersion", "v1").put("fieldPath", "metadata.namespace");
+        return volume;
     }
 
     /** The TCP ports the pod's containers declare, in order, once each (the sidecar is not in the pod yet). */

@@ -797,23 +797,20 @@ class HelmChartTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"readiness-gate", "label", "probe"})
-    void readinessFailureThresholdSuitsTheStrategyUnlessSet(String strategy) {
-        // probe: failing /readyz IS the withdrawal, so one failure must do it; gate and label withdraw on their own, and
-        // Kubernetes' tolerance of 3 keeps one slow /readyz from taking a serving pod out.
-        int expected = strategy.equals("probe") ? 1 : 3;
+    void readinessFailureThresholdIsOneForEveryStrategyUnlessSet(String strategy) {
+        // probe: failing /readyz IS the withdrawal. Gate and label too: while the kubelet kills a pod it does not recompute
+        // Ready from the gate, so the failing /readyz is what turns Ready False (values.yaml says what 3 did on the node).
         List<JsonNode> docs = render("--set", "example.enabled=true", "--set", "injector.enabled=true", "--set", "withdraw.strategy=" + strategy);
         JsonNode probe = container(deploymentNamed(docs, "-example").at("/spec/template/spec/containers"), "lameduck").get("readinessProbe");
-        assertThat(probe.get("failureThreshold").asInt()).isEqualTo(expected);
+        assertThat(probe.get("failureThreshold").asInt()).isEqualTo(1);
         assertThat(probe.get("periodSeconds").asInt()).isEqualTo(2);
         assertThat(probe.get("timeoutSeconds").asInt()).isEqualTo(2);
         assertThat(probe.at("/httpGet/path").asText()).isEqualTo("/readyz");
-        // The injector's variants follow their own strategy, whatever the release's default.
         JsonNode template = injectionTemplate(docs);
         for (String variant : List.of("readiness-gate", "label", "probe")) {
             assertThat(template.at("/strategies/" + variant + "/sidecar/readinessProbe/failureThreshold").asInt())
-                    .as("injection variant %s", variant).isEqualTo(variant.equals("probe") ? 1 : 3);
-            assertThat(template.at("/strategies/" + variant + "/nativeSidecar/readinessProbe/failureThreshold").asInt())
-                    .isEqualTo(variant.equals("probe") ? 1 : 3);
+                    .as("injection variant %s", variant).isEqualTo(1);
+            assertThat(template.at("/strategies/" + variant + "/nativeSidecar/readinessProbe/failureThreshold").asInt()).isEqualTo(1);
         }
 
         // An explicit value wins, for every strategy and every injection variant.

@@ -165,6 +165,25 @@ class PodInjectorTest {
     }
 
     @Test
+    void aPodWithoutAnAutomountedTokenGetsOneForTheSidecarAlone() throws Exception {
+        JsonNode pod = pod("{\"spec\": {\"automountServiceAccountToken\": false, \"containers\": [{\"name\": \"app\"}]}}");
+        JsonNode injected = apply(pod, (Decision.Inject) injector.decide(pod));
+        assertThat(injected.at("/spec/automountServiceAccountToken").asBoolean(true)).as("the pod's choice for its app stays").isFalse();
+        assertThat(injected.at("/spec/containers/0").has("volumeMounts")).as("the app gets no token").isFalse();
+        JsonNode mount = injected.at("/spec/containers/1/volumeMounts").get(injected.at("/spec/containers/1/volumeMounts").size() - 1);
+        assertThat(mount.toString()).isEqualTo("{\"name\":\"lameduck-token\",\"mountPath\":\"/var/run/secrets/kubernetes.io/serviceaccount\",\"readOnly\":true}");
+        JsonNode volume = injected.at("/spec/volumes/2");
+        assertThat(volume.at("/name").asText()).isEqualTo("lameduck-token");
+        assertThat(volume.at("/projected/sources/0/serviceAccountToken/path").asText()).isEqualTo("token");
+        assertThat(volume.at("/projected/sources/1/configMap/name").asText()).isEqualTo("kube-root-ca.crt");
+        assertThat(volume.at("/projected/sources/2/downwardAPI/items/0/fieldRef/fieldPath").asText()).isEqualTo("metadata.namespace");
+
+        JsonNode automounted = apply(pod("{\"spec\": {\"containers\": [{\"name\": \"app\"}]}}"),
+                (Decision.Inject) injector.decide(pod("{\"spec\": {\"containers\": [{\"name\": \"app\"}]}}")));
+        assertThat(names(automounted.at("/spec/volumes"))).doesNotContain("lameduck-token");
+    }
+
+    @Test
     void pkcs1KeysAreWrappedAsPkcs8() throws Exception {
         java.security.KeyPairGenerator generator = java.security.KeyPairGenerator.getInstance("RSA");
         generator.initialize(1024);
@@ -215,7 +234,7 @@ class PodInjectorTest {
         return JSON.readTree(json);
     }
 
-    private static InjectionTemplate template() {
+    static InjectionTemplate template() {
         String variant = """
                   %s:
                     config: "%s"

@@ -12,6 +12,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.WebhookClientConfigBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
@@ -81,6 +82,9 @@ class InjectorOnApiServerTest {
         caPem = testCertificates();
         Files.writeString(dir.resolve("template.yaml"), renderChart("templates/injector/configmap.yaml").get(0).at("/data/template.yaml").asText());
         InjectionTemplate template = InjectionTemplate.load(dir.resolve("template.yaml"));
+        // The agent ClusterRole the chart installs: the injector's RoleBindings are owned by it.
+        admin.rbac().clusterRoles().resource(new ClusterRoleBuilder().withNewMetadata().withName(template.agentClusterRole())
+                .endMetadata().build()).createOr(existing -> existing.update());
         registry = new PrometheusRegistry();
         server = new InjectorServer(new InjectorServer.Settings("127.0.0.1", 0, 0, dir.resolve("tls.crt"), dir.resolve("tls.key")),
                 new AdmissionHandler(new PodInjector(template, "test"), new KubeAgentRoleBinder(admin, template.agentClusterRole()),
@@ -132,6 +136,11 @@ class InjectorOnApiServerTest {
         RoleBinding binding = admin.rbac().roleBindings().inNamespace(ns).withName(KubeAgentRoleBinder.NAME).get();
         assertThat(binding.getRoleRef().getName()).isEqualTo("lameduck-agent");
         assertThat(binding.getSubjects()).extracting(s -> s.getName()).containsExactly("default");
+        assertThat(binding.getMetadata().getOwnerReferences()).as("owned by the ClusterRole, so uninstalling removes it")
+                .singleElement().satisfies(owner -> {
+                    assertThat(owner.getKind()).isEqualTo("ClusterRole");
+                    assertThat(owner.getUid()).isEqualTo(admin.rbac().clusterRoles().withName("lameduck-agent").get().getMetadata().getUid());
+                });
         assertThat(KubeTestSupport.scrape(registry))
                 .containsPattern("lameduck_injector_injections_total\\{sidecar=\"classic\",strategy=\"readiness-gate\"} [1-9]");
     }

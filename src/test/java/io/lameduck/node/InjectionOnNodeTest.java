@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.lameduck.config.ConfigLoader;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -38,6 +39,8 @@ class InjectionOnNodeTest {
                 "--set", "image.repository=" + agent.substring(0, agent.lastIndexOf(':')),
                 "--set-string", "image.tag=" + agent.substring(agent.lastIndexOf(':') + 1),
                 "--set", "image.pullPolicy=Never", "--set", "injector.enabled=true", "--set", "injector.replicas=1",
+                // One replica: its PDB (minAvailable 1) would block every node drain, which the chart's schema refuses.
+                "--set", "injector.podDisruptionBudget.enabled=false",
                 "--wait", "--timeout", "3m").ok();
         node.admin().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(APP)
                 .addToLabels("lameduck.io/inject", "enabled").endMetadata().build()).create();
@@ -70,6 +73,22 @@ class InjectionOnNodeTest {
             agents.forEach(ContainerLog::close);
             assertThat(result.failed()).as("rollout of the injected Deployment: " + result).isZero();
 
+            // A pod that turns the automounted token off: the sidecar alone gets a projected one, and sets its gate with
+            // it; the ports it watches are the one the pod declares (8081), not the chart's 8080.
+            Pod noToken = node.admin().pods().inNamespace(APP).resource(new PodBuilder().withNewMetadata().withName("no-token")
+                    .addToLabels("app", "no-token").endMetadata().withNewSpec().withAutomountServiceAccountToken(false)
+                    .addNewContainer().withName("app").withImage(node.image("demo")).withImagePullPolicy("Never").withArgs("-listen", ":8081")
+                    .addNewPort().withName("http").withContainerPort(8081).endPort().endContainer().endSpec().build()).create();
+            assertThat(noToken.getSpec().getContainers()).extracting(Container::getName).containsExactly("app", "lameduck");
+            assertThat(new ConfigLoader(Map.of()).parse(noToken.getMetadata().getAnnotations().get("lameduck.io/config")).drain()
+                    .propagation().ports()).containsExactly(8081);
+            Awaitility.await("the pod without an automounted token Ready, its gate set by the agent").atMost(Duration.ofMinutes(1))
+                    .pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+                        Pod current = node.admin().pods().inNamespace(APP).withName("no-token").get();
+                        assertThat(ExampleRelease.condition(current, "lameduck.io/serving")).isTrue();
+                        assertThat(ExampleRelease.condition(current, "Ready")).isTrue();
+                    });
+
             // The injector down: pods are still created (failurePolicy Ignore), uninjected, and the failure is counted.
             node.kubectl(Duration.ofSeconds(30), "scale", "deployment/lameduck-injector", "-n", SYSTEM, "--replicas=0").ok();
             Awaitility.await("injector gone").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
@@ -81,6 +100,15 @@ class InjectionOnNodeTest {
             String metrics = node.kubectl(Duration.ofSeconds(30), "get", "--raw", "/metrics").ok();
             assertThat(metrics.lines().filter(l -> l.startsWith("apiserver_admission_webhook_fail_open_count")))
                     .as("the API server counts the injector's outage").isNotEmpty();
+
+            // Uninstalling leaves nothing behind: the RoleBinding the injector made here is owned by the agent ClusterRole,
+            // which helm deletes, so the garbage collector removes it while the namespace stays.
+            assertThat(node.admin().rbac().roleBindings().inNamespace(APP).withName("lameduck-agent").get().getMetadata()
+                    .getOwnerReferences()).extracting(o -> o.getKind()).containsExactly("ClusterRole");
+            node.helm(Duration.ofMinutes(2), "uninstall", "lameduck", "--namespace", SYSTEM, "--wait").ok();
+            Awaitility.await("the injector's RoleBinding collected after helm uninstall").atMost(Duration.ofMinutes(1))
+                    .pollInterval(Duration.ofMillis(500))
+                    .until(() -> node.admin().rbac().roleBindings().inNamespace(APP).withName("lameduck-agent").get() == null);
         } finally {
             node.kubectl(Duration.ofMinutes(2), "delete", "namespace", APP, "--wait=false").run();
             node.helm(Duration.ofMinutes(2), "uninstall", "lameduck", "--namespace", SYSTEM).run();
