@@ -5,9 +5,9 @@
 #   - on older runtimes, a class-data-sharing archive, JAR -> .jsa: a static one from the class list
 #     cds-classes.lst next to this script (scripts/cds-classlist.sh records it against a real API server: the
 #     Kubernetes client, TLS and model classes a training run here cannot load), else a dynamic one.
-# Either roughly halves the CPU to READY (see README, "Footprint"). Training run (the AOT cache, and the archive
-# without a list): start the agent on a loopback port with the flags of jvm.options (the cache is only used with the
-# same flags), wait until READY, exercise /status, /metrics and a drain (so those classes are in it too), then
+# Either roughly halves the CPU to READY (see docs/performance.md, "Footprint"). Training run (the AOT cache, and
+# the archive without a list): start the agent on a loopback port with the flags of jvm.options (the cache is only
+# used with the same flags), wait until READY, exercise /status, /metrics and a drain (so those classes are in it too), then
 # SIGTERM; the JVM writes the cache at exit.
 # Usage: agent/cds-archive.sh [JAR]   (default: target/lameduck.jar); prints the file written.
 set -euo pipefail

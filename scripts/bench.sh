@@ -5,7 +5,7 @@
 # ClusterIP (kube-proxy), and an L7 proxy with pooled keep-alive connections to the pod IPs (HAProxy Ingress,
 # scripts/l7.sh) as shipped and lagging (endpoint changes applied 10 s late). Load: GET with and without
 # keep-alive, and POST with keep-alive (never resent by the client). Writes BENCHMARKS.md, benchmarks.png and
-# benchmarks.json (the repository root by default). All of it (2 planes x 3 consumers x 9 scenarios) takes
+# benchmarks.json (into docs/benchmarks by default). All of it (2 planes x 3 consumers x 9 scenarios) takes
 # about three hours; choose with --planes/--consumers/--scenarios. `--quick` is a smoke run of a few minutes
 # (four scenarios through the ClusterIP, Lameduck leaving at the trigger among them, and one through the L7 proxy, one rollout each, into
 # target/bench-quick) that the README test command runs.

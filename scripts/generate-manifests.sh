@@ -44,7 +44,7 @@ render_injector() { # template paths relative to the chart
 }
 
 {
-  header "What the sidecar needs: apply this, then add the sidecar to your workloads (README.md, \"Deploying\")."
+  header "What the sidecar needs: apply this, then add the sidecar to your workloads (docs/install.md)."
   cat <<NS
 ---
 apiVersion: v1

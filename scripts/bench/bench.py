@@ -106,7 +106,7 @@ def arguments(argv):
                         "Ingress, pooled keep-alive to the pod IPs, as shipped), l7-lagging (the same, applying endpoint "
                         "changes 10 s late) (default: all three; the L7 ones on the first data plane only: they send to the pod IPs, so kube-proxy's sync period does not touch them)")
     p.add_argument("--parallel", type=bounded(1, 8), default=4, help="scenarios run at once (default 4)")
-    p.add_argument("--out", help="directory of BENCHMARKS.md (default: the repository root; --quick: target/bench-quick)")
+    p.add_argument("--out", help="directory of BENCHMARKS.md (default: docs/benchmarks; --quick: target/bench-quick)")
     p.add_argument("--keep", action="store_true", help="leave the cluster up at the end")
     args = p.parse_args(argv)
     if not re.fullmatch(r"\d{1,5}(\.\d{1,3})?(ms|s)", args.slow):
@@ -122,7 +122,7 @@ def arguments(argv):
         args.runs = [(c, n) for c in args.consumers for n in args.scenarios]
     args.scenarios = list(dict.fromkeys(n for _, n in args.runs))
     args.consumers = list(dict.fromkeys(c for c, _ in args.runs))
-    args.out = args.out or ("target/bench-quick" if args.quick else ".")
+    args.out = args.out or ("target/bench-quick" if args.quick else "docs/benchmarks")
     return args
 
 

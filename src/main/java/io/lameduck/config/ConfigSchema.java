@@ -21,7 +21,7 @@ public final class ConfigSchema {
         SchemaRecorder root = SchemaRecorder.mapping();
         new ConfigLoader(Map.of()).read(new Fields(JsonNodeFactory.instance.objectNode(), "", new ArrayList<>(), root));
         ObjectNode schema = JsonNodeFactory.instance.objectNode();
-        schema.put("description", "The agent configuration (README.md, Configuration); generated from its loader by "
+        schema.put("description", "The agent configuration (docs/configuration.md); generated from its loader by "
                 + "scripts/generate-config-schema.sh. `lameduck validate` checks what a schema cannot.");
         schema.setAll(root.schema());
         return schema;

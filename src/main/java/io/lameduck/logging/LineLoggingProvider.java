@@ -13,7 +13,8 @@ import org.slf4j.spi.SLF4JServiceProvider;
 /**
  * The process's SLF4J binding (META-INF/services): every logger writes through {@link LogOutput}. Our own instead of
  * logback because the agent needs one JSON or text line per event on stdout and nothing else, and logback's 600 classes
- * (with its XML configurator) cost every pod about 5 MiB and 0.15 CPU-seconds of start-up (measured, README "Footprint").
+ * (with its XML configurator) cost every pod about 5 MiB and 0.15 CPU-seconds of start-up (measured,
+ * docs/performance.md "Footprint").
  */
 public final class LineLoggingProvider implements SLF4JServiceProvider {
     private final IMarkerFactory markers = new BasicMarkerFactory();

@@ -645,6 +645,21 @@ class HelmChartTest {
     }
 
     @Test
+    void theInjectorsNetworkPolicyOpensTheWebhookPortToAllAndMetricsToTheGivenPeers() {
+        assertThat(ofKind(render("--set", "injector.enabled=true"), "NetworkPolicy")).as("off by default").isEmpty();
+        JsonNode policy = only(render("--set", "injector.enabled=true", "--set", "injector.networkPolicy.enabled=true",
+                "--set", "injector.networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team=monitoring"), "NetworkPolicy");
+        JsonNode deployment = deploymentNamed(render("--set", "injector.enabled=true"), "-injector");
+        assertThat(policy.at("/spec/podSelector/matchLabels")).isEqualTo(deployment.at("/spec/selector/matchLabels"));
+        assertThat(policy.at("/spec/policyTypes").toString()).isEqualTo("[\"Ingress\"]");
+        assertThat(policy.at("/spec/ingress/0/ports/0/port").asInt()).isEqualTo(8443);
+        assertThat(policy.at("/spec/ingress/0").has("from")).as("the API server, from wherever it calls").isFalse();
+        assertThat(policy.at("/spec/ingress/1/ports/0/port").asInt()).isEqualTo(9090);
+        assertThat(policy.at("/spec/ingress/1/from/0/namespaceSelector/matchLabels/team").asText()).isEqualTo("monitoring");
+        assertThat(ofKind(render("--set", "injector.networkPolicy.enabled=true"), "NetworkPolicy")).as("nothing without the injector").isEmpty();
+    }
+
+    @Test
     void injectorPodTakesSchedulingLabelsAnnotationsAndSecurityContext() throws IOException {
         JsonNode defaults = deploymentNamed(render("--set", "injector.enabled=true"), "-injector").at("/spec/template");
         assertThat(defaults.at("/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution/0/podAffinityTerm/topologyKey")

@@ -42,7 +42,8 @@ class AgentScrapedByPrometheusTest {
                     .satisfies(sample -> assertThat(sample.label("lameduck_state")).isEqualTo("drained"));
             assertThat(prometheus.query("lameduck_http_requests_total{path=\"/prestop\",code=\"200\"} == 1")).hasSize(1);
 
-            // The lameduck_* lines of one real scrape after the drain, kept for the record (README, closing notes).
+            // The lameduck_* lines of one real scrape after the drain, kept for the record (docs/observability.md
+            // describes them).
             String lines = agent.get("/metrics").raw().body().lines()
                     .filter(line -> line.startsWith("lameduck_") || line.startsWith("# TYPE lameduck_"))
                     .collect(Collectors.joining("\n"));

@@ -19,11 +19,12 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * 64Mi in the chart), and the kubelet (volumeStatsAggPeriod 5 s in scripts/cluster.sh) evicts it without deleting it:
  * preStop with a 1 s grace, SIGTERM, SIGKILL about 2 s later; phase Failed, reason Evicted, long after.
  *
- * <p>The app keeps accepting for 1 s after its SIGTERM ({@code -accept-after-sigterm}), as README asks of apps for kubelet
- * evictions: the kubelet cuts the preStop to 1 s whatever the agent does, while kube-proxy applies the withdrawal up to
- * its 1 s minimum sync period after the EndpointSlice changed. With an app that stopped accepting at SIGTERM, 1 of 10
- * fresh-clone runs failed 5 of 6,000 requests (refused): the withdrawal was on the EndpointSlice 0.15 s after the
- * agent's SIGTERM and the app's SIGTERM came 0.7 s later, before kube-proxy's next sync.
+ * <p>The app keeps accepting for 1 s after its SIGTERM ({@code -accept-after-sigterm}), as docs/how-it-works.md ("What
+ * the app must do on SIGTERM") asks of apps for kubelet evictions: the kubelet cuts the preStop to 1 s whatever the
+ * agent does, while kube-proxy applies the withdrawal up to its 1 s minimum sync period after the EndpointSlice
+ * changed. With an app that stopped accepting at SIGTERM, 1 of 10 fresh-clone runs failed 5 of 6,000 requests
+ * (refused): the withdrawal was on the EndpointSlice 0.15 s after the agent's SIGTERM and the app's SIGTERM came 0.7 s
+ * later, before kube-proxy's next sync.
  */
 @Tag("node")
 @ExtendWith(NodeCluster.class)

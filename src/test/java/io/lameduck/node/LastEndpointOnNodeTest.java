@@ -17,7 +17,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * there is nothing to move the traffic to until the new pod is Ready. {@code drain.withdraw.lastServingEndpoint} decides
  * whether the agent still withdraws ({@code withdraw}) or leaves the pod serving ({@code keep}), where kube-proxy keeps
  * sending to a terminating but serving endpoint when no ready one is left (KEP-1669). Both are measured under load; the
- * failures are the Service's outage either way, and the numbers are in README.md.
+ * failures are the Service's outage either way, and the numbers are in docs/how-it-works.md (Kubernetes).
  */
 @Tag("node")
 @ExtendWith(NodeCluster.class)
