@@ -5,6 +5,7 @@ import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The application's TCP connections, as the kernel lists them. The drain only knows this interface; the readers of
@@ -22,6 +23,14 @@ public interface AppConnections {
      * @throws IOException when the table cannot be read
      */
     Map<Connection, Received> now() throws IOException;
+
+    /**
+     * The ones of {@link #ports()} that a socket listens on now. A watched port nothing listens on is a
+     * misconfiguration (the app listens elsewhere): the drain would see no traffic there, whatever arrives.
+     *
+     * @throws IOException when the table cannot be read
+     */
+    Set<Integer> listening() throws IOException;
 
     /**
      * Null when {@link #now()} tells when data last arrived on each open connection (so requests on keep-alive

@@ -7,6 +7,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -242,6 +243,8 @@ public final class Propagation {
         private final Thread poller;
         private final long startNanos = ticker.nanoTime();
         private volatile String error;
+        /** Watched ports nothing listened on as the drain started. */
+        private List<Integer> unheard = List.of();
 
         private Watch() {
             tracker = null;
@@ -260,11 +263,27 @@ public final class Propagation {
             }
             tracker = started;
             if (tracker != null) {
+                unheard = unheard(connections);
                 poller = new Thread(this::pollUntilClosed, "lameduck-traffic");
                 poller.setDaemon(true);
                 poller.start();
             } else {
                 poller = null;
+            }
+        }
+
+        /** The watched ports without a listener, warned about; none when that cannot be told. */
+        private static List<Integer> unheard(AppConnections connections) {
+            try {
+                Set<Integer> listening = connections.listening();
+                List<Integer> unheard = connections.ports().stream().filter(port -> !listening.contains(port)).toList();
+                if (!unheard.isEmpty()) {
+                    LOG.warn("nothing listens on watched port(s) {} as the drain starts: the drain cannot see the app's traffic there; "
+                            + "set drain.propagation.ports (or the pod's lameduck.io/ports) to the ports the app listens on", unheard);
+                }
+                return unheard;
+            } catch (IOException e) {
+                return List.of(); // the poller reports an unreadable table
             }
         }
 
@@ -315,7 +334,7 @@ public final class Propagation {
                     ? new TrafficTracker.Verdict(null, null, false, List.of())
                     : new TrafficTracker.Verdict(judgement.required(), judgement.rule(), judgement.stopped(),
                             tracker.stillSending(now, judgement.required()));
-            TrafficReport report = tracker.report(now, verdict);
+            TrafficReport report = tracker.report(now, verdict).withUnheardPorts(unheard);
             return error == null ? report : report.withError(error);
         }
 

@@ -31,26 +31,48 @@ import java.util.List;
  *     conntrack, or a consumer lagging longer than that)
  * @param sources the peers that sent traffic, most recent first (at most {@value #SOURCES_SHOWN})
  * @param error why the table could not be read, when it could not
+ * @param unheardPorts watched ports nothing listened on when the drain started: the app listens elsewhere, so the
+ *     drain could not see its traffic there (set {@code drain.propagation.ports} to the app's listening ports)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record TrafficReport(List<Integer> ports, String requestsBlindSpot, double watchedSeconds, Double withdrawnSeconds,
         int newConnections, Double lastNewConnectionSeconds, Instant lastNewConnectionAt, String lastNewConnectionPeer,
         int requests, Double lastRequestSeconds, Instant lastRequestAt, String lastRequestPeer, String lastRequestConnection,
         double quietSeconds, Double requiredQuietSeconds, String quietRule, boolean stopped, List<String> stillSending,
-        List<Source> sources, String error) {
+        List<Source> sources, String error, List<Integer> unheardPorts) {
     public static final int SOURCES_SHOWN = 10;
 
     public TrafficReport {
         ports = List.copyOf(ports);
         stillSending = List.copyOf(stillSending);
         sources = List.copyOf(sources);
+        unheardPorts = List.copyOf(unheardPorts);
+    }
+
+    /** A report in which every watched port had a listener when the drain started. */
+    public TrafficReport(List<Integer> ports, String requestsBlindSpot, double watchedSeconds, Double withdrawnSeconds,
+            int newConnections, Double lastNewConnectionSeconds, Instant lastNewConnectionAt, String lastNewConnectionPeer,
+            int requests, Double lastRequestSeconds, Instant lastRequestAt, String lastRequestPeer, String lastRequestConnection,
+            double quietSeconds, Double requiredQuietSeconds, String quietRule, boolean stopped, List<String> stillSending,
+            List<Source> sources, String error) {
+        this(ports, requestsBlindSpot, watchedSeconds, withdrawnSeconds, newConnections, lastNewConnectionSeconds,
+                lastNewConnectionAt, lastNewConnectionPeer, requests, lastRequestSeconds, lastRequestAt, lastRequestPeer,
+                lastRequestConnection, quietSeconds, requiredQuietSeconds, quietRule, stopped, stillSending, sources, error, List.of());
     }
 
     TrafficReport withError(String why) {
         return new TrafficReport(ports, requestsBlindSpot, watchedSeconds, withdrawnSeconds, newConnections,
                 lastNewConnectionSeconds, lastNewConnectionAt, lastNewConnectionPeer, requests, lastRequestSeconds,
                 lastRequestAt, lastRequestPeer, lastRequestConnection, quietSeconds, requiredQuietSeconds, quietRule,
-                stopped, stillSending, sources, why);
+                stopped, stillSending, sources, why, unheardPorts);
+    }
+
+    /** This report, naming the watched ports nothing listened on when the drain started. */
+    TrafficReport withUnheardPorts(List<Integer> unheard) {
+        return new TrafficReport(ports, requestsBlindSpot, watchedSeconds, withdrawnSeconds, newConnections,
+                lastNewConnectionSeconds, lastNewConnectionAt, lastNewConnectionPeer, requests, lastRequestSeconds,
+                lastRequestAt, lastRequestPeer, lastRequestConnection, quietSeconds, requiredQuietSeconds, quietRule,
+                stopped, stillSending, sources, error, unheard);
     }
 
     /** Seconds from the withdrawal to {@code moment} (0 when it came before), or null without either. */

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Writes Kubernetes Events (core/v1) on the agent's pod for what an operator wants to see in
  * {@code kubectl describe pod}: drain started, withdrawn (with the latency), hook timed out or failed, drain
- * completed or exceeded its deadline (with the report's one-line summary), maintenance on and off.
+ * completed or exceeded its deadline (with the report's one-line summary), traffic still arriving or watched ports
+ * nothing listened on, maintenance on and off.
  * Events are written on one background thread from a bounded queue, so a slow API never holds the drain
  * up; when the queue is full an event is dropped and logged. {@link #close(Duration)} flushes what is queued.
  */
@@ -95,6 +96,11 @@ final class PodEvents implements DrainListener, MaintenanceListener, RestartCycl
                     + " was still arriving when the propagate step ended, from " + String.join(", ", traffic.stillSending())
                     + "; last request " + traffic.afterWithdrawal(traffic.lastRequestSeconds()) + "s after the withdrawal from "
                     + traffic.lastRequestPeer() + " on a " + traffic.lastRequestConnection() + " connection");
+        }
+        if (traffic != null && !traffic.unheardPorts().isEmpty()) {
+            post("Warning", "NothingListens", "drain " + report.id() + ": nothing listened on watched port(s) " + traffic.unheardPorts()
+                    + " when the drain started, so it could not see the app's traffic there; set drain.propagation.ports (or the "
+                    + "pod's lameduck.io/ports annotation) to the ports the app listens on");
         }
         switch (report.outcome()) {
             case COMPLETED -> post("Normal", "DrainCompleted", report.summary());

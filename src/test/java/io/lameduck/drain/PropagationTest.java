@@ -2,11 +2,17 @@ package io.lameduck.drain;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.lameduck.drain.hooks.ProcAppConnections;
+import io.lameduck.drain.hooks.TcpConnectionTable;
+import io.lameduck.logging.LogCapture;
+
 import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -14,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.event.Level;
 
 /**
  * The propagate step against a real application on loopback: real sockets, read through the real {@code ss} (or
@@ -342,6 +349,38 @@ class PropagationTest {
             assertThat(traffic.get().newConnections()).isBetween(1, 4);
             assertThat(traffic.get().lastNewConnectionSeconds()).isLessThan(traffic.get().watchedSeconds());
         }
+    }
+
+    @Test
+    void theKernelsTablesTellWhichWatchedPortsAreListenedOn() throws Exception {
+        try (LoopbackApp app = new LoopbackApp()) {
+            assertThat(app.connections().listening()).as("ss, through /proc/net/tcp").containsExactly(app.port());
+            assertThat(app.procConnections().listening()).containsExactly(app.port());
+            int closed;
+            try (ServerSocket gone = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                closed = gone.getLocalPort();
+            }
+            assertThat(new ProcAppConnections(TcpConnectionTable.system(),
+                    List.of(app.port(), closed), List.of(), null).listening()).containsExactly(app.port());
+        }
+    }
+
+    @Test
+    void aWatchedPortNothingListensOnIsWarnedAboutAndReported() throws Exception {
+        ScriptedConnections table = ScriptedConnections.onPort8080();
+        table.listening = Set.of(); // the app listens on another port than the one configured
+        try (LogCapture logs = LogCapture.of(Propagation.class)) {
+            Propagation propagation = quiet(table, Duration.ofMillis(100), Duration.ofMillis(100), Duration.ofMillis(700), Duration.ofMillis(100));
+            propagation.await(Deadline.after(Duration.ofSeconds(20)), propagation.watch(), traffic::set);
+
+            assertThat(traffic.get().unheardPorts()).containsExactly(8080);
+            assertThat(logs.messages(Level.WARN)).anySatisfy(warning -> assertThat(warning)
+                    .contains("nothing listens on watched port(s) [8080]", "drain.propagation.ports"));
+        }
+        ScriptedConnections listened = ScriptedConnections.onPort8080();
+        Propagation propagation = quiet(listened, Duration.ofMillis(100), Duration.ofMillis(100), Duration.ofMillis(700), Duration.ofMillis(100));
+        propagation.await(Deadline.after(Duration.ofSeconds(20)), propagation.watch(), traffic::set);
+        assertThat(traffic.get().unheardPorts()).isEmpty();
     }
 
     @Test

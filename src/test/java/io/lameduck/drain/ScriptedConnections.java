@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Stand-in for the kernel's socket table (the real readers are tested on loopback): the test says which connections
@@ -11,6 +12,8 @@ import java.util.Map;
  */
 final class ScriptedConnections implements AppConnections {
     final Map<Connection, Received> connections = new HashMap<>();
+    /** The ports a socket listens on; the app's 8080 unless a test says otherwise. */
+    Set<Integer> listening = Set.of(8080);
     private final String unreadable;
 
     private ScriptedConnections(String unreadable) {
@@ -38,6 +41,14 @@ final class ScriptedConnections implements AppConnections {
             throw new IOException(unreadable);
         }
         return Map.copyOf(connections);
+    }
+
+    @Override
+    public Set<Integer> listening() throws IOException {
+        if (unreadable != null) {
+            throw new IOException(unreadable);
+        }
+        return listening;
     }
 
     @Override

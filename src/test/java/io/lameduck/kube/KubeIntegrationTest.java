@@ -186,8 +186,10 @@ class KubeIntegrationTest {
                 List.of(new HookReport("app-drain", "http", 0, "quiet", Outcome.TIMED_OUT, 5.0, "no answer in 5s"),
                         new HookReport("flush", "exec", 1, "quiet", Outcome.FAILED, 0.2, "exit code 1")),
                 // an ingress still sending on its pooled connection when the propagate step gave up
-                new TrafficReport(List.of(8080), null, 16.1, 0.12, 0, null, null, null, 480, 16.1, now.plusSeconds(16),
-                        "10.244.0.9:51000", "reused", 0.0, 1.0, "the quiet period", false, List.of("10.244.0.9"), List.of(), null));
+                // ... and a second watched port nothing listened on
+                new TrafficReport(List.of(8080, 8081), null, 16.1, 0.12, 0, null, null, null, 480, 16.1, now.plusSeconds(16),
+                        "10.244.0.9:51000", "reused", 0.0, 1.0, "the quiet period", false, List.of("10.244.0.9"), List.of(), null,
+                        List.of(8081)));
 
         try (KubeIntegration kube = KubeIntegration.using(config("label", "5s"), agent, new PodIdentity("events", namespace),
                 new PrometheusRegistry())) {
@@ -205,7 +207,10 @@ class KubeIntegrationTest {
                 tuple("Normal", "Withdrawn", "drain drain-1: label: confirmed after 0.120s"),
                 tuple("Warning", "DrainHookTimedOut", "drain drain-1: hook app-drain (http) timed out after 5.00s: no answer in 5s"),
                 tuple("Warning", "DrainHookFailed", "drain drain-1: hook flush (exec) failed after 0.20s: exit code 1"),
-                tuple("Warning", "TrafficNotStopped", "drain drain-1: traffic to ports [8080] was still arriving when the propagate "
+                tuple("Warning", "NothingListens", "drain drain-1: nothing listened on watched port(s) [8081] when the drain started, "
+                        + "so it could not see the app's traffic there; set drain.propagation.ports (or the pod's lameduck.io/ports "
+                        + "annotation) to the ports the app listens on"),
+                tuple("Warning", "TrafficNotStopped", "drain drain-1: traffic to ports [8080, 8081] was still arriving when the propagate "
                         + "step ended, from 10.244.0.9; last request 15.98s after the withdrawal from 10.244.0.9:51000 on a reused connection"),
                 tuple("Warning", "DrainDeadlineExceeded", report.summary()),
                 tuple("Normal", "MaintenanceOn", "maintenance on: kernel upgrade; withdrawn"),

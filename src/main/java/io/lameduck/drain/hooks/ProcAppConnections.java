@@ -6,6 +6,8 @@ import java.io.IOException;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The application's connections read from the kernel's TCP table ({@code /proc/net/tcp{,6}}): every socket on one
@@ -42,6 +44,17 @@ public final class ProcAppConnections implements AppConnections {
             }
         }
         return found;
+    }
+
+    @Override
+    public Set<Integer> listening() throws IOException {
+        Set<Integer> listening = new TreeSet<>();
+        for (TcpConnection socket : table.read()) {
+            if (socket.state() == TcpConnection.LISTEN && ports.contains(socket.localPort())) {
+                listening.add(socket.localPort());
+            }
+        }
+        return listening;
     }
 
     @Override

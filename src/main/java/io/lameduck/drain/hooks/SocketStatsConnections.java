@@ -17,6 +17,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -63,6 +64,12 @@ public final class SocketStatsConnections implements AppConnections {
     @Override
     public List<Integer> ports() {
         return ports;
+    }
+
+    /** From {@code /proc/net/tcp{,6}}, which lists listening sockets as well as {@code ss} does. */
+    @Override
+    public Set<Integer> listening() throws IOException {
+        return fallback.listening();
     }
 
     @Override
