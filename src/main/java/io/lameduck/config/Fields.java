@@ -72,7 +72,7 @@ final class Fields {
     }
 
     String string(String key, String defaultValue) {
-        schema.property(key, SchemaRecorder.text(), defaultValue);
+        schema.property(key, SchemaRecorder::text, () -> defaultValue);
         return text(key, defaultValue);
     }
 
@@ -88,7 +88,7 @@ final class Fields {
     }
 
     Optional<String> requiredString(String key) {
-        schema.property(key, SchemaRecorder.requiredText(), null);
+        schema.property(key, SchemaRecorder::requiredText, () -> null);
         schema.required(key);
         String value = text(key, null);
         if (value == null || value.isBlank()) {
@@ -101,7 +101,7 @@ final class Fields {
     }
 
     int integer(String key, int defaultValue, int min, int max) {
-        schema.property(key, SchemaRecorder.integer(min, max), defaultValue);
+        schema.property(key, () -> SchemaRecorder.integer(min, max), () -> defaultValue);
         JsonNode value = node.get(key);
         if (value == null || value.isNull()) {
             return defaultValue;
@@ -118,7 +118,7 @@ final class Fields {
     }
 
     boolean bool(String key, boolean defaultValue) {
-        schema.property(key, SchemaRecorder.bool(), defaultValue);
+        schema.property(key, SchemaRecorder::bool, () -> defaultValue);
         JsonNode value = node.get(key);
         if (value == null || value.isNull()) {
             return defaultValue;
@@ -135,7 +135,7 @@ final class Fields {
 
     /** A duration in {@link Durations.Range#SETTING}; every duration setting is read here. */
     Duration duration(String key, Duration defaultValue) {
-        schema.property(key, SchemaRecorder.duration(), defaultValue == null ? null : Durations.format(defaultValue));
+        schema.property(key, SchemaRecorder::duration, () -> defaultValue == null ? null : Durations.format(defaultValue));
         JsonNode value = node.get(key);
         if (value == null || value.isNull()) {
             return defaultValue;
@@ -151,7 +151,7 @@ final class Fields {
     }
 
     <E extends Enum<E>> E choice(String key, E defaultValue, Function<E, String> configName, E[] values) {
-        schema.property(key, SchemaRecorder.oneOf(Arrays.stream(values).map(configName).toList()), configName.apply(defaultValue));
+        schema.property(key, () -> SchemaRecorder.oneOf(Arrays.stream(values).map(configName).toList()), () -> configName.apply(defaultValue));
         JsonNode value = node.get(key);
         if (value == null || value.isNull()) {
             return defaultValue;
@@ -171,7 +171,7 @@ final class Fields {
 
     /** The items of a list, each of the schema {@code items} and read by {@code reader} with its indexed path. */
     <T> List<T> list(String key, ObjectNode items, ItemReader<T> reader) {
-        schema.property(key, SchemaRecorder.list(items), null);
+        schema.property(key, () -> SchemaRecorder.list(items), () -> null);
         return items(key, reader);
     }
 
@@ -199,7 +199,7 @@ final class Fields {
      */
     <T> List<T> mappings(String key, List<ObjectNode> probes, Function<Fields, T> reader) {
         if (schema.recording()) {
-            schema.property(key, SchemaRecorder.list(variants(path(key), probes, reader)), null);
+            schema.property(key, () -> SchemaRecorder.list(variants(path(key), probes, reader)), () -> null);
             return List.of();
         }
         return items(key, (item, itemPath) -> reader.apply(new Fields(item, itemPath, problems)));
@@ -215,7 +215,7 @@ final class Fields {
             SchemaRecorder variant = SchemaRecorder.mapping();
             reader.apply(new Fields(probe, itemsPath + "[]", new ArrayList<>(), variant));
             String value = probe.path(discriminator).asText();
-            variant.property(discriminator, SchemaRecorder.constant(value), null);
+            variant.property(discriminator, () -> SchemaRecorder.constant(value), () -> null);
             ObjectNode when = items.withArrayProperty("allOf").addObject();
             ObjectNode condition = when.putObject("if");
             condition.putObject("properties").set(discriminator, SchemaRecorder.constant(value));
@@ -236,7 +236,7 @@ final class Fields {
     }
 
     List<String> stringList(String key) {
-        schema.property(key, SchemaRecorder.textList(), null);
+        schema.property(key, SchemaRecorder::textList, () -> null);
         return items(key, (item, itemPath) -> {
             if (!item.isValueNode() || item.isNull()) {
                 return problem(itemPath, item, "a string", null);
@@ -246,7 +246,7 @@ final class Fields {
     }
 
     Map<String, String> stringMap(String key) {
-        schema.property(key, SchemaRecorder.textMap(), null);
+        schema.property(key, SchemaRecorder::textMap, () -> null);
         JsonNode value = node.get(key);
         if (value == null || value.isNull()) {
             return Map.of();

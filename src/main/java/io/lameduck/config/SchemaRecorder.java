@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Collection;
+import java.util.function.Supplier;
 
 /**
  * The JSON schema of one mapping of the configuration, written down by {@link Fields} as the loader reads it, so the
@@ -38,11 +39,16 @@ final class SchemaRecorder {
         return schema;
     }
 
-    /** Records {@code key} with its schema and, when not null, its default. */
-    void property(String key, ObjectNode propertySchema, Object defaultValue) {
+    /**
+     * Records {@code key} with its schema and, when not null, its default. Both are built only when recording: the loader
+     * reading a real configuration at start-up builds none of them.
+     */
+    void property(String key, Supplier<ObjectNode> schemaOfKey, Supplier<Object> defaultOfKey) {
         if (schema == null) {
             return;
         }
+        ObjectNode propertySchema = schemaOfKey.get();
+        Object defaultValue = defaultOfKey.get();
         if (defaultValue != null && !isRequired(key)) { // a required key's fallback is no default
             if (defaultValue instanceof Integer number) {
                 propertySchema.put("default", number);
