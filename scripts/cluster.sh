@@ -293,7 +293,7 @@ up() {
     --hostname-override="$NODE_NAME" --cluster-cidr="$POD_CIDR" \
     --conntrack-max-per-core=0 --conntrack-tcp-timeout-established=0 --conntrack-tcp-timeout-close-wait=0 \
     --metrics-bind-address=127.0.0.1:10249 --healthz-bind-address=127.0.0.1:10256 \
-    --iptables-min-sync-period="$PROXY_MIN_SYNC"
+    --iptables-min-sync-period="$PROXY_MIN_SYNC" --v=2
   wait_for "node $NODE_NAME Ready" 90 node_ready
   wait_for "default ServiceAccount" 60 kubectl_ get serviceaccount default
   log "cluster up: node $NODE_NAME Ready; API https://$NODE_IP:6443; eval \"\$(scripts/cluster.sh env)\" to use kubectl"

@@ -4,29 +4,37 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 
 /**
  * Open-loop constant-rate HTTP load (vegeta) from inside the node's network namespace, no retries: each
- * request's result is kept and every failure classified (refused, reset, timeout, 5xx, other).
+ * request's result is kept and every failure classified (refused, reset, timeout, 5xx, other). Beside the load, the
+ * node's connection tracking is followed ({@code conntrack -E}) for the target's address, so a refused connection is
+ * told with the backend that refused it: through a ClusterIP the client sees only the Service's address, and kube-proxy
+ * chose the pod.
  */
 final class Load {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Failures by class, and how many requests were sent. */
-    record Result(int sent, Map<String, Integer> failures, String examples) {
+    /** Failures by class, how many requests were sent, and which backends refused connections when. */
+    record Result(int sent, Map<String, Integer> failures, String examples, String failedBetween, String refusedBy) {
         int failed() {
             return failures.values().stream().mapToInt(Integer::intValue).sum();
         }
 
         @Override
         public String toString() {
-            return failed() + " of " + sent + " failed " + failures + (examples.isEmpty() ? "" : "; e.g. " + examples);
+            return failed() + " of " + sent + " failed " + failures + (failedBetween.isEmpty() ? "" : " " + failedBetween)
+                    + (refusedBy.isEmpty() ? "" : "; connections refused by " + refusedBy)
+                    + (examples.isEmpty() ? "" : "; e.g. " + examples);
         }
     }
 
@@ -34,25 +42,37 @@ final class Load {
     static CompletableFuture<Result> start(NodeCluster node, String url, int rate, Duration duration, boolean keepAlive) {
         Path vegeta = Path.of(lastLine(Command.of(Duration.ofMinutes(5), "scripts/vegeta.sh").ok()));
         Path out;
+        Path connections;
         try {
             out = Files.createTempFile("lameduck-load", ".json");
+            connections = Files.createTempFile("lameduck-load", ".conntrack");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        String script = String.format("echo 'GET %s' | %s attack -rate=%d/s -duration=%ds -timeout=10s -keepalive=%s"
-                        + " -max-workers=200 | %s encode --to json > %s",
-                url, vegeta, rate, duration.toSeconds(), keepAlive, vegeta, out);
+        URI target = URI.create(url);
+        // conntrack's events for the target alone; stopped once the load is done (it only prints, never changes a flow).
+        String script = String.format("conntrack -E -p tcp --orig-dst %s --dport %d -o timestamp > %s 2>/dev/null & ct=$!;"
+                        + " echo 'GET %s' | %s attack -rate=%d/s -duration=%ds -timeout=10s -keepalive=%s"
+                        + " -max-workers=200 | %s encode --to json > %s; rc=$?; sleep 0.2; kill $ct; exit $rc",
+                target.getHost(), target.getPort(), connections, url, vegeta, rate, duration.toSeconds(), keepAlive, vegeta, out);
         Command attack = node.inNode(duration.plusMinutes(1), "bash", "-c", script);
         return CompletableFuture.supplyAsync(() -> {
             attack.ok();
-            return classify(out);
+            try {
+                return classify(out, RefusedConnections.read(connections));
+            } finally {
+                delete(out);
+                delete(connections);
+            }
         });
     }
 
-    private static Result classify(Path results) {
+    private static Result classify(Path results, String refusedBy) {
         Map<String, Integer> failures = new TreeMap<>();
         StringBuilder examples = new StringBuilder();
         int sent = 0;
+        Instant firstFailure = null;
+        Instant lastFailure = null;
         try {
             for (String line : Files.readAllLines(results)) {
                 if (line.isBlank()) {
@@ -65,16 +85,27 @@ final class Load {
                 String kind = kind(code, error);
                 if (kind != null) {
                     failures.merge(kind, 1, Integer::sum);
+                    Instant at = OffsetDateTime.parse(r.path("timestamp").asText()).toInstant();
+                    firstFailure = firstFailure == null || at.isBefore(firstFailure) ? at : firstFailure;
+                    lastFailure = lastFailure == null || at.isAfter(lastFailure) ? at : lastFailure;
                     if (examples.length() < 400) {
                         examples.append(kind).append(": ").append(code).append(' ').append(error).append("; ");
                     }
                 }
             }
-            Files.deleteIfExists(results);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return new Result(sent, failures, examples.toString());
+        String between = firstFailure == null ? "" : "(sent " + firstFailure + " to " + lastFailure + ")";
+        return new Result(sent, failures, examples.toString(), between, refusedBy);
+    }
+
+    private static void delete(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     static String kind(int code, String error) {

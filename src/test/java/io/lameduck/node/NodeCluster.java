@@ -10,6 +10,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -230,6 +231,26 @@ public final class NodeCluster implements BeforeAllCallback, ParameterResolver, 
         String[] lines = output.strip().split("\n");
         return lines[lines.length - 1].strip();
     }
+
+    /**
+     * The lines a cluster component (kube-proxy, kubelet, ...) logged between two instants, by klog's stamp
+     * ({@code I1205 16:34:11.816409 ...}; the year is this one), to explain a failure while the cluster still runs.
+     */
+    List<String> componentLog(String component, Instant from, Instant to) {
+        Path file = kubeconfig.resolveSibling("logs").resolve(component + ".log");
+        int year = java.time.Year.now(java.time.ZoneOffset.UTC).getValue();
+        try (var lines = java.nio.file.Files.lines(file)) {
+            return lines.filter(l -> KLOG_STAMP.matcher(l).lookingAt()).filter(l -> {
+                Instant at = java.time.LocalDateTime.parse(year + "-" + l.substring(1, 3) + "-" + l.substring(3, 5) + "T"
+                        + l.substring(6, 21)).toInstant(java.time.ZoneOffset.UTC);
+                return !at.isBefore(from) && !at.isAfter(to);
+            }).toList();
+        } catch (java.io.IOException e) {
+            return List.of("cannot read " + file + ": " + e);
+        }
+    }
+
+    private static final Pattern KLOG_STAMP = Pattern.compile("[IWEF]\\d{4} \\d{2}:\\d{2}:\\d{2}\\.\\d{6} ");
 
     static void log(String message) {
         System.out.println("[node] " + message);
