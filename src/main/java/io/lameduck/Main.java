@@ -1,6 +1,7 @@
 package io.lameduck;
 
 import io.lameduck.cli.AgentUnreachableException;
+import io.lameduck.cli.CheckFailedException;
 import io.lameduck.cli.ExitCode;
 import io.lameduck.cli.LameduckCommand;
 import io.lameduck.cli.SignalShutdown;
@@ -36,6 +37,11 @@ public final class Main {
         });
         commandLine.setExecutionExceptionHandler((error, cmd, parsed) -> {
             ExitCode code = exitCodeFor(error);
+            if (error instanceof CheckFailedException) {
+                // What a check found, with what to check: said once, not also as a log line.
+                System.err.println("lameduck: " + error.getMessage());
+                return code.code();
+            }
             Logger log = LoggerFactory.getLogger(Main.class);
             if (code == ExitCode.UNEXPECTED) {
                 log.error("unexpected error: {}", error.toString(), error);
@@ -61,6 +67,9 @@ public final class Main {
         }
         if (error instanceof AgentUnreachableException) {
             return ExitCode.AGENT_ERROR;
+        }
+        if (error instanceof CheckFailedException) {
+            return ExitCode.CHECK_FAILED;
         }
         return ExitCode.UNEXPECTED;
     }

@@ -8,7 +8,9 @@ public enum ExitCode {
     UNEXPECTED(2),
     INVALID_CONFIG(3),
     CANNOT_BIND(4),
-    SERVER_ERROR(5);
+    SERVER_ERROR(5),
+    /** A {@code check} command found a problem in the cluster, or could not get an answer from its API; it printed what to fix. */
+    CHECK_FAILED(6);
 
     private final int code;
 

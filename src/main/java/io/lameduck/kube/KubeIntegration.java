@@ -221,7 +221,11 @@ public final class KubeIntegration implements AutoCloseable {
         return Optional.empty();
     }
 
-    private static Optional<Config> clientConfig(Map<String, String> env) {
+    /**
+     * The API the environment describes: {@code KUBECONFIG} (its first file), else the in-cluster service account
+     * ({@code KUBERNETES_SERVICE_HOST}); empty when neither is set. Also for the {@code check} commands.
+     */
+    public static Optional<Config> clientConfig(Map<String, String> env) {
         Config config;
         String kubeconfig = env.get("KUBECONFIG");
         if (kubeconfig != null && !kubeconfig.isBlank()) {
@@ -253,7 +257,7 @@ public final class KubeIntegration implements AutoCloseable {
             return new RbacCheck(client, identity, api).check(RbacCheck.required(config), deadline);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return new RbacReport(false, List.of(), List.of());
+            return new RbacReport(false, List.of(), List.of(), "interrupted");
         }
     }
 

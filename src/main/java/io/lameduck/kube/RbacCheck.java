@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReviewBu
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.lameduck.config.AgentConfig;
 import io.lameduck.drain.Deadline;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -20,9 +21,10 @@ import org.slf4j.LoggerFactory;
  * {@code SelfSubjectRulesReview} (plus a {@code SelfSubjectAccessReview} per permission the rules review
  * cannot vouch for when it is incomplete, e.g. under a webhook authorizer), and logs exactly which verbs
  * are missing and which features degrade. The Role that grants all of it is
- * {@code helm/lameduck/files/role-rules.yaml}.
+ * {@code helm/lameduck/files/role-rules.yaml}. The agent runs it at start-up; {@code lameduck check rbac} (the chart's
+ * {@code helm test} of the agent's ServiceAccount) runs the same check through {@link #run}.
  */
-final class RbacCheck {
+public final class RbacCheck {
     private static final Logger LOG = LoggerFactory.getLogger(RbacCheck.class);
 
     /** One permission and the feature that needs it. */
@@ -41,6 +43,17 @@ final class RbacCheck {
         this.client = client;
         this.identity = identity;
         this.api = api;
+    }
+
+    /**
+     * The check on its own, as the agent of pod {@code identity} with {@code config} would run it at start-up, never
+     * past {@code deadline}: for {@code lameduck check rbac}. Its calls are counted on a registry nobody scrapes.
+     */
+    public static RbacReport run(AgentConfig config, KubernetesClient client, PodIdentity identity, Deadline deadline)
+            throws InterruptedException {
+        try (ApiCalls api = new ApiCalls(new KubeMetrics(new PrometheusRegistry()))) {
+            return new RbacCheck(client, identity, api).check(required(config), deadline);
+        }
     }
 
     static List<Permission> required(AgentConfig config) {
@@ -117,7 +130,7 @@ final class RbacCheck {
 
     private static RbacReport unchecked(String why) {
         LOG.warn("RBAC: cannot check the agent's permissions ({}); features needing missing ones will degrade when used", why);
-        return new RbacReport(false, List.of(), List.of());
+        return new RbacReport(false, List.of(), List.of(), why);
     }
 
     private boolean allows(List<ResourceRule> rules, Permission permission) {

@@ -310,8 +310,92 @@ class HelmChartTest {
 
     @Test
     void injectorIsOffByDefaultSoExistingInstallsAreUnchanged() {
-        List<String> kinds = render().stream().map(d -> d.get("kind").asText()).toList();
+        List<String> kinds = installed(render()).stream().map(d -> d.get("kind").asText()).toList();
         assertThat(kinds).containsExactlyInAnyOrder("ServiceAccount", "ConfigMap", "Role", "RoleBinding");
+    }
+
+    // ------------------------------------------------------------------ helm test, for every install mode
+
+    @Test
+    void everyInstallModeHasItsHelmTest() {
+        assertThat(hookNames(render())).as("default: the agents' ServiceAccount, ConfigMap and Role")
+                .containsExactly("Pod t-lameduck-test-rbac");
+        assertThat(hookNames(render("--set", "example.enabled=true"))).as("example: the example app and its agents answer, and RBAC")
+                .containsExactlyInAnyOrder("Pod t-lameduck-test-agent", "Pod t-lameduck-test-rbac");
+        assertThat(hookNames(render("--set", "injector.enabled=true"))).as("injector: a dry-run pod comes back injected, and RBAC")
+                .containsExactlyInAnyOrder("Namespace t-lameduck-test-injection", "ServiceAccount t-lameduck-test-injection",
+                        "Role t-lameduck-test-injection", "RoleBinding t-lameduck-test-injection", "Pod t-lameduck-test-injection",
+                        "Pod t-lameduck-test-rbac");
+        for (JsonNode hook : testHooks(render("--set", "injector.enabled=true", "--set", "example.enabled=true"))) {
+            assertThat(hook.at("/metadata/annotations/helm.sh~1hook-delete-policy").asText()).as("%s", name(hook))
+                    .isEqualTo("before-hook-creation,hook-succeeded");
+        }
+    }
+
+    @Test
+    void theRbacTestRunsTheAgentsOwnCheckAsTheAgentsServiceAccountWithTheChartsConfig() {
+        List<JsonNode> docs = render("--set", "withdraw.strategy=label");
+        JsonNode pod = only(testHooks(docs), "Pod").get("spec");
+        JsonNode check = container(pod.get("containers"), "check");
+        assertThat(strings(check.get("args"))).containsExactly("check", "rbac", "--config", "/etc/lameduck/lameduck.yaml");
+        assertThat(pod.at("/serviceAccountName").asText()).isEqualTo(only(installed(docs), "ServiceAccount").at("/metadata/name").asText())
+                .isEqualTo(only(docs, "RoleBinding").at("/subjects/0/name").asText());
+        assertThat(pod.at("/automountServiceAccountToken").asBoolean()).isTrue();
+        assertThat(named(pod.get("volumes"), "lameduck-config").at("/configMap/name").asText())
+                .isEqualTo(only(docs, "ConfigMap").at("/metadata/name").asText());
+        assertThat(named(check.get("volumeMounts"), "lameduck-config").get("mountPath").asText()).isEqualTo("/etc/lameduck");
+        assertThat(envFieldPath(check, "POD_NAME")).isEqualTo("metadata.name");
+        assertThat(envFieldPath(check, "POD_NAMESPACE")).isEqualTo("metadata.namespace");
+        assertThat(check.at("/image").asText()).isEqualTo("ghcr.io/lameduck/lameduck:" + chartAppVersion());
+        assertThat(check.at("/securityContext/readOnlyRootFilesystem").asBoolean()).isTrue();
+        assertThat(ofKind(testHooks(docs), "Role")).as("no rights of its own: exactly the agents'").isEmpty();
+
+        JsonNode own = only(testHooks(render("--set", "serviceAccount.create=false", "--set", "serviceAccount.name=shop",
+                "--set", "rbac.create=false")), "Pod");
+        assertThat(own.at("/spec/serviceAccountName").asText()).as("the account the sidecars run as, with your own RBAC").isEqualTo("shop");
+    }
+
+    @Test
+    void theInjectionTestDryRunsAPodInANamespaceOfItsOwnWithCreateOnPodsThereAndNothingElse() {
+        List<JsonNode> docs = render("--set", "injector.enabled=true", "--set", "sidecar.name=agent");
+        List<JsonNode> hooks = testHooks(docs);
+        JsonNode namespace = only(hooks, "Namespace");
+        String ns = namespace.at("/metadata/name").asText();
+        assertThat(ns).isEqualTo("t-lameduck-test-injection").isNotEqualTo("lameduck-test");
+        assertThat(namespace.at("/metadata/labels/lameduck.io~1inject").asText()).isEqualTo("enabled");
+        // The namespace webhook's selector takes it: labelled enabled, and not among the excluded namespaces.
+        JsonNode selector = only(docs, "MutatingWebhookConfiguration").at("/webhooks/0/namespaceSelector/matchExpressions");
+        assertThat(selector.get(0).toString()).contains("\"lameduck.io/inject\"", "\"In\"", "\"enabled\"");
+        assertThat(strings(selector.get(1).get("values"))).doesNotContain(ns);
+
+        JsonNode role = only(hooks, "Role");
+        assertThat(role.at("/metadata/namespace").asText()).isEqualTo(ns);
+        assertThat(role.get("rules").toString()).as("create pods, in that namespace only")
+                .isEqualTo("[{\"apiGroups\":[\"\"],\"resources\":[\"pods\"],\"verbs\":[\"create\"]}]");
+        JsonNode binding = only(hooks, "RoleBinding");
+        JsonNode account = only(hooks, "ServiceAccount");
+        assertThat(binding.at("/metadata/namespace").asText()).isEqualTo(ns);
+        assertThat(binding.at("/roleRef/kind").asText() + " " + binding.at("/roleRef/name").asText()).isEqualTo("Role " + role.at("/metadata/name").asText());
+        assertThat(binding.get("subjects")).hasSize(1);
+        assertThat(binding.at("/subjects/0/name").asText()).isEqualTo(account.at("/metadata/name").asText());
+        assertThat(binding.at("/subjects/0/namespace").asText()).isEqualTo("lameduck-test").isEqualTo(account.at("/metadata/namespace").asText());
+        assertThat(ofKind(hooks, "ClusterRole")).isEmpty();
+        assertThat(ofKind(hooks, "ClusterRoleBinding")).isEmpty();
+
+        JsonNode pod = ofKind(hooks, "Pod").stream().filter(p -> name(p).endsWith("-test-injection")).findFirst().orElseThrow();
+        assertThat(pod.at("/metadata/namespace").asText()).isEqualTo("lameduck-test");
+        assertThat(pod.at("/spec/serviceAccountName").asText()).isEqualTo(account.at("/metadata/name").asText());
+        assertThat(pod.at("/spec/automountServiceAccountToken").asBoolean()).isTrue();
+        JsonNode check = container(pod.at("/spec/containers"), "check");
+        assertThat(strings(check.get("args"))).containsExactly("check", "injection", "--namespace", ns, "--container", "agent",
+                "--image", "ghcr.io/lameduck/lameduck:" + chartAppVersion());
+        assertThat(check.at("/securityContext/readOnlyRootFilesystem").asBoolean()).isTrue();
+
+        // Helm runs hooks by weight: the namespace, then what lives in it and the account, then the test pods.
+        assertThat(weight(namespace)).isLessThan(weight(role)).isLessThan(weight(pod));
+        assertThat(weight(binding)).isEqualTo(weight(role)).isEqualTo(weight(account));
+        assertThat(ofKind(hooks, "Pod")).allSatisfy(p -> assertThat(weight(p)).isGreaterThan(weight(binding)));
+        assertThat(ofKind(testHooks(render()), "Namespace")).as("nothing of it without the injector").isEmpty();
     }
 
     @Test
@@ -548,7 +632,7 @@ class HelmChartTest {
                 .findFirst().orElseThrow(() -> new AssertionError("no Deployment named *" + suffix));
     }
 
-    /** Every agent image the chart renders: the example's sidecar, the injection template's sidecars, the injector, the test pod. */
+    /** Every agent image the chart renders: the example's sidecar, the injection template's sidecars, the injector, the test pods. */
     private static List<String> agentImages(List<JsonNode> docs) {
         List<String> images = new ArrayList<>();
         images.add(container(deploymentNamed(docs, "-example").at("/spec/template/spec/containers"), "lameduck").get("image").asText());
@@ -558,18 +642,18 @@ class HelmChartTest {
             images.add(template.at("/strategies/" + strategy + "/nativeSidecar/image").asText());
         }
         images.add(container(deploymentNamed(docs, "-injector").at("/spec/template/spec/containers"), "injector").get("image").asText());
-        images.add(only(docs, "Pod").at("/spec/containers/0/image").asText());
+        ofKind(docs, "Pod").forEach(pod -> images.add(pod.at("/spec/containers/0/image").asText()));
         return images;
     }
 
     @Test
     void imageDigestPinsTheSidecarAndTheInjectorImage() {
         assertThat(agentImages(render("--set", "injector.enabled=true", "--set", "example.enabled=true")))
-                .hasSize(9).containsOnly("ghcr.io/lameduck/lameduck:" + chartAppVersion());
+                .hasSize(11).containsOnly("ghcr.io/lameduck/lameduck:" + chartAppVersion());
         // The digest wins over the tag, for every agent image the chart renders (one helper, lameduck.image).
         assertThat(agentImages(render("--set", "injector.enabled=true", "--set", "example.enabled=true",
                 "--set", "image.repository=registry.example/lameduck", "--set", "image.tag=1.2.3", "--set", "image.digest=" + DIGEST)))
-                .hasSize(9).containsOnly("registry.example/lameduck@" + DIGEST);
+                .hasSize(11).containsOnly("registry.example/lameduck@" + DIGEST);
         // A numeric tag from --set prints as digits in both (the sidecar used to print 1.234567e+06).
         assertThat(agentImages(render("--set", "injector.enabled=true", "--set", "example.enabled=true", "--set", "image.tag=1234567")))
                 .containsOnly("ghcr.io/lameduck/lameduck:1234567");
@@ -586,8 +670,11 @@ class HelmChartTest {
 
         List<JsonNode> docs = render("--set", "injector.enabled=true", "--set", "example.enabled=true",
                 "--set", "imagePullSecrets[0].name=regcred", "--set", "imagePullSecrets[1].name=mirror");
-        for (JsonNode pod : List.of(deploymentNamed(docs, "-injector").at("/spec/template/spec"),
-                deploymentNamed(docs, "-example").at("/spec/template/spec"), only(docs, "Pod").at("/spec"))) {
+        List<JsonNode> pods = new ArrayList<>(List.of(deploymentNamed(docs, "-injector").at("/spec/template/spec"),
+                deploymentNamed(docs, "-example").at("/spec/template/spec")));
+        ofKind(docs, "Pod").forEach(pod -> pods.add(pod.at("/spec")));
+        assertThat(pods).as("the injector, the example and the three test pods").hasSize(5);
+        for (JsonNode pod : pods) {
             assertThat(pod.at("/imagePullSecrets").toString()).isEqualTo("[{\"name\":\"regcred\"},{\"name\":\"mirror\"}]");
         }
         // The injector patches only the sidecar and its volumes into YOUR pod: the secrets are yours to set there.
@@ -615,7 +702,7 @@ class HelmChartTest {
 
         assertThat(docs.stream().map(d -> d.get("kind").asText()).distinct()).contains("ServiceAccount", "ConfigMap", "Role",
                 "RoleBinding", "Secret", "Deployment", "Service", "PodMonitor", "PrometheusRule", "Pod", "PodDisruptionBudget",
-                "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration", "Issuer", "Certificate");
+                "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration", "Issuer", "Certificate", "Namespace");
         assertThat(docs).allSatisfy(doc -> {
             assertThat(doc.at("/metadata/labels/team").asText()).as("%s %s", doc.get("kind"), doc.at("/metadata/name")).isEqualTo("platform");
             assertThat(doc.at("/metadata/labels/example.com~1cost-center").asText()).isEqualTo("42");
@@ -623,8 +710,10 @@ class HelmChartTest {
         });
         assertThat(deploymentNamed(docs, "-injector").at("/spec/template/metadata/labels/team").asText())
                 .as("the injector's pods too").isEqualTo("platform");
-        assertThat(render().stream()).allSatisfy(doc -> assertThat(doc.at("/metadata/labels").size())
+        assertThat(installed(render()).stream()).allSatisfy(doc -> assertThat(doc.at("/metadata/labels").size())
                 .as("no commonLabels, the five labels of lameduck.labels").isEqualTo(5));
+        assertThat(testHooks(render())).isNotEmpty().allSatisfy(doc -> assertThat(doc.at("/metadata/labels").size())
+                .as("the five labels and app.kubernetes.io/component: test").isEqualTo(6));
 
         // An object's own labels win over commonLabels (one key, not a duplicate).
         List<JsonNode> own = render("--set", "commonLabels.team=platform", "--set", "injector.enabled=true",
@@ -955,6 +1044,28 @@ class HelmChartTest {
         List<JsonNode> found = ofKind(docs, kind);
         assertThat(found).as("rendered objects of kind %s", kind).hasSize(1);
         return found.get(0);
+    }
+
+    /** The objects `helm test` creates (hooks), not installed with the release. */
+    private static List<JsonNode> testHooks(List<JsonNode> docs) {
+        return docs.stream().filter(d -> "test".equals(d.at("/metadata/annotations/helm.sh~1hook").asText())).toList();
+    }
+
+    /** What `helm install` creates: everything but the hooks. */
+    private static List<JsonNode> installed(List<JsonNode> docs) {
+        return docs.stream().filter(d -> d.at("/metadata/annotations/helm.sh~1hook").isMissingNode()).toList();
+    }
+
+    private static List<String> hookNames(List<JsonNode> docs) {
+        return testHooks(docs).stream().map(d -> d.get("kind").asText() + " " + name(d)).toList();
+    }
+
+    private static String name(JsonNode doc) {
+        return doc.at("/metadata/name").asText();
+    }
+
+    private static int weight(JsonNode hook) {
+        return Integer.parseInt(hook.at("/metadata/annotations/helm.sh~1hook-weight").asText("0"));
     }
 
     private static JsonNode named(JsonNode list, String name) {

@@ -19,6 +19,7 @@ import io.fabric8.kubernetes.client.utils.Serialization;
 import io.lameduck.config.AgentConfig;
 import io.lameduck.config.ConfigLoader;
 import io.lameduck.inject.AdmissionHandler;
+import io.lameduck.inject.InjectionProbe;
 import io.lameduck.inject.InjectionTemplate;
 import io.lameduck.inject.InjectorMetrics;
 import io.lameduck.inject.InjectorServer;
@@ -143,6 +144,23 @@ class InjectorOnApiServerTest {
                 });
         assertThat(KubeTestSupport.scrape(registry))
                 .containsPattern("lameduck_injector_injections_total\\{sidecar=\"classic\",strategy=\"readiness-gate\"} [1-9]");
+    }
+
+    @Test
+    void theInjectionChecksProbeComesBackInjectedFromADryRunAndNothingIsStoredOrBound() throws Exception {
+        String ns = labelledNamespace("probe");
+        try (PodDryRun dryRun = new PodDryRun(admin)) {
+            PodDryRun.Answer answer = dryRun.create(ns, InjectionProbe.pod("registry.example/app:1"), Duration.ofSeconds(10));
+
+            assertThat(answer).isInstanceOf(PodDryRun.Answer.Admitted.class);
+            Pod answered = ((PodDryRun.Answer.Admitted) answer).pod();
+            assertThat(answered.getMetadata().getName()).startsWith(InjectionProbe.NAME_PREFIX);
+            assertThat(InjectionProbe.judge(answered, "lameduck"))
+                    .isEqualTo(new InjectionProbe.Verdict.Injected("version=test,strategy=readiness-gate,sidecar=classic", false));
+        }
+        assertThat(admin.pods().inNamespace(ns).list().getItems()).as("a dry run stores nothing").isEmpty();
+        assertThat(admin.rbac().roleBindings().inNamespace(ns).withName(KubeAgentRoleBinder.NAME).get())
+                .as("sideEffects NoneOnDryRun: no RoleBinding for a dry run").isNull();
     }
 
     @Test

@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.lameduck.config.ConfigLoader;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.awaitility.Awaitility;
@@ -22,7 +23,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Zero-touch adoption on the real node: the chart installs the injection webhook; a namespace gets one label; an
  * ordinary Deployment that knows nothing of Lameduck comes up with the sidecar (Ready only because the agent set its
  * readiness gate) and rolls under load with no failed request. With the injector down, deployments still work
- * (uninjected) and the API server counts the failure.
+ * (uninjected) and the API server counts the failure. {@code helm test} passes for this install mode.
  */
 @Tag("node")
 @ExtendWith(NodeCluster.class)
@@ -60,6 +61,9 @@ class InjectionOnNodeTest {
             assertThat(ExampleRelease.condition(pod, "lameduck.io/serving")).as("the agent set its readiness gate").isTrue();
 
             String url = "http://" + node.admin().services().inNamespace(APP).withName("web").get().getSpec().getClusterIP() + ":8080/";
+            // What kube-proxy was told and when: a refused connection is explained by it and by who refused it (Load).
+            EndpointTimeline endpoints = EndpointTimeline.follow(node.admin(), APP, "web");
+            Instant loadStarted = Instant.now();
             var load = Load.start(node, url, 40, Duration.ofSeconds(45), true);
             // The old pods' agents, followed before they go: a drop is explained by their drain reports.
             List<ContainerLog> agents = pods(node).stream().map(p -> ContainerLog.follow(node.admin(), APP,
@@ -71,6 +75,16 @@ class InjectionOnNodeTest {
             NodeCluster.log("injected Deployment rolled under load: " + result);
             agents.forEach(log -> NodeCluster.log("injected agent drained under load: " + log.drainSummary()));
             agents.forEach(ContainerLog::close);
+            endpoints.close();
+            NodeCluster.log("the Service's endpoints during the rollout (R ready, S serving, T terminating):\n  " + endpoints);
+            if (result.failed() > 0) {
+                // kube-proxy's syncs (a "no hints were provided" line means it saw no ready endpoint for that Service), and the
+                // kubelet's failed probes (a pod not Ready drops out of the endpoints).
+                NodeCluster.log("kube-proxy during the load:\n  "
+                        + String.join("\n  ", node.componentLog("kube-proxy", loadStarted, Instant.now())));
+                NodeCluster.log("kubelet's failed probes during the load:\n  " + String.join("\n  ", node.componentLog("kubelet",
+                        loadStarted, Instant.now()).stream().filter(l -> l.contains("Probe failed")).toList()));
+            }
             assertThat(result.failed()).as("rollout of the injected Deployment: " + result).isZero();
 
             // A pod that turns the automounted token off: the sidecar alone gets a projected one, and sets its gate with
@@ -88,6 +102,13 @@ class InjectionOnNodeTest {
                         assertThat(ExampleRelease.condition(current, "lameduck.io/serving")).isTrue();
                         assertThat(ExampleRelease.condition(current, "Ready")).isTrue();
                     });
+
+            // helm test of this install: the agents' own RBAC check, run as their ServiceAccount with the chart's config, and a
+            // pod dry-run created in a namespace the test labels for injection comes back injected; the test's objects go.
+            String tested = node.helm(Duration.ofMinutes(3), "test", "lameduck", "--namespace", SYSTEM, "--logs", "--timeout", "150s").ok();
+            assertThat(tested).contains("RBAC works").contains("injection works");
+            Awaitility.await("helm test's namespace removed").atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(500))
+                    .until(() -> node.admin().namespaces().withName("lameduck-test-injection").get() == null);
 
             // The injector down: pods are still created (failurePolicy Ignore), uninjected, and the failure is counted.
             node.kubectl(Duration.ofSeconds(30), "scale", "deployment/lameduck-injector", "-n", SYSTEM, "--replicas=0").ok();

@@ -51,7 +51,10 @@ class PodTerminationOnNodeTest {
             Pod pod = release.pods().get(0);
             String name = pod.getMetadata().getName();
             assertWithdrawalHandleIsServing(strategy, pod);
-            node.helm(Duration.ofMinutes(2), "test", ExampleRelease.RELEASE, "--namespace", namespace, "--timeout", "90s").ok();
+            // helm test of the example install: the app and its agents answer through the Service, and the agents' RBAC check
+            // passes for this strategy's config.
+            assertThat(node.helm(Duration.ofMinutes(2), "test", ExampleRelease.RELEASE, "--namespace", namespace, "--logs",
+                    "--timeout", "90s").ok()).contains("are serving").contains("RBAC works");
 
             Map<String, Instant> conditionsFalse = new ConcurrentHashMap<>();
             try (ContainerLog agent = ContainerLog.follow(node.admin(), namespace, name, ExampleRelease.AGENT_CONTAINER);
