@@ -344,7 +344,7 @@ public final class Agent {
         drain.put("budget", Durations.format(config.drain().budget()));
         drain.put("safetyMargin", Durations.format(config.drain().safetyMargin()));
         drain.put("propagationDelay", Durations.format(config.drain().propagationDelay()));
-        AgentConfig.Propagation propagation = config.drain().propagation();
+        AgentConfig.PropagationSettings propagation = config.drain().propagation();
         drain.put("propagation", Map.of("mode", propagation.mode().name().toLowerCase(Locale.ROOT), "ports", propagation.ports(),
                 "quietPeriod", Durations.format(propagation.quietPeriod()), "minimum", Durations.format(propagation.minimum()),
                 "maximum", Durations.format(propagation.maximum())));

@@ -30,7 +30,7 @@ public record AgentConfig(
     }
 
     /** @param propagationDelay how long the {@code fixed} propagation mode waits */
-    public record Drain(Duration budget, Duration safetyMargin, Duration propagationDelay, Propagation propagation,
+    public record Drain(Duration budget, Duration safetyMargin, Duration propagationDelay, PropagationSettings propagation,
             Withdraw withdraw, List<HookSpec> hooks) {
         public Drain {
             hooks = List.copyOf(hooks);
@@ -51,9 +51,9 @@ public record AgentConfig(
      *     traffic (a consumer that pools connections and applies endpoint changes late)
      * @param ignorePeers peers whose connections are not counted (e.g. the kubelet's probes)
      */
-    public record Propagation(PropagationMode mode, List<Integer> ports, Duration quietPeriod, Duration minimum,
+    public record PropagationSettings(PropagationMode mode, List<Integer> ports, Duration quietPeriod, Duration minimum,
             Duration maximum, Duration keepAliveWait, Duration pollInterval, List<Cidr> ignorePeers) {
-        public Propagation {
+        public PropagationSettings {
             ports = List.copyOf(ports);
             ignorePeers = List.copyOf(ignorePeers);
         }

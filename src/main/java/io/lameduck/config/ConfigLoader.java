@@ -21,7 +21,7 @@ import io.lameduck.config.AgentConfig.LogFormat;
 import io.lameduck.config.AgentConfig.Logging;
 import io.lameduck.config.AgentConfig.Metrics;
 import io.lameduck.config.AgentConfig.OnFailure;
-import io.lameduck.config.AgentConfig.Propagation;
+import io.lameduck.config.AgentConfig.PropagationSettings;
 import io.lameduck.config.AgentConfig.PropagationMode;
 import io.lameduck.config.AgentConfig.Security;
 import io.lameduck.config.AgentConfig.Server;
@@ -233,7 +233,7 @@ public final class ConfigLoader {
             f.problem(f.path("safetyMargin") + ": " + Durations.format(margin) + " leaves no time in drain.budget "
                     + Durations.format(budget) + "; make it smaller than the budget");
         }
-        Propagation propagationMode = propagation(f.object("propagation"));
+        PropagationSettings propagationMode = propagation(f.object("propagation"));
         Withdraw withdraw = withdraw(f.object("withdraw"));
         Set<String> names = new HashSet<>();
         List<HookSpec> hooks = f.mappings("hooks", HOOK_PROBES, item -> hook(item, names));
@@ -247,7 +247,7 @@ public final class ConfigLoader {
      */
     static final Duration KEEP_ALIVE_WAIT = Duration.ofSeconds(8);
 
-    private static Propagation propagation(Fields f) {
+    private static PropagationSettings propagation(Fields f) {
         f.allowOnly("mode", "ports", "quietPeriod", "minimum", "maximum", "keepAliveWait", "pollInterval", "ignorePeers");
         PropagationMode mode = f.choice("mode", PropagationMode.FIXED, PropagationMode.values());
         List<Integer> ports = ports(f);
@@ -268,7 +268,7 @@ public final class ConfigLoader {
             f.problem(f.path("keepAliveWait") + ": " + Durations.format(keepAliveWait) + " is more than maximum " + Durations.format(maximum)
                     + "; make it at most the maximum (the step never waits longer)");
         }
-        return new Propagation(mode, ports, quiet, minimum, maximum, keepAliveWait, positive(f, "pollInterval", Duration.ofMillis(100)),
+        return new PropagationSettings(mode, ports, quiet, minimum, maximum, keepAliveWait, positive(f, "pollInterval", Duration.ofMillis(100)),
                 cidrs(f, "ignorePeers"));
     }
 

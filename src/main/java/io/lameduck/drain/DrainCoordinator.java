@@ -1,16 +1,14 @@
 package io.lameduck.drain;
 
 import io.lameduck.config.Durations;
-import java.util.function.Consumer;
+import io.lameduck.listen.ListenerQueue;
 import java.time.Instant;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,7 +25,9 @@ public final class DrainCoordinator {
     private final Duration safetyMargin;
     private final Ticker ticker;
     private final Clock clock;
-    private final List<DrainListener> listeners = new CopyOnWriteArrayList<>();
+    private final ListenerQueue<DrainListener> listeners = new ListenerQueue<>(DrainCoordinator.class);
+    /** What the drains announce through: every drain's events, in the order they happened, one listener call at a time. */
+    private final DrainListener announcer = new Announcer(listeners);
     private final Object lock = new Object();
     private CompletableFuture<DrainReport> claimed; // guarded by lock; set once, by the first trigger
     private volatile Running running; // set once, when the drain thread has fixed the deadline
@@ -164,14 +164,13 @@ public final class DrainCoordinator {
 
     /** Announces the drain to the listeners, runs {@code body}, announces its report; never throws. */
     private DrainReport announced(Running drain, Trigger trigger, Body body) {
-        DrainListener fanOut = new FanOut(listeners);
         DrainReport initial = drain.recorder.snapshot(DrainOutcome.RUNNING);
         LOG.info("drain {} started by {}; deadline {} ({} from now)", initial.id(), trigger.label(),
                 drain.deadline.instant(), Durations.seconds(drain.deadline.remaining()));
-        fanOut.drainStarted(initial.id(), trigger, drain.deadline.instant());
+        announcer.drainStarted(initial.id(), trigger, drain.deadline.instant());
         DrainReport report;
         try {
-            report = body.run(new Announced(initial.id(), fanOut));
+            report = body.run(new Announced(initial.id(), announcer));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             report = drain.recorder.snapshot(DrainOutcome.FAILED);
@@ -180,7 +179,7 @@ public final class DrainCoordinator {
             LOG.error("drain {} failed unexpectedly", initial.id(), e);
             report = drain.recorder.snapshot(DrainOutcome.FAILED);
         }
-        fanOut.drainFinished(report);
+        announcer.drainFinished(report);
         return report;
     }
 
@@ -212,37 +211,31 @@ public final class DrainCoordinator {
         return drainer.strategy();
     }
 
-    /** Delivers each event to every listener; one failing listener does not stop the others. */
-    private record FanOut(List<DrainListener> listeners) implements DrainListener {
+    /**
+     * Hands each event to the listener queue, queued and delivered at once: no lock is held when a drain announces. The
+     * queue still matters: events come from the drain's thread, the thread of the hooks at the trigger and a restart
+     * withdrawal's thread, and listeners hear them one at a time, in order. It contains a listener's {@code Error} too:
+     * {@code drainStarted} runs before the drain's own try, and the future must complete.
+     */
+    private record Announcer(ListenerQueue<DrainListener> listeners) implements DrainListener {
         @Override
         public void drainStarted(String drainId, Trigger trigger, Instant deadline) {
-            each(l -> l.drainStarted(drainId, trigger, deadline));
+            listeners.deliver("drainStarted " + drainId, l -> l.drainStarted(drainId, trigger, deadline));
         }
 
         @Override
         public void stepFinished(String drainId, StepReport step) {
-            each(l -> l.stepFinished(drainId, step));
+            listeners.deliver("stepFinished " + drainId + " " + step.name(), l -> l.stepFinished(drainId, step));
         }
 
         @Override
         public void hookFinished(String drainId, HookReport hook) {
-            each(l -> l.hookFinished(drainId, hook));
+            listeners.deliver("hookFinished " + drainId + " " + hook.name(), l -> l.hookFinished(drainId, hook));
         }
 
         @Override
         public void drainFinished(DrainReport report) {
-            each(l -> l.drainFinished(report));
-        }
-
-        private void each(Consumer<DrainListener> event) {
-            for (DrainListener listener : listeners) {
-                try {
-                    event.accept(listener);
-                } catch (RuntimeException | Error e) {
-                    // Errors too: drainStarted runs before the drain's own try, and the future must complete.
-                    LOG.warn("drain listener {} failed: {}", listener.getClass().getSimpleName(), e.toString());
-                }
-            }
+            listeners.deliver("drainFinished " + report.id(), l -> l.drainFinished(report));
         }
     }
 }

@@ -2,7 +2,10 @@ package io.lameduck.drain;
 
 import java.time.Instant;
 
-/** Observes drains (logs, metrics, Kubernetes Events). Called outside any lock; must not block long. */
+/**
+ * Observes drains (logs, metrics, Kubernetes Events). Called outside any lock, one event at a time, in the order of the
+ * events; must not block long.
+ */
 public interface DrainListener {
     default void drainStarted(String drainId, Trigger trigger, Instant deadline) {}
 

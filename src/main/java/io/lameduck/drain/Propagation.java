@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
 public final class Propagation {
     private static final Logger LOG = LoggerFactory.getLogger(Propagation.class);
 
-    public enum Mode { FIXED, QUIET }
+    private enum Mode { FIXED, QUIET }
 
     /** How many mean gaps between arrivals a silence must last to count as the end of traffic. */
     static final int QUIET_GAPS = 10;

@@ -43,7 +43,7 @@ final class AdminServlet extends HttpServlet {
 
     @FunctionalInterface
     private interface Handler {
-        void handle(HttpServletRequest request, HttpServletResponse response) throws ApiException, IOException;
+        void handle(HttpServletRequest request, HttpServletResponse response) throws RequestRejectedException, IOException;
     }
 
     private record Route(Map<String, Handler> byMethod, Set<String> controlMethods) {}
@@ -75,11 +75,11 @@ final class AdminServlet extends HttpServlet {
         Route route = routes.get(path);
         try {
             if (route == null) {
-                throw new ApiException(404, "no endpoint at " + path + "; endpoints: " + String.join(", ", routes.keySet()) + ", /metrics");
+                throw new RequestRejectedException(404, "no endpoint at " + path + "; endpoints: " + String.join(", ", routes.keySet()) + ", /metrics");
             }
             Handler handler = route.byMethod().get(request.getMethod());
             if (handler == null) {
-                throw new ApiException(405, "method " + request.getMethod() + " is not allowed on " + path
+                throw new RequestRejectedException(405, "method " + request.getMethod() + " is not allowed on " + path
                         + "; allowed: " + String.join(", ", new TreeSet<>(route.byMethod().keySet())));
             }
             if (route.controlMethods().contains(request.getMethod())) {
@@ -95,11 +95,11 @@ final class AdminServlet extends HttpServlet {
                     } else {
                         LOG.warn("denied {} {} from {}: {}", request.getMethod(), path, request.getRemoteAddr(), denied.get());
                     }
-                    throw new ApiException(403, denied.get());
+                    throw new RequestRejectedException(403, denied.get());
                 }
             }
             handler.handle(request, response);
-        } catch (ApiException e) {
+        } catch (RequestRejectedException e) {
             String allow = e.status() == 405 ? String.join(", ", new TreeSet<>(route.byMethod().keySet())) : null;
             writeError(response, requestId, e, allow);
         }
@@ -148,64 +148,64 @@ final class AdminServlet extends HttpServlet {
         write(response, 200, agent.maintenance().status());
     }
 
-    private void maintenanceOn(HttpServletRequest request, HttpServletResponse response) throws ApiException, IOException {
+    private void maintenanceOn(HttpServletRequest request, HttpServletResponse response) throws RequestRejectedException, IOException {
         bodies.read(request, response, bytes -> maintenanceOn(parseJsonObject(bytes), response));
     }
 
-    private void maintenanceOn(JsonNode body, HttpServletResponse response) throws ApiException, IOException {
+    private void maintenanceOn(JsonNode body, HttpServletResponse response) throws RequestRejectedException, IOException {
         Iterator<String> names = body.fieldNames();
         while (names.hasNext()) {
             String name = names.next();
             if (!name.equals("reason") && !name.equals("ttl")) {
-                throw new ApiException(400, "unknown field \"" + name + "\"; allowed: reason (required), ttl (optional, e.g. \"10m\")");
+                throw new RequestRejectedException(400, "unknown field \"" + name + "\"; allowed: reason (required), ttl (optional, e.g. \"10m\")");
             }
         }
         JsonNode reasonNode = body.get("reason");
         if (reasonNode == null || !reasonNode.isTextual() || reasonNode.asText().isBlank()) {
-            throw new ApiException(400, "field \"reason\" is required: a non-empty string saying why, e.g. {\"reason\": \"db migration\", \"ttl\": \"10m\"}");
+            throw new RequestRejectedException(400, "field \"reason\" is required: a non-empty string saying why, e.g. {\"reason\": \"db migration\", \"ttl\": \"10m\"}");
         }
         String reason = reasonNode.asText().strip();
         if (reason.length() > 256) {
-            throw new ApiException(400, "field \"reason\" is " + reason.length() + " characters long; at most 256 are allowed");
+            throw new RequestRejectedException(400, "field \"reason\" is " + reason.length() + " characters long; at most 256 are allowed");
         }
         Optional<Duration> ttl = Optional.empty();
         JsonNode ttlNode = body.get("ttl");
         if (ttlNode != null && !ttlNode.isNull()) {
             ttl = ttlNode.isTextual() ? Durations.parse(ttlNode.asText()).filter(Durations.Range.TTL::contains) : Optional.empty();
             if (ttl.isEmpty()) {
-                throw new ApiException(400, "field \"ttl\" is " + ttlNode + "; expected a duration " + Durations.Range.TTL.describe()
+                throw new RequestRejectedException(400, "field \"ttl\" is " + ttlNode + "; expected a duration " + Durations.Range.TTL.describe()
                         + " such as 30s, 10m or 1h");
             }
         }
         try {
             write(response, 200, agent.maintenance().enter(reason, ttl));
         } catch (Maintenance.NotAllowedException e) {
-            throw new ApiException(409, e.getMessage());
+            throw new RequestRejectedException(409, e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new ApiException(503, "interrupted while entering maintenance; the agent is stopping");
+            throw new RequestRejectedException(503, "interrupted while entering maintenance; the agent is stopping");
         }
     }
 
-    private void maintenanceOff(HttpServletRequest request, HttpServletResponse response) throws ApiException, IOException {
+    private void maintenanceOff(HttpServletRequest request, HttpServletResponse response) throws RequestRejectedException, IOException {
         try {
             write(response, 200, agent.maintenance().exit("turned off by request"));
         } catch (Maintenance.NotAllowedException e) {
-            throw new ApiException(409, e.getMessage());
+            throw new RequestRejectedException(409, e.getMessage());
         }
     }
 
     /** Starts or joins the drain and answers when it is done, without holding a thread meanwhile. */
-    private void prestop(HttpServletRequest request, HttpServletResponse response) throws ApiException {
+    private void prestop(HttpServletRequest request, HttpServletResponse response) throws RequestRejectedException {
         String triggerName = Optional.ofNullable(request.getParameter("trigger")).orElse("prestop");
         Trigger trigger = switch (triggerName) {
             case "prestop" -> Trigger.PRESTOP;
             case "cli" -> Trigger.CLI;
-            default -> throw new ApiException(400, "query parameter trigger=" + triggerName + " is not known; use prestop or cli");
+            default -> throw new RequestRejectedException(400, "query parameter trigger=" + triggerName + " is not known; use prestop or cli");
         };
         String forGood = Optional.ofNullable(request.getParameter("final")).orElse("false");
         if (!forGood.equals("true") && !forGood.equals("false")) {
-            throw new ApiException(400, "query parameter final=" + forGood + " is not known; use final=true to drain for good "
+            throw new RequestRejectedException(400, "query parameter final=" + forGood + " is not known; use final=true to drain for good "
                     + "(also on a pod that is not being deleted), or leave it out");
         }
         var future = agent.prestop().prestop(trigger, forGood.equals("true"));
@@ -241,18 +241,18 @@ final class AdminServlet extends HttpServlet {
         });
     }
 
-    private static JsonNode parseJsonObject(byte[] body) throws ApiException {
+    private static JsonNode parseJsonObject(byte[] body) throws RequestRejectedException {
         if (body.length == 0) {
-            throw new ApiException(400, "request body is empty; send a JSON object such as {\"reason\": \"db migration\", \"ttl\": \"10m\"}");
+            throw new RequestRejectedException(400, "request body is empty; send a JSON object such as {\"reason\": \"db migration\", \"ttl\": \"10m\"}");
         }
         try {
             JsonNode node = Json.MAPPER.readTree(new String(body, StandardCharsets.UTF_8));
             if (node == null || !node.isObject()) {
-                throw new ApiException(400, "request body must be a JSON object, such as {\"reason\": \"db migration\"}");
+                throw new RequestRejectedException(400, "request body must be a JSON object, such as {\"reason\": \"db migration\"}");
             }
             return node;
         } catch (JsonProcessingException e) {
-            throw new ApiException(400, "request body is not valid JSON: " + e.getOriginalMessage()
+            throw new RequestRejectedException(400, "request body is not valid JSON: " + e.getOriginalMessage()
                     + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")"));
         }
     }
@@ -266,7 +266,7 @@ final class AdminServlet extends HttpServlet {
         response.getOutputStream().write(bytes);
     }
 
-    static void writeError(HttpServletResponse response, String requestId, ApiException error, String allow) throws IOException {
+    static void writeError(HttpServletResponse response, String requestId, RequestRejectedException error, String allow) throws IOException {
         if (allow != null) {
             response.setHeader("Allow", allow);
         }

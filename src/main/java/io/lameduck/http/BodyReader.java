@@ -23,10 +23,10 @@ import org.slf4j.LoggerFactory;
  * by the same permit, so slow control work cannot take all threads either.
  */
 final class BodyReader {
-    /** Runs once the whole body has arrived; an {@link ApiException} becomes the JSON error answer. */
+    /** Runs once the whole body has arrived; an {@link RequestRejectedException} becomes the JSON error answer. */
     @FunctionalInterface
     interface BodyHandler {
-        void handle(byte[] body) throws ApiException, IOException;
+        void handle(byte[] body) throws RequestRejectedException, IOException;
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(BodyReader.class);
@@ -45,13 +45,13 @@ final class BodyReader {
     }
 
     /** Starts reading; {@code handler} (or the error answer) completes the request later, on a server thread. */
-    void read(HttpServletRequest request, HttpServletResponse response, BodyHandler handler) throws ApiException, IOException {
+    void read(HttpServletRequest request, HttpServletResponse response, BodyHandler handler) throws RequestRejectedException, IOException {
         long declared = request.getContentLengthLong();
         if (declared > maxBytes) {
-            throw new ApiException(413, "request body of " + declared + " bytes is larger than the " + maxBytes + "-byte limit");
+            throw new RequestRejectedException(413, "request body of " + declared + " bytes is larger than the " + maxBytes + "-byte limit");
         }
         if (!inFlight.tryAcquire()) {
-            throw new ApiException(503, "already " + limit + " control requests with a body in progress; retry shortly");
+            throw new RequestRejectedException(503, "already " + limit + " control requests with a body in progress; retry shortly");
         }
         String requestId = (String) request.getAttribute(RequestFilter.REQUEST_ID_ATTRIBUTE);
         AsyncContext async = request.startAsync();
@@ -71,7 +71,7 @@ final class BodyReader {
                     }
                     exchange.body.write(chunk, 0, n);
                     if (exchange.body.size() > maxBytes) {
-                        exchange.fail(new ApiException(413, "request body is larger than the " + maxBytes + "-byte limit"));
+                        exchange.fail(new RequestRejectedException(413, "request body is larger than the " + maxBytes + "-byte limit"));
                         return;
                     }
                 }
@@ -84,7 +84,7 @@ final class BodyReader {
 
             @Override
             public void onError(Throwable error) {
-                exchange.fail(new ApiException(400, "the request body ended before its declared length"));
+                exchange.fail(new RequestRejectedException(400, "the request body ended before its declared length"));
             }
         });
     }
@@ -109,11 +109,11 @@ final class BodyReader {
             answer(null);
         }
 
-        void fail(ApiException error) {
+        void fail(RequestRejectedException error) {
             answer(error);
         }
 
-        private void answer(ApiException failure) {
+        private void answer(RequestRejectedException failure) {
             if (!answered.compareAndSet(false, true)) {
                 return;
             }
@@ -124,7 +124,7 @@ final class BodyReader {
                 } else {
                     try {
                         handler.handle(body.toByteArray());
-                    } catch (ApiException e) {
+                    } catch (RequestRejectedException e) {
                         AdminServlet.writeError(response, requestId, e, null);
                     }
                 }
@@ -138,12 +138,12 @@ final class BodyReader {
 
         @Override
         public void onTimeout(AsyncEvent event) {
-            fail(new ApiException(408, "the request body did not arrive within " + timeout.toSeconds() + "s; send it at once"));
+            fail(new RequestRejectedException(408, "the request body did not arrive within " + timeout.toSeconds() + "s; send it at once"));
         }
 
         @Override
         public void onError(AsyncEvent event) {
-            fail(new ApiException(400, "the request failed before its body was read"));
+            fail(new RequestRejectedException(400, "the request failed before its body was read"));
         }
 
         @Override

@@ -45,7 +45,7 @@ final class RequestFilter extends HttpFilter {
         response.setHeader("Cache-Control", "no-store");
         try {
             if (request.getRequestURI().equals("/metrics") && !request.getMethod().equals("GET")) {
-                AdminServlet.writeError(response, requestId, new ApiException(405,
+                AdminServlet.writeError(response, requestId, new RequestRejectedException(405,
                         "method " + request.getMethod() + " is not allowed on /metrics; use GET"), "GET");
             } else {
                 chain.doFilter(request, response);

@@ -1,18 +1,16 @@
 package io.lameduck.lifecycle;
 
+import io.lameduck.listen.ListenerQueue;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The one source of truth for the agent's state.
  *
  * <p>Writes happen under one lock and publish an immutable {@link LifecycleSnapshot} through a
  * volatile field, so reads never lock. Listeners are notified in transition order, after the lock
- * is released, each transition exactly once.
+ * is released, each transition exactly once (a {@link ListenerQueue}).
  */
 public final class Lifecycle {
     /** Receives every transition once, in order, never while the lifecycle lock is held. */
@@ -21,13 +19,9 @@ public final class Lifecycle {
         void onTransition(Transition transition);
     }
 
-    private static final Logger LOG = LoggerFactory.getLogger(Lifecycle.class);
-
     private final Object lock = new Object();
-    private final Object dispatchLock = new Object();
     private final Clock clock;
-    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
-    private final List<Transition> pending = new ArrayList<>(); // guarded by lock
+    private final ListenerQueue<Listener> listeners = new ListenerQueue<>(Lifecycle.class);
     private volatile LifecycleSnapshot snapshot = new LifecycleSnapshot(State.CREATED, List.of());
 
     public Lifecycle(Clock clock) {
@@ -51,7 +45,9 @@ public final class Lifecycle {
     }
 
     /**
-     * Moves to {@code target} if that is a legal, forward move.
+     * Moves to {@code target} if that is a legal, forward move. The listeners have heard the transition when this
+     * returns, unless another thread was delivering transitions (it delivers this one next) or this is called from a
+     * listener (this one follows the transition being delivered).
      *
      * @return true if this call changed the state; false if the state is already at or past the
      *     target (a later trigger joining an earlier one is not an error)
@@ -66,31 +62,11 @@ public final class Lifecycle {
                 List<Transition> history = new ArrayList<>(current.history());
                 history.add(transition);
                 snapshot = new LifecycleSnapshot(target, history);
-                pending.add(transition);
+                // Queued under the lock, so listeners hear transitions in the order they happened.
+                listeners.enqueue(transition.from() + " -> " + transition.to(), l -> l.onTransition(transition));
             }
         }
-        dispatchPending();
+        listeners.dispatch();
         return moved;
-    }
-
-    /** Delivers queued transitions in order; the dispatch lock keeps concurrent movers from reordering them. */
-    private void dispatchPending() {
-        synchronized (dispatchLock) {
-            List<Transition> batch;
-            synchronized (lock) {
-                batch = List.copyOf(pending);
-                pending.clear();
-            }
-            for (Transition transition : batch) {
-                for (Listener listener : listeners) {
-                    try {
-                        listener.onTransition(transition);
-                    } catch (RuntimeException e) {
-                        LOG.warn("lifecycle listener {} failed on {} -> {}: {}",
-                                listener, transition.from(), transition.to(), e.toString());
-                    }
-                }
-            }
-        }
     }
 }

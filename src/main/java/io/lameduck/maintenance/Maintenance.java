@@ -3,14 +3,11 @@ package io.lameduck.maintenance;
 import io.lameduck.drain.Withdrawal;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
+import io.lameduck.listen.ListenerQueue;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
-import java.util.List;
 import java.util.Optional;
-import java.util.Queue;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -30,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * <p>Each change (enter, exit, TTL expiry, restore at start-up, supersession) runs whole under one lock: the withdrawal or
  * restore, the new status and its persistence. So changes never interleave, and the published status is always
  * the last change's, matching what was done to the pod. Reads never lock (an immutable status in a volatile
- * field); listeners are called after the lock is released, once per change, in the order of the changes.
+ * field); listeners are called after the lock is released, once per change, in the order of the changes (a
+ * {@link ListenerQueue}).
  */
 public final class Maintenance {
     private static final Logger LOG = LoggerFactory.getLogger(Maintenance.class);
@@ -50,13 +48,11 @@ public final class Maintenance {
     private final MaintenanceStore store;
     private final ScheduledExecutorService scheduler;
     private final Clock clock;
-    private final List<MaintenanceListener> listeners = new CopyOnWriteArrayList<>();
+    private final ListenerQueue<MaintenanceListener> listeners = new ListenerQueue<>(Maintenance.class);
     /** Held for a whole change, withdrawal API calls included; never while calling listeners. */
     private final ReentrantLock changes = new ReentrantLock();
     private volatile MaintenanceStatus status = MaintenanceStatus.OFF; // written only holding changes
     private ScheduledFuture<?> expiry; // guarded by changes
-    private final Queue<MaintenanceStatus> pending = new ArrayDeque<>(); // guarded by itself
-    private boolean dispatching; // guarded by pending
 
     public Maintenance(Lifecycle lifecycle, Withdrawal withdrawal, Duration withdrawTimeout, MaintenanceStore store,
             ScheduledExecutorService scheduler, Clock clock) {
@@ -102,7 +98,7 @@ public final class Maintenance {
             return enterFor(reason, ttl);
         } finally {
             changes.unlock();
-            dispatch();
+            listeners.dispatch();
         }
     }
 
@@ -127,7 +123,7 @@ public final class Maintenance {
             return enterFor(persisted.reason(), Optional.ofNullable(persisted.expiresAt()).map(at -> Duration.between(clock.instant(), at)));
         } finally {
             changes.unlock();
-            dispatch();
+            listeners.dispatch();
         }
     }
 
@@ -142,7 +138,7 @@ public final class Maintenance {
             return end(why);
         } finally {
             changes.unlock();
-            dispatch();
+            listeners.dispatch();
         }
     }
 
@@ -178,7 +174,7 @@ public final class Maintenance {
             queue(superseded); // not saved: see supersedeByDrain
         } finally {
             changes.unlock();
-            dispatch();
+            listeners.dispatch();
         }
     }
 
@@ -194,7 +190,7 @@ public final class Maintenance {
             end("TTL expired");
         } finally {
             changes.unlock();
-            dispatch();
+            listeners.dispatch();
         }
     }
 
@@ -242,42 +238,14 @@ public final class Maintenance {
         queue(changed);
     }
 
-    /** Holding {@code changes}: queues {@code changed} for the listeners, delivered by {@link #dispatch()}. */
+    /** Holding {@code changes}: queues {@code changed} for the listeners, delivered once the lock is released. */
     private void queue(MaintenanceStatus changed) {
-        synchronized (pending) {
-            pending.add(changed);
-        }
+        listeners.enqueue("maintenance " + (changed.active() ? "on" : "off") + ": " + changed.reason(),
+                l -> l.maintenanceChanged(changed));
     }
 
     private boolean drainBegan() {
         return lifecycle.state().servingIsOver();
-    }
-
-    /** Delivers queued changes in order, outside the lock; one thread at a time does it, the others leave it that one. */
-    private void dispatch() {
-        synchronized (pending) {
-            if (dispatching) {
-                return;
-            }
-            dispatching = true;
-        }
-        while (true) {
-            MaintenanceStatus next;
-            synchronized (pending) {
-                next = pending.poll();
-                if (next == null) {
-                    dispatching = false;
-                    return;
-                }
-            }
-            for (MaintenanceListener listener : listeners) {
-                try {
-                    listener.maintenanceChanged(next);
-                } catch (RuntimeException e) {
-                    LOG.warn("maintenance listener failed: {}", e.toString());
-                }
-            }
-        }
     }
 
     private void requireReady(String verb) throws NotAllowedException {

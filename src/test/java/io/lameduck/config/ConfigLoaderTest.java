@@ -65,7 +65,7 @@ class ConfigLoaderTest {
     void theQuietPropagationModeAndItsEnvironmentOverrides() throws Exception {
         AgentConfig config = new ConfigLoader(Map.of("LAMEDUCK_DRAIN_PROPAGATION_MAXIMUM", "20s", "LAMEDUCK_DRAIN_PROPAGATION_KEEP_ALIVE_WAIT", "8s"))
                 .parse("drain: {propagation: {mode: quiet, ports: [8080, 9090], quietPeriod: 500ms, minimum: 1s, ignorePeers: [10.244.0.1/32]}}");
-        assertThat(config.drain().propagation()).isEqualTo(new AgentConfig.Propagation(AgentConfig.PropagationMode.QUIET,
+        assertThat(config.drain().propagation()).isEqualTo(new AgentConfig.PropagationSettings(AgentConfig.PropagationMode.QUIET,
                 List.of(8080, 9090), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(20), Duration.ofSeconds(8), Duration.ofMillis(100),
                 List.of(Cidr.parse("10.244.0.1/32").orElseThrow())));
     }
@@ -79,7 +79,7 @@ class ConfigLoaderTest {
         assertThat(config.drain().propagationDelay()).isEqualTo(Duration.ofSeconds(2));
         assertThat(config.drain().withdraw()).isEqualTo(new AgentConfig.Withdraw(Strategy.PROBE, Duration.ofSeconds(10),
                 "lameduck.io/serving", "lameduck.io/serving", AgentConfig.LastServingEndpoint.WITHDRAW));
-        assertThat(config.drain().propagation()).isEqualTo(new AgentConfig.Propagation(AgentConfig.PropagationMode.FIXED, List.of(),
+        assertThat(config.drain().propagation()).isEqualTo(new AgentConfig.PropagationSettings(AgentConfig.PropagationMode.FIXED, List.of(),
                 Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ofSeconds(8), Duration.ofMillis(100), List.of()));
         assertThat(config.drain().hooks()).isEmpty();
         assertThat(config.metrics().jvm()).isFalse();

@@ -38,6 +38,22 @@ final class Load {
         }
     }
 
+    /**
+     * Waits until {@code url} answers {@code inARow} requests in a row, each on a new connection, from the node: a Service
+     * whose pods just became Ready is routed only once kube-proxy has synced (at most once per --iptables-min-sync-period,
+     * so up to about a second later); until then kube-proxy rejects its connections. A load started in that gap fails
+     * requests that no termination caused. Returns how long it waited.
+     */
+    static Duration awaitAnswering(NodeCluster node, String url, int inARow, Duration limit) {
+        long started = System.nanoTime();
+        String script = String.format("n=0; end=$((SECONDS + %d)); while [ $SECONDS -lt $end ]; do"
+                + " if curl -s -o /dev/null -m 1 -H 'Connection: close' %s; then n=$((n+1)); [ $n -ge %d ] && exit 0;"
+                + " else n=0; fi; sleep 0.05; done; echo \"%s did not answer %d requests in a row within %ds\"; exit 1",
+                limit.toSeconds(), url, inARow, url, inARow, limit.toSeconds());
+        node.inNode(limit.plusSeconds(30), "bash", "-c", script).ok();
+        return Duration.ofNanos(System.nanoTime() - started);
+    }
+
     /** Starts {@code rate} requests per second to {@code url} for {@code duration}; the future completes when done. */
     static CompletableFuture<Result> start(NodeCluster node, String url, int rate, Duration duration, boolean keepAlive) {
         Path vegeta = Path.of(lastLine(Command.of(Duration.ofMinutes(5), "scripts/vegeta.sh").ok()));

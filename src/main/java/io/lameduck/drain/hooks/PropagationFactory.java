@@ -15,7 +15,7 @@ public final class PropagationFactory {
     private PropagationFactory() {}
 
     public static Propagation create(AgentConfig.Drain drain, TcpConnectionTable table, Ticker ticker, Clock clock) {
-        AgentConfig.Propagation spec = drain.propagation();
+        AgentConfig.PropagationSettings spec = drain.propagation();
         if (spec.ports().isEmpty()) {
             return Propagation.fixed(drain.propagationDelay()); // validation requires ports for the quiet mode
         }
@@ -28,7 +28,7 @@ public final class PropagationFactory {
     }
 
     /** {@code ss} where it is installed (it sees requests on keep-alive connections); else {@code /proc/net/tcp}. */
-    static AppConnections connections(AgentConfig.Propagation spec, TcpConnectionTable table) {
+    static AppConnections connections(AgentConfig.PropagationSettings spec, TcpConnectionTable table) {
         return SocketStatsConnections.find(spec.ports(), spec.ignorePeers(), table).<AppConnections>map(ss -> ss).orElseGet(() -> {
             LOG.warn("ss (iproute2) not found in /usr/bin, /bin, /usr/sbin or /sbin: the drain sees new connections to ports {} "
                     + "but not requests on keep-alive connections, which is how ingress controllers and meshes send them; "

@@ -1,11 +1,11 @@
 package io.lameduck.http;
 
 /** A request that cannot be served; becomes a JSON error with {@link #status()}. */
-final class ApiException extends Exception {
+final class RequestRejectedException extends Exception {
     private static final long serialVersionUID = 1L;
     private final int status;
 
-    ApiException(int status, String message) {
+    RequestRejectedException(int status, String message) {
         super(message);
         this.status = status;
     }
