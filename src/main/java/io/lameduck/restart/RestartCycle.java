@@ -3,6 +3,7 @@ package io.lameduck.restart;
 import io.lameduck.drain.DrainReport;
 import io.lameduck.drain.Trigger;
 import io.lameduck.drain.Withdrawal;
+import io.lameduck.listen.ListenerQueue;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -13,7 +14,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -91,7 +91,8 @@ public final class RestartCycle {
     private final ScheduledExecutorService scheduler;
     private final Duration killGrace;
     private final Clock clock;
-    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    /** Told of each cycle's end in the order the cycles ended: queued under the lock, delivered after it. */
+    private final ListenerQueue<Listener> listeners = new ListenerQueue<>(RestartCycle.class);
     private final Object lock = new Object();
     private Cycle cycle; // guarded by lock
     private boolean drainBegan; // guarded by lock: from then on no cycle begins
@@ -154,8 +155,6 @@ public final class RestartCycle {
      * or disrupted is the drain's business: nothing happens here.
      */
     public void podChanged(PodFacts facts) {
-        List<Listener> toTell = List.of();
-        RestartStatus ended = null;
         synchronized (lock) {
             Map<String, ContainerState> previous = lastSeen;
             lastSeen = byName(facts.containers());
@@ -172,11 +171,10 @@ public final class RestartCycle {
             }
             if (cycle != null) {
                 cycle.down.addAll(wentDown(cycle.baseline, lastSeen));
-                ended = advance(cycle);
-                toTell = ended == null ? List.of() : List.copyOf(listeners);
+                tell(advance(cycle));
             }
         }
-        tell(toTell, ended);
+        listeners.dispatch();
     }
 
     /**
@@ -184,16 +182,16 @@ public final class RestartCycle {
      * no cycle begins any more.
      */
     public void supersedeByDrain() {
-        RestartStatus ended;
         synchronized (lock) {
             drainBegan = true;
             if (cycle == null) {
                 return;
             }
-            ended = end(cycle, "superseded", "a drain began: it owns the withdrawal, and the pod stays withdrawn");
+            RestartStatus ended = end(cycle, "superseded", "a drain began: it owns the withdrawal, and the pod stays withdrawn");
             LOG.info("restart cycle {} superseded: {}", ended.drainId(), ended.detail());
+            tell(ended);
         }
-        tell(List.copyOf(listeners), ended);
+        listeners.dispatch();
     }
 
     /** Holding the lock. */
@@ -208,14 +206,13 @@ public final class RestartCycle {
     }
 
     private void withdrawn(Cycle withdrawnCycle, DrainReport report) {
-        RestartStatus ended;
         synchronized (lock) {
             if (cycle != withdrawnCycle) {
                 return; // superseded meanwhile
             }
             withdrawnCycle.drainId = report.id();
             withdrawnCycle.phase = Phase.AWAITING_KILL;
-            ended = advance(withdrawnCycle);
+            RestartStatus ended = advance(withdrawnCycle);
             if (ended == null && withdrawnCycle.phase == Phase.AWAITING_KILL) {
                 Duration wait = Duration.between(clock.instant(), report.deadline());
                 wait = (wait.isNegative() ? Duration.ZERO : wait).plus(killGrace);
@@ -223,8 +220,9 @@ public final class RestartCycle {
                 publish(withdrawnCycle, report.summary() + "; waiting for the container to be killed (at most "
                         + wait.toSeconds() + " s)");
             }
+            tell(ended);
         }
-        tell(ended == null ? List.of() : List.copyOf(listeners), ended);
+        listeners.dispatch();
     }
 
     /** Holding the lock: moves the cycle as far as the last state seen allows; the ended status, or null. */
@@ -251,16 +249,15 @@ public final class RestartCycle {
     }
 
     private void noKill(Cycle waiting) {
-        RestartStatus ended;
         synchronized (lock) {
             if (cycle != waiting || waiting.phase != Phase.AWAITING_KILL) {
                 return;
             }
             LOG.warn("no container of the pod stopped or restarted after the /prestop of {}: putting the pod back", waiting.drainId);
-            ended = restoreAndEnd(waiting, "restored-without-restart",
-                    "no container stopped or restarted within the deadline plus " + killGrace.toSeconds() + " s (a /prestop with no kill after it)");
+            tell(restoreAndEnd(waiting, "restored-without-restart",
+                    "no container stopped or restarted within the deadline plus " + killGrace.toSeconds() + " s (a /prestop with no kill after it)"));
         }
-        tell(List.copyOf(listeners), ended);
+        listeners.dispatch();
     }
 
     /** Holding the lock, so no new cycle's withdrawal can come between. */
@@ -332,16 +329,10 @@ public final class RestartCycle {
         }
     }
 
-    private void tell(List<Listener> toTell, RestartStatus ended) {
-        if (ended == null) {
-            return;
-        }
-        for (Listener listener : toTell) {
-            try {
-                listener.cycleEnded(ended);
-            } catch (RuntimeException | Error e) {
-                LOG.warn("restart listener {} failed: {}", listener.getClass().getSimpleName(), e.toString());
-            }
+    /** Holding the lock: queues the end of a cycle, if it ended, for the listeners ({@code listeners.dispatch()} after it). */
+    private void tell(RestartStatus ended) {
+        if (ended != null) {
+            listeners.enqueue("end of restart cycle " + ended.drainId(), listener -> listener.cycleEnded(ended));
         }
     }
 
