@@ -143,8 +143,7 @@ public final class AdmissionHandler extends Handler.Abstract {
         metrics.injected(inject.strategy(), inject.nativeSidecar());
         LOG.info("injected pod {}/{}: strategy {}, {} sidecar, service account {}", namespace, podName,
                 inject.strategy().configName(), inject.nativeSidecar() ? "native" : "classic", inject.serviceAccount());
-        response.put("patchType", "JSONPatch").put("patch", Base64.getEncoder().encodeToString(
-                inject.patch().toString().getBytes(StandardCharsets.UTF_8)));
+        withPatch(response, inject.patch());
         if (!inject.warnings().isEmpty()) {
             ArrayNode warnings = response.putArray("warnings");
             inject.warnings().forEach(warnings::add);
@@ -152,10 +151,15 @@ public final class AdmissionHandler extends Handler.Abstract {
         return response;
     }
 
+    /** The admission response's JSON patch: base64 of its JSON text, as the API server expects it. */
+    private static void withPatch(ObjectNode response, JsonNode patch) {
+        response.put("patchType", "JSONPatch").put("patch", Base64.getEncoder().encodeToString(
+                patch.toString().getBytes(StandardCharsets.UTF_8)));
+    }
+
     private ObjectNode skipped(ObjectNode response, JsonNode pod, String namespace, String podName, Decision.Skip skip) {
         metrics.skipped(skip.reason());
-        PodInjector.skipAnnotation(pod, skip).ifPresent(patch -> response.put("patchType", "JSONPatch").put("patch",
-                Base64.getEncoder().encodeToString(patch.toString().getBytes(StandardCharsets.UTF_8))));
+        PodInjector.skipAnnotation(pod, skip).ifPresent(patch -> withPatch(response, patch));
         LOG.info("left pod {}/{} unchanged ({}): {}", namespace, podName, skip.reason().label(), skip.message());
         List<SkipReason> quiet = List.of(SkipReason.OPTED_OUT, SkipReason.ALREADY_INJECTED);
         if (!quiet.contains(skip.reason())) {

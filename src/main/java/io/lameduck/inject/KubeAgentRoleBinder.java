@@ -33,6 +33,8 @@ public final class KubeAgentRoleBinder implements AgentRoleBinder {
     private final String clusterRole;
     /** The ClusterRole as owner, once read (its UID does not change while it exists). */
     private volatile OwnerReference owner;
+    /** The last owner problem logged: see {@link #warnOnce}. */
+    private volatile String lastWarning;
 
     public KubeAgentRoleBinder(KubernetesClient client, String clusterRole) {
         this.client = client;
@@ -93,17 +95,28 @@ public final class KubeAgentRoleBinder implements AgentRoleBinder {
         try {
             ClusterRole role = client.rbac().clusterRoles().withName(clusterRole).get();
             if (role == null) {
-                LOG.warn("ClusterRole {} not found: RoleBindings {} are made without an owner, so uninstalling will not remove them",
-                        clusterRole, NAME);
+                warnOnce("ClusterRole " + clusterRole + " not found: RoleBindings " + NAME + " are made without an owner, so "
+                        + "uninstalling will not remove them");
                 return Optional.empty();
             }
             owner = new OwnerReferenceBuilder().withApiVersion("rbac.authorization.k8s.io/v1").withKind("ClusterRole")
                     .withName(clusterRole).withUid(role.getMetadata().getUid()).build();
             return Optional.of(owner);
         } catch (KubernetesClientException e) {
-            LOG.warn("cannot read ClusterRole {} ({}): RoleBindings {} are made without an owner, so uninstalling will not remove "
-                    + "them; give the injector get on it (the chart does)", clusterRole, e.getMessage(), NAME);
+            warnOnce("cannot read ClusterRole " + clusterRole + " (" + e.getMessage() + "): RoleBindings " + NAME + " are made "
+                    + "without an owner, so uninstalling will not remove them; give the injector get on it (the chart does)");
             return Optional.empty();
+        }
+    }
+
+    /**
+     * The owner is looked up again at every bind (the ClusterRole may come later), but the same problem is told once, not
+     * at every injected pod; a different one is told again.
+     */
+    private void warnOnce(String problem) {
+        if (!problem.equals(lastWarning)) {
+            lastWarning = problem;
+            LOG.warn(problem);
         }
     }
 }

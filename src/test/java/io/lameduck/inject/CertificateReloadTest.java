@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lameduck.config.ConfigException;
+import io.lameduck.logging.LogCapture;
 import io.lameduck.testsupport.Command;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
@@ -22,6 +23,7 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.event.Level;
 
 /**
  * The injector picks up a renewed certificate with no restart, as cert-manager renews it: the real Jetty server on
@@ -70,6 +72,16 @@ class CertificateReloadTest {
         Files.move(third.resolve("tls.key"), key, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         Awaitility.await("the completed pair served").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
                 .until(this::servedName, "CN=third"::equals);
+
+        // A file past the 1 MiB bound is not read at all (no PEM is that large): said so, and the pair in use stays.
+        try (LogCapture logs = LogCapture.of(CertificateReloader.class)) {
+            Path huge = dir.resolve("huge.crt");
+            Files.write(huge, new byte[1024 * 1024 + 1]);
+            Files.move(huge, cert, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Awaitility.await("the oversized file refused").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> logs.messages(Level.WARN).stream().anyMatch(m -> m.contains("is larger than 1024 KiB")));
+            assertThat(servedName()).isEqualTo("CN=third");
+        }
     }
 
     @Test
