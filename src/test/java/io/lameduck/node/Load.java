@@ -46,10 +46,14 @@ final class Load {
      */
     static Duration awaitAnswering(NodeCluster node, String url, int inARow, Duration limit) {
         long started = System.nanoTime();
+        URI target = URI.create(url);
+        // bash's /dev/tcp (no curl on a fresh machine): a new connection, one HTTP/1.0 request, its status line.
+        String answers = String.format("timeout 2 bash -c 'exec 3<>/dev/tcp/%s/%d && printf \"GET %s HTTP/1.0\\r\\n\\r\\n\" >&3"
+                + " && head -c 12 <&3 | grep -q \" 200\"' 2>/dev/null", target.getHost(), port(target), target.getRawPath());
         String script = String.format("n=0; end=$((SECONDS + %d)); while [ $SECONDS -lt $end ]; do"
-                + " if curl -s -o /dev/null -m 1 -H 'Connection: close' %s; then n=$((n+1)); [ $n -ge %d ] && exit 0;"
-                + " else n=0; fi; sleep 0.05; done; echo \"%s did not answer %d requests in a row within %ds\"; exit 1",
-                limit.toSeconds(), url, inARow, url, inARow, limit.toSeconds());
+                + " if %s; then n=$((n+1)); [ $n -ge %d ] && exit 0; else n=0; fi; sleep 0.05; done;"
+                + " echo \"%s did not answer %d requests in a row within %ds\"; exit 1",
+                limit.toSeconds(), answers, inARow, url, inARow, limit.toSeconds());
         node.inNode(limit.plusSeconds(30), "bash", "-c", script).ok();
         return Duration.ofNanos(System.nanoTime() - started);
     }
@@ -70,7 +74,7 @@ final class Load {
         String script = String.format("conntrack -E -p tcp --orig-dst %s --dport %d -o timestamp > %s 2>/dev/null & ct=$!;"
                         + " echo 'GET %s' | %s attack -rate=%d/s -duration=%ds -timeout=10s -keepalive=%s"
                         + " -max-workers=200 | %s encode --to json > %s; rc=$?; sleep 0.2; kill $ct; exit $rc",
-                target.getHost(), target.getPort(), connections, url, vegeta, rate, duration.toSeconds(), keepAlive, vegeta, out);
+                target.getHost(), port(target), connections, url, vegeta, rate, duration.toSeconds(), keepAlive, vegeta, out);
         Command attack = node.inNode(duration.plusMinutes(1), "bash", "-c", script);
         return CompletableFuture.supplyAsync(() -> {
             attack.ok();
@@ -114,6 +118,10 @@ final class Load {
         }
         String between = firstFailure == null ? "" : "(sent " + firstFailure + " to " + lastFailure + ")";
         return new Result(sent, failures, examples.toString(), between, refusedBy);
+    }
+
+    private static int port(URI url) {
+        return url.getPort() == -1 ? 80 : url.getPort();
     }
 
     private static void delete(Path file) {
