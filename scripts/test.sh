@@ -19,6 +19,9 @@ cd "$(dirname "$0")/.."
 started=$(date +%s)
 step() { echo "== $* ($(( $(date +%s) - started ))s)" >&2; }
 
+step "benchmark harness unit tests (python3 -m unittest, scripts/bench/tests)"
+python3 -m unittest discover -s scripts/bench -p 'test_*.py'
+
 step "installing Prometheus/promtool if missing"
 scripts/prometheus.sh >/dev/null
 step "building Kubernetes binaries if missing"

@@ -4,6 +4,8 @@ ClusterIP (kube-proxy), and an L7 proxy with pooled keep-alive connections to th
 scripts/l7.sh) as shipped and lagging (endpoint changes applied 10 s late). Run by scripts/bench.sh (which builds
 what it needs); writes BENCHMARKS.md, a PNG chart and the raw results. See `scripts/bench.sh --help`."""
 
+from __future__ import annotations
+
 import argparse
 import concurrent.futures
 import json
@@ -19,19 +21,25 @@ import threading
 import time
 import traceback
 import urllib.request
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from types import FrameType
+from typing import Any, Callable, NoReturn, Optional, Sequence
 
 import load
 import measure
 import report
 import scenarios
-from kube import Kube, NamespaceWatch, run
+from kube import Kube, NamespaceWatch, PodTrack, run
+from load import AttackSummary, VegetaResult
+from measure import DrainReport
+from results import Machine, Meta, ReadyzWindow, ScenarioResult, Versions
 
 PLANES = {"fast": "1s", "slow": "5s"}  # kube-proxy --iptables-min-sync-period
 # How the load reaches the pods. l7*: an instance of scripts/l7.sh (HAProxy Ingress) each, with the delay before
 # it applies a batch of endpoint changes (--wait-before-update; as shipped 200 ms, then at most one update per
 # 2 s) and its http port in the node's namespace.
-CONSUMERS = {"clusterip": None, "l7": ("200ms", 18080), "l7-lagging": ("10s", 18081)}
+CONSUMERS: dict[str, Optional[tuple[str, int]]] = {"clusterip": None, "l7": ("200ms", 18080), "l7-lagging": ("10s", 18081)}
 NODE_IP = "10.200.0.2"
 QUICK_RUNS = [("clusterip", "no-prestop"), ("clusterip", "sleep-5"), ("clusterip", "lameduck-readiness-gate"),
               ("l7", "lameduck-readiness-gate"), ("clusterip", "lameduck-leave-early")]
@@ -42,7 +50,7 @@ STOP = threading.Event()  # set on SIGINT/SIGTERM: scenarios stop at their next 
 STARTED = time.monotonic()
 
 
-def log(message):
+def log(message: str) -> None:
     with LOG_LOCK:
         print(f"[bench {time.monotonic() - STARTED:6.0f}s] {message}", file=sys.stderr, flush=True)
 
@@ -51,20 +59,20 @@ class Interrupted(Exception):
     pass
 
 
-def check_stop(tag):
+def check_stop(tag: str) -> None:
     if STOP.is_set():
         raise Interrupted(f"{tag}: interrupted")
 
 
 class Parser(argparse.ArgumentParser):
-    def error(self, message):  # bad arguments exit 3, like the agent's bad configuration
+    def error(self, message: str) -> NoReturn:  # bad arguments exit 3, like the agent's bad configuration
         self.print_usage(sys.stderr)
         print(f"bench: {message}", file=sys.stderr)
         sys.exit(3)
 
 
-def bounded(low, high, kind=int):
-    def parse(text):
+def bounded(low: float, high: float, kind: Callable[[str], Any] = int) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
         try:
             value = kind(text)
         except ValueError:
@@ -75,8 +83,8 @@ def bounded(low, high, kind=int):
     return parse
 
 
-def names(allowed):
-    def parse(text):
+def names(allowed: list[str]) -> Callable[[str], list[str]]:
+    def parse(text: str) -> list[str]:
         chosen = [n.strip() for n in text.split(",") if n.strip()]
         unknown = [n for n in chosen if n not in allowed]
         if unknown or not chosen:
@@ -85,7 +93,7 @@ def names(allowed):
     return parse
 
 
-def arguments(argv):
+def arguments(argv: Sequence[str]) -> argparse.Namespace:
     p = Parser(prog="scripts/bench.sh", description=__doc__)
     p.add_argument("--quick", action="store_true",
                    help="a smoke run: fast plane, no-prestop, sleep-5, lameduck-readiness-gate and lameduck-leave-early through the ClusterIP "
@@ -126,18 +134,29 @@ def arguments(argv):
     return args
 
 
-def runs_on(args, plane):
+def proxy_delay(consumer: str) -> Optional[str]:
+    """An L7 consumer's delay before it applies endpoint changes; None for the ClusterIP."""
+    proxy = CONSUMERS[consumer]
+    return proxy[0] if proxy else None
+
+
+def runs_on(args: argparse.Namespace, plane: str) -> list[tuple[str, str]]:
     """The (consumer, scenario) runs of one data plane. The L7 consumers send to the pod IPs, so kube-proxy's sync
     period (what tells the planes apart) does not touch them: they run on the first plane only."""
     return [(c, n) for c, n in args.runs if not CONSUMERS[c] or plane == args.planes[0]]
 
 
+@dataclass
 class Context:
-    def __init__(self, args, kube, images, tars, vegeta, workdir):
-        self.args, self.kube, self.images, self.tars, self.vegeta, self.workdir = args, kube, images, tars, vegeta, workdir
+    args: argparse.Namespace
+    kube: Kube
+    images: dict[str, str]  # image name by role
+    tars: list[str]  # the image archives to import into the node
+    vegeta: str
+    workdir: str
 
 
-def namespace(plane, consumer, scenario_name):
+def namespace(plane: str, consumer: str, scenario_name: str) -> str:
     return f"b-{plane}-{consumer}-{scenario_name}"
 
 
@@ -145,7 +164,8 @@ def namespace(plane, consumer, scenario_name):
 ATTACKS = {"keepalive": ("GET", True), "no_keepalive": ("GET", False), "post_keepalive": ("POST", True)}
 
 
-def run_scenario(ctx, plane, consumer, scenario, profile):
+def run_scenario(ctx: Context, plane: str, consumer: str, scenario: scenarios.Scenario,
+                 profile: bool) -> ScenarioResult:
     """Deploys, rolls `rollouts` times under load through `consumer`, and returns what was measured."""
     args, kube = ctx.args, ctx.kube
     ns = namespace(plane, consumer, scenario.name)
@@ -155,17 +175,19 @@ def run_scenario(ctx, plane, consumer, scenario, profile):
     scenario.deploy(kube, ns, ctx.images, args.replicas)
     watch = NamespaceWatch(kube, ns).start()
     sampler = measure.CgroupSampler(watch).start() if profile else None
-    if CONSUMERS[consumer]:  # through the L7 proxy: its port, the Ingress's host
+    proxy = CONSUMERS[consumer]
+    host: Optional[str]
+    if proxy:  # through the L7 proxy: its port, the Ingress's host
         host = f"{ns}.bench.test"
         scenario.expose(kube, ns, consumer, host)
-        base = f"http://{NODE_IP}:{CONSUMERS[consumer][1]}"
+        base = f"http://{NODE_IP}:{proxy[1]}"
     else:
         host, base = None, scenario.service_url(kube, ns)
     slow_every = round(1 / args.slow_share) if args.slow_share else 0
     urls = [f"{base}/slow?d={args.slow}" if slow_every and i % slow_every == slow_every - 1 else f"{base}/"
             for i in range(max(slow_every, 1))]
     wait_until_answering(base + "/", tag, host=host)
-    attacks = {}
+    attacks: dict[str, load.Attack] = {}
     try:
         for name, (method, keepalive) in ATTACKS.items():
             attacks[name] = load.Attack(ctx.vegeta, urls, args.rate, keepalive, ctx.workdir, method=method, host=host)
@@ -173,8 +195,12 @@ def run_scenario(ctx, plane, consumer, scenario, profile):
         for attack in attacks.values():
             attack.abandon()
         raise
-    rollouts, drains, ready_seconds, ready_cpu, readyz = [], [], [], [], []
-    extra = []  # a /readyz attack running during a rollout: abandoned if the scenario ends early
+    rollouts: list[float] = []
+    drains: list[DrainReport] = []
+    ready_seconds: list[float] = []
+    ready_cpu: list[float] = []
+    readyz: list[ReadyzWindow] = []
+    extra: list[load.Attack] = []  # a /readyz attack running during a rollout: abandoned if the scenario ends early
     try:
         time.sleep(5)  # load flowing and the watches caught up before the first pod goes
         for i in range(args.rollouts):
@@ -192,16 +218,17 @@ def run_scenario(ctx, plane, consumer, scenario, profile):
             rolled = time.monotonic() - started
             wait_until_gone(watch, [t.name for t in old], scenarios.GRACE_SECONDS + 30, tag)
             rollouts.append(rolled)
-            reports = {}
+            reports: dict[str, Optional[DrainReport]] = {}
             for name, pod_log in logs.items():
                 reports[name], ready, cpu = pod_log.close()
-                if reports[name]:
-                    drains.append(reports[name])
+                drain = reports[name]
+                if drain:
+                    drains.append(drain)
                 if ready is not None:
                     ready_seconds.append(ready)
                 if cpu is not None:
                     ready_cpu.append(cpu)
-            if probe:
+            if probe and probe_target:
                 extra.remove(probe)
                 readyz.append(readyz_window(probe.stop(), watch.snapshot()[probe_target.name], reports.get(probe_target.name)))
             log(f"{tag}: rollout {i + 1}/{args.rollouts} in {rolled:.1f} s, old pods gone after "
@@ -248,7 +275,8 @@ def run_scenario(ctx, plane, consumer, scenario, profile):
     }
 
 
-def wait_until_answering(url, tag, bound_seconds=90, in_a_row=20, host=None):
+def wait_until_answering(url: str, tag: str, bound_seconds: float = 90, in_a_row: int = 20,
+                         host: Optional[str] = None) -> None:
     """Waits until the Service answers `in_a_row` new connections in a row: kube-proxy (or the L7 proxy, for the
     Host header `host`) has programmed it."""
     deadline, streak = time.monotonic() + bound_seconds, 0
@@ -265,18 +293,18 @@ def wait_until_answering(url, tag, bound_seconds=90, in_a_row=20, host=None):
             time.sleep(0.2)
 
 
-def after_deletion(results, pods):
+def after_deletion(results: dict[str, AttackSummary], pods: list[PodTrack]) -> list[tuple[Optional[float], str]]:
     """For each failed request: seconds since the latest pod deletion before it (None if before any)."""
     deletions = sorted(t.deleted_wall for t in pods if t.deleted_wall)
-    offsets = []
+    offsets: list[tuple[Optional[float], str]] = []
     for q in results.values():
         for at, kind in q["failure_times"]:
-            before = [d for d in deletions if d <= at]
-            offsets.append((round(at - before[-1], 2) if before else None, kind))
+            before = [d for d in deletions if at is not None and d <= at]
+            offsets.append((round(at - before[-1], 2) if at is not None and before else None, kind))
     return offsets
 
 
-def wait_until_gone(watch, pods, bound_seconds, tag):
+def wait_until_gone(watch: NamespaceWatch, pods: list[str], bound_seconds: float, tag: str) -> None:
     deadline = time.monotonic() + bound_seconds
     while True:
         check_stop(tag)
@@ -289,21 +317,25 @@ def wait_until_gone(watch, pods, bound_seconds, tag):
         time.sleep(0.5)
 
 
-def readyz_window(results, track, drain):
+def readyz_window(results: list[VegetaResult], track: PodTrack, drain: Optional[DrainReport]) -> ReadyzWindow:
     """/readyz latencies of the requests sent while the pod drained: from its deletion to its drain's end."""
     start = track.deleted_wall
     end = measure.instant(drain.get("finishedAt")) if drain else None
     if start is None or end is None:
         return {"requests": 0}
-    window = [r for r in results if start <= measure.instant(r["timestamp"]) <= end]
+    window = [r for r in results if within(measure.instant(r["timestamp"]), start, end)]
     latencies = [r["latency"] / 1e6 for r in window if r.get("code") in (200, 503)]
     return {"requests": len(window), "answered": len(latencies), "seconds": round(end - start, 2),
-            "codes": sorted({r.get("code") for r in window}),
+            "codes": sorted({r.get("code", 0) for r in window}),
             "p50_ms": measure.percentile(latencies, 50), "p99_ms": measure.percentile(latencies, 99),
             "max_ms": max(latencies) if latencies else None}
 
 
-def diagnose(kube, namespace, out, consumer="clusterip"):
+def within(t: Optional[float], start: float, end: float) -> bool:
+    return t is not None and start <= t <= end
+
+
+def diagnose(kube: Kube, namespace: str, out: str, consumer: str = "clusterip") -> str:
     """What the pods of a scenario that failed looked like, and their agents' last words (also of restarted ones),
     and the L7 controller's last log lines if it went through one, written to
     <out>/bench-diagnostics/<namespace>.txt; returns that path."""
@@ -337,33 +369,33 @@ def diagnose(kube, namespace, out, consumer="clusterip"):
     return path
 
 
-def interleaved(runs):
+def interleaved(runs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """(consumer, scenario) runs: Lameduck scenarios (a JVM per pod) alternating with the baselines, so that
     scenarios running at once load the node alike."""
     lameduck = [r for r in runs if scenarios.BY_NAME[r[1]].lameduck]
     others = [r for r in runs if not scenarios.BY_NAME[r[1]].lameduck]
-    mixed = []
+    mixed: list[tuple[str, str]] = []
     for i in range(max(len(lameduck), len(others))):
         mixed += lameduck[i:i + 1] + others[i:i + 1]
     return mixed
 
 
-def cluster(*args, env=None, timeout=600):
+def cluster(*args: str, env: Optional[dict[str, str]] = None, timeout: float = 600) -> str:
     return run(["scripts/cluster.sh", *args], timeout, env=env)
 
 
-def l7(*args, timeout=300):
+def l7(*args: str, timeout: float = 300) -> str:
     return run(["scripts/l7.sh", *args], timeout)
 
 
-def machine():
+def machine() -> Machine:
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     mem = next((int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
     return {"cpus": os.cpu_count(), "cpu_model": cpu, "memory_gib": round(mem / 2**20, 1),
             "kernel": platform.release(), "python": platform.python_version()}
 
 
-def versions(kube, vegeta, images):
+def versions(kube: Kube, vegeta: str, images: dict[str, str]) -> Versions:
     server = json.loads(kube.kubectl("version", "-o", "json")).get("serverVersion", {}).get("gitVersion", "?")
     containerd = run(["containerd", "--version"], 10, check=False).strip()
     commit = run(["git", "rev-parse", "--short", "HEAD"], 10, check=False).strip()
@@ -372,11 +404,11 @@ def versions(kube, vegeta, images):
             "commit": commit + (" (with uncommitted changes)" if dirty else ""), "images": images}
 
 
-def interrupt(signum, frame):
+def interrupt(signum: int, frame: Optional[FrameType]) -> NoReturn:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = arguments(argv)
     if os.environ.get("BENCH_VALIDATE_ONLY"):
         return 0
@@ -388,9 +420,10 @@ def main(argv):
         return 130
 
 
-def measure_all(args, argv):
+def measure_all(args: argparse.Namespace, argv: list[str]) -> int:
     kubectl, helm, vegeta = os.environ["BENCH_KUBECTL"], os.environ["BENCH_HELM"], os.environ["BENCH_VEGETA"]
-    images, tars = {}, []
+    images: dict[str, str] = {}
+    tars: list[str] = []
     for line in os.environ["BENCH_IMAGES"].splitlines():
         fields = dict(f.split("=", 1) for f in line.split())
         images[fields["IMAGE"]] = fields["NAME"]
@@ -399,7 +432,8 @@ def measure_all(args, argv):
     kubeconfig = os.path.join(os.environ.get("LAMEDUCK_CLUSTER_DIR", "/var/lib/lameduck-cluster"), "admin.kubeconfig")
     workdir = tempfile.mkdtemp(prefix="lameduck-bench-")
     started = datetime.now(timezone.utc)
-    results, env_versions = [], None
+    results: list[ScenarioResult] = []
+    env_versions = None
     total = sum(len(runs_on(args, plane)) for plane in args.planes)
     proxies = [c for c in args.consumers if CONSUMERS[c]]
     log(f"{total} scenarios x {args.rollouts} rollouts x {args.replicas} pods, {args.parallel} at a time")
@@ -418,7 +452,7 @@ def measure_all(args, argv):
             ctx = Context(args, kube, images, tars, vegeta, workdir)
             try:
                 for consumer in dict.fromkeys(c for c, _ in runs_on(args, plane) if CONSUMERS[c]):
-                    l7("start", consumer, *map(str, CONSUMERS[consumer]))
+                    l7("start", consumer, *map(str, CONSUMERS[consumer] or ()))
                 with concurrent.futures.ThreadPoolExecutor(args.parallel) as pool:
                     futures = {pool.submit(run_scenario, ctx, plane, consumer, scenarios.BY_NAME[name],
                                            profile=(name == "lameduck-readiness-gate" and consumer == "clusterip")):
@@ -452,12 +486,12 @@ def measure_all(args, argv):
     order = {n: i for i, n in enumerate(s.name for s in scenarios.ALL)}
     results.sort(key=lambda r: (list(PLANES).index(r["plane"]), list(CONSUMERS).index(r["consumer"]), order[r["scenario"]]))
     os.makedirs(args.out, exist_ok=True)
-    meta = {"date": started.strftime("%Y-%m-%d %H:%M UTC"),
+    meta: Meta = {"date": started.strftime("%Y-%m-%d %H:%M UTC"),
             "minutes": round((datetime.now(timezone.utc) - started).total_seconds() / 60, 1),
             "command": "scripts/bench.sh " + " ".join(argv), "machine": machine(), "versions": env_versions,
             "settings": {k: v for k, v in vars(args).items() if k not in ("out", "keep")},
             "planes": {p: PLANES[p] for p in args.planes},
-            "consumers": {c: (CONSUMERS[c][0] if CONSUMERS[c] else None) for c in args.consumers}}
+            "consumers": {c: proxy_delay(c) for c in args.consumers}}
     path = report.write(args.out, meta, results)
     log(f"wrote {path}")
     broken = [r for r in results if "error" in r]

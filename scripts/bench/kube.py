@@ -1,19 +1,22 @@
 """The cluster as the benchmark sees it: kubectl/helm commands, and watches of pods and EndpointSlices that
 record, per pod, when each step of its termination was observed (monotonic and wall-clock time)."""
 
+from __future__ import annotations
+
 import json
 import subprocess
 import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
 
 
 class CommandFailed(RuntimeError):
     pass
 
 
-def run(argv, timeout, env=None, check=True):
+def run(argv: list[str], timeout: float, env: Optional[dict[str, str]] = None, check: bool = True) -> str:
     """Runs argv with a bound; returns stdout. Raises CommandFailed with the output when it fails."""
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
@@ -27,32 +30,33 @@ def run(argv, timeout, env=None, check=True):
 class Kube:
     """kubectl and helm against the benchmark cluster, and an authenticated-free local proxy for watches."""
 
-    def __init__(self, kubectl, helm, kubeconfig):
+    def __init__(self, kubectl: str, helm: str, kubeconfig: str) -> None:
         self.kubectl_bin = kubectl
         self.helm_bin = helm
         self.kubeconfig = kubeconfig
-        self._proxy = None
-        self.base = None
+        self._proxy: Optional[subprocess.Popen[str]] = None
+        self.base: Optional[str] = None  # the proxy's URL once started
 
-    def kubectl(self, *args, timeout=60, check=True):
+    def kubectl(self, *args: str, timeout: float = 60, check: bool = True) -> str:
         return run([self.kubectl_bin, "--kubeconfig", self.kubeconfig, *args], timeout, check=check)
 
-    def helm(self, *args, timeout=300):
+    def helm(self, *args: str, timeout: float = 300) -> str:
         return run([self.helm_bin, "--kubeconfig", self.kubeconfig, *args], timeout)
 
-    def get_json(self, *args):
+    def get_json(self, *args: str) -> Any:
         return json.loads(self.kubectl("get", *args, "-o", "json"))
 
-    def start_proxy(self):
+    def start_proxy(self) -> None:
         # kubectl proxy on an ephemeral loopback port: plain HTTP watches from Python, no client certificates.
         self._proxy = subprocess.Popen([self.kubectl_bin, "--kubeconfig", self.kubeconfig, "proxy", "--port=0"],
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert self._proxy.stdout is not None
         line = self._proxy.stdout.readline()
         if "127.0.0.1:" not in line:
             raise CommandFailed(f"kubectl proxy did not start: {line}")
         self.base = "http://127.0.0.1:" + line.strip().rsplit(":", 1)[1]
 
-    def stop_proxy(self):
+    def stop_proxy(self) -> None:
         if self._proxy:
             self._proxy.terminate()
             self._proxy.wait(10)
@@ -65,49 +69,52 @@ class PodTrack:
     uid: str
     created: float
     ip: str = ""
-    ready: float = None
-    deleted: float = None
-    deleted_wall: float = None
-    exited: float = None
-    gone: float = None
-    gone_wall: float = None
-    not_serving: float = None
-    container_ids: dict = field(default_factory=dict)
+    ready: Optional[float] = None
+    deleted: Optional[float] = None
+    deleted_wall: Optional[float] = None
+    exited: Optional[float] = None
+    gone: Optional[float] = None
+    gone_wall: Optional[float] = None
+    not_serving: Optional[float] = None
+    container_ids: dict[str, str] = field(default_factory=dict)  # container name -> id (without the runtime prefix)
 
-    def termination_seconds(self):
+    def termination_seconds(self) -> Optional[float]:
         """Deletion → every container exited (or the pod gone, if that was seen first)."""
         end = min(t for t in (self.exited, self.gone) if t is not None) if (self.exited or self.gone) else None
         return None if self.deleted is None or end is None else end - self.deleted
 
-    def not_serving_seconds(self):
+    def not_serving_seconds(self) -> Optional[float]:
+        """Deletion → the pod's endpoint seen not serving (or gone) on its Service's EndpointSlices."""
         return None if self.deleted is None or self.not_serving is None else max(0.0, self.not_serving - self.deleted)
 
 
 class NamespaceWatch:
     """Watches one namespace's pods and EndpointSlices in background threads."""
 
-    def __init__(self, kube, namespace):
+    def __init__(self, kube: Kube, namespace: str) -> None:
         self.kube = kube
         self.namespace = namespace
-        self.pods = {}
+        self.pods: dict[str, PodTrack] = {}
         self.lock = threading.Lock()
-        self._serving = {}  # slice name -> {pod name: serving}
+        self._serving: dict[str, dict[str, bool]] = {}  # slice name -> {pod name: serving}
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._loop, args=(path, handler), daemon=True) for path, handler in (
             (f"/api/v1/namespaces/{namespace}/pods", self._pod_event),
             (f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices", self._slice_event))]
 
-    def start(self):
+    def start(self) -> NamespaceWatch:
         for t in self._threads:
             t.start()
         return self
 
-    def stop(self):
+    def stop(self) -> None:
         self._stop.set()
 
-    def _loop(self, path, handler):
+    def _loop(self, path: str, handler: Callable[[str, Any], None]) -> None:
         while not self._stop.is_set():
             try:
+                if self.kube.base is None:
+                    raise CommandFailed("kubectl proxy not started")
                 with urllib.request.urlopen(self.kube.base + path, timeout=30) as listing:
                     items = json.load(listing)
                 for item in items["items"]:
@@ -125,7 +132,7 @@ class NamespaceWatch:
             except Exception:  # a dropped watch is re-listed; what was seen is kept
                 time.sleep(0.2)
 
-    def _pod_event(self, kind, pod):
+    def _pod_event(self, kind: str, pod: Any) -> None:
         now, wall = time.monotonic(), time.time()
         meta, status = pod["metadata"], pod.get("status", {})
         with self.lock:
@@ -148,7 +155,7 @@ class NamespaceWatch:
                 track.exited = now
             self._update_serving(now)
 
-    def _slice_event(self, kind, slice_):
+    def _slice_event(self, kind: str, slice_: Any) -> None:
         now = time.monotonic()
         with self.lock:
             name = slice_["metadata"]["name"]
@@ -159,20 +166,20 @@ class NamespaceWatch:
                                        for e in slice_.get("endpoints") or [] if e.get("targetRef")}
             self._update_serving(now)
 
-    def _update_serving(self, now):
+    def _update_serving(self, now: float) -> None:
         serving = {pod for endpoints in self._serving.values() for pod, s in endpoints.items() if s}
         for track in self.pods.values():
             if track.deleted is not None and track.not_serving is None and track.name not in serving:
                 track.not_serving = now
 
-    def snapshot(self):
+    def snapshot(self) -> dict[str, PodTrack]:
         with self.lock:
             return {name: PodTrack(**vars(t)) for name, t in self.pods.items()}
 
-    def terminating(self):
+    def terminating(self) -> list[str]:
         with self.lock:
             return [t.name for t in self.pods.values() if t.deleted is not None and t.gone is None]
 
-    def live(self):
+    def live(self) -> list[PodTrack]:
         with self.lock:
             return [t for t in self.pods.values() if t.deleted is None and t.gone is None]

@@ -1,6 +1,8 @@
 """What the benchmark measures besides requests: the agents' own logs (drain reports, time to READY), the agent
 container's memory and CPU from its cgroup, and statistics."""
 
+from __future__ import annotations
+
 import glob
 import json
 import math
@@ -10,32 +12,75 @@ import subprocess
 import threading
 import time
 from datetime import datetime
+from typing import TYPE_CHECKING, Iterable, NamedTuple, Optional, TypedDict
+
+if TYPE_CHECKING:
+    from kube import Kube, NamespaceWatch
 
 READY_LINE = re.compile(r"READY ([0-9.]+) s after the JVM started(?:, ([0-9.]+) CPU-seconds)?")
 
 
-def percentile(values, p):
+class DrainStep(TypedDict, total=False):
+    """One step of an agent's drain report (the fields the benchmark reads)."""
+    name: str
+    durationSeconds: Optional[float]
+
+
+class DrainReport(TypedDict, total=False):
+    """An agent's drain report, as its JSON log line carries it (the fields the benchmark reads)."""
+    steps: list[DrainStep]
+    durationSeconds: Optional[float]
+    outcome: str
+    finishedAt: str
+
+
+class AgentLogSummary(NamedTuple):
+    """What one agent's log says: its drain report, seconds from JVM start to READY and CPU-seconds spent by then
+    (each None when absent)."""
+    report: Optional[DrainReport]
+    ready_seconds: Optional[float]
+    ready_cpu_seconds: Optional[float]
+
+
+class Sample(NamedTuple):
+    """One cgroup reading of an agent container."""
+    t: float  # time.monotonic()
+    container_id: str
+    phase: str  # startup, idle or drain
+    memory_bytes: int  # working set
+    cpu_ns: int  # CPU time used so far
+
+
+class PhaseFootprint(TypedDict):
+    samples: int
+    memory_mib_median: Optional[float]
+    memory_mib_max: float
+    cpu_millicores_mean: Optional[float]
+
+
+def percentile(values: Iterable[Optional[float]], p: float) -> Optional[float]:
     """Nearest-rank percentile; None for no values."""
-    values = sorted(v for v in values if v is not None)
-    if not values:
+    present = sorted(v for v in values if v is not None)
+    if not present:
         return None
-    return values[max(0, math.ceil(p / 100 * len(values)) - 1)]
+    return present[max(0, math.ceil(p / 100 * len(present)) - 1)]
 
 
-def median(values):
+def median(values: Iterable[Optional[float]]) -> Optional[float]:
     return percentile(values, 50)
 
 
 class AgentLog:
     """Follows one pod's agent container log (kubectl logs -f) into a file until the pod is gone."""
 
-    def __init__(self, kube, namespace, pod, workdir, container="lameduck", follow=True):
+    def __init__(self, kube: Kube, namespace: str, pod: str, workdir: str, container: str = "lameduck",
+                 follow: bool = True) -> None:
         self.path = os.path.join(workdir, f"{namespace}.{pod}.log")
         self._out = open(self.path, "w")
         args = [kube.kubectl_bin, "--kubeconfig", kube.kubeconfig, "logs", "-n", namespace, pod, "-c", container]
         self.process = subprocess.Popen(args + (["-f"] if follow else []), stdout=self._out, stderr=subprocess.DEVNULL)
 
-    def close(self, wait=10):
+    def close(self, wait: float = 10) -> AgentLogSummary:
         try:
             self.process.wait(wait)
         except subprocess.TimeoutExpired:
@@ -45,10 +90,12 @@ class AgentLog:
         return parse_agent_log(self.path)
 
 
-def parse_agent_log(path):
+def parse_agent_log(path: str) -> AgentLogSummary:
     """(drain report, seconds from JVM start to READY, CPU-seconds spent by then; each None when absent) from an agent's
     JSON log."""
-    report, ready, cpu = None, None, None
+    report: Optional[DrainReport] = None
+    ready: Optional[float] = None
+    cpu: Optional[float] = None
     with open(path, errors="replace") as f:
         for line in f:
             if not line.startswith("{"):
@@ -63,10 +110,11 @@ def parse_agent_log(path):
             if match:
                 ready = float(match.group(1))
                 cpu = float(match.group(2)) if match.group(2) else None
-    return report, ready, cpu
+    return AgentLogSummary(report, ready, cpu)
 
 
-def step_seconds(report, name):
+def step_seconds(report: DrainReport, name: str) -> Optional[float]:
+    """The duration of the drain step `name` (withdraw, propagate, hooks) in a drain report; None if it has none."""
     for step in report.get("steps", []):
         if step.get("name") == name:
             return step.get("durationSeconds")
@@ -76,7 +124,7 @@ def step_seconds(report, name):
 INSTANT = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
 
-def instant(text):
+def instant(text: Optional[str]) -> Optional[float]:
     """An RFC 3339 instant (a drain report's, or vegeta's with nanoseconds) as epoch seconds; None if absent."""
     match = INSTANT.match(text or "")
     if not match:
@@ -91,24 +139,24 @@ class CgroupSampler:
     it) and CPU time from their cgroups every `period`, each sample tagged with the pod's phase: startup (not
     yet Ready), idle (Ready, 10 s after becoming Ready), drain (deleted, containers not yet exited)."""
 
-    def __init__(self, watch, container="lameduck", period=0.5):
+    def __init__(self, watch: NamespaceWatch, container: str = "lameduck", period: float = 0.5) -> None:
         self.watch = watch
         self.container = container
         self.period = period
-        self.samples = []  # (t, container id, phase, memory bytes, cpu ns)
-        self._dirs = {}
+        self.samples: list[Sample] = []
+        self._dirs: dict[str, tuple[str, str, bool]] = {}  # container id -> (memory dir, cpu dir, cgroup v2)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
-    def start(self):
+    def start(self) -> CgroupSampler:
         self._thread.start()
         return self
 
-    def stop(self):
+    def stop(self) -> None:
         self._stop.set()
         self._thread.join(5)
 
-    def _loop(self):
+    def _loop(self) -> None:
         while not self._stop.wait(self.period):
             now = time.monotonic()
             for track in self.watch.snapshot().values():
@@ -125,9 +173,9 @@ class CgroupSampler:
                     continue
                 reading = self._read(cid)
                 if reading:
-                    self.samples.append((now, cid, phase, *reading))
+                    self.samples.append(Sample(now, cid, phase, *reading))
 
-    def _read(self, cid):
+    def _read(self, cid: str) -> Optional[tuple[int, int]]:
         dirs = self._dirs.get(cid) or self._find(cid)
         if not dirs:
             return None
@@ -145,7 +193,7 @@ class CgroupSampler:
         except (OSError, KeyError, ValueError):
             return None
 
-    def _find(self, cid):
+    def _find(self, cid: str) -> Optional[tuple[str, str, bool]]:
         # The kubelet's cgroupRoot is /lameduck (scripts/cluster.sh): <root>/kubepods/<qos>/pod<uid>/<container id>
         for pattern, v2 in (("/sys/fs/cgroup/memory/lameduck/**/" + cid, False), ("/sys/fs/cgroup/lameduck/**/" + cid, True)):
             found = glob.glob(pattern, recursive=True)
@@ -158,15 +206,15 @@ class CgroupSampler:
                 return self._dirs[cid]
         return None
 
-    def summary(self):
+    def summary(self) -> dict[str, PhaseFootprint]:
         """Per phase: memory median and max (MiB), CPU mean (millicores) over consecutive samples."""
-        result = {}
+        result: dict[str, PhaseFootprint] = {}
         for phase in ("startup", "idle", "drain"):
             samples = [s for s in self.samples if s[2] == phase]
             if not samples:
                 continue
             cpu_time, wall = 0.0, 0.0
-            last = {}
+            last: dict[str, tuple[float, int]] = {}  # container id -> its previous (t, cpu ns)
             for t, cid, _, _, cpu in sorted(samples):
                 if cid in last and t - last[cid][0] < 3 * self.period:
                     cpu_time += (cpu - last[cid][1]) / 1e9
@@ -179,8 +227,9 @@ class CgroupSampler:
         return result
 
 
-def _kv(path):
-    values = {}
+def _kv(path: str) -> dict[str, int]:
+    """A cgroup stat file's integer values by key."""
+    values: dict[str, int] = {}
     with open(path) as f:
         for line in f:
             key, _, value = line.partition(" ")

@@ -1,14 +1,14 @@
 """BENCHMARKS.md, its chart (matplotlib) and the raw results, from one run of the benchmark."""
 
+from __future__ import annotations
+
 import json
 import os
+from typing import Iterable, Literal, Mapping, Optional, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from measure import median, percentile  # noqa: E402
+from load import AttackSummary
+from measure import median, percentile
+from results import Meta, ScenarioResult
 
 CHART = "benchmarks.png"
 RAW = "benchmarks.json"
@@ -19,38 +19,39 @@ CONSUMER_TEXT = {"clusterip": "through the ClusterIP (kube-proxy)",
 ATTACK_TEXT = (("keepalive", "GET keep-alive"), ("no_keepalive", "GET new connections"), ("post_keepalive", "POST keep-alive"))
 
 
-def consumer_of(r):
+def consumer_of(r: ScenarioResult) -> str:
     return r.get("consumer", "clusterip")  # results of runs before consumers existed
 
 
-def failed(r):
+def failed(r: ScenarioResult) -> int:
     return sum(q["failed"] for q in r["requests"].values())
 
 
-def sent(r):
+def sent(r: ScenarioResult) -> int:
     return sum(q["sent"] for q in r["requests"].values())
 
 
-def per_attack(r, key):
+def per_attack(r: ScenarioResult, key: Literal["sent", "failed"]) -> str:
     """"a / b / c" over the attacks of the run (– for an attack it did not have)."""
     q = r["requests"]
     return " / ".join(str(q[k][key]) if k in q else "–" for k, _ in ATTACK_TEXT)
 
 
-def fmt(value, unit="", digits=1):
+def fmt(value: Optional[float], unit: str = "", digits: int = 1) -> str:
     return "–" if value is None else f"{value:.{digits}f}{unit}"
 
 
-def spread(values, unit=" s"):
+def spread(values: Iterable[Optional[float]], unit: str = " s") -> str:
     """median / p95 of a list, as text."""
-    values = [v for v in values if v is not None]
-    if not values:
+    present = [v for v in values if v is not None]
+    if not present:
         return "–"
-    return f"{fmt(median(values))} / {fmt(percentile(values, 95))}{unit}"
+    return f"{fmt(median(present))} / {fmt(percentile(present, 95))}{unit}"
 
 
-def failures(requests):
-    total = {}
+def failures(requests: Mapping[str, AttackSummary]) -> str:
+    """The failures of every attack by class, e.g. "3 refused, 1 5xx"; "none"."""
+    total: dict[str, int] = {}
     for r in requests.values():
         for kind, n in r["failures"].items():
             total[kind] = total.get(kind, 0) + n
@@ -58,7 +59,9 @@ def failures(requests):
     return text or "none"
 
 
-def when(offsets):
+def when(offsets: Sequence[tuple[Optional[float], str]]) -> str:
+    """Failures' seconds after the latest deletion before each, (offset or None, class) pairs, as
+    "median [min–max]" and how many came before any deletion."""
     seconds = [o for o, _ in offsets if o is not None]
     before = sum(1 for o, _ in offsets if o is None)
     if not seconds:
@@ -67,7 +70,8 @@ def when(offsets):
     return text + (f"; {before} before any deletion" if before else "")
 
 
-def write(out, meta, results):
+def write(out: str, meta: Meta, results: list[ScenarioResult]) -> str:
+    """Writes the raw results, the chart and BENCHMARKS.md into `out`; returns the path of BENCHMARKS.md."""
     with open(os.path.join(out, RAW), "w") as f:
         json.dump({"meta": meta, "results": results}, f, indent=1, default=str)
     chart(os.path.join(out, CHART), [r for r in results if "error" not in r], meta)
@@ -77,7 +81,12 @@ def write(out, meta, results):
     return path
 
 
-def chart(path, results, meta):
+def chart(path: str, results: list[ScenarioResult], meta: Meta) -> None:
+    import matplotlib  # only here: the rest of the report (and its tests) needs no matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     series = [(p, c) for p in meta["planes"] for c in meta.get("consumers", {"clusterip": None})
               if any(r["plane"] == p and consumer_of(r) == c for r in results)]
     labels = list(dict.fromkeys(r["label"] for r in results))
@@ -111,7 +120,7 @@ def chart(path, results, meta):
     plt.close(fig)
 
 
-def markdown(meta, results):
+def markdown(meta: Meta, results: list[ScenarioResult]) -> str:
     m, v, s = meta["machine"], meta["versions"] or {}, meta["settings"]
     consumers = meta.get("consumers", {"clusterip": None})
     out = ["# Benchmarks: rollouts under load on a real node", "",
@@ -180,7 +189,7 @@ def markdown(meta, results):
     return "\n".join(out) + "\n"
 
 
-def consumer_line(consumer, wait):
+def consumer_line(consumer: str, wait: Optional[str]) -> str:
     if consumer == "clusterip":
         return "the Service's ClusterIP (kube-proxy iptables rules, conntrack)"
     return (f"HAProxy Ingress (`scripts/l7.sh`, haproxy 2.6) at the pod IPs with pooled keep-alive connections, "
@@ -189,19 +198,20 @@ def consumer_line(consumer, wait):
             f"resends a refused connection's request to another pod")
 
 
-def sleep_seconds(r):
+def sleep_seconds(r: ScenarioResult) -> Optional[int]:
+    """The preStop sleep of a baseline scenario; None for the others."""
     if r.get("sleep_seconds") is not None:
         return r["sleep_seconds"]
     return int(r["scenario"].split("-")[1]) if r["scenario"].startswith("sleep-") else None
 
 
-def shortest_safe_sleep(rows):
+def shortest_safe_sleep(rows: list[ScenarioResult]) -> Optional[ScenarioResult]:
     """The run of the shortest preStop sleep that failed no request among rows, or None."""
     safe = [r for r in rows if "error" not in r and sleep_seconds(r) is not None and failed(r) == 0]
-    return min(safe, key=sleep_seconds) if safe else None
+    return min(safe, key=lambda r: sleep_seconds(r) or 0) if safe else None
 
 
-def sleep_versus_lameduck(meta, results):
+def sleep_versus_lameduck(meta: Meta, results: list[ScenarioResult]) -> list[str]:
     """Per data plane and consumer: the shortest preStop sleep that failed nothing, and each Lameduck scenario's
     median termination against it."""
     lines = ["## Shortest safe sleep against Lameduck", "",
@@ -218,29 +228,30 @@ def sleep_versus_lameduck(meta, results):
             if not rows:
                 continue
             safe = shortest_safe_sleep(rows)
-            measured_sleeps = sorted(sleep_seconds(r) for r in rows if sleep_seconds(r) is not None)
+            measured_sleeps = sorted(x for x in map(sleep_seconds, rows) if x is not None)
+            safe_sleep = sleep_seconds(safe) if safe else None
             if safe:
-                sleep_text = f"{sleep_seconds(safe)} s"
+                sleep_text = f"{safe_sleep} s"
                 sleep_term = median(safe["termination_seconds"])
             else:
                 sleep_text = (f"none of {', '.join(str(x) for x in measured_sleeps)} s" if measured_sleeps
                               else "not measured")
                 sleep_term = None
-            lameduck = [r for r in rows if r.get("lameduck")] or [None]
+            lameduck: list[Optional[ScenarioResult]] = [r for r in rows if r.get("lameduck")] or [None]
             for r in lameduck:
                 any_row = True
                 if r is None:
                     lines.append(f"| {plane} | {consumer} | {sleep_text} | {fmt(sleep_term, ' s')} | – | | | | |")
                     continue
                 term = median(r["termination_seconds"])
-                ratio = term / sleep_seconds(safe) if safe and term is not None and sleep_seconds(safe) else None
+                ratio = term / safe_sleep if term is not None and safe_sleep else None
                 ratio_term = term / sleep_term if term is not None and sleep_term else None
                 lines.append(f"| {plane} | {consumer} | {sleep_text} | {fmt(sleep_term, ' s')} | {r['label']} | "
                              f"{failed(r)} | {fmt(term, ' s')} | {fmt(ratio, '', 2)} | {fmt(ratio_term, '', 2)} |")
     return lines + [""] if any_row else []
 
 
-def agent_section(results):
+def agent_section(results: list[ScenarioResult]) -> list[str]:
     profiled = [r for r in results if r.get("footprint")]
     lines = ["## The agent itself", ""]
     ready = [x for r in results if r.get("lameduck") for x in r.get("ready_seconds", [])]
@@ -253,23 +264,30 @@ def agent_section(results):
     for r in profiled:
         lines.append(f"- Agent container, cgroup samples every 0.5 s ({r['plane']}/{r['scenario']}; working set = "
                      f"usage − inactive file cache):")
-        for phase, f in r["footprint"].items():
+        for phase, f in (r.get("footprint") or {}).items():
             lines.append(f"  - {phase}: memory median {fmt(f['memory_mib_median'], ' MiB')}, max "
                          f"{fmt(f['memory_mib_max'], ' MiB')}; CPU {fmt(f['cpu_millicores_mean'], ' millicores', 0)} "
                          f"({f['samples']} samples)")
-        windows = [w for w in r["readyz"] if w.get("answered")]
+        # Every drain that sent requests counts, also one where /readyz answered none; latencies come from the
+        # answered ones.
+        windows = [w for w in r.get("readyz", []) if w.get("requests")]
+        timed = [w for w in windows if w.get("answered")]
         if windows:
-            p99 = [w["p99_ms"] for w in windows]
+            latency = (f", p50 {fmt(median([w.get('p50_ms') for w in timed]), ' ms', 2)}, p99 "
+                       f"{fmt(largest([w.get('p99_ms') for w in timed]), ' ms', 2)} (worst drain), max "
+                       f"{fmt(largest([w.get('max_ms') for w in timed]), ' ms', 2)}" if timed else "")
             lines.append(f"- `/readyz` at {100} requests/s (vegeta, constant rate, no keep-alive, like the kubelet) "
                          f"during {len(windows)} drains, from the deletion to the drain's end: "
-                         f"{sum(w['answered'] for w in windows)} of {sum(w['requests'] for w in windows)} answered "
-                         f"(codes {sorted({c for w in windows for c in w['codes']})}), p50 "
-                         f"{fmt(median([w['p50_ms'] for w in windows]), ' ms', 2)}, p99 {fmt(max(p99), ' ms', 2)} "
-                         f"(worst drain), max {fmt(max(w['max_ms'] for w in windows), ' ms', 2)}.")
+                         f"{sum(w.get('answered', 0) for w in windows)} of {sum(w['requests'] for w in windows)} answered "
+                         f"(codes {sorted({c for w in windows for c in w.get('codes', [])})}){latency}.")
     return lines + [""]
 
 
-def meaning(meta, results):
+def largest(values: Iterable[Optional[float]]) -> Optional[float]:
+    return max((v for v in values if v is not None), default=None)
+
+
+def meaning(meta: Meta, results: list[ScenarioResult]) -> list[str]:
     ok = [r for r in results if "error" not in r]
     consumers = meta.get("consumers", {"clusterip": None})
     lines = ["## What the numbers mean", ""]

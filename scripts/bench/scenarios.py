@@ -1,9 +1,17 @@
 """The ways of terminating a pod that the benchmark compares: nothing, Kubernetes' own preStop sleep (5, 10, 15,
 20 s), and Lameduck (each withdrawal strategy, and as a native sidecar). Each deploys the same demo app."""
 
+from __future__ import annotations
+
 import json
 import subprocess
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    from kube import Kube
+
+Manifest = dict[str, Any]  # a Kubernetes object (or List) as JSON
 
 APP_PORT = 8080
 GRACE_SECONDS = 30
@@ -16,30 +24,31 @@ APP_PROBE_PERIOD = 5
 class Scenario:
     name: str
     label: str
-    sleep_seconds: int = None  # baselines: preStop sleep (None: no preStop)
-    chart_values: tuple = None  # Lameduck: extra helm --set values
+    sleep_seconds: Optional[int] = None  # baselines: preStop sleep (None: no preStop)
+    chart_values: Optional[tuple[tuple[str, str], ...]] = None  # Lameduck: extra helm --set values (key, value)
 
     @property
-    def lameduck(self):
+    def lameduck(self) -> bool:
         return self.chart_values is not None
 
     @property
-    def deployment(self):
+    def deployment(self) -> str:
         return "ld-lameduck-example" if self.lameduck else "app"
 
-    def deploy(self, kube, namespace, images, replicas):
+    def deploy(self, kube: Kube, namespace: str, images: dict[str, str], replicas: int) -> None:
+        """images: image name by role (agent, demo, ...), as scripts/images.sh prints them."""
         if self.lameduck:
             self._install_chart(kube, namespace, images, replicas)
         else:
             _apply(kube, namespace, self._baseline(images["demo"], replicas))
         kube.kubectl("rollout", "status", f"deployment/{self.deployment}", "-n", namespace, "--timeout=240s", timeout=250)
 
-    def service_url(self, kube, namespace):
+    def service_url(self, kube: Kube, namespace: str) -> str:
         service = kube.get_json("service", self.deployment, "-n", namespace)
         port = service["spec"]["ports"][0]["port"]
         return f"http://{service['spec']['clusterIP']}:{port}"
 
-    def expose(self, kube, namespace, ingress_class, host):
+    def expose(self, kube: Kube, namespace: str, ingress_class: str, host: str) -> None:
         """An Ingress of class `ingress_class` (an L7 consumer of scripts/l7.sh) routing `host` to the Service."""
         service = kube.get_json("service", self.deployment, "-n", namespace)
         backend = {"service": {"name": self.deployment, "port": {"number": service["spec"]["ports"][0]["port"]}}}
@@ -48,7 +57,8 @@ class Scenario:
             "metadata": {"name": "bench", "annotations": {"kubernetes.io/ingress.class": ingress_class}},
             "spec": {"rules": [{"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}]}})
 
-    def _install_chart(self, kube, namespace, images, replicas):
+    def _install_chart(self, kube: Kube, namespace: str, images: dict[str, str], replicas: int) -> None:
+        assert self.chart_values is not None
         agent_repo, agent_tag = images["agent"].rsplit(":", 1)
         demo_repo, demo_tag = images["demo"].rsplit(":", 1)
         values = [("image.repository", agent_repo), ("image.pullPolicy", "Never"), ("example.enabled", "true"),
@@ -64,9 +74,9 @@ class Scenario:
         args += ["--set-string", f"image.tag={agent_tag}", "--set-string", f"example.image.tag={demo_tag}"]
         kube.helm(*args, timeout=300)
 
-    def _baseline(self, image, replicas):
+    def _baseline(self, image: str, replicas: int) -> Manifest:
         labels = {"app": "app"}
-        container = {
+        container: Manifest = {
             "name": "app", "image": image, "imagePullPolicy": "Never",
             "ports": [{"name": "http", "containerPort": APP_PORT}],
             "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": APP_PROBE_PERIOD},
@@ -86,7 +96,7 @@ class Scenario:
         return {"apiVersion": "v1", "kind": "List", "items": [deployment, service]}
 
 
-def _apply(kube, namespace, manifest):
+def _apply(kube: Kube, namespace: str, manifest: Manifest) -> None:
     done = subprocess.run([kube.kubectl_bin, "--kubeconfig", kube.kubeconfig, "apply", "-n", namespace, "-f", "-"],
                           input=json.dumps(manifest), capture_output=True, text=True, timeout=60)
     if done.returncode != 0:

@@ -1,0 +1,94 @@
+"""The shape of one benchmark run's results, as bench.py builds them, report.py reads them and benchmarks.json
+keeps them."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, TypedDict
+
+from load import AttackSummary
+from measure import DrainReport, PhaseFootprint
+
+
+class ReadyzWindow(TypedDict, total=False):
+    """/readyz of one pod while it drained (from its deletion to its drain's end); only `requests` when the window
+    is unknown."""
+    requests: int
+    answered: int  # answered 200 or 503
+    seconds: float
+    codes: list[int]
+    p50_ms: Optional[float]
+    p99_ms: Optional[float]
+    max_ms: Optional[float]
+
+
+class PodRecord(TypedDict):
+    """One terminated pod, for a look at what happened (e.g. which pod's drain preceded a failed request)."""
+    name: str
+    deleted_at: Optional[float]  # epoch seconds
+    gone_at: Optional[float]
+    termination_seconds: Optional[float]
+    not_serving_seconds: Optional[float]
+
+
+class _Identity(TypedDict):
+    plane: str
+    scenario: str
+
+
+class ScenarioResult(_Identity, total=False):
+    """One scenario on one data plane through one consumer: either measured (every key but error and diagnostics)
+    or not (plane, consumer, scenario, error, diagnostics). Results of runs before consumers existed have none."""
+    consumer: str
+    error: str
+    diagnostics: str  # path of the failed scenario's diagnostics file
+    label: str
+    lameduck: bool
+    sleep_seconds: Optional[int]
+    rollouts: int
+    rollout_seconds_median: Optional[float]
+    terminations: int
+    requests: dict[str, AttackSummary]  # by attack: keepalive, no_keepalive, post_keepalive
+    failure_after_deletion_seconds: list[tuple[Optional[float], str]]  # (s after the latest deletion, class)
+    termination_seconds: list[Optional[float]]
+    not_serving_seconds: list[Optional[float]]
+    drain_seconds: list[Optional[float]]
+    steps: dict[str, list[Optional[float]]]  # withdraw, propagate, hooks: per drain
+    drain_outcomes: list[str]
+    ready_seconds: list[float]
+    ready_cpu_seconds: list[float]
+    footprint: Optional[dict[str, PhaseFootprint]]  # by phase, for the profiled scenario only
+    readyz: list[ReadyzWindow]
+    pods: list[PodRecord]
+    drain_reports: list[DrainReport]
+
+
+class Machine(TypedDict):
+    cpus: Optional[int]
+    cpu_model: str
+    memory_gib: float
+    kernel: str
+    python: str
+
+
+class Versions(TypedDict, total=False):
+    kubernetes: str
+    containerd: str
+    vegeta: str
+    commit: str
+    images: dict[str, str]  # image name by role
+
+
+class _MetaRequired(TypedDict):
+    date: str
+    minutes: float
+    command: str
+    machine: Machine
+    versions: Optional[Versions]
+    settings: dict[str, Any]  # the parsed arguments but --out and --keep
+    planes: dict[str, str]  # plane -> kube-proxy --iptables-min-sync-period
+
+
+class Meta(_MetaRequired, total=False):
+    """The run's set-up. `consumers` (consumer -> the L7 proxy's update delay, None for the ClusterIP) is absent
+    from runs before consumers existed."""
+    consumers: dict[str, Optional[str]]

@@ -1,0 +1,87 @@
+"""bench.py: what it computes from a scenario's observations (failures after the latest deletion, /readyz during a
+drain), the order of the runs and its arguments."""
+
+import contextlib
+import io
+import unittest
+
+import bench
+import measure
+from kube import PodTrack
+
+T0 = measure.instant("2026-12-05T10:00:00Z")
+
+
+def deleted_at(name, wall):
+    return PodTrack(name, "uid-" + name, 0.0, deleted=1.0, deleted_wall=wall)
+
+
+class AfterDeletionTest(unittest.TestCase):
+    def test_each_failure_against_the_latest_deletion_before_it(self):
+        pods = [deleted_at("c", T0 + 30.0), deleted_at("a", T0 + 10.0), deleted_at("b", T0 + 20.0)]
+        results = {
+            "keepalive": {"failure_times": [(T0 + 10.5, "refused"), (T0 + 31.25, "reset")]},
+            "no_keepalive": {"failure_times": [(T0 + 5.0, "refused"), (T0 + 20.0, "5xx")]},
+            "post_keepalive": {"failure_times": []},
+        }
+        self.assertEqual([(0.5, "refused"), (1.25, "reset"), (None, "refused"), (0.0, "5xx")],
+                         bench.after_deletion(results, pods))
+
+    def test_pods_never_deleted_do_not_count(self):
+        pods = [PodTrack("new", "u", 0.0), deleted_at("old", T0 + 10.0)]
+        self.assertEqual([(2.0, "timeout")],
+                         bench.after_deletion({"keepalive": {"failure_times": [(T0 + 12.0, "timeout")]}}, pods))
+
+    def test_a_failure_without_a_time_has_no_offset(self):
+        self.assertEqual([(None, "other")],
+                         bench.after_deletion({"keepalive": {"failure_times": [(None, "other")]}},
+                                              [deleted_at("a", T0)]))
+
+
+def readyz(second, code, latency_ms):
+    return {"timestamp": f"2026-12-05T10:00:{second:06.3f}Z", "code": code, "latency": int(latency_ms * 1e6),
+            "error": ""}
+
+
+class ReadyzWindowTest(unittest.TestCase):
+    def test_latencies_of_the_requests_from_the_deletion_to_the_drains_end(self):
+        results = [readyz(0.5, 200, 100.0),  # before the deletion
+                   readyz(1.0, 200, 1.0), readyz(2.0, 503, 3.0), readyz(3.0, 0, 0.0), readyz(4.0, 503, 2.0),
+                   readyz(6.0, 503, 100.0)]  # after the drain's end
+        window = bench.readyz_window(results, deleted_at("a", T0 + 1.0), {"finishedAt": "2026-12-05T10:00:05Z"})
+        self.assertEqual({"requests": 4, "answered": 3, "seconds": 4.0, "codes": [0, 200, 503],
+                          "p50_ms": 2.0, "p99_ms": 3.0, "max_ms": 3.0}, window)
+
+    def test_no_window_without_a_deletion_or_a_drain_report(self):
+        self.assertEqual({"requests": 0}, bench.readyz_window([readyz(1.0, 200, 1.0)], PodTrack("a", "u", 0.0),
+                                                              {"finishedAt": "2026-12-05T10:00:05Z"}))
+        self.assertEqual({"requests": 0}, bench.readyz_window([readyz(1.0, 200, 1.0)], deleted_at("a", T0), None))
+
+
+class RunsTest(unittest.TestCase):
+    def test_lameduck_scenarios_alternate_with_the_baselines(self):
+        runs = [("clusterip", "no-prestop"), ("clusterip", "sleep-5"), ("clusterip", "lameduck-label"),
+                ("l7", "lameduck-probe"), ("l7", "sleep-10"), ("clusterip", "lameduck-native")]
+        self.assertEqual([("clusterip", "lameduck-label"), ("clusterip", "no-prestop"), ("l7", "lameduck-probe"),
+                          ("clusterip", "sleep-5"), ("clusterip", "lameduck-native"), ("l7", "sleep-10")],
+                         bench.interleaved(runs))
+
+    def test_quick_runs_and_the_l7_consumers_on_the_first_plane_only(self):
+        args = bench.arguments(["--quick"])
+        self.assertEqual(bench.QUICK_RUNS, args.runs)
+        self.assertEqual((1, ["fast"], "target/bench-quick"), (args.rollouts, args.planes, args.out))
+        args = bench.arguments(["--scenarios", "sleep-5", "--consumers", "clusterip,l7"])
+        self.assertEqual(["fast", "slow"], args.planes)
+        self.assertEqual([("clusterip", "sleep-5"), ("l7", "sleep-5")], bench.runs_on(args, "fast"))
+        self.assertEqual([("clusterip", "sleep-5")], bench.runs_on(args, "slow"))
+
+    def test_bad_arguments_exit_3(self):
+        for argv in (["--rate", "0"], ["--scenarios", "sleep-7"], ["--slow", "2 minutes"], ["--replicas", "x"]):
+            with self.subTest(argv=argv), contextlib.redirect_stderr(io.StringIO()):
+                with self.assertRaises(SystemExit) as exited:
+                    bench.arguments(argv)
+                self.assertEqual(3, exited.exception.code)
+
+
+if __name__ == "__main__":
+    unittest.main()
