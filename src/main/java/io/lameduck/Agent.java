@@ -1,9 +1,7 @@
 package io.lameduck;
 
 import io.lameduck.config.AgentConfig;
-import io.lameduck.config.Durations;
 import io.lameduck.drain.BudgetSource;
-import io.lameduck.drain.Deadline;
 import io.lameduck.drain.DrainCoordinator;
 import io.lameduck.drain.DrainListener;
 import io.lameduck.drain.DrainReport;
@@ -14,7 +12,6 @@ import io.lameduck.maintenance.Maintenance;
 import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.maintenance.MaintenanceStore;
 import io.lameduck.drain.ProbeWithdrawal;
-import io.lameduck.drain.Ticker;
 import io.lameduck.drain.Trigger;
 import io.lameduck.drain.Withdrawal;
 import io.lameduck.drain.hooks.HookFactory;
@@ -35,6 +32,10 @@ import io.lameduck.logging.RawJson;
 import io.lameduck.metrics.AgentMetrics;
 import io.lameduck.restart.PodFacts;
 import io.lameduck.restart.RestartCycle;
+import io.lameduck.time.Deadline;
+import io.lameduck.time.Durations;
+import io.lameduck.time.Ticker;
+import io.lameduck.time.TimeSource;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.net.InetAddress;
 import java.time.Clock;
@@ -136,7 +137,7 @@ public final class Agent {
         ExecutorService hookExecutor = Executors.newCachedThreadPool(daemonThreads("lameduck-hook"));
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(daemonThreads("lameduck-timer"));
         Drainer drainer = new Drainer(lifecycle, withdrawal, hooks, config.drain().withdraw().timeout(),
-                PropagationFactory.create(config.drain(), TcpConnectionTable.system(), Ticker.SYSTEM, clock), hookExecutor, Ticker.SYSTEM);
+                PropagationFactory.create(config.drain(), TcpConnectionTable.system(), TimeSource.SYSTEM), hookExecutor, Ticker.SYSTEM);
         DrainCoordinator drains = new DrainCoordinator(drainer, budget, config.drain().budget(), config.drain().safetyMargin(), Ticker.SYSTEM, clock);
         drains.addListener(new ReportLogger());
         drains.addListener(metrics.drainListener());

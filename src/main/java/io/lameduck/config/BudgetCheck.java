@@ -3,6 +3,7 @@ package io.lameduck.config;
 import io.lameduck.config.AgentConfig.Drain;
 import io.lameduck.config.AgentConfig.HookAt;
 import io.lameduck.config.AgentConfig.HookSpec;
+import io.lameduck.time.Durations;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,5 +1,6 @@
 package io.lameduck.config;
 
+import io.lameduck.time.Durations;
 import java.util.TreeSet;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;

@@ -3,6 +3,7 @@ package io.lameduck.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.lameduck.time.Durations;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;

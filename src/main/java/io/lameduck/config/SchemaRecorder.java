@@ -117,7 +117,7 @@ final class SchemaRecorder {
         return types("boolean", "string").put("pattern", "^\\s*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])\\s*$");
     }
 
-    /** A duration as {@link Durations#parse} reads it (0, or number-unit parts); its range only the loader checks. */
+    /** A duration as {@link io.lameduck.time.Durations#parse} reads it (0, or number-unit parts); its range only the loader checks. */
     static ObjectNode duration() {
         return types("string", "integer").put("pattern", "^\\s*(0|(\\d+(\\.\\d+)?(ms|s|m|h))+)\\s*$").put("maxLength", 64)
                 .put("minimum", 0).put("maximum", 0);

@@ -1,7 +1,9 @@
 package io.lameduck.drain;
 
-import io.lameduck.config.Durations;
 import io.lameduck.listen.ListenerQueue;
+import io.lameduck.time.Deadline;
+import io.lameduck.time.Durations;
+import io.lameduck.time.Ticker;
 import java.time.Instant;
 import java.time.Clock;
 import java.time.Duration;

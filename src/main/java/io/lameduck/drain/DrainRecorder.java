@@ -1,5 +1,7 @@
 package io.lameduck.drain;
 
+import io.lameduck.time.Deadline;
+import io.lameduck.time.Ticker;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -2,6 +2,8 @@ package io.lameduck.drain;
 
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
+import io.lameduck.time.Deadline;
+import io.lameduck.time.Ticker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,5 +1,7 @@
 package io.lameduck.drain;
 
+import io.lameduck.time.Deadline;
+import io.lameduck.time.Ticker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -15,7 +17,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import static io.lameduck.config.Durations.seconds;
+import static io.lameduck.time.Durations.seconds;
 
 /**
  * Runs drain hooks: lower priority first, equal priorities concurrently, each within its own timeout

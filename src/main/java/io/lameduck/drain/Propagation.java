@@ -1,14 +1,14 @@
 package io.lameduck.drain;
 
-import io.lameduck.config.Durations;
+import io.lameduck.time.Deadline;
+import io.lameduck.time.Durations;
+import io.lameduck.time.TimeSource;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,13 +62,12 @@ public final class Propagation {
     private final Duration keepAliveWait;
     private final Duration pollInterval;
     private final Optional<AppConnections> connections;
-    private final Ticker ticker;
+    private final TimeSource time;
     /** When the agent built it, at start-up: how far back the first look of a drain can tell the pod's traffic. */
     private final long createdNanos;
-    private final Clock clock;
 
     private Propagation(Mode mode, Duration delay, Duration quietPeriod, Duration minimum, Duration maximum,
-            Duration keepAliveWait, Duration pollInterval, Optional<AppConnections> connections, Ticker ticker, Clock clock) {
+            Duration keepAliveWait, Duration pollInterval, Optional<AppConnections> connections, TimeSource time) {
         this.mode = mode;
         this.delay = delay;
         this.quietPeriod = quietPeriod;
@@ -77,26 +76,30 @@ public final class Propagation {
         this.keepAliveWait = keepAliveWait;
         this.pollInterval = pollInterval;
         this.connections = connections;
-        this.ticker = ticker;
-        this.clock = clock;
-        this.createdNanos = ticker.nanoTime();
+        this.time = time;
+        this.createdNanos = time.nanoTime();
     }
 
     /** Waits {@code delay}; traffic is not watched. */
     public static Propagation fixed(Duration delay) {
-        return new Propagation(Mode.FIXED, delay, Duration.ZERO, delay, delay, delay, delay, Optional.empty(), Ticker.SYSTEM, Clock.systemUTC());
+        return fixed(delay, TimeSource.SYSTEM);
+    }
+
+    /** Waits {@code delay} on {@code time}; traffic is not watched. */
+    public static Propagation fixed(Duration delay, TimeSource time) {
+        return new Propagation(Mode.FIXED, delay, Duration.ZERO, delay, delay, delay, delay, Optional.empty(), time);
     }
 
     /** Waits {@code delay} and reports the traffic on {@code connections} meanwhile, judged as {@link #quiet} would. */
-    public static Propagation fixed(Duration delay, Rules rules, AppConnections connections, Duration pollInterval, Ticker ticker, Clock clock) {
+    public static Propagation fixed(Duration delay, Rules rules, AppConnections connections, Duration pollInterval, TimeSource time) {
         return new Propagation(Mode.FIXED, delay, rules.quietPeriod(), rules.minimum(), rules.maximum(), rules.keepAliveWait(),
-                pollInterval, Optional.of(connections), ticker, clock);
+                pollInterval, Optional.of(connections), time);
     }
 
     /** Ends once the traffic on {@code connections} has stopped, as {@code rules} say. */
-    public static Propagation quiet(Rules rules, AppConnections connections, Duration pollInterval, Ticker ticker, Clock clock) {
+    public static Propagation quiet(Rules rules, AppConnections connections, Duration pollInterval, TimeSource time) {
         return new Propagation(Mode.QUIET, rules.maximum(), rules.quietPeriod(), rules.minimum(), rules.maximum(), rules.keepAliveWait(),
-                pollInterval, Optional.of(connections), ticker, clock);
+                pollInterval, Optional.of(connections), time);
     }
 
     /**
@@ -117,12 +120,12 @@ public final class Propagation {
     /** The step: waits as the mode says, within the deadline; hands the traffic seen to {@code onTraffic}. */
     StepResult await(Deadline deadline, Watch watch, Consumer<TrafficReport> onTraffic) throws InterruptedException {
         Deadline.Grant grant = deadline.grant(mode == Mode.QUIET ? maximum : delay);
-        long start = ticker.nanoTime();
+        long start = time.nanoTime();
         long end = start + grant.time().toNanos();
         watch.withdrawn(start);
         Judgement judgement = null;
         while (true) {
-            long now = ticker.nanoTime();
+            long now = time.nanoTime();
             judgement = watch.working() ? judge(watch.tracker, now) : null;
             if (mode == Mode.QUIET && judgement != null && judgement.stopped()) {
                 break;
@@ -130,9 +133,9 @@ public final class Propagation {
             if (now - end >= 0) {
                 break;
             }
-            TimeUnit.NANOSECONDS.sleep(Math.min(end - now, pollInterval.toNanos())); // waiting for other systems is this step's whole job
+            time.sleep(Duration.ofNanos(Math.min(end - now, pollInterval.toNanos()))); // waiting for other systems is this step's whole job
         }
-        long now = ticker.nanoTime();
+        long now = time.nanoTime();
         watch.close();
         String waited = Durations.seconds(Duration.ofNanos(now - start));
         String traffic = "";
@@ -241,7 +244,7 @@ public final class Propagation {
         private final TrafficTracker tracker;
         private final AppConnections connections;
         private final Thread poller;
-        private final long startNanos = ticker.nanoTime();
+        private final long startNanos = time.nanoTime();
         private volatile String error;
         /** Watched ports nothing listened on as the drain started. */
         private List<Integer> unheard = List.of();
@@ -257,16 +260,14 @@ public final class Propagation {
             TrafficTracker started = null;
             try {
                 started = TrafficTracker.start(connections, keepAliveWait, minimum.compareTo(RATE_WINDOW) < 0 ? minimum : RATE_WINDOW,
-                        Duration.ofNanos(ticker.nanoTime() - createdNanos), ticker, clock);
+                        Duration.ofNanos(time.nanoTime() - createdNanos), time, time.wallClock());
             } catch (IOException e) {
                 error = "cannot read the TCP connection table: " + e.getMessage();
             }
             tracker = started;
             if (tracker != null) {
                 unheard = unheard(connections);
-                poller = new Thread(this::pollUntilClosed, "lameduck-traffic");
-                poller.setDaemon(true);
-                poller.start();
+                poller = time.start("lameduck-traffic", this::pollUntilClosed);
             } else {
                 poller = null;
             }
@@ -298,7 +299,7 @@ public final class Propagation {
                         error = "cannot read the TCP connection table: " + e.getMessage();
                         return;
                     }
-                    TimeUnit.NANOSECONDS.sleep(pollInterval.toNanos());
+                    time.sleep(pollInterval);
                 }
             } catch (InterruptedException e) {
                 // closed

@@ -1,5 +1,8 @@
 package io.lameduck.drain;
 
+import io.lameduck.time.Deadline;
+
+
 /**
  * How a step ended, before the {@link Drainer} times and records it.
  *

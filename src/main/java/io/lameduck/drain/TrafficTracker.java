@@ -2,6 +2,7 @@ package io.lameduck.drain;
 
 import io.lameduck.drain.AppConnections.Connection;
 import io.lameduck.drain.AppConnections.Received;
+import io.lameduck.time.Ticker;
 import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;

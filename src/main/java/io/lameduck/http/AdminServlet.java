@@ -2,7 +2,6 @@ package io.lameduck.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.lameduck.config.Durations;
 import io.lameduck.drain.DrainReport;
 import io.lameduck.maintenance.Maintenance;
 import io.lameduck.maintenance.MaintenanceStatus;
@@ -10,6 +9,7 @@ import io.lameduck.drain.Trigger;
 import io.lameduck.restart.RestartStatus;
 import io.lameduck.lifecycle.LifecycleSnapshot;
 import io.lameduck.lifecycle.State;
+import io.lameduck.time.Durations;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;

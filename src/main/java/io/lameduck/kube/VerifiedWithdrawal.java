@@ -2,11 +2,11 @@ package io.lameduck.kube;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.lameduck.config.AgentConfig.LastServingEndpoint;
-import io.lameduck.config.Durations;
-import io.lameduck.drain.Deadline;
-import io.lameduck.drain.Ticker;
 import io.lameduck.drain.Withdrawal;
 import io.lameduck.drain.WithdrawalReport;
+import io.lameduck.time.Deadline;
+import io.lameduck.time.Durations;
+import io.lameduck.time.Ticker;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

@@ -9,6 +9,7 @@ import io.lameduck.config.AgentConfig.HttpHook;
 import io.lameduck.config.AgentConfig.SleepHook;
 import io.lameduck.config.AgentConfig.Strategy;
 import io.lameduck.config.AgentConfig.WaitIdleHook;
+import io.lameduck.time.Durations;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;

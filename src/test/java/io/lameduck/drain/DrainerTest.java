@@ -11,6 +11,8 @@ import static org.assertj.core.api.Assertions.tuple;
 import io.lameduck.drain.TestHooks.Scripted;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
+import io.lameduck.time.Ticker;
+import io.lameduck.time.TimeSource;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -255,7 +257,7 @@ class DrainerTest {
         AppConnections idleApp = ScriptedConnections.onPort8080();
         lifecycle.moveTo(State.READY, "test");
         Propagation quiet = Propagation.quiet(new Propagation.Rules(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(10),
-                Duration.ofSeconds(5)), idleApp, Duration.ofMillis(50), Ticker.SYSTEM, Clock.systemUTC());
+                Duration.ofSeconds(5)), idleApp, Duration.ofMillis(50), TimeSource.SYSTEM);
         Drainer drainer = new Drainer(lifecycle, new ProbeWithdrawal(), List.of(), Duration.ofSeconds(1), quiet, executor, Ticker.SYSTEM);
         DrainReport report = new DrainCoordinator(drainer, BudgetSource.fixed(Duration.ofSeconds(20)), Duration.ofSeconds(20), Duration.ofSeconds(1),
                 Ticker.SYSTEM, Clock.systemUTC()).trigger(Trigger.PRESTOP).get(30, TimeUnit.SECONDS);

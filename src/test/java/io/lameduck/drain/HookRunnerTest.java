@@ -2,6 +2,8 @@ package io.lameduck.drain;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.lameduck.time.Deadline;
+import io.lameduck.time.Ticker;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;

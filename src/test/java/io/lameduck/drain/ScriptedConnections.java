@@ -1,19 +1,21 @@
 package io.lameduck.drain;
 
 import java.io.IOException;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Stand-in for the kernel's socket table (the real readers are tested on loopback): the test says which connections
  * exist and what they received, or that the table cannot be read.
  */
 final class ScriptedConnections implements AppConnections {
-    final Map<Connection, Received> connections = new HashMap<>();
+    final Map<Connection, Received> connections = new ConcurrentHashMap<>();
     /** The ports a socket listens on; the app's 8080 unless a test says otherwise. */
-    Set<Integer> listening = Set.of(8080);
+    volatile Set<Integer> listening = Set.of(8080);
+    /** What {@link #requestsBlindSpot()} says: null (requests are seen) unless a test plays a reader without {@code ss}. */
+    volatile String blindSpot;
     private final String unreadable;
 
     private ScriptedConnections(String unreadable) {
@@ -53,6 +55,6 @@ final class ScriptedConnections implements AppConnections {
 
     @Override
     public String requestsBlindSpot() {
-        return null;
+        return blindSpot;
     }
 }

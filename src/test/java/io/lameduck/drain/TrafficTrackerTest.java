@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.tuple;
 import io.lameduck.config.Cidr;
 import io.lameduck.drain.AppConnections.Connection;
 import io.lameduck.drain.AppConnections.Received;
+import io.lameduck.time.Ticker;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;

@@ -1,15 +1,12 @@
 package io.lameduck.kube;
 
-import static io.lameduck.kube.KubeTestSupport.awaitEndpoint;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.lameduck.image.LocalDocker;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -26,11 +23,11 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.testcontainers.containers.BindMode;
 import org.testcontainers.containers.GenericContainer;
@@ -64,31 +61,21 @@ class AgentImageOnClusterTest {
             """;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private static KubeTestCluster cluster;
-    private static KubernetesClient admin;
-    private static KubernetesClient agentClient;
-    private static String namespace;
     private static String image;
 
-    @BeforeAll
-    static void cluster() {
-        image = LocalDocker.image("agent");
-        cluster = KubeTestCluster.get();
-        admin = cluster.admin();
-        namespace = cluster.namespace("image");
-        agentClient = cluster.agentClient(namespace, "lameduck", true);
-    }
+    @RegisterExtension
+    final KubeFixture cluster = KubeFixture.namespacePerTest("image");
 
-    @AfterAll
-    static void closeClient() {
-        agentClient.close();
+    @BeforeAll
+    static void image() {
+        image = LocalDocker.image("agent");
     }
 
     @Test
     void theImageUsesInClusterConfigToGateThePodAndOnSigtermWithdrawsItVerifiedAndExitsZero(@TempDir Path dir) throws Exception {
-        Pod pod = cluster.kubelet().runPod(namespace, "imaged", Map.of("app", "imaged"), List.of("lameduck.io/serving"), 30);
-        cluster.service(namespace, "imaged", Map.of("app", "imaged"));
-        awaitEndpoint(admin, namespace, "imaged", pod, false); // the gate is not True yet
+        Pod pod = cluster.runPod("imaged", Map.of("app", "imaged"), List.of("lameduck.io/serving"), 30);
+        cluster.service("imaged", Map.of("app", "imaged"));
+        cluster.awaitEndpoint("imaged", pod, false); // the gate is not True yet
         URI api = URI.create(cluster.adminConfig().getMasterUrl());
         int port = freePort();
         ToStringConsumer logs = new ToStringConsumer();
@@ -99,7 +86,7 @@ class AgentImageOnClusterTest {
                         "KUBERNETES_SERVICE_HOST", api.getHost(),
                         "KUBERNETES_SERVICE_PORT", Integer.toString(api.getPort()),
                         "POD_NAME", "imaged",
-                        "POD_NAMESPACE", namespace,
+                        "POD_NAMESPACE", cluster.namespace(),
                         "LAMEDUCK_SERVER_PORT", Integer.toString(port)))
                 .withFileSystemBind(serviceAccount(dir.resolve("sa")).toString(), "/var/run/secrets/kubernetes.io/serviceaccount", BindMode.READ_ONLY)
                 .withFileSystemBind(readable(dir.resolve("config"), Map.of("lameduck.yaml", CONFIG)).toString(), "/etc/lameduck", BindMode.READ_ONLY)
@@ -109,7 +96,7 @@ class AgentImageOnClusterTest {
                 .waitingFor(Wait.forLogMessage(".*STARTING -> READY.*", 1).withStartupTimeout(Duration.ofSeconds(60)))) {
             agent.start();
 
-            awaitEndpoint(admin, namespace, "imaged", pod, true); // the agent set its readiness gate True
+            cluster.awaitEndpoint("imaged", pod, true); // the agent set its readiness gate True
             HttpResponse<String> ready = HttpClient.newHttpClient().send(
                     HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz")).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(ready.statusCode()).isEqualTo(200);
@@ -131,11 +118,10 @@ class AgentImageOnClusterTest {
         assertThat(withdraw.get("outcome").asText()).isEqualTo("completed");
         assertThat(withdraw.get("detail").asText()).contains("confirmed");
 
-        assertThat(gate(admin.pods().inNamespace(namespace).withName("imaged").get())).isEqualTo("False");
-        assertThat(KubeTestSupport.endpointReady(admin, namespace, "imaged", pod)).contains(false);
+        assertThat(gate(cluster.pod("imaged"))).isEqualTo("False");
+        assertThat(cluster.endpointReady("imaged", pod)).contains(false);
         await("the agent's Events").atMost(Duration.ofSeconds(10)).untilAsserted(() ->
-                assertThat(admin.v1().events().inNamespace(namespace).withField("involvedObject.name", "imaged").list()
-                        .getItems().stream().map(Event::getReason).toList()).contains("DrainStarted", "Withdrawn", "DrainCompleted"));
+                assertThat(cluster.eventReasons("imaged")).contains("DrainStarted", "Withdrawn", "DrainCompleted"));
     }
 
     private static String gate(Pod pod) {
@@ -149,9 +135,9 @@ class AgentImageOnClusterTest {
                 ? new String(Base64.getDecoder().decode(cluster.adminConfig().getCaCertData()), StandardCharsets.UTF_8)
                 : Files.readString(Path.of(cluster.adminConfig().getCaCertFile()));
         return readable(dir, Map.of(
-                "token", agentClient.getConfiguration().getOauthToken(),
+                "token", cluster.agentToken(KubeFixture.AGENT_ACCOUNT, rules -> rules),
                 "ca.crt", ca,
-                "namespace", namespace));
+                "namespace", cluster.namespace()));
     }
 
     /** A directory of files that uid 10001 in the container can read. */

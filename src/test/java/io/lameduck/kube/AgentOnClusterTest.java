@@ -1,15 +1,12 @@
 package io.lameduck.kube;
 
-import static io.lameduck.kube.KubeTestSupport.awaitEndpoint;
 import static io.lameduck.kube.KubeTestSupport.config;
 import static io.lameduck.kube.KubeTestSupport.labels;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.lameduck.Agent;
 import io.lameduck.config.AgentConfig;
 import io.lameduck.maintenance.MaintenanceStatus;
@@ -27,37 +24,22 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The whole agent (admin server, lifecycle, drain) wired to a real cluster, as the chart's Role allows. */
 @Tag("kube")
 class AgentOnClusterTest {
-    private static KubeTestCluster cluster;
-    private static KubernetesClient admin;
-    private static KubernetesClient agentClient;
-    private static String namespace;
+    @RegisterExtension
+    final KubeFixture cluster = KubeFixture.namespacePerTest("agent");
+
     private final HttpClient http = HttpClient.newHttpClient();
 
-    @BeforeAll
-    static void cluster() {
-        cluster = KubeTestCluster.get();
-        admin = cluster.admin();
-        namespace = cluster.namespace("agent");
-        agentClient = cluster.agentClient(namespace, "lameduck", true);
-    }
-
-    @AfterAll
-    static void closeClient() {
-        agentClient.close();
-    }
-
-    private static Agent agentFor(String podName, String yaml) {
+    private Agent agentFor(String podName, String yaml) {
         AgentConfig config = config("server: {host: 127.0.0.1, port: 0}\n" + yaml);
         PrometheusRegistry registry = new PrometheusRegistry();
-        KubeIntegration kube = KubeIntegration.using(config, agentClient, new PodIdentity(podName, namespace), registry);
+        KubeIntegration kube = KubeIntegration.using(config, cluster.agentClient(), cluster.identity(podName), registry);
         return Agent.create(config, registry, Optional.of(kube));
     }
 
@@ -70,9 +52,9 @@ class AgentOnClusterTest {
 
     @Test
     void aRestartedAgentOnADeletingPodComesUpDrainingAndNeverReady() throws Exception {
-        cluster.kubelet().runPod(namespace, "restarted", labels("restarted", true), List.of(), 60);
+        cluster.runPod("restarted", labels("restarted", true), List.of(), 60);
         // The pod is being deleted while the agent is down; no kubelet finishes the deletion.
-        admin.pods().inNamespace(namespace).withName("restarted").withGracePeriod(60).delete();
+        cluster.deletePod("restarted", 60);
         Agent agent = agentFor("restarted", "drain: {propagationDelay: 100ms, withdraw: {strategy: label, timeout: 5s}}\n");
         try {
             agent.start();
@@ -86,18 +68,15 @@ class AgentOnClusterTest {
             assertThat(call(agent, "GET", "/readyz", null).get("httpStatus").asInt()).isEqualTo(503);
         } finally {
             agent.stop();
-            admin.pods().inNamespace(namespace).withName("restarted").withGracePeriod(0).delete();
         }
     }
 
     @Test
     void aRestartedAgentRestoresMaintenanceFromThePodAnnotationAndEndsItOnRequest() throws Exception {
-        Pod pod = cluster.kubelet().runPod(namespace, "maintained", labels("maintained", true), List.of(), 30);
-        cluster.service(namespace, "maintained", labels("maintained", true));
-        awaitEndpoint(admin, namespace, "maintained", pod, true);
+        Pod pod = cluster.servingPod("maintained", labels("maintained", true), 30);
         String yaml = "drain: {withdraw: {strategy: label, timeout: 10s}}\n";
         Instant since = Instant.now().truncatedTo(ChronoUnit.MILLIS);
-        try (KubeIntegration before = KubeIntegration.using(config(yaml), agentClient, new PodIdentity("maintained", namespace),
+        try (KubeIntegration before = KubeIntegration.using(config(yaml), cluster.agentClient(), cluster.identity("maintained"),
                 new PrometheusRegistry())) {
             before.withdrawal().withdraw(Duration.ofSeconds(10)); // what the previous agent did when maintenance began
             before.maintenanceStore().save(new MaintenanceStatus(true, "kernel upgrade", since, since.plus(Duration.ofHours(1)), "withdrawn"));
@@ -110,17 +89,17 @@ class AgentOnClusterTest {
             JsonNode ready = call(agent, "GET", "/readyz", null);
             assertThat(ready.get("httpStatus").asInt()).isEqualTo(503);
             assertThat(ready.get("reason").asText()).isEqualTo("maintenance: kernel upgrade");
-            assertThat(admin.pods().inNamespace(namespace).withName("maintained").get().getMetadata().getLabels())
+            assertThat(cluster.pod("maintained").getMetadata().getLabels())
                     .containsEntry("lameduck.io/serving", "false");
-            awaitEndpoint(admin, namespace, "maintained", pod, null);
+            cluster.awaitEndpoint("maintained", pod, null);
 
             JsonNode off = call(agent, "DELETE", "/maintenance", null);
             assertThat(off.get("active").asBoolean()).isFalse();
-            assertThat(admin.pods().inNamespace(namespace).withName("maintained").get().getMetadata().getLabels())
+            assertThat(cluster.pod("maintained").getMetadata().getLabels())
                     .containsEntry("lameduck.io/serving", "true");
-            assertThat(admin.pods().inNamespace(namespace).withName("maintained").get().getMetadata().getAnnotations())
+            assertThat(cluster.pod("maintained").getMetadata().getAnnotations())
                     .doesNotContainKey("lameduck.io/maintenance");
-            awaitEndpoint(admin, namespace, "maintained", pod, true);
+            cluster.awaitEndpoint("maintained", pod, true);
             assertThat(call(agent, "GET", "/readyz", null).get("httpStatus").asInt()).isEqualTo(200);
         } finally {
             agent.stop();
@@ -129,13 +108,13 @@ class AgentOnClusterTest {
 
     @Test
     void withTheReadinessGateTheAgentMakesThePodServingAtStartAndPrestopWithdrawsItVerified() throws Exception {
-        Pod pod = cluster.kubelet().runPod(namespace, "gated", Map.of("app", "gated"), List.of("lameduck.io/serving"), 30);
-        cluster.service(namespace, "gated", Map.of("app", "gated"));
-        awaitEndpoint(admin, namespace, "gated", pod, false); // the gate is not True yet: not ready
+        Pod pod = cluster.runPod("gated", Map.of("app", "gated"), List.of("lameduck.io/serving"), 30);
+        cluster.service("gated", Map.of("app", "gated"));
+        cluster.awaitEndpoint("gated", pod, false); // the gate is not True yet: not ready
         Agent agent = agentFor("gated", "drain: {propagationDelay: 100ms, withdraw: {strategy: readiness-gate, timeout: 10s}}\n");
         try {
             agent.start();
-            awaitEndpoint(admin, namespace, "gated", pod, true);
+            cluster.awaitEndpoint("gated", pod, true);
 
             // final=true: the pod is not being deleted, so a plain /prestop would be a container restart.
             JsonNode report = call(agent, "POST", "/prestop?final=true", null);
@@ -144,7 +123,7 @@ class AgentOnClusterTest {
             assertThat(withdraw.get("name").asText()).isEqualTo("withdraw");
             assertThat(withdraw.get("outcome").asText()).isEqualTo("completed");
             assertThat(withdraw.get("detail").asText()).contains("confirmed");
-            assertThat(KubeTestSupport.endpointReady(admin, namespace, "gated", pod)).contains(false);
+            assertThat(cluster.endpointReady("gated", pod)).contains(false);
             String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.port() + "/metrics")).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
             assertThat(metrics).contains("lameduck_withdrawal_duration_seconds_count{confirmed=\"true\",strategy=\"readiness-gate\"} 1")
@@ -152,8 +131,6 @@ class AgentOnClusterTest {
         } finally {
             agent.stop();
         }
-        List<String> reasons = admin.v1().events().inNamespace(namespace).withField("involvedObject.name", "gated").list()
-                .getItems().stream().map(Event::getReason).toList();
-        assertThat(reasons).contains("DrainStarted", "Withdrawn", "DrainCompleted");
+        assertThat(cluster.eventReasons("gated")).contains("DrainStarted", "Withdrawn", "DrainCompleted");
     }
 }

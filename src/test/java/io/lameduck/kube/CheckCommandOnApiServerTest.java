@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
-import io.fabric8.kubernetes.client.Config;
 import io.lameduck.AgentProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,9 +13,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -32,22 +31,18 @@ class CheckCommandOnApiServerTest {
     private static final UnaryOperator<List<PolicyRule>> CREATE_PODS = rules -> List.of(new PolicyRuleBuilder()
             .withApiGroups("").withResources("pods").withVerbs("create").build());
 
-    private static KubeTestCluster cluster;
+    @RegisterExtension
+    final KubeFixture cluster = KubeFixture.namespacePerTest("check");
 
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void startTheApiServer() {
-        cluster = KubeTestCluster.get();
-    }
-
     @Test
     void aDryRunPodThatNoWebhookInjectsFailsTheCheckWithWhatToCheckAndNothingIsStored() throws Exception {
-        String ns = cluster.namespace("check-uninjected");
+        String ns = cluster.namespace();
         cluster.admin().namespaces().withName(ns).edit(n -> new NamespaceBuilder(n).editMetadata()
                 .addToLabels("lameduck.io/inject", "enabled").endMetadata().build());
-        String token = cluster.agentToken(ns, "tester", CREATE_PODS);
+        String token = cluster.agentToken("tester", CREATE_PODS);
 
         long started = System.nanoTime();
         Run run = run(token, Map.of(), "check", "injection", "--namespace", ns, "--timeout", "4");
@@ -67,8 +62,8 @@ class CheckCommandOnApiServerTest {
 
     @Test
     void withoutCreateOnPodsTheCheckSaysItIsRbacAtOnce() throws Exception {
-        String ns = cluster.namespace("check-forbidden");
-        String token = cluster.agentToken(ns, "tester", null);
+        String ns = cluster.namespace();
+        String token = cluster.agentToken("tester", null);
 
         long started = System.nanoTime();
         Run run = run(token, Map.of(), "check", "injection", "--namespace", ns, "--timeout", "60");
@@ -84,16 +79,16 @@ class CheckCommandOnApiServerTest {
 
     @Test
     void theAgentsRbacCheckPassesWithTheChartsRoleAndListsWhatIsMissingAndWhatItDegrades() throws Exception {
-        String ns = cluster.namespace("check-rbac");
+        String ns = cluster.namespace();
         Path config = Files.writeString(dir.resolve("lameduck.yaml"), "drain: {withdraw: {strategy: readiness-gate}}\nkube: {events: true}\n");
         Map<String, String> pod = Map.of("POD_NAME", "web-0", "POD_NAMESPACE", ns);
 
-        Run granted = run(cluster.agentToken(ns, "agent", rules -> rules), pod, "check", "rbac", "--config", config.toString());
+        Run granted = run(cluster.agentToken("agent", rules -> rules), pod, "check", "rbac", "--config", config.toString());
         assertThat(granted.exit()).as(granted.toString()).isZero();
         assertThat(granted.stdout()).isEqualTo("RBAC works: the service account of pod " + ns + "/web-0 may do everything the agent "
                 + "needs in namespace " + ns + " with withdraw strategy readiness-gate");
 
-        String weak = cluster.agentToken(ns, "weak", rules -> rules.stream().filter(r -> !r.getResources().contains("pods/status")
+        String weak = cluster.agentToken("weak", rules -> rules.stream().filter(r -> !r.getResources().contains("pods/status")
                 && !r.getResources().contains("events")).toList());
         Run missing = run(weak, pod, "check", "rbac", "--config", config.toString());
         assertThat(missing.exit()).as(missing.toString()).isEqualTo(6);
@@ -131,7 +126,7 @@ class CheckCommandOnApiServerTest {
     private record Run(int exit, String stdout, String stderr) {}
 
     private Run run(String token, Map<String, String> env, String... args) throws Exception {
-        return run(kubeconfig(token), env, args);
+        return run(cluster.kubeconfig(Files.createTempFile(dir, "kubeconfig", ".yaml"), token), env, args);
     }
 
     private static Run run(Path kubeconfig, Map<String, String> env, String... args) throws Exception {
@@ -141,19 +136,5 @@ class CheckCommandOnApiServerTest {
             int exit = process.awaitExit(Duration.ofSeconds(90));
             return new Run(exit, String.join("\n", process.stdout()), process.stderrText());
         }
-    }
-
-    private Path kubeconfig(String token) throws Exception {
-        Config admin = cluster.adminConfig();
-        String ca = admin.getCaCertData() != null ? "certificate-authority-data: " + admin.getCaCertData()
-                : "certificate-authority: " + admin.getCaCertFile();
-        return Files.writeString(Files.createTempFile(dir, "kubeconfig", ".yaml"), """
-                apiVersion: v1
-                kind: Config
-                clusters: [{name: test, cluster: {server: "%s", %s}}]
-                users: [{name: checker, user: {token: "%s"}}]
-                contexts: [{name: test, context: {cluster: test, user: checker}}]
-                current-context: test
-                """.formatted(admin.getMasterUrl().replaceAll("/$", ""), ca, token));
     }
 }

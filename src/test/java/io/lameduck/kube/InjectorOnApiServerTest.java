@@ -51,6 +51,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import io.lameduck.testsupport.Command;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -68,7 +69,9 @@ class InjectorOnApiServerTest {
     @TempDir
     static Path dir;
 
-    private static KubeTestCluster cluster;
+    @RegisterExtension
+    static final KubeFixture cluster = KubeFixture.namespacePerClass("plain"); // unlabelled; the tests make labelled ones
+
     private static KubernetesClient admin;
     private static InjectorServer server;
     private static PrometheusRegistry registry;
@@ -78,7 +81,6 @@ class InjectorOnApiServerTest {
 
     @BeforeAll
     static void startInjectorAndRegisterTheChartsWebhook() throws Exception {
-        cluster = KubeTestCluster.get();
         admin = cluster.admin();
         caPem = testCertificates();
         Files.writeString(dir.resolve("template.yaml"), renderChart("templates/injector/configmap.yaml").get(0).at("/data/template.yaml").asText());
@@ -197,7 +199,7 @@ class InjectorOnApiServerTest {
 
     @Test
     void podsOutsideLabelledNamespacesAreInjectedOnlyWhenLabelledThemselves() {
-        String ns = cluster.namespace("plain");
+        String ns = cluster.namespace();
         Pod optedIn = plainPod("opted-in", 30);
         optedIn.getMetadata().getLabels().put("lameduck.io/inject", "enabled");
 
@@ -261,9 +263,9 @@ class InjectorOnApiServerTest {
             closedPort = socket.getLocalPort();
         }
         register("lameduck-injector-down", "https://127.0.0.1:" + closedPort + "/mutate", "lameduck-test/injector-down");
-        String ns = "down-" + System.nanoTime() % 100000;
-        admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns)
-                .addToLabels("lameduck-test/injector-down", "enabled").endMetadata().build()).create();
+        String ns = cluster.newNamespace("down");
+        admin.namespaces().withName(ns).edit(n -> new NamespaceBuilder(n).editMetadata()
+                .addToLabels("lameduck-test/injector-down", "enabled").endMetadata().build());
         awaitWebhookActive(ns, "lameduck-test/injector-down");
 
         long started = System.nanoTime();
@@ -339,7 +341,7 @@ class InjectorOnApiServerTest {
     }
 
     private static String labelledNamespace(String prefix) {
-        String ns = cluster.namespace(prefix);
+        String ns = cluster.newNamespace(prefix);
         admin.namespaces().withName(ns).edit(n -> new NamespaceBuilder(n).editMetadata().addToLabels("lameduck.io/inject", "enabled").endMetadata().build());
         awaitWebhookActive(ns, "lameduck.io/inject");
         return ns;

@@ -1,6 +1,5 @@
 package io.lameduck.kube;
 
-import static io.lameduck.kube.KubeTestSupport.awaitEndpoint;
 import static io.lameduck.kube.KubeTestSupport.labels;
 import static io.lameduck.testsupport.Slack.TOLERANCE;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -8,7 +7,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.client.Config;
 import io.lameduck.AgentProcess;
 import io.lameduck.http.Json;
 import java.net.URI;
@@ -25,6 +23,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -37,33 +36,33 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("process")
 class KilledMidDrainTest {
     private static final long GRACE_SECONDS = 10;
+
+    @RegisterExtension
+    final KubeFixture cluster = KubeFixture.namespacePerTest("killed");
+
     @TempDir
     Path dir;
 
     @Test
     void killedWithSigkillMidDrainTheRestartedAgentResumesDrainingAndEndsWithinThePodsDeadline() throws Exception {
-        KubeTestCluster cluster = KubeTestCluster.get();
-        String namespace = cluster.namespace("killed");
-        Pod pod = cluster.kubelet().runPod(namespace, "app", labels("app", true), List.of(), GRACE_SECONDS);
-        cluster.service(namespace, "app", labels("app", true));
-        awaitEndpoint(cluster.admin(), namespace, "app", pod, true);
-        Map<String, String> env = Map.of("KUBECONFIG", kubeconfig(cluster, cluster.agentToken(namespace, "lameduck", rules -> rules)).toString(),
-                "POD_NAME", "app", "POD_NAMESPACE", namespace, "LAMEDUCK_SERVER_HOST", "127.0.0.1", "LAMEDUCK_SERVER_PORT", "0");
+        Pod pod = cluster.servingPod("app", labels("app", true), GRACE_SECONDS);
+        Path kubeconfig = cluster.kubeconfig(dir.resolve("kubeconfig"), cluster.agentToken("lameduck", rules -> rules));
+        Map<String, String> env = Map.of("KUBECONFIG", kubeconfig.toString(),
+                "POD_NAME", "app", "POD_NAMESPACE", cluster.namespace(), "LAMEDUCK_SERVER_HOST", "127.0.0.1", "LAMEDUCK_SERVER_PORT", "0");
         Path config = Files.writeString(dir.resolve("lameduck.yaml"), "drain: {budget: 30s, safetyMargin: 1s, propagationDelay: 100ms, "
                 + "withdraw: {strategy: label, timeout: 3s}, hooks: [{name: long, type: sleep, duration: 60s, timeout: 60s}]}\n");
 
         try (AgentProcess first = AgentProcess.start(env, "serve", "--config", config.toString())) {
             first.awaitListening();
             first.awaitLine("-> READY");
-            cluster.admin().pods().inNamespace(namespace).withName("app").withGracePeriod(GRACE_SECONDS).delete();
+            cluster.deletePod("app", GRACE_SECONDS);
             first.awaitLine("started by pod-deletion");
             // withdrawn (the label), then 100ms of propagation: the drain is in its 60s hook when it is killed
-            await().atMost(Duration.ofSeconds(5)).until(() -> "false".equals(servingLabel(cluster, namespace)));
-            awaitEndpoint(cluster.admin(), namespace, "app", pod, null);
+            await().atMost(Duration.ofSeconds(5)).until(() -> "false".equals(cluster.servingLabel("app")));
+            cluster.awaitEndpoint("app", pod, null);
             first.kill9();
         }
-        Instant deletionTimestamp = Instant.parse(cluster.admin().pods().inNamespace(namespace).withName("app").get()
-                .getMetadata().getDeletionTimestamp());
+        Instant deletionTimestamp = Instant.parse(cluster.pod("app").getMetadata().getDeletionTimestamp());
 
         try (AgentProcess second = AgentProcess.start(env, "serve", "--config", config.toString())) {
             int port = second.awaitListening();
@@ -99,31 +98,11 @@ class KilledMidDrainTest {
             assertThat(finished).isBeforeOrEqualTo(deletionTimestamp.minusSeconds(1).plus(TOLERANCE));
             assertThat(Instant.parse(report[0].get("deadline").asText())).isBeforeOrEqualTo(deletionTimestamp.minusSeconds(1));
             assertThat(readiness).isNotEmpty().doesNotContain(200);
-            assertThat(servingLabel(cluster, namespace)).isEqualTo("false");
+            assertThat(cluster.servingLabel("app")).isEqualTo("false");
             assertThat(second.stdout()).anyMatch(l -> l.contains("STARTING -> DRAINING")).noneMatch(l -> l.contains("-> READY"));
 
             second.sigterm();
             assertThat(second.awaitExit(Duration.ofSeconds(10))).as(String.join("\n", second.stdout()) + second.stderrText()).isZero();
-        } finally {
-            cluster.admin().pods().inNamespace(namespace).withName("app").withGracePeriod(0).delete();
         }
-    }
-
-    private static String servingLabel(KubeTestCluster cluster, String namespace) {
-        return cluster.admin().pods().inNamespace(namespace).withName("app").get().getMetadata().getLabels().get("lameduck.io/serving");
-    }
-
-    private Path kubeconfig(KubeTestCluster cluster, String token) throws Exception {
-        Config admin = cluster.adminConfig();
-        String ca = admin.getCaCertData() != null ? "certificate-authority-data: " + admin.getCaCertData()
-                : "certificate-authority: " + admin.getCaCertFile();
-        return Files.writeString(dir.resolve("kubeconfig"), """
-                apiVersion: v1
-                kind: Config
-                clusters: [{name: test, cluster: {server: "%s", %s}}]
-                users: [{name: agent, user: {token: "%s"}}]
-                contexts: [{name: test, context: {cluster: test, user: agent}}]
-                current-context: test
-                """.formatted(admin.getMasterUrl().replaceAll("/$", ""), ca, token));
     }
 }

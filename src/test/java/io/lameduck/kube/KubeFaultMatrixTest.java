@@ -1,6 +1,5 @@
 package io.lameduck.kube;
 
-import static io.lameduck.kube.KubeTestSupport.awaitEndpoint;
 import static io.lameduck.kube.KubeTestSupport.config;
 import static io.lameduck.kube.KubeTestSupport.labels;
 import static io.lameduck.testsupport.Slack.TOLERANCE;
@@ -9,7 +8,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
 import io.fabric8.kubernetes.client.Config;
@@ -38,9 +36,9 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The fault matrix against the real kube-apiserver: the whole agent (listener, lifecycle, drain) talks to the API
@@ -53,17 +51,11 @@ class KubeFaultMatrixTest {
     private static final String DRAIN = "drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 100ms, "
             + "withdraw: {strategy: %s, timeout: 3s}}\n";
 
-    private static KubeTestCluster cluster;
-    private static String namespace;
-    private static int names;
+    @RegisterExtension
+    final KubeFixture cluster = KubeFixture.namespacePerTest("fault-matrix");
+
     private final HttpClient http = HttpClient.newHttpClient();
     private final List<AutoCloseable> cleanup = new ArrayList<>();
-
-    @BeforeAll
-    static void cluster() {
-        cluster = KubeTestCluster.get();
-        namespace = cluster.namespace("fault-matrix");
-    }
 
     @AfterEach
     void cleanUp() throws Exception {
@@ -72,12 +64,9 @@ class KubeFaultMatrixTest {
         }
     }
 
-    /** A serving pod behind a Service that requires the serving label, and its endpoint ready. */
-    private static String servingPod(String prefix) {
-        String name = prefix + "-" + (++names);
-        Pod pod = cluster.kubelet().runPod(namespace, name, labels(name, true), List.of(), 30);
-        cluster.service(namespace, name, labels(name, true));
-        awaitEndpoint(cluster.admin(), namespace, name, pod, true);
+    /** A serving pod behind a Service that requires the serving label, and its endpoint ready; its name. */
+    private String servingPod(String name) {
+        cluster.servingPod(name, labels(name, true), 30);
         return name;
     }
 
@@ -98,15 +87,15 @@ class KubeFaultMatrixTest {
     private Agent agent(String pod, String strategy, KubernetesClient client) throws Exception {
         AgentConfig config = config("server: {host: 127.0.0.1, port: 0}\n" + DRAIN.formatted(strategy));
         PrometheusRegistry registry = new PrometheusRegistry();
-        KubeIntegration kube = KubeIntegration.using(config, client, new PodIdentity(pod, namespace), registry);
+        KubeIntegration kube = KubeIntegration.using(config, client, cluster.identity(pod), registry);
         Agent agent = Agent.create(config, registry, Optional.of(kube));
         cleanup.add(agent::stop);
         agent.start();
         return agent;
     }
 
-    private static String token(String pod, UnaryOperator<List<PolicyRule>> rules) {
-        return cluster.agentToken(namespace, "sa-" + pod, rules);
+    private String token(String pod, UnaryOperator<List<PolicyRule>> rules) {
+        return cluster.agentToken("sa-" + pod, rules);
     }
 
     /**
@@ -145,10 +134,6 @@ class KubeFaultMatrixTest {
         return Json.MAPPER.createObjectNode().put("status", response.statusCode()).set("body", Json.MAPPER.readTree(response.body()));
     }
 
-    private static String servingLabel(String pod) {
-        return cluster.admin().pods().inNamespace(namespace).withName(pod).get().getMetadata().getLabels().get("lameduck.io/serving");
-    }
-
     @Test
     void apiUnreachableAtStartUpTheAgentComesUpAndDrainsOnProbeAlone() throws Exception {
         String pod = servingPod("down-at-start");
@@ -182,7 +167,7 @@ class KubeFaultMatrixTest {
     void markingThePodServingAtStartUpIsRetriedUntilTheApiTakesIt() throws Exception {
         // Seen in the benchmark: the start-up patch timed out on a node short of CPU, and the pod never became Ready.
         String pod = servingPod("late-mark");
-        cluster.admin().pods().inNamespace(namespace).withName(pod)
+        cluster.admin().pods().inNamespace(cluster.namespace()).withName(pod)
                 .edit(p -> new io.fabric8.kubernetes.api.model.PodBuilder(p).editMetadata()
                         .addToLabels("lameduck.io/serving", "false").endMetadata().build());
         FaultInjectingApiProxy proxy = proxy();
@@ -193,11 +178,11 @@ class KubeFaultMatrixTest {
         Agent agent = agent(pod, "label", client(proxy.url(), token(pod, rules -> rules)));
 
         assertThat(agent.lifecycle().state()).isEqualTo(State.READY);
-        await().atMost(Duration.ofSeconds(30)).until(() -> "true".equals(servingLabel(pod)));
+        await().atMost(Duration.ofSeconds(30)).until(() -> "true".equals(cluster.servingLabel(pod)));
         assertThat(proxy.seen()).filteredOn(seen -> "PATCH".equals(seen.method()) && seen.fault() instanceof Fault.Status)
                 .as("the first marks were refused").isNotEmpty();
         drain(agent, "completed");
-        assertThat(servingLabel(pod)).as("no late retry put the drained pod back").isEqualTo("false");
+        assertThat(cluster.servingLabel(pod)).as("no late retry put the drained pod back").isEqualTo("false");
     }
 
     @Test
@@ -211,8 +196,8 @@ class KubeFaultMatrixTest {
         assertThat(proxy.seen()).filteredOn(seen -> isGetOf(pod, seen.method(), seen.path())).hasSize(1);
     }
 
-    private static boolean isGetOf(String pod, String method, String path) {
-        return "GET".equals(method) && path.endsWith("/namespaces/" + namespace + "/pods/" + pod);
+    private boolean isGetOf(String pod, String method, String path) {
+        return "GET".equals(method) && path.endsWith("/namespaces/" + cluster.namespace() + "/pods/" + pod);
     }
 
     /** KubeIntegration.connect as the agent's start-up does it (kube.mode enabled), through the proxy. */
@@ -221,7 +206,7 @@ class KubeFaultMatrixTest {
                 token(pod, rules -> rules));
         cleanup.add(() -> Files.deleteIfExists(kubeconfig));
         return KubeIntegration.connect(config("kube: {mode: enabled}\n"), Map.of("KUBECONFIG", kubeconfig.toString(),
-                "POD_NAME", pod, "POD_NAMESPACE", namespace), new PrometheusRegistry(), kubeconfig.resolveSibling("no-namespace-file"));
+                "POD_NAME", pod, "POD_NAMESPACE", cluster.namespace()), new PrometheusRegistry(), kubeconfig.resolveSibling("no-namespace-file"));
     }
 
     @Test
@@ -234,7 +219,7 @@ class KubeFaultMatrixTest {
         JsonNode report = drain(agent, "completed");
         assertThat(step(report, "withdraw").get("outcome").asText()).isEqualTo("failed");
         assertThat(step(report, "withdraw").get("durationSeconds").asDouble()).isLessThan(3.0 + TOLERANCE.toMillis() / 1000.0);
-        assertThat(servingLabel(pod)).isEqualTo("true"); // nothing reached the API
+        assertThat(cluster.servingLabel(pod)).isEqualTo("true"); // nothing reached the API
     }
 
     @Test
@@ -260,7 +245,7 @@ class KubeFaultMatrixTest {
         JsonNode report = drain(agent, "completed");
         assertThat(step(report, "withdraw").get("outcome").asText()).isEqualTo("completed");
         assertThat(step(report, "withdraw").get("detail").asText()).contains("confirmed");
-        assertThat(servingLabel(pod)).isEqualTo("false");
+        assertThat(cluster.servingLabel(pod)).isEqualTo("false");
     }
 
     @Test
@@ -271,7 +256,7 @@ class KubeFaultMatrixTest {
         JsonNode report = drain(agent, "completed");
         assertThat(step(report, "withdraw").get("outcome").asText()).isEqualTo("failed");
         assertThat(step(report, "withdraw").get("detail").asText()).contains("patch pods is forbidden").contains("fell back to probe");
-        assertThat(servingLabel(pod)).isEqualTo("true");
+        assertThat(cluster.servingLabel(pod)).isEqualTo("true");
     }
 
     @Test
@@ -283,7 +268,7 @@ class KubeFaultMatrixTest {
         JsonNode report = drain(agent, "completed");
         JsonNode withdraw = step(report, "withdraw");
         assertThat(withdraw.get("durationSeconds").asDouble()).isLessThan(3.0 + TOLERANCE.toMillis() / 1000.0);
-        assertThat(servingLabel(pod)).isEqualTo("false"); // the flip itself was allowed
+        assertThat(cluster.servingLabel(pod)).isEqualTo("false"); // the flip itself was allowed
         assertThat(withdraw.get("detail").asText()).containsAnyOf("confirmed", "not verified", "unverified");
     }
 
@@ -300,7 +285,7 @@ class KubeFaultMatrixTest {
         assertThat(step(report, "withdraw").get("outcome").asText()).as(report.toString()).isEqualTo("completed");
         assertThat(step(report, "withdraw").get("detail").asText()).contains("confirmed");
         assertThat(proxy.seen()).filteredOn(s -> s.fault() instanceof Fault.Status).hasSizeGreaterThan(1);
-        assertThat(servingLabel(pod)).isEqualTo("false");
+        assertThat(cluster.servingLabel(pod)).isEqualTo("false");
     }
 
     @Test
@@ -320,7 +305,7 @@ class KubeFaultMatrixTest {
             }
         });
         await().atMost(Duration.ofSeconds(3)).until(() -> sliceWatches.get() >= 2); // cut, and watched again
-        cluster.kubelet().containersReady(namespace, pod, false); // the readiness probe sees /readyz 503
+        cluster.containersReady(pod, false); // the readiness probe sees /readyz 503
 
         JsonNode report = drained.get(20, java.util.concurrent.TimeUnit.SECONDS);
         assertThat(step(report, "withdraw").get("outcome").asText()).as(report.toString()).isEqualTo("completed");

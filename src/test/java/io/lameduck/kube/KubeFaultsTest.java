@@ -20,21 +20,21 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.event.Level;
 
 /** Faults never block past the timeout: a service account without the Role, and an API that is not there. */
 @Tag("kube")
 class KubeFaultsTest {
-    private static KubeTestCluster cluster;
-    private static String namespace;
+    @RegisterExtension
+    static final KubeFixture cluster = KubeFixture.namespacePerClass("faults");
+
     private LogCapture logs;
 
     @BeforeAll
-    static void cluster() {
-        cluster = KubeTestCluster.get();
-        namespace = cluster.namespace("faults");
-        cluster.kubelet().runPod(namespace, "app", Map.of("app", "app", "lameduck.io/serving", "true"), List.of("lameduck.io/serving"), 30);
-        cluster.service(namespace, "app", Map.of("app", "app"));
+    static void podAndService() {
+        cluster.runPod("app", Map.of("app", "app", "lameduck.io/serving", "true"), List.of("lameduck.io/serving"), 30);
+        cluster.service("app", Map.of("app", "app"));
     }
 
     @BeforeEach
@@ -50,15 +50,16 @@ class KubeFaultsTest {
     @Test
     void withoutTheRoleEveryFeatureDegradesQuicklyAndThe403IsLoggedOnceAndCounted() throws Exception {
         PrometheusRegistry registry = new PrometheusRegistry();
-        try (KubernetesClient unbound = cluster.agentClient(namespace, "no-role", false);
-                KubeIntegration kube = KubeIntegration.using(config("readiness-gate", "5s"), unbound, new PodIdentity("app", namespace), registry)) {
+        try (KubeIntegration kube = KubeIntegration.using(config("readiness-gate", "5s"), cluster.agentClient("no-role", false),
+                cluster.identity("app"), registry)) {
 
             assertThat(kube.rbac().checked()).isTrue();
             assertThat(kube.rbac().missing()).containsExactly("get pods", "watch pods", "patch pods", "patch pods/status", "list services",
                     "list discovery.k8s.io/endpointslices", "watch discovery.k8s.io/endpointslices", "create events", "list events");
             assertThat(kube.rbac().degraded()).contains("readiness-gate withdrawal (falls back to probe)",
                     "withdrawal verification on EndpointSlices (withdrawals stay unverified)", "Kubernetes Events on the pod (not written)");
-            assertThat(warnings()).anyMatch(m -> m.startsWith("RBAC: missing in namespace " + namespace + ": get pods, watch pods, patch pods, patch pods/status"));
+            assertThat(warnings()).anyMatch(m -> m.startsWith("RBAC: missing in namespace " + cluster.namespace()
+                    + ": get pods, watch pods, patch pods, patch pods/status"));
 
             long start = System.nanoTime();
             Withdrawal.Result first = kube.withdrawal().withdraw(Duration.ofSeconds(5));
@@ -95,7 +96,7 @@ class KubeFaultsTest {
         try (KubernetesClient nowhere = new KubernetesClientBuilder()
                 .withConfig(cluster.clientConfig("https://127.0.0.1:" + closedPort, "token")).build();
                 KubeIntegration kube = timed(Duration.ofMillis(5500), () -> KubeIntegration.using(config("label", "3s"), nowhere,
-                        new PodIdentity("app", namespace), new PrometheusRegistry()))) {
+                        cluster.identity("app"), new PrometheusRegistry()))) {
 
             assertThat(kube.rbac().checked()).isFalse();
             long start = System.nanoTime();
@@ -129,7 +130,7 @@ class KubeFaultsTest {
             try (KubernetesClient hanging = new KubernetesClientBuilder()
                     .withConfig(cluster.clientConfig("https://127.0.0.1:" + silent.getLocalPort(), "token")).build();
                     KubeIntegration kube = timed(Duration.ofMillis(5500), () -> KubeIntegration.using(config("readiness-gate", "2s"), hanging,
-                            new PodIdentity("app", namespace), new PrometheusRegistry()))) {
+                            cluster.identity("app"), new PrometheusRegistry()))) {
                 long start = System.nanoTime();
                 Withdrawal.Result result = kube.withdrawal().withdraw(Duration.ofSeconds(2));
                 Duration took = Duration.ofNanos(System.nanoTime() - start);
@@ -148,8 +149,7 @@ class KubeFaultsTest {
     @Test
     void aPodThatNoLongerExistsIs404AndDegradesWithoutBlocking() throws Exception {
         PrometheusRegistry registry = new PrometheusRegistry();
-        try (KubernetesClient agent = cluster.agentClient(namespace, "lameduck", true);
-                KubeIntegration kube = KubeIntegration.using(config("label", "3s"), agent, new PodIdentity("gone", namespace), registry)) {
+        try (KubeIntegration kube = KubeIntegration.using(config("label", "3s"), cluster.agentClient(), cluster.identity("gone"), registry)) {
             long start = System.nanoTime();
             Withdrawal.Result result = kube.withdrawal().withdraw(Duration.ofSeconds(3));
             Duration took = Duration.ofNanos(System.nanoTime() - start);

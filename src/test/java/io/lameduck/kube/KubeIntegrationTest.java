@@ -1,6 +1,5 @@
 package io.lameduck.kube;
 
-import static io.lameduck.kube.KubeTestSupport.awaitEndpoint;
 import static io.lameduck.kube.KubeTestSupport.config;
 import static io.lameduck.kube.KubeTestSupport.labels;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -21,12 +20,12 @@ import io.lameduck.drain.Outcome;
 import io.lameduck.drain.Propagation;
 import io.lameduck.drain.StepName;
 import io.lameduck.drain.StepReport;
-import io.lameduck.drain.Ticker;
 import io.lameduck.drain.TrafficReport;
 import io.lameduck.drain.Trigger;
 import io.lameduck.drain.Withdrawal;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
+import io.lameduck.time.Ticker;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -40,44 +39,26 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The rest of the integration against a real kube-apiserver: budget, deletion, maintenance, Events, a whole drain. */
 @Tag("kube")
 class KubeIntegrationTest {
-    private static KubeTestCluster cluster;
-    private static KubernetesClient admin;
-    private static KubernetesClient agent;
-    private static String namespace;
-
-    @BeforeAll
-    static void cluster() {
-        cluster = KubeTestCluster.get();
-        admin = cluster.admin();
-        namespace = cluster.namespace("integration");
-        agent = cluster.agentClient(namespace, "lameduck", true);
-    }
-
-    @AfterAll
-    static void closeClient() {
-        agent.close();
-    }
+    @RegisterExtension
+    final KubeFixture cluster = KubeFixture.namespacePerTest("integration");
 
     @Test
     void aPodBeingDeletedReportsTheTimeLeftUntilItsDeletionTimestampAndIsReadyFalseButNotWithdrawnWhileItStillServes() throws Exception {
-        Pod pod = cluster.kubelet().runPod(namespace, "deleted", Map.of("app", "deleted"), List.of(), 45);
-        cluster.service(namespace, "deleted", Map.of("app", "deleted"));
-        awaitEndpoint(admin, namespace, "deleted", pod, true);
-        try (KubeIntegration kube = KubeIntegration.using(config("probe", "5s"), agent, new PodIdentity("deleted", namespace),
+        Pod pod = cluster.servingPod("deleted", Map.of("app", "deleted"), 45);
+        try (KubeIntegration kube = KubeIntegration.using(config("probe", "5s"), cluster.agentClient(), cluster.identity("deleted"),
                 new PrometheusRegistry())) {
             assertThat(kube.budgetSource().budget()).isEqualTo(new BudgetSource.Budget(Duration.ofSeconds(45), "pod terminationGracePeriodSeconds"));
             assertThat(kube.podIsDeleting()).isFalse();
 
             // No kubelet finishes the deletion, so the pod stays with its deletionTimestamp set.
-            admin.pods().inNamespace(namespace).withName("deleted").withGracePeriod(60).delete();
+            cluster.deletePod("deleted", 60);
             Awaitility.await().atMost(Duration.ofSeconds(5)).until(kube::podIsDeleting);
 
             BudgetSource.Budget budget = kube.budgetSource().budget();
@@ -90,9 +71,7 @@ class KubeIntegrationTest {
             assertThat(result.detail()).contains("the pod is still serving in 1 of 1 EndpointSlice of Service deleted (ready=false seen after ");
             assertThat(result.report().readyFalseSeenAfterSeconds()).isLessThan(1.0);
             assertThat(result.report().servingFalseSeenAt()).isNull();
-            assertThat(KubeTestSupport.endpointReady(admin, namespace, "deleted", pod)).contains(false);
-        } finally {
-            admin.pods().inNamespace(namespace).withName("deleted").withGracePeriod(0).delete();
+            assertThat(cluster.endpointReady("deleted", pod)).contains(false);
         }
     }
 
@@ -103,16 +82,16 @@ class KubeIntegrationTest {
      */
     @Test
     void theKubeletsEvictedEventOnThePodShortensTheBudgetAndAlsoWithdrawsReady() throws Exception {
-        Pod pod = cluster.kubelet().runPod(namespace, "evicted", Map.of("app", "evicted"), List.of("lameduck.io/serving"), 30);
-        Pod other = cluster.kubelet().runPod(namespace, "neighbour", Map.of("app", "neighbour"), List.of(), 30);
-        try (KubeIntegration kube = KubeIntegration.using(config("readiness-gate", "1s"), agent, new PodIdentity("evicted", namespace),
+        Pod pod = cluster.runPod("evicted", Map.of("app", "evicted"), List.of("lameduck.io/serving"), 30);
+        Pod other = cluster.runPod("neighbour", Map.of("app", "neighbour"), List.of(), 30);
+        try (KubeIntegration kube = KubeIntegration.using(config("readiness-gate", "1s"), cluster.agentClient(), cluster.identity("evicted"),
                 new PrometheusRegistry())) {
             evicted(other);
             assertThat(kube.kubeletEviction()).as("a neighbour's eviction").isEmpty();
             assertThat(kube.budgetSource().budget().source()).isEqualTo("pod terminationGracePeriodSeconds");
 
             kube.markServing();
-            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> admin.pods().inNamespace(namespace).withName("evicted").get()
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> cluster.pod("evicted")
                     .getStatus().getConditions().stream().anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True")));
             evicted(pod);
             assertThat(kube.kubeletEviction()).hasValueSatisfying(e -> assertThat(e).startsWith("Evicted: Usage of EmptyDir volume"));
@@ -122,7 +101,7 @@ class KubeIntegrationTest {
 
             // The stand-in kubelet of these tests puts Ready back as it computes it; the watch sees every version in between.
             List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
-            try (io.fabric8.kubernetes.client.Watch ignored = admin.pods().inNamespace(namespace).withName("evicted").watch(
+            try (io.fabric8.kubernetes.client.Watch ignored = cluster.admin().pods().inNamespace(cluster.namespace()).withName("evicted").watch(
                     new io.fabric8.kubernetes.client.Watcher<>() {
                         @Override
                         public void eventReceived(Action action, Pod changed) {
@@ -136,16 +115,13 @@ class KubeIntegrationTest {
                 Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(seen)
                         .contains("Ready=False LameduckKubeletEviction", "lameduck.io/serving=False Withdrawn"));
             }
-        } finally {
-            admin.pods().inNamespace(namespace).withName("evicted").withGracePeriod(0).delete();
-            admin.pods().inNamespace(namespace).withName("neighbour").withGracePeriod(0).delete();
         }
     }
 
-    private static void evicted(Pod pod) {
-        admin.v1().events().inNamespace(namespace).resource(new io.fabric8.kubernetes.api.model.EventBuilder()
+    private void evicted(Pod pod) {
+        cluster.admin().v1().events().inNamespace(cluster.namespace()).resource(new io.fabric8.kubernetes.api.model.EventBuilder()
                 .withNewMetadata().withGenerateName(pod.getMetadata().getName() + ".").endMetadata()
-                .withNewInvolvedObject().withKind("Pod").withNamespace(namespace).withName(pod.getMetadata().getName())
+                .withNewInvolvedObject().withKind("Pod").withNamespace(cluster.namespace()).withName(pod.getMetadata().getName())
                 .withUid(pod.getMetadata().getUid()).endInvolvedObject()
                 .withReason("Evicted").withType("Warning").withMessage("Usage of EmptyDir volume \"tmp\" exceeds the limit \"64Mi\". ")
                 .withNewSource().withComponent("kubelet").endSource()
@@ -154,31 +130,31 @@ class KubeIntegrationTest {
 
     @Test
     void maintenanceIsPersistedAsAPodAnnotationAndReadBackByTheNextAgent() {
-        cluster.kubelet().runPod(namespace, "maint", Map.of("app", "maint"), List.of(), 30);
+        cluster.runPod("maint", Map.of("app", "maint"), List.of(), 30);
         Instant since = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         MaintenanceStatus on = new MaintenanceStatus(true, "kernel upgrade", since, since.plus(Duration.ofHours(1)), "withdrawn");
 
-        try (KubeIntegration first = KubeIntegration.using(config("label", "5s"), agent, new PodIdentity("maint", namespace),
+        try (KubeIntegration first = KubeIntegration.using(config("label", "5s"), cluster.agentClient(), cluster.identity("maint"),
                 new PrometheusRegistry())) {
             assertThat(first.persistedMaintenance()).isEmpty();
             first.maintenanceStore().save(on);
         }
-        assertThat(admin.pods().inNamespace(namespace).withName("maint").get().getMetadata().getAnnotations().get("lameduck.io/maintenance"))
+        assertThat(cluster.pod("maint").getMetadata().getAnnotations().get("lameduck.io/maintenance"))
                 .contains("\"reason\":\"kernel upgrade\"").contains("\"since\":\"" + since + "\"");
 
-        try (KubeIntegration restarted = KubeIntegration.using(config("label", "5s"), agent, new PodIdentity("maint", namespace),
+        try (KubeIntegration restarted = KubeIntegration.using(config("label", "5s"), cluster.agentClient(), cluster.identity("maint"),
                 new PrometheusRegistry())) {
             assertThat(restarted.persistedMaintenance()).contains(on);
             restarted.maintenanceStore().save(new MaintenanceStatus(false, "done", Instant.now(), null, null));
             assertThat(restarted.persistedMaintenance()).isEmpty();
         }
-        assertThat(admin.pods().inNamespace(namespace).withName("maint").get().getMetadata().getAnnotations())
+        assertThat(cluster.pod("maint").getMetadata().getAnnotations())
                 .doesNotContainKey("lameduck.io/maintenance");
     }
 
     @Test
     void drainAndMaintenanceEventsAreWrittenOnThePod() {
-        cluster.kubelet().runPod(namespace, "events", Map.of("app", "events"), List.of(), 30);
+        cluster.runPod("events", Map.of("app", "events"), List.of(), 30);
         Instant now = Instant.now();
         DrainReport report = new DrainReport("drain-1", Trigger.PRESTOP, DrainOutcome.DEADLINE_EXCEEDED, now, now.plusSeconds(9),
                 now.plusSeconds(8), "pod deletionTimestamp", 9.0,
@@ -191,7 +167,7 @@ class KubeIntegrationTest {
                         "10.244.0.9:51000", "reused", 0.0, 1.0, "the quiet period", false, List.of("10.244.0.9"), List.of(), null,
                         List.of(8081)));
 
-        try (KubeIntegration kube = KubeIntegration.using(config("label", "5s"), agent, new PodIdentity("events", namespace),
+        try (KubeIntegration kube = KubeIntegration.using(config("label", "5s"), cluster.agentClient(), cluster.identity("events"),
                 new PrometheusRegistry())) {
             kube.events().drainStarted("drain-1", Trigger.PRESTOP, now.plusSeconds(8));
             kube.events().stepFinished("drain-1", report.steps().get(0));
@@ -201,7 +177,8 @@ class KubeIntegrationTest {
             kube.maintenanceEvents().maintenanceChanged(new MaintenanceStatus(false, "done", now, null, "restored"));
         } // close() flushes the queue
 
-        List<Event> events = admin.v1().events().inNamespace(namespace).withField("involvedObject.name", "events").list().getItems();
+        List<Event> events = cluster.admin().v1().events().inNamespace(cluster.namespace()).withField("involvedObject.name", "events")
+                .list().getItems();
         assertThat(events).extracting(Event::getType, Event::getReason, Event::getMessage).containsExactlyInAnyOrder(
                 tuple("Normal", "DrainStarted", "drain drain-1 started by prestop; deadline " + now.plusSeconds(8)),
                 tuple("Normal", "Withdrawn", "drain drain-1: label: confirmed after 0.120s"),
@@ -215,7 +192,7 @@ class KubeIntegrationTest {
                 tuple("Warning", "DrainDeadlineExceeded", report.summary()),
                 tuple("Normal", "MaintenanceOn", "maintenance on: kernel upgrade; withdrawn"),
                 tuple("Normal", "MaintenanceOff", "maintenance off: done; restored"));
-        Pod pod = admin.pods().inNamespace(namespace).withName("events").get();
+        Pod pod = cluster.pod("events");
         assertThat(events).allSatisfy(e -> {
             assertThat(e.getInvolvedObject().getUid()).isEqualTo(pod.getMetadata().getUid());
             assertThat(e.getSource().getComponent()).isEqualTo("lameduck");
@@ -224,12 +201,10 @@ class KubeIntegrationTest {
 
     @Test
     void aWholeDrainWithTheLabelStrategyConfirmsTheWithdrawalAndTellsTheCluster() throws Exception {
-        Pod pod = cluster.kubelet().runPod(namespace, "drain", labels("drain", true), List.of(), 40);
-        cluster.service(namespace, "drain", labels("drain", true));
-        awaitEndpoint(admin, namespace, "drain", pod, true);
+        Pod pod = cluster.servingPod("drain", labels("drain", true), 40);
         AgentConfig config = config("drain:\n  budget: 30s\n  propagationDelay: 100ms\n  withdraw:\n    strategy: label\n    timeout: 10s\n");
         ExecutorService hooks = Executors.newCachedThreadPool();
-        try (KubeIntegration kube = KubeIntegration.using(config, agent, new PodIdentity("drain", namespace), new PrometheusRegistry())) {
+        try (KubeIntegration kube = KubeIntegration.using(config, cluster.agentClient(), cluster.identity("drain"), new PrometheusRegistry())) {
             Lifecycle lifecycle = new Lifecycle();
             lifecycle.moveTo(State.READY, "test");
             Drainer drainer = new Drainer(lifecycle, kube.withdrawal(), List.of(), config.drain().withdraw().timeout(),
@@ -249,26 +224,25 @@ class KubeIntegrationTest {
             assertThat(report.withdrawal().warnings()).containsExactly("the pod is the last serving endpoint of Service drain: "
                     + "withdrawing it leaves it with none (drain.withdraw.lastServingEndpoint: withdraw)");
             assertThat(report.withdrawal().servingFalseSeenAfterSeconds()).isNotNull();
-            assertThat(KubeTestSupport.endpointReady(admin, namespace, "drain", pod)).isEmpty();
+            assertThat(cluster.endpointReady("drain", pod)).isEmpty();
         } finally {
             hooks.shutdownNow();
         }
-        assertThat(admin.v1().events().inNamespace(namespace).withField("involvedObject.name", "drain").list().getItems())
-                .extracting(Event::getReason) // the Service has no other pod: withdrawing this one is warned about
+        assertThat(cluster.eventReasons("drain")) // the Service has no other pod: withdrawing this one is warned about
                 .containsExactlyInAnyOrder("DrainStarted", "LastServingEndpoint", "Withdrawn", "DrainCompleted");
     }
 
     @Test
     void connectFindsTheApiThroughKubeconfigAndThePodThroughTheDownwardApiVariables() throws Exception {
-        cluster.kubelet().runPod(namespace, "connect", Map.of("app", "connect"), List.of(), 30);
+        cluster.runPod("connect", Map.of("app", "connect"), List.of(), 30);
         Map<String, String> env = Map.of("KUBECONFIG", Path.of("target/kube/kubeconfig.yaml").toAbsolutePath().toString(),
-                "POD_NAME", "connect", "POD_NAMESPACE", namespace, "HOST_IP", TestKubelet.NODE_IP);
+                "POD_NAME", "connect", "POD_NAMESPACE", cluster.namespace(), "HOST_IP", TestKubelet.NODE_IP);
 
         Optional<KubeIntegration> kube = KubeIntegration.connect(config("kube:\n  mode: enabled\n"), env, new PrometheusRegistry());
 
         assertThat(kube).isPresent();
         try (KubeIntegration connected = kube.get()) {
-            assertThat(connected.identity()).isEqualTo(new PodIdentity("connect", namespace, Optional.of(TestKubelet.NODE_IP)));
+            assertThat(connected.identity()).isEqualTo(new PodIdentity("connect", cluster.namespace(), Optional.of(TestKubelet.NODE_IP)));
             assertThat(connected.rbac().complete()).isTrue(); // the admin credentials of the test cluster
             assertThat(connected.podIsDeleting()).isFalse();
         }

@@ -34,7 +34,8 @@ import org.awaitility.Awaitility;
  * A real control plane for the {@code kube}-tagged tests: etcd and kube-apiserver started by fabric8
  * kube-api-test from the binaries {@code scripts/kube-binaries.sh} builds, plus a kube-controller-manager
  * running only the EndpointSlice controller. One per test JVM (started by the first test class that asks,
- * stopped when the JVM exits). There is no kubelet: {@link TestKubelet} plays its part for pod status.
+ * stopped when the JVM exits). There is no kubelet: {@link TestKubelet} plays its part for pod status. Tests reach
+ * it through {@link KubeFixture}, which gives each test (or class) a namespace of its own and cleans it up.
  */
 final class KubeTestCluster {
     static final String KUBE_VERSION = "1.34.2";
@@ -131,7 +132,10 @@ final class KubeTestCluster {
         return kubelet;
     }
 
-    /** A fresh namespace (namespaces are never cleaned up: there is no namespace controller; the cluster is thrown away). */
+    /**
+     * A fresh namespace. Nothing here empties a deleted namespace (there is no namespace controller):
+     * {@link KubeFixture} deletes its pods and then the namespace; the rest goes with the cluster.
+     */
     String namespace(String prefix) {
         String name = prefix + "-" + names.incrementAndGet();
         admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build()).create();

@@ -1,8 +1,6 @@
 package io.lameduck.kube;
 
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
-import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.Config;
 import io.lameduck.config.AgentConfig;
 import io.lameduck.config.ConfigException;
 import io.lameduck.config.ConfigLoader;
@@ -14,14 +12,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Map;
-import java.util.Objects;
-import java.util.Optional;
-import java.util.stream.Stream;
-import org.awaitility.Awaitility;
 
-/** Small helpers shared by the kube tests. */
+/** Small helpers shared by the kube tests (the cluster fixture itself: {@link KubeFixture}). */
 final class KubeTestSupport {
     private KubeTestSupport() {}
 
@@ -43,36 +36,32 @@ final class KubeTestSupport {
      * {@code token} to {@code file}; returns the file.
      */
     static Path tokenKubeconfig(Path file, String server, String token) throws IOException {
+        return writeKubeconfig(file, "server: \"" + server + "\"", token);
+    }
+
+    /**
+     * Writes a kubeconfig for an HTTPS {@code server} whose certificate is signed by the CA of {@code trusted} (the test API
+     * server's admin config), with a bearer {@code token}, to {@code file}; returns the file.
+     */
+    static Path tokenKubeconfig(Path file, String server, String token, Config trusted) throws IOException {
+        String ca = trusted.getCaCertData() != null ? "certificate-authority-data: " + trusted.getCaCertData()
+                : "certificate-authority: " + trusted.getCaCertFile();
+        return writeKubeconfig(file, "server: \"" + server + "\", " + ca, token);
+    }
+
+    private static Path writeKubeconfig(Path file, String cluster, String token) throws IOException {
         return Files.writeString(file, """
                 apiVersion: v1
                 kind: Config
-                clusters: [{name: c, cluster: {server: "%s"}}]
+                clusters: [{name: c, cluster: {%s}}]
                 users: [{name: u, user: {token: "%s"}}]
                 contexts: [{name: x, context: {cluster: c, user: u}}]
                 current-context: x
-                """.formatted(server, token));
+                """.formatted(cluster, token));
     }
 
     static Map<String, String> labels(String app, boolean serving) {
         return Map.of("app", app, "lameduck.io/serving", Boolean.toString(serving));
-    }
-
-    /** The pod's endpoint in the Service's EndpointSlices: its {@code ready} condition, or empty when not listed. */
-    static Optional<Boolean> endpointReady(KubernetesClient admin, String namespace, String service, Pod pod) {
-        return admin.discovery().v1().endpointSlices().inNamespace(namespace)
-                .withLabel(EndpointVerifier.SERVICE_NAME_LABEL, service).list().getItems().stream()
-                .flatMap(slice -> slice.getEndpoints() == null ? Stream.empty() : slice.getEndpoints().stream())
-                .filter(e -> e.getTargetRef() != null && pod.getMetadata().getUid().equals(e.getTargetRef().getUid()))
-                .map(Endpoint::getConditions)
-                .map(c -> c.getReady() == null || c.getReady())
-                .findFirst();
-    }
-
-    /** Waits until the pod's endpoint is {@code ready} (true/false), or gone ({@code null}). */
-    static void awaitEndpoint(KubernetesClient admin, String namespace, String service, Pod pod, Boolean ready) {
-        Awaitility.await("endpoint of " + pod.getMetadata().getName() + " in Service " + service + " " + (ready == null ? "gone" : "ready=" + ready))
-                .atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20))
-                .until(() -> Objects.equals(endpointReady(admin, namespace, service, pod).orElse(null), ready));
     }
 
     static String scrape(PrometheusRegistry registry) {

@@ -1,16 +1,14 @@
 package io.lameduck.kube;
 
-import static io.lameduck.kube.KubeTestSupport.awaitEndpoint;
 import static io.lameduck.kube.KubeTestSupport.config;
 import static io.lameduck.kube.KubeTestSupport.labels;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.Watch;
-import io.lameduck.drain.Deadline;
 import io.lameduck.drain.Withdrawal;
+import io.lameduck.time.Deadline;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Duration;
 import java.util.List;
@@ -20,54 +18,37 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Withdrawal strategies against a real kube-apiserver and the real EndpointSlice controller. */
 @Tag("kube")
 class KubeWithdrawalTest {
     private static final String GATE = "lameduck.io/serving";
-    private static KubeTestCluster cluster;
-    private static KubernetesClient admin;
-    private static KubernetesClient agent;
-    private static String namespace;
 
-    @BeforeAll
-    static void cluster() {
-        cluster = KubeTestCluster.get();
-        admin = cluster.admin();
-        namespace = cluster.namespace("withdraw");
-        agent = cluster.agentClient(namespace, "lameduck", true);
-    }
-
-    @AfterAll
-    static void closeClient() {
-        agent.close();
-    }
+    @RegisterExtension
+    final KubeFixture cluster = KubeFixture.namespacePerTest("withdraw");
 
     @Test
     void labelStrategyTakesThePodOutOfTheEndpointSliceAndPutsItBack() throws Exception {
-        Pod pod = cluster.kubelet().runPod(namespace, "label", labels("label", true), List.of(), 30);
-        cluster.service(namespace, "label", labels("label", true));
-        awaitEndpoint(admin, namespace, "label", pod, true);
+        Pod pod = cluster.servingPod("label", labels("label", true), 30);
         PrometheusRegistry registry = new PrometheusRegistry();
 
-        try (KubeIntegration kube = KubeIntegration.using(config("label", "10s"), agent, new PodIdentity("label", namespace), registry)) {
+        try (KubeIntegration kube = KubeIntegration.using(config("label", "10s"), cluster.agentClient(), cluster.identity("label"), registry)) {
             assertThat(kube.rbac().complete()).as("the chart's Role grants everything: %s", kube.rbac()).isTrue();
             Withdrawal.Result withdrawn = kube.withdrawal().withdraw(Duration.ofSeconds(10));
 
             assertThat(withdrawn.status()).as(withdrawn.detail()).isEqualTo(Withdrawal.Status.CONFIRMED);
             assertThat(withdrawn.detail()).startsWith("label: label lameduck.io/serving=false; confirmed after ")
                     .endsWith("the pod is absent or serving=false in every one of 1 EndpointSlice of Service label");
-            assertThat(KubeTestSupport.endpointReady(admin, namespace, "label", pod)).isEmpty();
-            assertThat(admin.pods().inNamespace(namespace).withName("label").get().getMetadata().getLabels())
+            assertThat(cluster.endpointReady("label", pod)).isEmpty();
+            assertThat(cluster.pod("label").getMetadata().getLabels())
                     .containsEntry("lameduck.io/serving", "false");
 
             Withdrawal.Result restored = kube.markServing();
             assertThat(restored.status()).as(restored.detail()).isEqualTo(Withdrawal.Status.UNVERIFIED);
-            awaitEndpoint(admin, namespace, "label", pod, true);
+            cluster.awaitEndpoint("label", pod, true);
             assertThat(KubeTestSupport.scrape(registry))
                     .contains("lameduck_withdrawal_duration_seconds_count{confirmed=\"true\",strategy=\"label\"} 1")
                     .contains("lameduck_kube_requests_total{code=\"200\",resource=\"pods\",verb=\"patch\"} 2");
@@ -76,25 +57,26 @@ class KubeWithdrawalTest {
 
     @Test
     void readinessGateStrategySetsTheConditionAndTheControllerMarksTheEndpointNotReady() throws Exception {
-        Pod pod = cluster.kubelet().runPod(namespace, "gate", Map.of("app", "gate"), List.of(GATE), 30);
-        cluster.service(namespace, "gate", Map.of("app", "gate"));
-        awaitEndpoint(admin, namespace, "gate", pod, false); // the gate is not True yet: the kubelet keeps it unready
+        Pod pod = cluster.runPod("gate", Map.of("app", "gate"), List.of(GATE), 30);
+        cluster.service("gate", Map.of("app", "gate"));
+        cluster.awaitEndpoint("gate", pod, false); // the gate is not True yet: the kubelet keeps it unready
         PrometheusRegistry registry = new PrometheusRegistry();
 
-        try (KubeIntegration kube = KubeIntegration.using(config("readiness-gate", "10s"), agent, new PodIdentity("gate", namespace), registry)) {
+        try (KubeIntegration kube = KubeIntegration.using(config("readiness-gate", "10s"), cluster.agentClient(), cluster.identity("gate"),
+                registry)) {
             assertThat(kube.markServing().status()).isEqualTo(Withdrawal.Status.UNVERIFIED);
-            awaitEndpoint(admin, namespace, "gate", pod, true);
+            cluster.awaitEndpoint("gate", pod, true);
 
             Withdrawal.Result withdrawn = kube.withdrawal().withdraw(Duration.ofSeconds(10));
 
             assertThat(withdrawn.status()).as(withdrawn.detail()).isEqualTo(Withdrawal.Status.CONFIRMED);
             assertThat(withdrawn.detail()).startsWith("readiness-gate: readiness gate lameduck.io/serving=False; confirmed after ");
-            assertThat(KubeTestSupport.endpointReady(admin, namespace, "gate", pod)).contains(false);
-            assertThat(condition(admin.pods().inNamespace(namespace).withName("gate").get(), GATE))
+            assertThat(cluster.endpointReady("gate", pod)).contains(false);
+            assertThat(condition(cluster.pod("gate"), GATE))
                     .extracting(PodCondition::getStatus, PodCondition::getReason).containsExactly("False", "Withdrawn");
 
             kube.markServing();
-            awaitEndpoint(admin, namespace, "gate", pod, true);
+            cluster.awaitEndpoint("gate", pod, true);
             assertThat(KubeTestSupport.scrape(registry))
                     .contains("lameduck_withdrawal_duration_seconds_count{confirmed=\"true\",strategy=\"readiness-gate\"} 1");
         }
@@ -102,27 +84,25 @@ class KubeWithdrawalTest {
 
     @Test
     void readinessGateStrategyDegradesWhenThePodHasNoReadinessGate() throws Exception {
-        Pod pod = cluster.kubelet().runPod(namespace, "nogate", Map.of("app", "nogate"), List.of(), 30);
-        try (KubeIntegration kube = KubeIntegration.using(config("readiness-gate", "5s"), agent, new PodIdentity("nogate", namespace),
+        Pod pod = cluster.runPod("nogate", Map.of("app", "nogate"), List.of(), 30);
+        try (KubeIntegration kube = KubeIntegration.using(config("readiness-gate", "5s"), cluster.agentClient(), cluster.identity("nogate"),
                 new PrometheusRegistry())) {
             Withdrawal.Result result = kube.withdrawal().withdraw(Duration.ofSeconds(5));
 
             assertThat(result.status()).isEqualTo(Withdrawal.Status.DEGRADED);
             assertThat(result.detail()).contains("pod spec.readinessGates has no conditionType lameduck.io/serving")
                     .contains("fell back to probe");
-            assertThat(condition(admin.pods().inNamespace(namespace).withName(pod.getMetadata().getName()).get(), GATE)).isNull();
+            assertThat(condition(cluster.pod(pod.getMetadata().getName()), GATE)).isNull();
         }
     }
 
     @Test
     void probeStrategyWaitsForTheKubeletsReadinessProbeToTakeThePodOut() throws Exception {
-        Pod pod = cluster.kubelet().runPod(namespace, "probe", Map.of("app", "probe"), List.of(), 30);
-        cluster.service(namespace, "probe", Map.of("app", "probe"));
-        awaitEndpoint(admin, namespace, "probe", pod, true);
-        try (KubeIntegration kube = KubeIntegration.using(config("probe", "10s"), agent, new PodIdentity("probe", namespace),
+        Pod pod = cluster.servingPod("probe", Map.of("app", "probe"), 30);
+        try (KubeIntegration kube = KubeIntegration.using(config("probe", "10s"), cluster.agentClient(), cluster.identity("probe"),
                 new PrometheusRegistry())) {
             CompletableFuture<Withdrawal.Result> withdrawal = CompletableFuture.supplyAsync(() -> withdraw(kube, Duration.ofSeconds(10)));
-            cluster.kubelet().containersReady(namespace, "probe", false); // the readiness probe fails: /readyz answers 503
+            cluster.containersReady("probe", false); // the readiness probe fails: /readyz answers 503
 
             Withdrawal.Result result = withdrawal.get(15, TimeUnit.SECONDS);
             assertThat(result.status()).as(result.detail()).isEqualTo(Withdrawal.Status.CONFIRMED);
@@ -132,10 +112,8 @@ class KubeWithdrawalTest {
 
     @Test
     void verificationTimesOutWhenTheEndpointStaysReady() throws Exception {
-        Pod pod = cluster.kubelet().runPod(namespace, "stuck", Map.of("app", "stuck"), List.of(), 30);
-        cluster.service(namespace, "stuck", Map.of("app", "stuck"));
-        awaitEndpoint(admin, namespace, "stuck", pod, true);
-        try (KubeIntegration kube = KubeIntegration.using(config("probe", "1s"), agent, new PodIdentity("stuck", namespace),
+        Pod pod = cluster.servingPod("stuck", Map.of("app", "stuck"), 30);
+        try (KubeIntegration kube = KubeIntegration.using(config("probe", "1s"), cluster.agentClient(), cluster.identity("stuck"),
                 new PrometheusRegistry())) {
             long start = System.nanoTime();
             Withdrawal.Result result = kube.withdrawal().withdraw(Duration.ofSeconds(1));
@@ -149,11 +127,9 @@ class KubeWithdrawalTest {
 
     @Test
     void aDroppedWatchIsReplacedByAFreshListAndTheVerificationStillConfirms() throws Exception {
-        Pod pod = cluster.kubelet().runPod(namespace, "drop", Map.of("app", "drop"), List.of(), 30);
-        cluster.service(namespace, "drop", Map.of("app", "drop"));
-        awaitEndpoint(admin, namespace, "drop", pod, true);
+        Pod pod = cluster.servingPod("drop", Map.of("app", "drop"), 30);
         try (ApiCalls api = new ApiCalls(new KubeMetrics(new PrometheusRegistry()))) {
-            EndpointVerifier verifier = new EndpointVerifier(agent, namespace, api);
+            EndpointVerifier verifier = new EndpointVerifier(cluster.agentClient(), cluster.namespace(), api);
             AtomicInteger watches = new AtomicInteger();
             CountDownLatch secondWatch = new CountDownLatch(1);
             verifier.onWatchOpened((Watch watch) -> {
@@ -171,7 +147,7 @@ class KubeWithdrawalTest {
                 }
             });
             assertThat(secondWatch.await(5, TimeUnit.SECONDS)).as("a second watch after a re-list").isTrue();
-            cluster.kubelet().containersReady(namespace, "drop", false);
+            cluster.containersReady("drop", false);
 
             EndpointVerifier.Verification verification = seen.get(15, TimeUnit.SECONDS);
             assertThat(verification.confirmed()).isTrue();
@@ -182,15 +158,15 @@ class KubeWithdrawalTest {
 
     @Test
     void aConflictingChangeBetweenReadAndPatchIsRetriedFromAFreshRead() throws Exception {
-        cluster.kubelet().runPod(namespace, "conflict", Map.of("app", "conflict"), List.of(), 30);
+        cluster.runPod("conflict", Map.of("app", "conflict"), List.of(), 30);
         PrometheusRegistry registry = new PrometheusRegistry();
         try (ApiCalls api = new ApiCalls(new KubeMetrics(registry))) {
-            OwnPod own = new OwnPod(agent, new PodIdentity("conflict", namespace), api);
+            OwnPod own = new OwnPod(cluster.agentClient(), cluster.identity("conflict"), api);
             AtomicInteger reads = new AtomicInteger();
 
             Pod patched = own.patch(OwnPod.PODS, current -> {
                 if (reads.incrementAndGet() == 1) { // someone else edits the pod after our read
-                    admin.pods().inNamespace(namespace).withName("conflict")
+                    cluster.admin().pods().inNamespace(cluster.namespace()).withName("conflict")
                             .edit(p -> { p.getMetadata().getAnnotations().put("other", "edit"); return p; });
                 }
                 return Optional.of(Patches.label(current, "lameduck.io/serving", "false"));

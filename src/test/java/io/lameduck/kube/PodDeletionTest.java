@@ -7,8 +7,6 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.fabric8.kubernetes.api.model.Event;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.lameduck.Agent;
 import io.lameduck.LocalAddresses;
 import io.lameduck.config.AgentConfig;
@@ -30,10 +28,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Deletion of the agent's pod on a real kube-apiserver: the agent watches its pod and drains on deletion, even
@@ -43,42 +40,27 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("kube")
 class PodDeletionTest {
-    private static KubeTestCluster cluster;
-    private static KubernetesClient admin;
-    private static KubernetesClient agentClient;
-    private static String namespace;
+    @RegisterExtension
+    final KubeFixture cluster = KubeFixture.namespacePerTest("deletion");
 
-    @BeforeAll
-    static void cluster() {
-        cluster = KubeTestCluster.get();
-        admin = cluster.admin();
-        namespace = cluster.namespace("deletion");
-        agentClient = cluster.agentClient(namespace, "lameduck", true);
-    }
-
-    @AfterAll
-    static void closeClient() {
-        agentClient.close();
-    }
-
-    private static Agent agentFor(String podName, String host, String yaml) {
+    private Agent agentFor(String podName, String host, String yaml) {
         AgentConfig config = config("server: {host: " + host + ", port: 0}\n" + yaml);
         PrometheusRegistry registry = new PrometheusRegistry();
-        KubeIntegration kube = KubeIntegration.using(config, agentClient, new PodIdentity(podName, namespace), registry);
+        KubeIntegration kube = KubeIntegration.using(config, cluster.agentClient(), cluster.identity(podName), registry);
         return Agent.create(config, registry, Optional.of(kube));
     }
 
     @Test
     void aDeletionWithoutAnyPrestopCallStillDrainsWithTriggerPodDeletionAndIsReported() throws Exception {
-        cluster.kubelet().runPod(namespace, "no-prestop", labels("no-prestop", true), List.of(), 60);
-        cluster.service(namespace, "no-prestop", labels("no-prestop", true));
-        cluster.kubelet().runPod(namespace, "no-prestop-peer", labels("no-prestop", true), List.of(), 60);
+        cluster.runPod("no-prestop", labels("no-prestop", true), List.of(), 60);
+        cluster.service("no-prestop", labels("no-prestop", true));
+        cluster.runPod("no-prestop-peer", labels("no-prestop", true), List.of(), 60);
         Agent agent = agentFor("no-prestop", "127.0.0.1", "drain: {propagationDelay: 100ms, withdraw: {strategy: label, timeout: 10s}}\n");
         try {
             agent.start();
             assertThat(agent.lifecycle().state()).isEqualTo(State.READY);
 
-            admin.pods().inNamespace(namespace).withName("no-prestop").withGracePeriod(60).delete(); // nobody calls /prestop
+            cluster.deletePod("no-prestop", 60); // nobody calls /prestop
 
             await().atMost(Duration.ofSeconds(20)).until(() -> agent.lifecycle().state() == State.DRAINED);
             assertThat(agent.lifecycle().snapshot().history()).extracting(Transition::to)
@@ -88,13 +70,12 @@ class PodDeletionTest {
             assertThat(drain.get("outcome").asText()).isEqualTo("completed");
             assertThat(drain.get("deadlineSource").asText()).startsWith("pod deletionTimestamp");
             assertThat(drain.get("steps").get(1).get("detail").asText()).contains("confirmed");
-            assertThat(admin.pods().inNamespace(namespace).withName("no-prestop").get().getMetadata().getLabels())
+            assertThat(cluster.pod("no-prestop").getMetadata().getLabels())
                     .containsEntry("lameduck.io/serving", "false");
         } finally {
             agent.stop();
-            admin.pods().inNamespace(namespace).withName("no-prestop").withGracePeriod(0).delete();
         }
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(reasons("no-prestop"))
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(cluster.eventReasons("no-prestop"))
                 .contains("DrainStarted", "Withdrawn", "DrainCompleted"));
     }
 
@@ -102,7 +83,7 @@ class PodDeletionTest {
     void aPrestopFromANonNodeNonLoopbackAddressIsRefusedAndCountedBeforeDeletionAndAcceptedAfter() throws Exception {
         Optional<InetAddress> stranger = LocalAddresses.nonLoopback();
         assumeTrue(stranger.isPresent(), "this machine has no non-loopback IPv4 address to call from");
-        cluster.kubelet().runPod(namespace, "outsider", labels("outsider", true), List.of(), 60);
+        cluster.runPod("outsider", labels("outsider", true), List.of(), 60);
         Agent agent = agentFor("outsider", "0.0.0.0", "drain: {propagationDelay: 100ms, withdraw: {strategy: label, timeout: 5s}}\n");
         try {
             agent.start();
@@ -114,7 +95,7 @@ class PodDeletionTest {
             assertThat(text(agent, "/metrics"))
                     .contains("lameduck_prestop_refused_total 1.0");
 
-            admin.pods().inNamespace(namespace).withName("outsider").withGracePeriod(60).delete();
+            cluster.deletePod("outsider", 60);
             String accepted = request(stranger.get(), agent.port(), "GET", "/prestop");
 
             assertThat(accepted).startsWith("HTTP/1.1 200").contains("\"outcome\":\"completed\"");
@@ -123,29 +104,21 @@ class PodDeletionTest {
                     .contains("lameduck_prestop_refused_total 1.0");
         } finally {
             agent.stop();
-            admin.pods().inNamespace(namespace).withName("outsider").withGracePeriod(0).delete();
         }
     }
 
     @Test
     void withoutTheWatchAFreshReadTellsThatThePodIsDeleting() throws Exception {
-        cluster.kubelet().runPod(namespace, "fresh", labels("fresh", true), List.of(), 60);
-        try (KubeIntegration kube = KubeIntegration.using(config("label", "5s"), agentClient, new PodIdentity("fresh", namespace),
+        cluster.runPod("fresh", labels("fresh", true), List.of(), 60);
+        try (KubeIntegration kube = KubeIntegration.using(config("label", "5s"), cluster.agentClient(), cluster.identity("fresh"),
                 new PrometheusRegistry())) {
             // watchPod() is never called: only a read at request time can know
             assertThat(kube.isDeleting(Duration.ofSeconds(2))).isFalse();
 
-            admin.pods().inNamespace(namespace).withName("fresh").withGracePeriod(60).delete();
+            cluster.deletePod("fresh", 60);
 
             assertThat(kube.isDeleting(Duration.ofSeconds(2))).isTrue();
-        } finally {
-            admin.pods().inNamespace(namespace).withName("fresh").withGracePeriod(0).delete();
         }
-    }
-
-    private static List<String> reasons(String pod) {
-        return admin.v1().events().inNamespace(namespace).withField("involvedObject.name", pod).list()
-                .getItems().stream().map(Event::getReason).toList();
     }
 
     private static JsonNode get(Agent agent, String path) throws Exception {

@@ -1,16 +1,12 @@
 package io.lameduck.kube;
 
-import static io.lameduck.kube.KubeTestSupport.awaitEndpoint;
 import static io.lameduck.kube.KubeTestSupport.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
-import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.lameduck.Agent;
 import io.lameduck.config.AgentConfig;
 import io.lameduck.drain.Withdrawal;
@@ -26,10 +22,9 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Withdrawn means absent or {@code serving=false} in every EndpointSlice, on the real EndpointSlice controller;
@@ -39,46 +34,32 @@ import org.junit.jupiter.api.Test;
 @Tag("kube")
 class ServingVerificationTest {
     private static final String GATE = "lameduck.io/serving";
-    private static KubeTestCluster cluster;
-    private static KubernetesClient admin;
-    private static KubernetesClient agentClient;
-    private static String namespace;
 
-    @BeforeAll
-    static void cluster() {
-        cluster = KubeTestCluster.get();
-        admin = cluster.admin();
-        namespace = cluster.namespace("serving");
-        agentClient = cluster.agentClient(namespace, "lameduck", true);
-    }
-
-    @AfterAll
-    static void closeClient() {
-        agentClient.close();
-    }
+    @RegisterExtension
+    final KubeFixture cluster = KubeFixture.namespacePerTest("serving");
 
     @Test
     void aDeletedPodIsReadyFalseAtOnceButTheWithdrawStepWaitsUntilServingTurnsFalse() throws Exception {
-        Pod pod = cluster.kubelet().runPod(namespace, "slow", Map.of("app", "slow"), List.of(), 60);
-        Pod peer = cluster.kubelet().runPod(namespace, "slow-peer", Map.of("app", "slow"), List.of(), 60);
-        cluster.service(namespace, "slow", Map.of("app", "slow"));
-        awaitEndpoint(admin, namespace, "slow", pod, true);
-        awaitEndpoint(admin, namespace, "slow", peer, true);
+        Pod pod = cluster.runPod("slow", Map.of("app", "slow"), List.of(), 60);
+        Pod peer = cluster.runPod("slow-peer", Map.of("app", "slow"), List.of(), 60);
+        cluster.service("slow", Map.of("app", "slow"));
+        cluster.awaitEndpoint("slow", pod, true);
+        cluster.awaitEndpoint("slow", peer, true);
         AgentConfig config = config("server: {host: 127.0.0.1, port: 0}\n"
                 + "drain: {propagationDelay: 100ms, withdraw: {strategy: probe, timeout: 20s}}\n");
         PrometheusRegistry registry = new PrometheusRegistry();
         Agent agent = Agent.create(config, registry,
-                Optional.of(KubeIntegration.using(config, agentClient, new PodIdentity("slow", namespace), registry)));
+                Optional.of(KubeIntegration.using(config, cluster.agentClient(), cluster.identity("slow"), registry)));
         try {
             agent.start();
-            admin.pods().inNamespace(namespace).withName("slow").withGracePeriod(60).delete();
-            awaitEndpoint(admin, namespace, "slow", pod, false); // Kubernetes: ready = serving && !terminating
-            assertThat(serving(pod, "slow")).contains(true);
+            cluster.deletePod("slow", 60);
+            cluster.awaitEndpoint("slow", pod, false); // Kubernetes: ready = serving && !terminating
+            assertThat(cluster.endpointServing("slow", pod)).contains(true);
 
             // The drain (trigger pod-deletion) must not get past withdraw while the endpoint still serves.
             await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
                     .until(() -> agent.lifecycle().state() == State.DRAINING && status(agent).get("drain").get("steps").size() == 1);
-            cluster.kubelet().containersReady(namespace, "slow", false); // the readiness probe sees /readyz 503
+            cluster.containersReady("slow", false); // the readiness probe sees /readyz 503
 
             await().atMost(Duration.ofSeconds(20)).until(() -> agent.lifecycle().state() == State.DRAINED);
             JsonNode drain = status(agent).get("drain");
@@ -93,50 +74,47 @@ class ServingVerificationTest {
                     .isGreaterThan(seen.get("readyFalseSeenAfterSeconds").asDouble());
             assertThat(Instant.parse(seen.get("readyFalseSeenAt").asText())).isBefore(Instant.parse(seen.get("servingFalseSeenAt").asText()));
             assertThat(seen.has("warnings")).isFalse();
-            assertThat(serving(pod, "slow")).contains(false);
+            assertThat(cluster.endpointServing("slow", pod)).contains(false);
         } finally {
             agent.stop();
-            admin.pods().inNamespace(namespace).withName("slow").withGracePeriod(0).delete();
         }
     }
 
     @Test
     void aServiceWithPublishNotReadyAddressesIsWarnedAtStartUpAndInTheReportAndNotWaitedFor() throws Exception {
-        Pod pod = cluster.kubelet().runPod(namespace, "pnr", Map.of("app", "pnr"), List.of(GATE), 30);
-        Pod peer = cluster.kubelet().runPod(namespace, "pnr-peer", Map.of("app", "pnr"), List.of(), 30);
-        cluster.service(namespace, "pnr", Map.of("app", "pnr"));
-        admin.services().inNamespace(namespace).resource(new ServiceBuilder()
+        Pod pod = cluster.runPod("pnr", Map.of("app", "pnr"), List.of(GATE), 30);
+        Pod peer = cluster.runPod("pnr-peer", Map.of("app", "pnr"), List.of(), 30);
+        cluster.service("pnr", Map.of("app", "pnr"));
+        cluster.admin().services().inNamespace(cluster.namespace()).resource(new ServiceBuilder()
                 .withNewMetadata().withName("pnr-peers").endMetadata()
                 .withNewSpec().withSelector(Map.of("app", "pnr")).withPublishNotReadyAddresses(true).withClusterIP("None")
                     .addNewPort().withName("http").withPort(8080).endPort()
                 .endSpec().build()).create();
-        awaitEndpoint(admin, namespace, "pnr-peers", pod, true);
-        awaitEndpoint(admin, namespace, "pnr-peers", peer, true);
-        awaitEndpoint(admin, namespace, "pnr", peer, true);
+        cluster.awaitEndpoint("pnr-peers", pod, true);
+        cluster.awaitEndpoint("pnr-peers", peer, true);
+        cluster.awaitEndpoint("pnr", peer, true);
 
-        try (KubeIntegration kube = KubeIntegration.using(config("readiness-gate", "10s"), agentClient, new PodIdentity("pnr", namespace),
+        try (KubeIntegration kube = KubeIntegration.using(config("readiness-gate", "10s"), cluster.agentClient(), cluster.identity("pnr"),
                 new PrometheusRegistry())) {
             assertThat(kube.startupWarnings()).singleElement().asString()
                     .startsWith("Service pnr-peers has publishNotReadyAddresses: true").contains("only drain.withdraw.strategy: label can");
             kube.markServing();
-            awaitEndpoint(admin, namespace, "pnr", pod, true);
+            cluster.awaitEndpoint("pnr", pod, true);
 
             Withdrawal.Result result = kube.withdrawal().withdraw(Duration.ofSeconds(10));
 
             assertThat(result.status()).as(result.detail()).isEqualTo(Withdrawal.Status.CONFIRMED);
             assertThat(result.detail()).endsWith("every one of 1 EndpointSlice of Service pnr");
             assertThat(result.report().warnings()).singleElement().asString().startsWith("Service pnr-peers has publishNotReadyAddresses");
-            assertThat(KubeTestSupport.endpointReady(admin, namespace, "pnr-peers", pod)).as("still ready there").contains(true);
+            assertThat(cluster.endpointReady("pnr-peers", pod)).as("still ready there").contains(true);
         }
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(reasons("pnr")).contains("PublishNotReadyAddresses"));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(cluster.eventReasons("pnr")).contains("PublishNotReadyAddresses"));
     }
 
     @Test
     void theLastServingEndpointIsWarnedWithAnEventAndWithdrawnByDefault() throws Exception {
-        Pod pod = cluster.kubelet().runPod(namespace, "last", KubeTestSupport.labels("last", true), List.of(), 30);
-        cluster.service(namespace, "last", KubeTestSupport.labels("last", true));
-        awaitEndpoint(admin, namespace, "last", pod, true);
-        try (KubeIntegration kube = KubeIntegration.using(config("label", "10s"), agentClient, new PodIdentity("last", namespace),
+        Pod pod = cluster.servingPod("last", KubeTestSupport.labels("last", true), 30);
+        try (KubeIntegration kube = KubeIntegration.using(config("label", "10s"), cluster.agentClient(), cluster.identity("last"),
                 new PrometheusRegistry())) {
             assertThat(kube.startupWarnings()).singleElement().asString()
                     .startsWith("Service last has no serving endpoint besides this pod");
@@ -147,47 +125,30 @@ class ServingVerificationTest {
             assertThat(result.report().warnings()).containsExactly("the pod is the last serving endpoint of Service last: "
                     + "withdrawing it leaves it with none (drain.withdraw.lastServingEndpoint: withdraw)");
             assertThat(result.report().servingFalseSeenAfterSeconds()).isNotNull();
-            assertThat(KubeTestSupport.endpointReady(admin, namespace, "last", pod)).isEmpty();
+            assertThat(cluster.endpointReady("last", pod)).isEmpty();
         }
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(reasons("last")).contains("LastServingEndpoint"));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(cluster.eventReasons("last")).contains("LastServingEndpoint"));
     }
 
     @Test
     void withLastServingEndpointKeepTheLastEndpointIsNotWithdrawn() throws Exception {
-        Pod pod = cluster.kubelet().runPod(namespace, "kept", KubeTestSupport.labels("kept", true), List.of(), 30);
-        cluster.service(namespace, "kept", KubeTestSupport.labels("kept", true));
-        awaitEndpoint(admin, namespace, "kept", pod, true);
+        Pod pod = cluster.servingPod("kept", KubeTestSupport.labels("kept", true), 30);
         AgentConfig config = config("drain: {withdraw: {strategy: label, timeout: 10s, lastServingEndpoint: keep}}\n");
-        try (KubeIntegration kube = KubeIntegration.using(config, agentClient, new PodIdentity("kept", namespace), new PrometheusRegistry())) {
+        try (KubeIntegration kube = KubeIntegration.using(config, cluster.agentClient(), cluster.identity("kept"), new PrometheusRegistry())) {
             Withdrawal.Result result = kube.withdrawal().withdraw(Duration.ofSeconds(10));
 
             assertThat(result.status()).as(result.detail()).isEqualTo(Withdrawal.Status.UNVERIFIED);
             assertThat(result.detail()).startsWith("label: not withdrawn: the pod is the last serving endpoint of Service kept: "
                     + "kept in endpoints (drain.withdraw.lastServingEndpoint: keep)");
-            assertThat(admin.pods().inNamespace(namespace).withName("kept").get().getMetadata().getLabels())
+            assertThat(cluster.pod("kept").getMetadata().getLabels())
                     .containsEntry("lameduck.io/serving", "true");
-            assertThat(KubeTestSupport.endpointReady(admin, namespace, "kept", pod)).contains(true);
+            assertThat(cluster.endpointReady("kept", pod)).contains(true);
         }
-    }
-
-    /** The pod's endpoint in the Service's slices: its {@code serving} condition (missing counts as true), or empty. */
-    private static Optional<Boolean> serving(Pod pod, String service) {
-        return admin.discovery().v1().endpointSlices().inNamespace(namespace)
-                .withLabel(EndpointVerifier.SERVICE_NAME_LABEL, service).list().getItems().stream()
-                .flatMap(slice -> slice.getEndpoints() == null ? java.util.stream.Stream.<Endpoint>empty() : slice.getEndpoints().stream())
-                .filter(e -> e.getTargetRef() != null && pod.getMetadata().getUid().equals(e.getTargetRef().getUid()))
-                .map(e -> e.getConditions().getServing() == null || e.getConditions().getServing())
-                .findFirst();
     }
 
     private static JsonNode status(Agent agent) throws Exception {
         return Json.MAPPER.readTree(HttpClient.newHttpClient().send(
                 HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.port() + "/status")).build(),
                 HttpResponse.BodyHandlers.ofString()).body());
-    }
-
-    private static List<String> reasons(String pod) {
-        return admin.v1().events().inNamespace(namespace).withField("involvedObject.name", pod).list()
-                .getItems().stream().map(Event::getReason).toList();
     }
 }

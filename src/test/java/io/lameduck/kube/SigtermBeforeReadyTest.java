@@ -25,6 +25,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -39,15 +40,17 @@ import org.junit.jupiter.api.io.TempDir;
 class SigtermBeforeReadyTest {
     /** Below the 5 s limit of an API call: the held read must be answered, not time out. */
     private static final Duration LONGEST_HOLD = Duration.ofSeconds(4);
+
+    @RegisterExtension
+    final KubeFixture cluster = KubeFixture.namespacePerTest("sigterm-startup");
+
     @TempDir
     Path dir;
 
     @Test
     void sigtermWhileTheStartUpReadOfThePodIsPendingDrainsAndNeverBecomesReady() throws Exception {
-        KubeTestCluster cluster = KubeTestCluster.get();
-        String namespace = cluster.namespace("sigterm-startup");
-        cluster.kubelet().runPod(namespace, "app", labels("app", true), List.of(), 20);
-        String podPath = "/api/v1/namespaces/" + namespace + "/pods/app";
+        cluster.runPod("app", labels("app", true), List.of(), 20);
+        String podPath = "/api/v1/namespaces/" + cluster.namespace() + "/pods/app";
         AtomicInteger podReads = new AtomicInteger();
         CountDownLatch startupReadHeld = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
@@ -69,9 +72,9 @@ class SigtermBeforeReadyTest {
                 return Fault.FORWARD;
             });
             Path kubeconfig = KubeTestSupport.tokenKubeconfig(dir.resolve("kubeconfig"), proxy.url(),
-                    cluster.agentToken(namespace, "lameduck", rules -> rules));
+                    cluster.agentToken("lameduck", rules -> rules));
             Path config = Files.writeString(dir.resolve("lameduck.yaml"), "drain: {budget: 30s, safetyMargin: 1s, propagationDelay: 100ms}\n");
-            Map<String, String> env = Map.of("KUBECONFIG", kubeconfig.toString(), "POD_NAME", "app", "POD_NAMESPACE", namespace,
+            Map<String, String> env = Map.of("KUBECONFIG", kubeconfig.toString(), "POD_NAME", "app", "POD_NAMESPACE", cluster.namespace(),
                     "LAMEDUCK_SERVER_HOST", "127.0.0.1", "LAMEDUCK_SERVER_PORT", "0");
 
             try (AgentProcess agent = AgentProcess.start(env, "serve", "--config", config.toString())) {
@@ -123,7 +126,6 @@ class SigtermBeforeReadyTest {
             }
         } finally {
             release.countDown();
-            cluster.admin().pods().inNamespace(namespace).withName("app").withGracePeriod(0).delete();
         }
     }
 

@@ -1,12 +1,10 @@
 package io.lameduck.kube;
 
-import static io.lameduck.kube.KubeTestSupport.awaitEndpoint;
 import static io.lameduck.kube.KubeTestSupport.config;
 import static io.lameduck.kube.KubeTestSupport.labels;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.lameduck.drain.Withdrawal;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
@@ -19,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Measures withdrawal latency: from calling {@code withdraw()} until the agent saw, on a watch of the
@@ -34,20 +33,19 @@ class WithdrawalLatencyBenchmarkTest {
     static final int RUNS = 30;
     private static final int WARMUP = 3;
 
+    @RegisterExtension
+    final KubeFixture cluster = KubeFixture.namespacePerTest("latency");
+
     @Test
     void labelAndReadinessGateWithdrawalLatency() throws Exception {
-        KubeTestCluster cluster = KubeTestCluster.get();
-        String namespace = cluster.namespace("latency");
         List<String> lines = new ArrayList<>();
-        try (KubernetesClient agent = cluster.agentClient(namespace, "lameduck", true)) {
-            Pod labelPod = cluster.kubelet().runPod(namespace, "label", labels("label", true), List.of(), 30);
-            cluster.service(namespace, "label", labels("label", true));
-            lines.add(measure(cluster, agent, namespace, "label", labelPod, "label"));
+        Pod labelPod = cluster.runPod("label", labels("label", true), List.of(), 30);
+        cluster.service("label", labels("label", true));
+        lines.add(measure("label", labelPod, "label"));
 
-            Pod gatePod = cluster.kubelet().runPod(namespace, "gate", Map.of("app", "gate"), List.of("lameduck.io/serving"), 30);
-            cluster.service(namespace, "gate", Map.of("app", "gate"));
-            lines.add(measure(cluster, agent, namespace, "readiness-gate", gatePod, "gate"));
-        }
+        Pod gatePod = cluster.runPod("gate", Map.of("app", "gate"), List.of("lameduck.io/serving"), 30);
+        cluster.service("gate", Map.of("app", "gate"));
+        lines.add(measure("readiness-gate", gatePod, "gate"));
         // Readiness probe defaults: periodSeconds 10, failureThreshold 3. The first failing probe comes
         // uniformly 0-10s after /readyz starts failing, then two more periods: unready after U(20s, 30s).
         lines.add(String.format("probe (Kubernetes readiness-probe defaults periodSeconds=10 failureThreshold=3, computed): "
@@ -56,22 +54,20 @@ class WithdrawalLatencyBenchmarkTest {
         write(lines);
     }
 
-    private static String measure(KubeTestCluster cluster, KubernetesClient agent, String namespace, String strategy, Pod pod,
-            String service) throws InterruptedException {
-        KubernetesClient admin = cluster.admin();
+    private String measure(String strategy, Pod pod, String service) throws InterruptedException {
         List<Double> millis = new ArrayList<>();
-        try (KubeIntegration kube = KubeIntegration.using(config(strategy, "10s"), agent,
-                new PodIdentity(pod.getMetadata().getName(), namespace), new PrometheusRegistry())) {
+        try (KubeIntegration kube = KubeIntegration.using(config(strategy, "10s"), cluster.agentClient(),
+                cluster.identity(pod.getMetadata().getName()), new PrometheusRegistry())) {
             for (int run = 0; run < WARMUP + RUNS; run++) {
                 kube.markServing();
-                awaitEndpoint(admin, namespace, service, pod, true);
+                cluster.awaitEndpoint(service, pod, true);
 
                 long start = System.nanoTime();
                 Withdrawal.Result result = kube.withdrawal().withdraw(Duration.ofSeconds(10));
                 long took = System.nanoTime() - start;
 
                 assertThat(result.status()).as(result.detail()).isEqualTo(Withdrawal.Status.CONFIRMED);
-                assertThat(KubeTestSupport.endpointReady(admin, namespace, service, pod).orElse(false)).isFalse();
+                assertThat(cluster.endpointReady(service, pod).orElse(false)).isFalse();
                 if (run >= WARMUP) {
                     millis.add(took / 1e6);
                 }

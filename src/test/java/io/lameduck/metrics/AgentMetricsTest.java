@@ -2,7 +2,6 @@ package io.lameduck.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.lameduck.drain.Deadline;
 import io.lameduck.drain.HookReport;
 import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.drain.Outcome;
@@ -14,6 +13,7 @@ import io.lameduck.drain.StepReport;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
 import io.lameduck.restart.RestartStatus;
+import io.lameduck.time.Deadline;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Clock;
 import java.time.Duration;

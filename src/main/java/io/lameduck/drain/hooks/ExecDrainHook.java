@@ -1,8 +1,8 @@
 package io.lameduck.drain.hooks;
 
 import io.lameduck.config.AgentConfig.ExecHook;
-import io.lameduck.config.Durations;
 import io.lameduck.drain.HookFailedException;
+import io.lameduck.time.Durations;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;

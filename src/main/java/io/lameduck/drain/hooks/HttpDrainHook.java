@@ -1,8 +1,8 @@
 package io.lameduck.drain.hooks;
 
 import io.lameduck.config.AgentConfig.HttpHook;
-import io.lameduck.config.Durations;
 import io.lameduck.drain.HookFailedException;
+import io.lameduck.time.Durations;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

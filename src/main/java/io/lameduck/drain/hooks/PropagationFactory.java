@@ -3,8 +3,7 @@ package io.lameduck.drain.hooks;
 import io.lameduck.config.AgentConfig;
 import io.lameduck.drain.AppConnections;
 import io.lameduck.drain.Propagation;
-import io.lameduck.drain.Ticker;
-import java.time.Clock;
+import io.lameduck.time.TimeSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,16 +13,16 @@ public final class PropagationFactory {
 
     private PropagationFactory() {}
 
-    public static Propagation create(AgentConfig.Drain drain, TcpConnectionTable table, Ticker ticker, Clock clock) {
+    public static Propagation create(AgentConfig.Drain drain, TcpConnectionTable table, TimeSource time) {
         AgentConfig.PropagationSettings spec = drain.propagation();
         if (spec.ports().isEmpty()) {
-            return Propagation.fixed(drain.propagationDelay()); // validation requires ports for the quiet mode
+            return Propagation.fixed(drain.propagationDelay(), time); // validation requires ports for the quiet mode
         }
         AppConnections connections = connections(spec, table);
         Propagation.Rules rules = new Propagation.Rules(spec.quietPeriod(), spec.minimum(), spec.maximum(), spec.keepAliveWait());
         return switch (spec.mode()) {
-            case FIXED -> Propagation.fixed(drain.propagationDelay(), rules, connections, spec.pollInterval(), ticker, clock);
-            case QUIET -> Propagation.quiet(rules, connections, spec.pollInterval(), ticker, clock);
+            case FIXED -> Propagation.fixed(drain.propagationDelay(), rules, connections, spec.pollInterval(), time);
+            case QUIET -> Propagation.quiet(rules, connections, spec.pollInterval(), time);
         };
     }
 

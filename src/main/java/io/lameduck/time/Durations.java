@@ -1,4 +1,4 @@
-package io.lameduck.config;
+package io.lameduck.time;
 
 import java.math.BigDecimal;
 import java.math.BigInteger;

@@ -1,4 +1,4 @@
-package io.lameduck.drain;
+package io.lameduck.time;
 
 /** A monotonic clock in nanoseconds; {@link #SYSTEM} is {@link System#nanoTime()}. Injected so tests can move time. */
 @FunctionalInterface

@@ -1,4 +1,4 @@
-package io.lameduck.drain;
+package io.lameduck.time;
 
 import java.time.Clock;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package io.lameduck.drain;
+package io.lameduck.time;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
