@@ -133,7 +133,7 @@ public final class Agent {
                 kube.map(KubeIntegration::withdrawal).orElseGet(ProbeWithdrawal::new), lifecycle);
         BudgetSource budget = kube.map(KubeIntegration::budgetSource).orElseGet(() -> BudgetSource.fixed(config.drain().budget()));
         MaintenanceStore store = kube.map(KubeIntegration::maintenanceStore).orElse(MaintenanceStore.IN_MEMORY);
-        List<Hook> hooks = HookFactory.createAll(config.drain().hooks());
+        List<Hook> hooks = HookFactory.createAll(config.drain().hooks(), TimeSource.SYSTEM);
         ExecutorService hookExecutor = Executors.newCachedThreadPool(daemonThreads("lameduck-hook"));
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(daemonThreads("lameduck-timer"));
         Drainer drainer = new Drainer(lifecycle, withdrawal, hooks, config.drain().withdraw().timeout(),
@@ -146,7 +146,7 @@ public final class Agent {
         metrics.setDeadlineRemaining(() -> lifecycle.state() == State.DRAINING
                 ? drains.deadline().map(Deadline::remaining) : Optional.empty());
         Maintenance maintenance = new Maintenance(lifecycle, withdrawal, config.drain().withdraw().timeout(),
-                store, scheduler, clock);
+                store, scheduler, TimeSource.SYSTEM);
         maintenance.addListener(metrics.maintenanceListener());
         lifecycle.addListener(t -> {
             if (t.to() == State.DRAINING) {

@@ -4,14 +4,12 @@ import io.lameduck.drain.Withdrawal;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
 import io.lameduck.listen.ListenerQueue;
-import java.time.Clock;
+import io.lameduck.time.TimeSource;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,6 +27,9 @@ import org.slf4j.LoggerFactory;
  * the last change's, matching what was done to the pod. Reads never lock (an immutable status in a volatile
  * field); listeners are called after the lock is released, once per change, in the order of the changes (a
  * {@link ListenerQueue}).
+ *
+ * <p>The TTL is kept on a {@link TimeSource} ({@link TimeSource#SYSTEM} in the agent): its timer only hands the expiry
+ * to the executor the changes run on, since an expiry is a change like any other (a restore API call, under the lock).
  */
 public final class Maintenance {
     private static final Logger LOG = LoggerFactory.getLogger(Maintenance.class);
@@ -46,22 +47,26 @@ public final class Maintenance {
     private final Withdrawal withdrawal;
     private final Duration withdrawTimeout;
     private final MaintenanceStore store;
-    private final ScheduledExecutorService scheduler;
-    private final Clock clock;
+    private final Executor executor;
+    private final TimeSource time;
     private final ListenerQueue<MaintenanceListener> listeners = new ListenerQueue<>(Maintenance.class);
     /** Held for a whole change, withdrawal API calls included; never while calling listeners. */
     private final ReentrantLock changes = new ReentrantLock();
     private volatile MaintenanceStatus status = MaintenanceStatus.OFF; // written only holding changes
-    private ScheduledFuture<?> expiry; // guarded by changes
+    private TimeSource.Scheduled expiry; // guarded by changes
 
+    /**
+     * {@code executor} runs the changes nobody waits for (a TTL's expiry, a drain's supersession); {@code time} keeps the
+     * TTL and tells the instants of the status.
+     */
     public Maintenance(Lifecycle lifecycle, Withdrawal withdrawal, Duration withdrawTimeout, MaintenanceStore store,
-            ScheduledExecutorService scheduler, Clock clock) {
+            Executor executor, TimeSource time) {
         this.lifecycle = lifecycle;
         this.withdrawal = withdrawal;
         this.withdrawTimeout = withdrawTimeout;
         this.store = store;
-        this.scheduler = scheduler;
-        this.clock = clock;
+        this.executor = executor;
+        this.time = time;
     }
 
     public void addListener(MaintenanceListener listener) {
@@ -113,14 +118,14 @@ public final class Maintenance {
                 LOG.info("not restoring persisted maintenance ({}): a drain has begun", persisted.reason());
                 return status;
             }
-            if (persisted.expiresAt() != null && !persisted.expiresAt().isAfter(clock.instant())) {
+            if (persisted.expiresAt() != null && !persisted.expiresAt().isAfter(time.instant())) {
                 LOG.info("persisted maintenance ({}) expired at {} while the agent was down; not restoring it",
                         persisted.reason(), persisted.expiresAt());
                 store.save(MaintenanceStatus.OFF);
                 return status;
             }
             // The one place the wall clock decides: the expiry was persisted as an instant across the restart.
-            return enterFor(persisted.reason(), Optional.ofNullable(persisted.expiresAt()).map(at -> Duration.between(clock.instant(), at)));
+            return enterFor(persisted.reason(), Optional.ofNullable(persisted.expiresAt()).map(at -> Duration.between(time.instant(), at)));
         } finally {
             changes.unlock();
             listeners.dispatch();
@@ -145,7 +150,7 @@ public final class Maintenance {
     /**
      * A drain has begun (the lifecycle reached DRAINING): maintenance ends, superseded by the drain, which owns the
      * withdrawal from now on. Nothing is restored: the pod stays withdrawn. Returns at once; the change runs on the
-     * scheduler, because a change in progress (a withdrawal API call of up to the withdraw timeout) holds the lock and
+     * executor, because a change in progress (a withdrawal API call of up to the withdraw timeout) holds the lock and
      * the drain must not wait for it. A change that checked READY before the drain began finishes first and is then
      * superseded; any later one is refused (409), so the status ends up off whatever the order.
      *
@@ -153,10 +158,14 @@ public final class Maintenance {
      * is not being deleted (its container restarted) restores.
      */
     public void supersedeByDrain() {
+        later(this::supersede, "maintenance not superseded: the agent is stopping");
+    }
+
+    private void later(Runnable change, String whenRejected) {
         try {
-            scheduler.execute(this::supersede);
+            executor.execute(change);
         } catch (RejectedExecutionException e) {
-            LOG.debug("maintenance not superseded: the agent is stopping");
+            LOG.debug(whenRejected);
         }
     }
 
@@ -168,7 +177,7 @@ public final class Maintenance {
             }
             cancelExpiry();
             MaintenanceStatus superseded = new MaintenanceStatus(false, "superseded by the drain (maintenance was: " + status.reason() + ")",
-                    clock.instant(), null, "the drain owns the withdrawal: the pod stays withdrawn, and maintenance can no longer change");
+                    time.instant(), null, "the drain owns the withdrawal: the pod stays withdrawn, and maintenance can no longer change");
             LOG.info("maintenance off: {}", superseded.reason());
             status = superseded;
             queue(superseded); // not saved: see supersedeByDrain
@@ -200,15 +209,15 @@ public final class Maintenance {
      * nothing. The wall clock only names the expiry instant in the status and the persisted annotation.
      */
     private MaintenanceStatus enterFor(String reason, Optional<Duration> ttl) throws InterruptedException {
-        long startedNanos = System.nanoTime();
-        Optional<Instant> expiresAt = ttl.map(clock.instant()::plus);
+        long startedNanos = time.nanoTime();
+        Optional<Instant> expiresAt = ttl.map(time.instant()::plus);
         Withdrawal.Result result = withdrawal.withdraw(withdrawTimeout);
-        Instant since = status.active() ? status.since() : clock.instant();
+        Instant since = status.active() ? status.since() : time.instant();
         MaintenanceStatus entered = new MaintenanceStatus(true, reason, since, expiresAt.orElse(null), result.detail());
         cancelExpiry();
         ttl.ifPresent(d -> {
-            long delayNanos = Math.max(0, d.toNanos() - (System.nanoTime() - startedNanos));
-            expiry = scheduler.schedule(() -> expire(entered), delayNanos, TimeUnit.NANOSECONDS);
+            Duration left = d.minusNanos(time.nanoTime() - startedNanos);
+            expiry = time.schedule(left, () -> later(() -> expire(entered), "maintenance not expired: the agent is stopping"));
         });
         LOG.info("maintenance on: {} (until {}); {}", reason, expiresAt.map(Instant::toString).orElse("turned off"), result.detail());
         publish(entered);
@@ -218,7 +227,7 @@ public final class Maintenance {
     private MaintenanceStatus end(String why) {
         Withdrawal.Result result = withdrawal.restore();
         cancelExpiry();
-        MaintenanceStatus ended = new MaintenanceStatus(false, why, clock.instant(), null, result.detail());
+        MaintenanceStatus ended = new MaintenanceStatus(false, why, time.instant(), null, result.detail());
         LOG.info("maintenance off: {}; {}", why, result.detail());
         publish(ended);
         return ended;
@@ -226,7 +235,7 @@ public final class Maintenance {
 
     private void cancelExpiry() {
         if (expiry != null) {
-            expiry.cancel(false);
+            expiry.cancel();
             expiry = null;
         }
     }

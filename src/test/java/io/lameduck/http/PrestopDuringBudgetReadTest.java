@@ -16,6 +16,7 @@ import io.lameduck.lifecycle.State;
 import io.lameduck.logging.LogCapture;
 import io.lameduck.maintenance.Maintenance;
 import io.lameduck.time.Ticker;
+import io.lameduck.time.TimeSource;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -65,7 +66,7 @@ class PrestopDuringBudgetReadTest {
         DrainCoordinator drains = new DrainCoordinator(drainer, budget, Duration.ofSeconds(3), Duration.ofSeconds(1),
                 Ticker.SYSTEM, Clock.systemUTC());
         Maintenance maintenance = new Maintenance(lifecycle, withdrawal, Duration.ofSeconds(1), status -> {}, scheduler,
-                Clock.systemUTC());
+                TimeSource.SYSTEM);
         server = new AdminServer(new AdminServer.Settings("127.0.0.1", 0, "", Optional.empty()),
                 new AdminServer.Wiring(lifecycle, maintenance, drains, Map.of(), "test"), Optional.empty(), RequestObserver.NONE);
         lifecycle.moveTo(State.STARTING, "test");

@@ -21,6 +21,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Withdrawal strategies against a real kube-apiserver and the real EndpointSlice controller. */
 @Tag("kube")
@@ -79,6 +81,32 @@ class KubeWithdrawalTest {
             cluster.awaitEndpoint("gate", pod, true);
             assertThat(KubeTestSupport.scrape(registry))
                     .contains("lameduck_withdrawal_duration_seconds_count{confirmed=\"true\",strategy=\"readiness-gate\"} 1");
+        }
+    }
+
+    /**
+     * The same agent withdraws, serves again and withdraws again (maintenance on and off, then the drain): every
+     * withdrawal is confirmed and leaves the endpoint not ready. (What {@code WithdrawalLatencyBenchmarkTest} measures
+     * 33 times, asserted here without the timing.)
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"label", "readiness-gate"})
+    void aWithdrawalAfterServingAgainIsConfirmedAgain(String strategy) throws Exception {
+        Map<String, String> selector = strategy.equals("label") ? labels("again", true) : Map.of("app", "again");
+        Pod pod = cluster.runPod("again", selector, strategy.equals("label") ? List.of() : List.of(GATE), 30);
+        cluster.service("again", selector);
+
+        try (KubeIntegration kube = KubeIntegration.using(config(strategy, "10s"), cluster.agentClient(), cluster.identity("again"),
+                new PrometheusRegistry())) {
+            for (int cycle = 1; cycle <= 3; cycle++) {
+                kube.markServing();
+                cluster.awaitEndpoint("again", pod, true);
+
+                Withdrawal.Result withdrawn = kube.withdrawal().withdraw(Duration.ofSeconds(10));
+
+                assertThat(withdrawn.status()).as("cycle %d: %s", cycle, withdrawn.detail()).isEqualTo(Withdrawal.Status.CONFIRMED);
+                assertThat(cluster.endpointReady("again", pod).orElse(false)).as("cycle %d: endpoint ready", cycle).isFalse();
+            }
         }
     }
 

@@ -7,12 +7,13 @@ import static org.awaitility.Awaitility.await;
 import io.lameduck.drain.Withdrawal;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
-import java.time.Clock;
+import io.lameduck.testsupport.SimulatedTime;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -26,12 +27,18 @@ class MaintenanceTest {
     private final PodEndpoint pod = new PodEndpoint();
     private final List<Boolean> announced = new CopyOnWriteArrayList<>();
     private final List<Boolean> persisted = new CopyOnWriteArrayList<>();
-    private final Maintenance maintenance = new Maintenance(lifecycle, pod, Duration.ofSeconds(1),
-            status -> persisted.add(status.active()), scheduler, Clock.systemUTC());
+    private final SimulatedTime time = new SimulatedTime();
+    private final Maintenance maintenance = maintenance(scheduler);
 
     @AfterEach
     void shutdown() {
         scheduler.shutdownNow();
+        time.close();
+    }
+
+    /** Maintenance on simulated time whose unawaited changes (expiry, supersession) run on {@code executor}. */
+    private Maintenance maintenance(Executor executor) {
+        return new Maintenance(lifecycle, pod, Duration.ofSeconds(1), status -> persisted.add(status.active()), executor, time);
     }
 
     /** A pod whose endpoint is serving or withdrawn; a withdrawal can be held mid-call, like a slow API call. */
@@ -90,10 +97,17 @@ class MaintenanceTest {
     }
 
     @Test
-    void anExpiredTtlRestoresThePodOnlyWhileReady() throws Exception {
+    void anExpiredTtlRestoresThePodExactlyWhenItEnds() throws Exception {
+        Maintenance maintenance = maintenance(Runnable::run); // the expiry runs within advance()
         lifecycle.moveTo(State.READY, "test");
         maintenance.enter("short", Optional.of(Duration.ofMillis(100)));
-        await().atMost(Duration.ofSeconds(5)).until(() -> !maintenance.isActive());
+
+        time.advance(Duration.ofMillis(100).minusNanos(1));
+        assertThat(maintenance.isActive()).isTrue();
+        assertThat(pod.serving).isFalse();
+        time.advance(Duration.ofNanos(1));
+
+        assertThat(maintenance.isActive()).isFalse();
         assertThat(pod.serving).isTrue();
         assertThat(maintenance.status().reason()).isEqualTo("TTL expired");
         assertThat(persisted).containsExactly(true, false);
@@ -113,8 +127,8 @@ class MaintenanceTest {
         pod.holdWithdrawal.countDown();
         enter.join(5000);
         await().atMost(Duration.ofSeconds(5)).until(() -> announced.size() == 2);
-        // Past the 300 ms TTL: its expiry was cancelled and never restores the pod.
-        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> !pod.serving);
+        // Far past the 300 ms TTL: its expiry was cancelled and never restores the pod.
+        time.advance(Duration.ofHours(1));
 
         assertThat(maintenance.status()).extracting(MaintenanceStatus::active, MaintenanceStatus::reason, MaintenanceStatus::expiresAt)
                 .containsExactly(false, "superseded by the drain (maintenance was: db migration)", null);

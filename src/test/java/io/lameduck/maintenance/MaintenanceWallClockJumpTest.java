@@ -1,58 +1,73 @@
 package io.lameduck.maintenance;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import io.lameduck.drain.Withdrawal;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
-import java.time.Clock;
+import io.lameduck.testsupport.SimulatedTime;
+import io.lameduck.time.TimeSource;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Durations are measured on the monotonic clock: a wall-clock jump (an injected clock stepped by hours while the
+ * Durations are measured on the monotonic clock: a wall-clock jump (the wall clock stepped by hours while the
  * withdrawal's API call runs, as an NTP step would) neither ends maintenance early, re-admitting traffic, nor keeps it.
  * Before the fix the TTL was turned into an instant before the withdrawal and back into a delay after it, so a jump
- * of more than the TTL in between expired maintenance at once.
+ * of more than the TTL in between expired maintenance at once. On simulated time: the withdrawal takes 100 ms, and the
+ * TTL ends exactly when it should, counted from the request.
  */
 class MaintenanceWallClockJumpTest {
-    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
+    private static final Duration WITHDRAWAL_TAKES = Duration.ofMillis(100);
+
+    private final SimulatedTime simulated = new SimulatedTime();
+    private final SteppableWallClock time = new SteppableWallClock(simulated);
     private final Lifecycle lifecycle = new Lifecycle();
-    private final SteppableClock clock = new SteppableClock();
 
     @AfterEach
-    void shutdown() {
-        scheduler.shutdownNow();
+    void close() {
+        simulated.close();
     }
 
-    private static final class SteppableClock extends Clock {
+    /** Simulated time whose wall clock can be stepped; its monotonic side, sleeps and timers are untouched. */
+    private static final class SteppableWallClock implements TimeSource {
+        private final SimulatedTime simulated;
         volatile Duration offset = Duration.ZERO;
 
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
+        SteppableWallClock(SimulatedTime simulated) {
+            this.simulated = simulated;
         }
 
         @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
+        public long nanoTime() {
+            return simulated.nanoTime();
         }
 
         @Override
         public Instant instant() {
-            return Instant.now().plus(offset);
+            return simulated.instant().plus(offset);
+        }
+
+        @Override
+        public void sleep(Duration duration) throws InterruptedException {
+            simulated.sleep(duration);
+        }
+
+        @Override
+        public Scheduled schedule(Duration delay, Runnable task) {
+            return simulated.schedule(delay, task);
+        }
+
+        @Override
+        public Thread start(String name, Runnable body) {
+            return simulated.start(name, body);
         }
     }
 
-    /** A withdrawal during which the wall clock is stepped by {@code step}. */
+    /** A withdrawal that takes {@link #WITHDRAWAL_TAKES}, during which the wall clock is stepped by {@code step}. */
     private Withdrawal steppingWithdrawal(Duration step) {
         return new Withdrawal() {
             @Override
@@ -61,8 +76,9 @@ class MaintenanceWallClockJumpTest {
             }
 
             @Override
-            public Result withdraw(Duration timeout) {
-                clock.offset = clock.offset.plus(step);
+            public Result withdraw(Duration timeout) throws InterruptedException {
+                time.offset = time.offset.plus(step);
+                time.sleep(WITHDRAWAL_TAKES);
                 return new Result(Status.CONFIRMED, "withdrawn");
             }
 
@@ -73,28 +89,38 @@ class MaintenanceWallClockJumpTest {
         };
     }
 
+    /** Enters maintenance for {@code ttl} and returns once the withdrawal has returned. */
+    private Maintenance enterDuringAJump(Duration step, Duration ttl) throws Exception {
+        lifecycle.moveTo(State.READY, "test");
+        Maintenance maintenance = new Maintenance(lifecycle, steppingWithdrawal(step), Duration.ofSeconds(1),
+                status -> { }, Runnable::run, time);
+        SimulatedTime.Task<MaintenanceStatus> entering = simulated.run("enter", () -> maintenance.enter("jump", Optional.of(ttl)));
+        simulated.advance(WITHDRAWAL_TAKES);
+        assertThat(entering.result().expiresAt()).as("named before the jump: the request's moment plus the TTL")
+                .isEqualTo(SimulatedTime.START.plus(ttl));
+        return maintenance;
+    }
+
+    /** Maintenance is still on a nanosecond before {@code at} (from the request) and ended by its TTL at {@code at}. */
+    private void endsAt(Maintenance maintenance, Duration at) {
+        simulated.advance(at.minus(simulated.elapsed()).minusNanos(1));
+        assertThat(maintenance.isActive()).as("active at %s", simulated.elapsed()).isTrue();
+        simulated.advance(Duration.ofNanos(1));
+        assertThat(maintenance.status()).extracting(MaintenanceStatus::active, MaintenanceStatus::reason)
+                .containsExactly(false, "TTL expired");
+    }
+
     @Test
     void aWallClockJumpForwardDuringTheWithdrawalDoesNotEndMaintenanceEarly() throws Exception {
-        lifecycle.moveTo(State.READY, "test");
-        Maintenance maintenance = new Maintenance(lifecycle, steppingWithdrawal(Duration.ofHours(2)), Duration.ofSeconds(1),
-                status -> { }, scheduler, clock);
-        long start = System.nanoTime();
-        maintenance.enter("jump", Optional.of(Duration.ofMillis(800)));
+        Maintenance maintenance = enterDuringAJump(Duration.ofHours(2), Duration.ofMillis(800));
 
-        await().during(Duration.ofMillis(500)).atMost(Duration.ofMillis(700)).until(maintenance::isActive);
-        await().atMost(Duration.ofSeconds(4)).until(() -> !maintenance.isActive());
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(800), Duration.ofSeconds(3)); // loose: a loaded 2-core CI machine; a jump would be 2 h
+        endsAt(maintenance, Duration.ofMillis(800));
     }
 
     @Test
     void aWallClockJumpBackwardDuringTheWithdrawalDoesNotKeepMaintenanceLonger() throws Exception {
-        lifecycle.moveTo(State.READY, "test");
-        Maintenance maintenance = new Maintenance(lifecycle, steppingWithdrawal(Duration.ofHours(-2)), Duration.ofSeconds(1),
-                status -> { }, scheduler, clock);
-        long start = System.nanoTime();
-        maintenance.enter("jump", Optional.of(Duration.ofMillis(300)));
+        Maintenance maintenance = enterDuringAJump(Duration.ofHours(-2), Duration.ofMillis(300));
 
-        await().atMost(Duration.ofSeconds(4)).until(() -> !maintenance.isActive());
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(300), Duration.ofSeconds(3)); // loose: a loaded 2-core CI machine; a jump would be 2 h
+        endsAt(maintenance, Duration.ofMillis(300));
     }
 }

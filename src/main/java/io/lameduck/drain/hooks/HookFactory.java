@@ -6,6 +6,7 @@ import io.lameduck.config.AgentConfig.HttpHook;
 import io.lameduck.config.AgentConfig.SleepHook;
 import io.lameduck.config.AgentConfig.WaitIdleHook;
 import io.lameduck.drain.Hook;
+import io.lameduck.time.TimeSource;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -22,13 +23,14 @@ public final class HookFactory {
 
     /**
      * The agent's hooks, in the order given. Called once per agent: when exec hooks are configured and the container
-     * has no {@code setsid}, it says so here, once, rather than on every hook run.
+     * has no {@code setsid}, it says so here, once, rather than on every hook run. Hooks that wait ({@code sleep}) wait on
+     * {@code time} ({@link TimeSource#SYSTEM} in the agent).
      */
-    public static List<Hook> createAll(List<HookSpec> specs) {
-        return createAll(specs, Setsid.system());
+    public static List<Hook> createAll(List<HookSpec> specs, TimeSource time) {
+        return createAll(specs, Setsid.system(), time);
     }
 
-    static List<Hook> createAll(List<HookSpec> specs, Setsid setsid) {
+    static List<Hook> createAll(List<HookSpec> specs, Setsid setsid, TimeSource time) {
         List<String> execHooks = specs.stream().filter(ExecHook.class::isInstance).map(spec -> spec.common().name()).toList();
         if (!execHooks.isEmpty() && !setsid.available()) {
             LOG.warn("exec hooks {} will run without a process group of their own: no setsid in {}. Processes a hook leaves "
@@ -37,10 +39,10 @@ public final class HookFactory {
                     + "provides setsid) in the agent's image", execHooks,
                     setsid.searched().stream().map(Object::toString).collect(Collectors.joining(", ")));
         }
-        return specs.stream().map(spec -> create(spec, setsid)).toList();
+        return specs.stream().map(spec -> create(spec, setsid, time)).toList();
     }
 
-    private static Hook create(HookSpec spec, Setsid setsid) {
+    private static Hook create(HookSpec spec, Setsid setsid, TimeSource time) {
         if (spec instanceof HttpHook http) {
             return new HttpDrainHook(http);
         }
@@ -48,7 +50,7 @@ public final class HookFactory {
             return new ExecDrainHook(exec, setsid);
         }
         if (spec instanceof SleepHook sleep) {
-            return new SleepDrainHook(sleep);
+            return new SleepDrainHook(sleep, time);
         }
         if (spec instanceof WaitIdleHook waitIdle) {
             return new WaitIdleDrainHook(waitIdle, TcpConnectionTable.system());

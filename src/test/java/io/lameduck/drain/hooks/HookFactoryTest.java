@@ -12,6 +12,7 @@ import io.lameduck.config.AgentConfig.SleepHook;
 import io.lameduck.config.AgentConfig.WaitIdleHook;
 import io.lameduck.drain.Hook;
 import io.lameduck.logging.LogCapture;
+import io.lameduck.time.TimeSource;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,7 +48,7 @@ class HookFactoryTest {
                 new HttpHook(abort, "POST", URI.create("http://127.0.0.1:8080/drain"), Map.of(), 0, Duration.ofSeconds(1), Duration.ofSeconds(5)),
                 new ExecHook(PROCEED, List.of("true"), Map.of(), Optional.empty()),
                 new SleepHook(PROCEED, Duration.ofSeconds(1)),
-                new WaitIdleHook(PROCEED, List.of(8080), Duration.ofSeconds(1), Duration.ofMillis(200), List.of())));
+                new WaitIdleHook(PROCEED, List.of(8080), Duration.ofSeconds(1), Duration.ofMillis(200), List.of())), TimeSource.SYSTEM);
 
         assertThat(hooks).extracting(Hook::kind).containsExactly("http", "exec", "sleep", "wait-idle");
         assertThat(hooks.get(0)).extracting(Hook::name, Hook::priority, Hook::timeout, Hook::abortsDrainOnFailure)
@@ -64,7 +65,7 @@ class HookFactoryTest {
 
         List<Hook> hooks = HookFactory.createAll(List.of(
                 writesItsProcStat("flush", flushGroup), new SleepHook(PROCEED, Duration.ofMillis(1)), writesItsProcStat("notify", notifyGroup)),
-                Setsid.find(List.of(noSetsid)));
+                Setsid.find(List.of(noSetsid)), TimeSource.SYSTEM);
         hooks.get(0).run(Duration.ofSeconds(10));
         hooks.get(2).run(Duration.ofSeconds(10));
 
@@ -83,7 +84,7 @@ class HookFactoryTest {
         assumeTrue(system.available(), "this machine has no setsid in " + Setsid.STANDARD_DIRECTORIES);
         Path stat = dir.resolve("flush.stat");
 
-        List<Hook> hooks = HookFactory.createAll(List.of(writesItsProcStat("flush", stat)), system);
+        List<Hook> hooks = HookFactory.createAll(List.of(writesItsProcStat("flush", stat)), system, TimeSource.SYSTEM);
         hooks.get(0).run(Duration.ofSeconds(10));
 
         assertThat(logs.events()).noneMatch(e -> e.level().toInt() >= Level.WARN.toInt());
@@ -92,7 +93,7 @@ class HookFactoryTest {
 
     @Test
     void noExecHookNoWarningEvenWithoutSetsid(@TempDir Path noSetsid) {
-        HookFactory.createAll(List.of(new SleepHook(PROCEED, Duration.ofMillis(1))), Setsid.find(List.of(noSetsid)));
+        HookFactory.createAll(List.of(new SleepHook(PROCEED, Duration.ofMillis(1))), Setsid.find(List.of(noSetsid)), TimeSource.SYSTEM);
 
         assertThat(logs.events()).noneMatch(e -> e.level().toInt() >= Level.WARN.toInt());
     }

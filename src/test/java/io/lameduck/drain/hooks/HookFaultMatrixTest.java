@@ -20,6 +20,7 @@ import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
 import io.lameduck.lifecycle.Transition;
 import io.lameduck.time.Ticker;
+import io.lameduck.time.TimeSource;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -68,7 +69,7 @@ class HookFaultMatrixTest {
     private DrainReport drain(String budget, String hooksYaml) throws Exception {
         AgentConfig config = new ConfigLoader(Map.of()).parse("drain:\n  hooks:\n" + hooksYaml);
         lifecycle.moveTo(State.READY, "test");
-        Drainer drainer = new Drainer(lifecycle, new ProbeWithdrawal(), HookFactory.createAll(config.drain().hooks()),
+        Drainer drainer = new Drainer(lifecycle, new ProbeWithdrawal(), HookFactory.createAll(config.drain().hooks(), TimeSource.SYSTEM),
                 Duration.ofSeconds(1), Propagation.fixed(Duration.ZERO), executor, Ticker.SYSTEM);
         DrainCoordinator coordinator = new DrainCoordinator(drainer, BudgetSource.fixed(Duration.parse("PT" + budget)),
                 Duration.parse("PT" + budget), Duration.ofSeconds(1), Ticker.SYSTEM, Clock.systemUTC());
