@@ -1,6 +1,7 @@
 package io.lameduck.kube;
 
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -27,6 +28,11 @@ final class ApiCalls implements AutoCloseable {
     private final KubeMetrics metrics;
     private final ExecutorService executor;
     private final Set<String> forbiddenLogged = ConcurrentHashMap.newKeySet();
+
+    /** Calls counted on a registry nobody scrapes: for the one-shot {@code check} commands, which expose no metrics. */
+    static ApiCalls uncounted() {
+        return new ApiCalls(new KubeMetrics(new PrometheusRegistry()));
+    }
 
     ApiCalls(KubeMetrics metrics) {
         this.metrics = metrics;

@@ -3,7 +3,6 @@ package io.lameduck.kube;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Duration;
 
 /**
@@ -14,7 +13,7 @@ import java.time.Duration;
  */
 public final class PodDryRun implements AutoCloseable {
     private final KubernetesClient client;
-    private final ApiCalls api = new ApiCalls(new KubeMetrics(new PrometheusRegistry()));
+    private final ApiCalls api = ApiCalls.uncounted();
 
     /** What the API server answered to one dry run. */
     public sealed interface Answer {

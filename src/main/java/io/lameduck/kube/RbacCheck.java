@@ -8,7 +8,6 @@ import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReviewBu
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.lameduck.config.AgentConfig;
 import io.lameduck.time.Deadline;
-import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -51,7 +50,7 @@ public final class RbacCheck {
      */
     public static RbacReport run(AgentConfig config, KubernetesClient client, PodIdentity identity, Deadline deadline)
             throws InterruptedException {
-        try (ApiCalls api = new ApiCalls(new KubeMetrics(new PrometheusRegistry()))) {
+        try (ApiCalls api = ApiCalls.uncounted()) {
             return new RbacCheck(client, identity, api).check(required(config), deadline);
         }
     }

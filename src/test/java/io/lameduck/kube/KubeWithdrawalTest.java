@@ -156,7 +156,7 @@ class KubeWithdrawalTest {
     @Test
     void aDroppedWatchIsReplacedByAFreshListAndTheVerificationStillConfirms() throws Exception {
         Pod pod = cluster.servingPod("drop", Map.of("app", "drop"), 30);
-        try (ApiCalls api = new ApiCalls(new KubeMetrics(new PrometheusRegistry()))) {
+        try (ApiCalls api = ApiCalls.uncounted()) {
             EndpointVerifier verifier = new EndpointVerifier(cluster.agentClient(), cluster.namespace(), api);
             AtomicInteger watches = new AtomicInteger();
             CountDownLatch secondWatch = new CountDownLatch(1);
