@@ -49,7 +49,9 @@ class AgentImageTest {
      * An exec drain hook that leaves an orphan behind: the hook's shell starts a background shell in a session of its
      * own ({@code setsid}) and exits, so the orphan is re-parented to PID 1. (The agent kills what is left in a hook's
      * process group when the hook ends; a new session escapes that — a daemon does this — and only an init that
-     * reaps keeps it from staying a zombie once it exits.)
+     * reaps keeps it from staying a zombie once it exits.) The hook exits only once the orphan has written its pid
+     * file, that is once it runs in its new session: exiting earlier would race the agent's clean-up of the hook's
+     * process group, which kills an orphan still on its way through setsid (it made this test fail on a busy machine).
      */
     private static final String CONFIG = """
             server: {host: 0.0.0.0, port: 7979}
@@ -63,7 +65,7 @@ class AgentImageTest {
                   type: exec
                   priority: 10
                   timeout: 5s
-                  command: ["bash", "-c", "(setsid bash -c 'echo $$ > /tmp/orphan.pid; exec sleep 2' </dev/null >/dev/null 2>&1 &); exit 0"]
+                  command: ["bash", "-c", "(setsid bash -c 'echo $$ > /tmp/orphan.new; mv /tmp/orphan.new /tmp/orphan.pid; exec sleep 2' </dev/null >/dev/null 2>&1 &); until [ -e /tmp/orphan.pid ]; do sleep 0.02; done; exit 0"]
             kube: {mode: disabled}
             logging: {format: json, level: info}
             """;
@@ -140,9 +142,11 @@ class AgentImageTest {
             assertThat(report.get("hooks").get(0).get("name").asText()).isEqualTo("orphan");
             assertThat(report.get("hooks").get(0).get("outcome").asText()).isEqualTo("completed");
 
-            await("the orphan's pid file").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50))
-                    .until(() -> sh(agent, "cat /tmp/orphan.pid").getExitCode() == 0);
-            int orphan = Integer.parseInt(sh(agent, "cat /tmp/orphan.pid").getStdout().strip());
+            assertThat(logs.toUtf8String()).as("the orphan escaped the hook's process group")
+                    .doesNotContain("left processes");
+            ExecResult pidFile = sh(agent, "cat /tmp/orphan.pid");
+            assertThat(pidFile.getExitCode()).as("the hook ended only after the orphan wrote its pid file").isZero();
+            int orphan = Integer.parseInt(pidFile.getStdout().strip());
             assertThat(sh(agent, "grep PPid /proc/" + orphan + "/status").getStdout()).as("the orphan was adopted by PID 1")
                     .containsPattern("PPid:\\s+1\\n");
 
