@@ -2,6 +2,7 @@ package io.lameduck;
 
 import io.lameduck.cli.AgentUnreachableException;
 import io.lameduck.cli.CheckFailedException;
+import io.lameduck.cli.CollectorUnreachableException;
 import io.lameduck.cli.ExitCode;
 import io.lameduck.cli.LameduckCommand;
 import io.lameduck.cli.SignalShutdown;
@@ -65,7 +66,7 @@ public final class Main {
         if (error instanceof ServerException) {
             return ExitCode.SERVER_ERROR;
         }
-        if (error instanceof AgentUnreachableException) {
+        if (error instanceof AgentUnreachableException || error instanceof CollectorUnreachableException) {
             return ExitCode.AGENT_ERROR;
         }
         if (error instanceof CheckFailedException) {

@@ -235,6 +235,20 @@ final class CheckCommand {
         }
     }
 
+    /** A ConfigMap or workload name: an RFC 1123 subdomain (at most 253 characters). */
+    static final class DnsSubdomain implements ITypeConverter<String> {
+        private static final Pattern SUBDOMAIN = Pattern.compile("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?");
+
+        @Override
+        public String convert(String text) {
+            if (!SUBDOMAIN.matcher(text).matches()) {
+                throw new TypeConversionException("\"" + (text.length() > 60 ? text.substring(0, 60) + "…" : text) + "\": expected a "
+                        + "Kubernetes name of 1 to 253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit");
+            }
+            return text;
+        }
+    }
+
     /** An image reference: not empty, no whitespace (the API server checks the rest). */
     static final class Image implements ITypeConverter<String> {
         @Override

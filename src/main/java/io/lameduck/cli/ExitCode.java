@@ -3,7 +3,7 @@ package io.lameduck.cli;
 /** The documented process exit codes. Only {@code Main} turns errors into these. */
 public enum ExitCode {
     OK(0),
-    /** A client command could not reach the agent, or the agent refused the request. */
+    /** A client command could not reach the agent (or, for {@code terminations}, the collector), or it refused the request. */
     AGENT_ERROR(1),
     UNEXPECTED(2),
     INVALID_CONFIG(3),

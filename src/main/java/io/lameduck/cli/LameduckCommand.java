@@ -8,7 +8,8 @@ import picocli.CommandLine.IVersionProvider;
 @Command(name = "lameduck", mixinStandardHelpOptions = true, versionProvider = LameduckCommand.VersionProvider.class,
         description = "Graceful-shutdown sidecar for Kubernetes: drains the pod before the app gets SIGTERM.",
         subcommands = {ServeCommand.class, ValidateCommand.class, PrestopCommand.class, MaintenanceCommand.class,
-                StatusCommand.class, InjectorCommand.class, CheckCommand.class})
+                StatusCommand.class, InjectorCommand.class, CheckCommand.class, CollectorCommand.class,
+                TerminationsCommand.class})
 public final class LameduckCommand {
     static final class VersionProvider implements IVersionProvider {
         @Override

@@ -100,7 +100,7 @@ public final class KubeIntegration implements AutoCloseable {
             case READINESS_GATE -> Optional.of(new ServingSwitch.ReadinessGate(withdraw.conditionType(), clock, eviction::known));
         };
         this.eventsEnabled = config.kube().events();
-        this.events = new PodEvents(client, identity, pod::lastUid, api, clock);
+        this.events = new PodEvents(client, identity, pod::lastUid, pod::lastWorkload, api, clock);
         PodEvents eventWriter = events;
         VerifiedWithdrawal.Warnings warnings = (reason, message) -> {
             if (eventsEnabled) {

@@ -33,6 +33,7 @@ final class OwnPod {
     private final PodIdentity identity;
     private final ApiCalls api;
     private volatile String lastUid;
+    private volatile Workload lastWorkload;
 
     OwnPod(KubernetesClient client, PodIdentity identity, ApiCalls api) {
         this.client = client;
@@ -52,12 +53,18 @@ final class OwnPod {
                     + " not found; POD_NAME and POD_NAMESPACE must name the agent's own pod (downward API)", null);
         }
         lastUid = pod.getMetadata().getUid();
+        lastWorkload = Workload.of(pod);
         return pod;
     }
 
     /** The pod's uid as last read; null before the first successful read. */
     String lastUid() {
         return lastUid;
+    }
+
+    /** The pod's workload as last read; null before the first successful read. */
+    Workload lastWorkload() {
+        return lastWorkload;
     }
 
     /**

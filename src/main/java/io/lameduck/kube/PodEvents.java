@@ -15,6 +15,7 @@ import io.lameduck.drain.StepName;
 import io.lameduck.drain.StepReport;
 import io.lameduck.drain.TrafficReport;
 import io.lameduck.drain.Trigger;
+import io.lameduck.http.Json;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -32,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * Writes Kubernetes Events (core/v1) on the agent's pod for what an operator wants to see in
  * {@code kubectl describe pod}: drain started, withdrawn (with the latency), hook timed out or failed, drain
  * completed or exceeded its deadline (with the report's one-line summary), traffic still arriving or watched ports
- * nothing listened on, maintenance on and off.
+ * nothing listened on, maintenance on and off. The drain's last Event carries the whole report for the fleet collector
+ * ({@link DrainReportEvent}).
  * Events are written on one background thread from a bounded queue, so a slow API never holds the drain
  * up; when the queue is full an event is dropped and logged. {@link #close(Duration)} flushes what is queued.
  */
@@ -44,14 +46,17 @@ final class PodEvents implements DrainListener, MaintenanceListener, RestartCycl
     private final KubernetesClient client;
     private final PodIdentity identity;
     private final Supplier<String> podUid;
+    private final Supplier<Workload> workload;
     private final ApiCalls api;
     private final Clock clock;
     private final ThreadPoolExecutor writer;
 
-    PodEvents(KubernetesClient client, PodIdentity identity, Supplier<String> podUid, ApiCalls api, Clock clock) {
+    PodEvents(KubernetesClient client, PodIdentity identity, Supplier<String> podUid, Supplier<Workload> workload, ApiCalls api,
+            Clock clock) {
         this.client = client;
         this.identity = identity;
         this.podUid = podUid;
+        this.workload = workload;
         this.api = api;
         this.clock = clock;
         this.writer = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(64), task -> {
@@ -102,11 +107,12 @@ final class PodEvents implements DrainListener, MaintenanceListener, RestartCycl
                     + " when the drain started, so it could not see the app's traffic there; set drain.propagation.ports (or the "
                     + "pod's lameduck.io/ports annotation) to the ports the app listens on");
         }
-        switch (report.outcome()) {
-            case COMPLETED -> post("Normal", "DrainCompleted", report.summary());
-            case DEADLINE_EXCEEDED -> post("Warning", "DrainDeadlineExceeded", report.summary());
-            default -> post("Warning", "DrainFailed", report.summary());
-        }
+        Event ended = switch (report.outcome()) {
+            case COMPLETED -> event("Normal", "DrainCompleted", report.summary());
+            case DEADLINE_EXCEEDED -> event("Warning", "DrainDeadlineExceeded", report.summary());
+            default -> event("Warning", "DrainFailed", report.summary());
+        };
+        writer.execute(() -> write(withReport(ended, report)));
     }
 
     @Override
@@ -133,6 +139,29 @@ final class PodEvents implements DrainListener, MaintenanceListener, RestartCycl
     /** A Warning Event with this reason (e.g. {@code LastServingEndpoint}) and message. */
     void warning(String reason, String message) {
         post("Warning", reason, message);
+    }
+
+    /**
+     * The drain's last Event with the report attached for the fleet collector ({@link DrainReportEvent}). Without a
+     * known workload (the pod never read) or with an oversized report, the Event goes without it, and the log says so.
+     */
+    private Event withReport(Event event, DrainReport report) {
+        Workload workload = this.workload.get();
+        String json = Json.write(report);
+        if (workload == null || json.length() > DrainReportEvent.MAX_REPORT_BYTES) {
+            LOG.warn("drain {}: its Event carries no report for the fleet collector: {}", report.id(), workload == null
+                    ? "the pod was never read, so its workload is unknown"
+                    : "the report is " + json.length() + " bytes, more than " + DrainReportEvent.MAX_REPORT_BYTES);
+            return event;
+        }
+        return new EventBuilder(event)
+                .editMetadata()
+                    .addToLabels(DrainReportEvent.REPORT_LABEL, DrainReportEvent.REPORT_KIND)
+                    .addToAnnotations(DrainReportEvent.WORKLOAD_KIND, workload.kind())
+                    .addToAnnotations(DrainReportEvent.WORKLOAD, workload.name())
+                    .addToAnnotations(DrainReportEvent.REPORT, json)
+                .endMetadata()
+                .build();
     }
 
     private void post(String type, String reason, String message) {

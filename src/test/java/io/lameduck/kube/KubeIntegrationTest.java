@@ -8,6 +8,9 @@ import static org.assertj.core.api.Assertions.tuple;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.lameduck.collect.Termination;
+import io.lameduck.collect.TerminationParser;
+import io.lameduck.collect.WorkloadKey;
 import io.lameduck.config.AgentConfig;
 import io.lameduck.drain.BudgetSource;
 import io.lameduck.drain.DrainCoordinator;
@@ -153,7 +156,7 @@ class KubeIntegrationTest {
     }
 
     @Test
-    void drainAndMaintenanceEventsAreWrittenOnThePod() {
+    void drainAndMaintenanceEventsAreWrittenOnThePod() throws Exception {
         cluster.runPod("events", Map.of("app", "events"), List.of(), 30);
         Instant now = Instant.now();
         DrainReport report = new DrainReport("drain-1", Trigger.PRESTOP, DrainOutcome.DEADLINE_EXCEEDED, now, now.plusSeconds(9),
@@ -197,6 +200,22 @@ class KubeIntegrationTest {
             assertThat(e.getInvolvedObject().getUid()).isEqualTo(pod.getMetadata().getUid());
             assertThat(e.getSource().getComponent()).isEqualTo("lameduck");
         });
+        // The drain's last Event carries the report to the fleet collector, which reads it back as written.
+        assertThat(events).filteredOn(e -> e.getMetadata().getLabels() != null
+                && e.getMetadata().getLabels().containsKey(DrainReportEvent.REPORT_LABEL)).extracting(Event::getReason)
+                .containsExactly("DrainDeadlineExceeded");
+        Event last = events.stream().filter(e -> e.getReason().equals("DrainDeadlineExceeded")).findFirst().orElseThrow();
+        assertThat(last.getMetadata().getLabels()).containsEntry(DrainReportEvent.REPORT_LABEL, DrainReportEvent.REPORT_KIND);
+        Termination counted = TerminationParser.parse(last);
+        assertThat(counted.workload()).isEqualTo(new WorkloadKey(cluster.namespace(), "Pod", "events")); // a bare pod
+        assertThat(counted.pod()).isEqualTo("events");
+        assertThat(counted.drainId()).isEqualTo("drain-1");
+        assertThat(counted.trigger()).isEqualTo("prestop");
+        assertThat(counted.outcome()).isEqualTo("deadline_exceeded");
+        assertThat(counted.durationSeconds()).isEqualTo(9.0);
+        assertThat(counted.withdrawalConfirmed()).isTrue();
+        assertThat(counted.trafficStopped()).isFalse();
+        assertThat(counted.trafficAfterWithdrawalSeconds()).isCloseTo(15.98, org.assertj.core.data.Offset.offset(1e-9));
     }
 
     @Test

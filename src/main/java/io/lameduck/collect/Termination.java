@@ -1,0 +1,27 @@
+package io.lameduck.collect;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * One pod's drain as the collector counts it: read from the Event that carried its report.
+ *
+ * @param eventUid the Event's uid: what makes counting it twice impossible
+ * @param recordedAt when the Event was written (its creation time on the API server, to the second): what the ledger's
+ *     horizon is compared with
+ * @param finishedAt when the drain ended, by the agent's clock (to the millisecond; the Event's creation time when the
+ *     report does not say): the order of the recent terminations
+ * @param stepSeconds how long each step that ran took, by step name (withdraw, propagate, hooks)
+ * @param withdrawalConfirmed whether the withdraw step completed (the pod seen out of the EndpointSlices)
+ * @param trafficStopped whether requests had stopped when the drain ended; null when the drain did not watch traffic
+ * @param trafficAfterWithdrawalSeconds how long requests kept arriving after the withdrawal; null when not known
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record Termination(String eventUid, Instant recordedAt, Instant finishedAt, WorkloadKey workload, String pod, String drainId,
+        String trigger, String outcome, double durationSeconds, Map<String, Double> stepSeconds,
+        boolean withdrawalConfirmed, Boolean trafficStopped, Double trafficAfterWithdrawalSeconds) {
+    public Termination {
+        stepSeconds = Map.copyOf(stepSeconds);
+    }
+}

@@ -1,0 +1,91 @@
+package io.lameduck.collect;
+
+import java.util.Map;
+import java.util.TreeMap;
+
+/** Everything counted for one workload since the collector's state began. Not thread-safe: {@link FleetLedger} guards it. */
+final class WorkloadTotals {
+    /** Terminations by trigger and outcome, keyed {@code trigger/outcome}. */
+    private final Map<String, Long> terminations;
+    private final Histogram drain;
+    private final Map<String, Histogram> steps;
+    private long withdrawalsUnconfirmed;
+    private long trafficNotStopped;
+    private final Histogram trafficAfterWithdrawal;
+
+    WorkloadTotals() {
+        this(new TreeMap<>(), new Histogram(), new TreeMap<>(), 0, 0, new Histogram());
+    }
+
+    private WorkloadTotals(Map<String, Long> terminations, Histogram drain, Map<String, Histogram> steps,
+            long withdrawalsUnconfirmed, long trafficNotStopped, Histogram trafficAfterWithdrawal) {
+        this.terminations = terminations;
+        this.drain = drain;
+        this.steps = steps;
+        this.withdrawalsUnconfirmed = withdrawalsUnconfirmed;
+        this.trafficNotStopped = trafficNotStopped;
+        this.trafficAfterWithdrawal = trafficAfterWithdrawal;
+    }
+
+    void add(Termination termination) {
+        terminations.merge(termination.trigger() + "/" + termination.outcome(), 1L, Long::sum);
+        drain.observe(termination.durationSeconds());
+        termination.stepSeconds().forEach((step, seconds) -> steps.computeIfAbsent(step, s -> new Histogram()).observe(seconds));
+        if (!termination.withdrawalConfirmed()) {
+            withdrawalsUnconfirmed++;
+        }
+        if (Boolean.FALSE.equals(termination.trafficStopped())) {
+            trafficNotStopped++;
+        }
+        if (termination.trafficAfterWithdrawalSeconds() != null) {
+            trafficAfterWithdrawal.observe(termination.trafficAfterWithdrawalSeconds());
+        }
+    }
+
+    /** Terminations by {@code trigger/outcome}. */
+    Map<String, Long> terminations() {
+        return Map.copyOf(terminations);
+    }
+
+    long total() {
+        return terminations.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    Histogram drain() {
+        return drain;
+    }
+
+    Map<String, Histogram> steps() {
+        return steps;
+    }
+
+    long withdrawalsUnconfirmed() {
+        return withdrawalsUnconfirmed;
+    }
+
+    long trafficNotStopped() {
+        return trafficNotStopped;
+    }
+
+    Histogram trafficAfterWithdrawal() {
+        return trafficAfterWithdrawal;
+    }
+
+    LedgerState.Workload state(WorkloadKey key) {
+        Map<String, Histogram.State> stepStates = new TreeMap<>();
+        steps.forEach((step, histogram) -> stepStates.put(step, histogram.state()));
+        return new LedgerState.Workload(key.namespace(), key.kind(), key.name(), new TreeMap<>(terminations), drain.state(),
+                stepStates, withdrawalsUnconfirmed, trafficNotStopped, trafficAfterWithdrawal.state());
+    }
+
+    static WorkloadTotals of(LedgerState.Workload state) {
+        if (state.terminations() == null || state.steps() == null || state.withdrawalsUnconfirmed() < 0 || state.trafficNotStopped() < 0
+                || state.terminations().values().stream().anyMatch(count -> count == null || count < 0)) {
+            throw new IllegalArgumentException("workload " + state.namespace() + "/" + state.name() + ": counts missing or negative");
+        }
+        Map<String, Histogram> steps = new TreeMap<>();
+        state.steps().forEach((step, histogram) -> steps.put(step, Histogram.of(histogram)));
+        return new WorkloadTotals(new TreeMap<>(state.terminations()), Histogram.of(state.drain()), steps,
+                state.withdrawalsUnconfirmed(), state.trafficNotStopped(), Histogram.of(state.trafficAfterWithdrawal()));
+    }
+}
