@@ -65,8 +65,9 @@ final class EventFeed implements AutoCloseable {
             try {
                 String resourceVersion = list(why);
                 listed.run();
-                watch = client.v1().events().inAnyNamespace().withLabel(DrainReportEvent.REPORT_LABEL, DrainReportEvent.REPORT_KIND)
-                        .watch(new ListOptionsBuilder().withResourceVersion(resourceVersion).withAllowWatchBookmarks(true).build(),
+                watch = client.v1().events().inAnyNamespace()
+                        .watch(new ListOptionsBuilder().withLabelSelector(DrainReportEvent.SELECTOR).withResourceVersion(resourceVersion)
+                                .withAllowWatchBookmarks(true).build(),
                                 new Watcher<Event>() {
                                     @Override
                                     public void eventReceived(Action action, Event event) {
