@@ -2,8 +2,12 @@
 # Renders the Helm chart helm/lameduck into plain manifests for `kubectl apply`:
 #   lameduck.yaml    Namespace, ServiceAccount, ConfigMap, Role, RoleBinding (what the sidecar needs)
 #   example.yaml     the example workload (the demo app of demo/ + the sidecar) and its Service
-#   monitoring.yaml  PodMonitor and PrometheusRule (need the Prometheus Operator CRDs), Grafana dashboard ConfigMap
+#   monitoring.yaml  PodMonitors (the agents' and the collector's) and PrometheusRule (need the Prometheus Operator
+#                    CRDs), Grafana dashboard ConfigMap
 #   injector.yaml    the injection webhook (TLS from cert-manager: plain manifests cannot generate a CA)
+#   collector.yaml   the fleet collector (once per cluster): its ServiceAccount, RBAC, Service and Deployment
+# The collector is off by default in the chart (collector.enabled): collector.yaml and the collector's PodMonitor in
+# monitoring.yaml are rendered with collector_values; lameduck.yaml, example.yaml and injector.yaml hold none of it.
 # Usage: scripts/generate-manifests.sh [OUTPUT_DIR]     (default: operator-manifests)
 # The output is committed; HelmChartTest fails when it differs from a fresh run, so run this after
 # every chart change.
@@ -20,6 +24,7 @@ values=(--set example.enabled=true
         --set monitoring.prometheusRule.enabled=true
         --set dashboard.enabled=true)
 injector_values=(--set injector.enabled=true --set injector.tls.certManager.enabled=true)
+collector_values=(--set collector.enabled=true)
 
 header() { # $1: what the file holds; $2...: extra values
   local what="$1"; shift
@@ -43,6 +48,12 @@ render_injector() { # template paths relative to the chart
   "$helm" template lameduck helm/lameduck --namespace "$NAMESPACE" "${values[@]}" "${injector_values[@]}" "${args[@]}"
 }
 
+render_collector() { # template paths relative to the chart
+  local args=()
+  for t in "$@"; do args+=(--show-only "$t"); done
+  "$helm" template lameduck helm/lameduck --namespace "$NAMESPACE" "${values[@]}" "${collector_values[@]}" "${args[@]}"
+}
+
 {
   header "What the sidecar needs: apply this, then add the sidecar to your workloads (docs/install.md)."
   cat <<NS
@@ -61,9 +72,14 @@ NS
 } > "$out/example.yaml.tmp"
 
 {
-  header "Prometheus Operator objects (need the monitoring.coreos.com CRDs); the alerts are helm/lameduck/files/alerts.yaml."
-  render templates/podmonitor.yaml templates/prometheusrule.yaml templates/dashboard.yaml
+  header "Prometheus Operator objects (need the monitoring.coreos.com CRDs); the alerts are helm/lameduck/files/alerts.yaml. The collector's PodMonitor selects the pod of collector.yaml only." "${collector_values[*]}"
+  render_collector templates/podmonitor.yaml templates/prometheusrule.yaml templates/dashboard.yaml
 } > "$out/monitoring.yaml.tmp"
+
+{
+  header "The fleet collector (apply it once per cluster, after lameduck.yaml): counts every drain report and exports fleet metrics by workload. Its state ConfigMap lameduck-collector-state is created by the collector itself; deleting these objects leaves it." "${collector_values[*]}"
+  render_collector templates/collector/rbac.yaml templates/collector/service.yaml templates/collector/deployment.yaml
+} > "$out/collector.yaml.tmp"
 
 {
   header "The injection webhook (needs cert-manager for its certificate); apply after lameduck.yaml, then: kubectl label namespace <ns> lameduck.io/inject=enabled" "${injector_values[*]}"
@@ -71,5 +87,5 @@ NS
     templates/injector/deployment.yaml templates/injector/webhook.yaml
 } > "$out/injector.yaml.tmp"
 
-for f in lameduck example monitoring injector; do mv -f "$out/$f.yaml.tmp" "$out/$f.yaml"; done
+for f in lameduck example monitoring injector collector; do mv -f "$out/$f.yaml.tmp" "$out/$f.yaml"; done
 echo "$out"

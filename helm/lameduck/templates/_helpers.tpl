@@ -141,16 +141,21 @@ repository:tag (tag defaults to the appVersion; a numeric tag from --set prints 
 {{- toYaml $config -}}
 {{- end -}}
 
-{{/* What both PodMonitors add to their endpoint: scrapeTimeout, relabelings, metricRelabelings (when set). */}}
+{{/*
+What every PodMonitor adds to its endpoint: scrapeTimeout, relabelings (the monitor's own, then the values'),
+metricRelabelings (when set). Context: dict root, own (the monitor's own relabelings, may be empty).
+*/}}
 {{- define "lameduck.podMonitor.endpointExtras" -}}
-{{- with .Values.monitoring.podMonitor.scrapeTimeout }}
+{{- $monitoring := .root.Values.monitoring.podMonitor -}}
+{{- $relabelings := concat (.own | default list) ($monitoring.relabelings | default list) -}}
+{{- with $monitoring.scrapeTimeout }}
 scrapeTimeout: {{ . }}
 {{- end }}
-{{- with .Values.monitoring.podMonitor.relabelings }}
+{{- with $relabelings }}
 relabelings:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.monitoring.podMonitor.metricRelabelings }}
+{{- with $monitoring.metricRelabelings }}
 metricRelabelings:
   {{- toYaml . | nindent 2 }}
 {{- end }}

@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -34,7 +35,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The Helm chart, the plain manifests generated from it and the alert rules: the chart lints, renders
  * what the sidecar needs for every withdraw strategy, its Role is files/role-rules.yaml, its config is
  * one the agent accepts, its named templates work from a parent chart, operator-manifests/ is what
- * scripts/generate-manifests.sh produces now, and files/alerts.yaml passes promtool.
+ * scripts/generate-manifests.sh produces now, and files/alerts.yaml passes promtool. The fleet collector is off by
+ * default (one release per cluster turns it on): the default renders hold nothing of it, and every test of the
+ * collector renders with {@code --set collector.enabled=true}.
  */
 @Tag("helm")
 class HelmChartTest {
@@ -84,6 +87,8 @@ class HelmChartTest {
     void roleIsNotRenderedWithoutRbacCreate() {
         assertThat(ofKind(render("--set", "rbac.create=false"), "Role")).isEmpty();
         assertThat(ofKind(render("--set", "rbac.create=false"), "RoleBinding")).isEmpty();
+        assertThat(ofKind(render("--set", "rbac.create=false", "--set", "collector.enabled=true"), "Role"))
+                .as("the collector's own Role is not the agents'").extracting(HelmChartTest::name).containsExactly("t-lameduck-collector");
     }
 
     @ParameterizedTest
@@ -121,12 +126,12 @@ class HelmChartTest {
 
     @Test
     void readinessGateOnlyForTheReadinessGateStrategy() {
-        JsonNode gated = only(render("--set", "example.enabled=true"), "Deployment").at("/spec/template/spec");
+        JsonNode gated = deploymentNamed(render("--set", "example.enabled=true"), "-example").at("/spec/template/spec");
         assertThat(gated.get("readinessGates")).hasSize(1);
         assertThat(gated.at("/readinessGates/0/conditionType").asText()).isEqualTo("lameduck.io/serving");
 
         for (String strategy : List.of("label", "probe")) {
-            JsonNode pod = only(render("--set", "example.enabled=true", "--set", "withdraw.strategy=" + strategy), "Deployment")
+            JsonNode pod = deploymentNamed(render("--set", "example.enabled=true", "--set", "withdraw.strategy=" + strategy), "-example")
                     .at("/spec/template/spec");
             assertThat(pod.has("readinessGates")).as("readinessGates with strategy %s", strategy).isFalse();
         }
@@ -170,7 +175,7 @@ class HelmChartTest {
     void tokenSecretIsPassedAsLameduckToken() {
         List<JsonNode> docs = render("--set", "example.enabled=true", "--set", "token.value=s3cret");
         JsonNode secret = only(docs, "Secret");
-        JsonNode sidecar = container(only(docs, "Deployment").at("/spec/template/spec/containers"), "lameduck");
+        JsonNode sidecar = container(deploymentNamed(docs, "-example").at("/spec/template/spec/containers"), "lameduck");
         JsonNode token = named(sidecar.get("env"), ConfigLoader.TOKEN_ENV);
         assertThat(token.at("/valueFrom/secretKeyRef/name").asText()).isEqualTo(secret.at("/metadata/name").asText());
         assertThat(secret.at("/data/token").asText()).isEqualTo("czNjcmV0");
@@ -190,9 +195,7 @@ class HelmChartTest {
 
         JsonNode alerts = YAML.readTree(CHART.resolve("files/alerts.yaml").toFile());
         assertThat(only(docs, "PrometheusRule").at("/spec")).isEqualTo(alerts);
-        List<String> names = new ArrayList<>();
-        alerts.at("/groups/0/rules").forEach(rule -> names.add(rule.get("alert").asText()));
-        assertThat(names).containsExactly("LameduckDrainDeadlineExceeded", "LameduckDrainFailed", "LameduckHookTimeouts",
+        assertThat(alertNames(alerts)).contains("LameduckDrainDeadlineExceeded", "LameduckDrainFailed", "LameduckHookTimeouts",
                 "LameduckPrestopRefused");
     }
 
@@ -209,7 +212,8 @@ class HelmChartTest {
                         + " run scripts/prometheus.sh (installs Debian's prometheus package) and retry"));
         Result check = run(List.of(promtool.toString(), "check", "rules", CHART.resolve("files/alerts.yaml").toString()), 60);
         assertThat(check.exit()).as("promtool check rules output:\n%s", check.output()).isZero();
-        assertThat(check.output()).contains("SUCCESS: 4 rules found");
+        assertThat(check.output()).contains("SUCCESS: " + alertNames(readYaml(readString(CHART.resolve("files/alerts.yaml")))).size()
+                + " rules found");
     }
 
     @Test
@@ -228,6 +232,26 @@ class HelmChartTest {
         assertThat(docs).extracting(doc -> doc.get("kind").asText())
                 .containsExactly("Namespace", "ServiceAccount", "ConfigMap", "Role", "RoleBinding");
         assertThat(docs.stream().skip(1)).allSatisfy(doc -> assertThat(doc.at("/metadata/namespace").asText()).isEqualTo("lameduck"));
+        // The collector is off by default: collector.yaml is rendered with it on, and no other file runs one (applying
+        // lameduck.yaml in several namespaces must not start several collectors).
+        String collectorYaml = Files.readString(committed.resolve("collector.yaml"));
+        assertThat(collectorYaml.lines().filter(line -> line.startsWith("# Rendered with:")).findFirst().orElseThrow())
+                .contains("--set collector.enabled=true");
+        List<JsonNode> collector = parseDocs(collectorYaml);
+        assertThat(collector).extracting(doc -> doc.get("kind").asText() + " " + name(doc)).containsExactly(
+                "ServiceAccount lameduck-collector", "ClusterRole lameduck-collector", "ClusterRoleBinding lameduck-collector",
+                "Role lameduck-collector", "RoleBinding lameduck-collector", "Service lameduck-collector", "Deployment lameduck-collector");
+        for (String name : List.of("lameduck.yaml", "example.yaml", "injector.yaml")) {
+            assertThat(parseDocs(Files.readString(committed.resolve(name)))).as("operator-manifests/%s", name).isNotEmpty()
+                    .noneMatch(HelmChartTest::isCollectorObject);
+        }
+        // monitoring.yaml holds every Prometheus Operator object, the collector's PodMonitor among them: it only selects
+        // the collector's pod, and the alerts next to it read the series it scrapes (job="lameduck-collector").
+        assertThat(parseDocs(Files.readString(committed.resolve("monitoring.yaml"))).stream().filter(HelmChartTest::isCollectorObject)
+                .map(doc -> doc.get("kind").asText() + " " + name(doc))).containsExactly("PodMonitor lameduck-collector");
+        assertThat(parseDocs(Files.readString(committed.resolve("monitoring.yaml")))).extracting(HelmChartTest::name).contains("lameduck");
+        // The defaults of `lameduck terminations` (--collector-namespace lameduck, --collector-service lameduck-collector).
+        assertThat(objectNamed(collector, "Service", "lameduck-collector").at("/metadata/namespace").asText()).isEqualTo("lameduck");
     }
 
     /** The point of the named templates: a user's chart depending on this one adds the sidecar to its own pods. */
@@ -293,6 +317,9 @@ class HelmChartTest {
         assertThat(container(pod.get("containers"), "shop").at("/lifecycle/preStop/httpGet/path").asText()).isEqualTo("/prestop");
         assertThat(only(docs, "Service").at("/spec/selector/lameduck.io~1serving").asText()).isEqualTo("true");
         assertThat(only(docs, "ConfigMap").at("/data/lameduck.yaml").asText()).contains("strategy: label");
+        // As docs/install.md says: a chart that uses the named templates runs no collector of its own (off by default;
+        // the cluster's one collector runs in another release).
+        assertThat(docs).as("no lameduck.collector.enabled in the parent's values").noneMatch(HelmChartTest::isCollectorObject);
     }
 
     // ------------------------------------------------------------------ the injector, the schema, the dashboard
@@ -312,6 +339,10 @@ class HelmChartTest {
     void injectorIsOffByDefaultSoExistingInstallsAreUnchanged() {
         List<String> kinds = installed(render()).stream().map(d -> d.get("kind").asText()).toList();
         assertThat(kinds).containsExactlyInAnyOrder("ServiceAccount", "ConfigMap", "Role", "RoleBinding");
+        assertThat(installed(render()).stream().map(d -> d.get("kind").asText() + " " + name(d)))
+                .as("the agents' objects only: nothing of the injector, nor of the fleet collector (off by default too)")
+                .containsExactlyInAnyOrder("ServiceAccount t-lameduck", "ConfigMap t-lameduck-config", "Role t-lameduck",
+                        "RoleBinding t-lameduck");
     }
 
     // ------------------------------------------------------------------ helm test, for every install mode
@@ -479,10 +510,15 @@ class HelmChartTest {
     @Test
     void withTheInjectorThePodMonitorScrapesInjectedPodsInEveryNamespaceAndTheInjectorItself() {
         List<JsonNode> monitors = ofKind(render("--set", "injector.enabled=true", "--set", "monitoring.podMonitor.enabled=true"), "PodMonitor");
-        assertThat(monitors).hasSize(2);
+        assertThat(monitors).extracting(HelmChartTest::name).containsExactly("t-lameduck", "t-lameduck-injector");
         assertThat(monitors.get(0).at("/spec/namespaceSelector/any").asBoolean()).isTrue();
         assertThat(monitors.get(1).at("/spec/podMetricsEndpoints/0/port").asText()).isEqualTo("metrics");
-        assertThat(only(render("--set", "monitoring.podMonitor.enabled=true"), "PodMonitor").at("/spec").has("namespaceSelector")).isFalse();
+        List<JsonNode> withCollector = ofKind(render("--set", "injector.enabled=true", "--set", "monitoring.podMonitor.enabled=true",
+                "--set", "collector.enabled=true"), "PodMonitor");
+        assertThat(withCollector).extracting(HelmChartTest::name).containsExactly("t-lameduck", "t-lameduck-injector", "t-lameduck-collector");
+        assertThat(withCollector.get(2).at("/spec").has("namespaceSelector")).as("the collector runs in the release namespace").isFalse();
+        assertThat(only(render("--set", "monitoring.podMonitor.enabled=true"), "PodMonitor").at("/spec")
+                .has("namespaceSelector")).isFalse();
     }
 
     @Test
@@ -632,7 +668,10 @@ class HelmChartTest {
                 .findFirst().orElseThrow(() -> new AssertionError("no Deployment named *" + suffix));
     }
 
-    /** Every agent image the chart renders: the example's sidecar, the injection template's sidecars, the injector, the test pods. */
+    /**
+     * Every agent image the chart renders: the example's sidecar, the injection template's sidecars, the injector, the
+     * collector (when it is enabled), the test pods.
+     */
     private static List<String> agentImages(List<JsonNode> docs) {
         List<String> images = new ArrayList<>();
         images.add(container(deploymentNamed(docs, "-example").at("/spec/template/spec/containers"), "lameduck").get("image").asText());
@@ -642,6 +681,8 @@ class HelmChartTest {
             images.add(template.at("/strategies/" + strategy + "/nativeSidecar/image").asText());
         }
         images.add(container(deploymentNamed(docs, "-injector").at("/spec/template/spec/containers"), "injector").get("image").asText());
+        ofKind(docs, "Deployment").stream().filter(d -> name(d).endsWith("-collector"))
+                .forEach(d -> images.add(container(d.at("/spec/template/spec/containers"), "collector").get("image").asText()));
         ofKind(docs, "Pod").forEach(pod -> images.add(pod.at("/spec/containers/0/image").asText()));
         return images;
     }
@@ -649,14 +690,17 @@ class HelmChartTest {
     @Test
     void imageDigestPinsTheSidecarAndTheInjectorImage() {
         assertThat(agentImages(render("--set", "injector.enabled=true", "--set", "example.enabled=true")))
+                .as("the example's, the injection template's six, the injector's and the three test pods' (no collector: off by default)")
                 .hasSize(11).containsOnly("ghcr.io/lameduck/lameduck:" + chartAppVersion());
+        assertThat(agentImages(render("--set", "injector.enabled=true", "--set", "example.enabled=true", "--set", "collector.enabled=true")))
+                .as("and the collector's").hasSize(12).containsOnly("ghcr.io/lameduck/lameduck:" + chartAppVersion());
         // The digest wins over the tag, for every agent image the chart renders (one helper, lameduck.image).
-        assertThat(agentImages(render("--set", "injector.enabled=true", "--set", "example.enabled=true",
+        assertThat(agentImages(render("--set", "injector.enabled=true", "--set", "example.enabled=true", "--set", "collector.enabled=true",
                 "--set", "image.repository=registry.example/lameduck", "--set", "image.tag=1.2.3", "--set", "image.digest=" + DIGEST)))
-                .hasSize(11).containsOnly("registry.example/lameduck@" + DIGEST);
+                .hasSize(12).containsOnly("registry.example/lameduck@" + DIGEST);
         // A numeric tag from --set prints as digits in both (the sidecar used to print 1.234567e+06).
-        assertThat(agentImages(render("--set", "injector.enabled=true", "--set", "example.enabled=true", "--set", "image.tag=1234567")))
-                .containsOnly("ghcr.io/lameduck/lameduck:1234567");
+        assertThat(agentImages(render("--set", "injector.enabled=true", "--set", "example.enabled=true", "--set", "collector.enabled=true",
+                "--set", "image.tag=1234567"))).hasSize(12).containsOnly("ghcr.io/lameduck/lameduck:1234567");
         Result malformed = run(List.of(helm, "template", "t", CHART.toString(), "--set", "image.digest=0123abcd"), 60);
         assertThat(malformed.exit()).isNotZero();
         assertThat(malformed.output()).contains("/image/digest");
@@ -664,16 +708,17 @@ class HelmChartTest {
 
     @Test
     void imagePullSecretsGoToTheChartsOwnPodsAndNotIntoTheInjectedSidecar() {
-        List<JsonNode> plain = render("--set", "injector.enabled=true", "--set", "example.enabled=true");
+        List<JsonNode> plain = render("--set", "injector.enabled=true", "--set", "example.enabled=true", "--set", "collector.enabled=true");
         assertThat(deploymentNamed(plain, "-injector").at("/spec/template/spec").has("imagePullSecrets")).isFalse();
         assertThat(deploymentNamed(plain, "-example").at("/spec/template/spec").has("imagePullSecrets")).isFalse();
+        assertThat(deploymentNamed(plain, "-collector").at("/spec/template/spec").has("imagePullSecrets")).isFalse();
 
-        List<JsonNode> docs = render("--set", "injector.enabled=true", "--set", "example.enabled=true",
+        List<JsonNode> docs = render("--set", "injector.enabled=true", "--set", "example.enabled=true", "--set", "collector.enabled=true",
                 "--set", "imagePullSecrets[0].name=regcred", "--set", "imagePullSecrets[1].name=mirror");
         List<JsonNode> pods = new ArrayList<>(List.of(deploymentNamed(docs, "-injector").at("/spec/template/spec"),
-                deploymentNamed(docs, "-example").at("/spec/template/spec")));
+                deploymentNamed(docs, "-example").at("/spec/template/spec"), deploymentNamed(docs, "-collector").at("/spec/template/spec")));
         ofKind(docs, "Pod").forEach(pod -> pods.add(pod.at("/spec")));
-        assertThat(pods).as("the injector, the example and the three test pods").hasSize(5);
+        assertThat(pods).as("the injector, the example, the collector and the three test pods").hasSize(6);
         for (JsonNode pod : pods) {
             assertThat(pod.at("/imagePullSecrets").toString()).isEqualTo("[{\"name\":\"regcred\"},{\"name\":\"mirror\"}]");
         }
@@ -689,7 +734,8 @@ class HelmChartTest {
     void commonLabelsAreOnEveryObjectTheChartCreates() {
         String[] everything = {"--set", "commonLabels.team=platform", "--set-string", "commonLabels.example\\.com/cost-center=42",
                 "--set", "example.enabled=true", "--set", "monitoring.podMonitor.enabled=true",
-                "--set", "monitoring.prometheusRule.enabled=true", "--set", "dashboard.enabled=true"};
+                "--set", "monitoring.prometheusRule.enabled=true", "--set", "dashboard.enabled=true", "--set", "collector.enabled=true",
+                "--set", "collector.networkPolicy.enabled=true"};
         List<JsonNode> docs = new ArrayList<>(render(everything));
         List<String> withInjector = new ArrayList<>(List.of(everything));
         withInjector.addAll(List.of("--set", "injector.enabled=true"));
@@ -702,7 +748,7 @@ class HelmChartTest {
 
         assertThat(docs.stream().map(d -> d.get("kind").asText()).distinct()).contains("ServiceAccount", "ConfigMap", "Role",
                 "RoleBinding", "Secret", "Deployment", "Service", "PodMonitor", "PrometheusRule", "Pod", "PodDisruptionBudget",
-                "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration", "Issuer", "Certificate", "Namespace");
+                "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration", "Issuer", "Certificate", "Namespace", "NetworkPolicy");
         assertThat(docs).allSatisfy(doc -> {
             assertThat(doc.at("/metadata/labels/team").asText()).as("%s %s", doc.get("kind"), doc.at("/metadata/name")).isEqualTo("platform");
             assertThat(doc.at("/metadata/labels/example.com~1cost-center").asText()).isEqualTo("42");
@@ -710,8 +756,15 @@ class HelmChartTest {
         });
         assertThat(deploymentNamed(docs, "-injector").at("/spec/template/metadata/labels/team").asText())
                 .as("the injector's pods too").isEqualTo("platform");
-        assertThat(installed(render()).stream()).allSatisfy(doc -> assertThat(doc.at("/metadata/labels").size())
+        assertThat(deploymentNamed(docs, "-collector").at("/spec/template/metadata/labels/team").asText())
+                .as("the collector's pod too").isEqualTo("platform");
+        assertThat(installed(render())).hasSize(4).allSatisfy(doc -> assertThat(doc.at("/metadata/labels").size())
                 .as("no commonLabels, the five labels of lameduck.labels").isEqualTo(5));
+        assertThat(installed(render("--set", "collector.enabled=true")).stream().filter(d -> name(d).endsWith("-collector"))).hasSize(7)
+                .allSatisfy(doc -> {
+                    assertThat(doc.at("/metadata/labels").size()).as("the five labels and app.kubernetes.io/component: collector").isEqualTo(6);
+                    assertThat(doc.at("/metadata/labels/app.kubernetes.io~1component").asText()).isEqualTo("collector");
+                });
         assertThat(testHooks(render())).isNotEmpty().allSatisfy(doc -> assertThat(doc.at("/metadata/labels").size())
                 .as("the five labels and app.kubernetes.io/component: test").isEqualTo(6));
 
@@ -720,13 +773,15 @@ class HelmChartTest {
                 "--set", "monitoring.podMonitor.enabled=true", "--set", "monitoring.podMonitor.labels.team=observability",
                 "--set", "monitoring.prometheusRule.enabled=true", "--set", "monitoring.prometheusRule.labels.team=alerting",
                 "--set", "dashboard.enabled=true", "--set", "dashboard.labels.team=grafana",
-                "--set", "injector.podLabels.team=admission");
-        assertThat(ofKind(own, "PodMonitor")).hasSize(2).allSatisfy(m -> assertThat(m.at("/metadata/labels/team").asText()).isEqualTo("observability"));
+                "--set", "injector.podLabels.team=admission", "--set", "collector.enabled=true", "--set", "collector.podLabels.team=fleet");
+        assertThat(ofKind(own, "PodMonitor")).hasSize(3).allSatisfy(m -> assertThat(m.at("/metadata/labels/team").asText()).isEqualTo("observability"));
         assertThat(only(own, "PrometheusRule").at("/metadata/labels/team").asText()).isEqualTo("alerting");
         assertThat(own.stream().filter(d -> d.at("/metadata/name").asText().endsWith("-dashboard")).findFirst().orElseThrow()
                 .at("/metadata/labels/team").asText()).isEqualTo("grafana");
         assertThat(deploymentNamed(own, "-injector").at("/spec/template/metadata/labels/team").asText()).isEqualTo("admission");
         assertThat(deploymentNamed(own, "-injector").at("/metadata/labels/team").asText()).isEqualTo("platform");
+        assertThat(deploymentNamed(own, "-collector").at("/spec/template/metadata/labels/team").asText()).isEqualTo("fleet");
+        assertThat(deploymentNamed(own, "-collector").at("/metadata/labels/team").asText()).isEqualTo("platform");
 
         Result reserved = run(List.of(helm, "template", "t", CHART.toString(), "--set", "commonLabels.app\\.kubernetes\\.io/name=other"), 60);
         assertThat(reserved.exit()).as("a chart-owned label key would be a duplicate key").isNotZero();
@@ -866,31 +921,37 @@ class HelmChartTest {
             assertThat(template.at("/strategies/" + strategy + "/sidecar/volumeMounts")).isEqualTo(mounts);
             assertThat(template.at("/strategies/" + strategy + "/nativeSidecar/volumeMounts")).isEqualTo(mounts);
         }
-        assertThat(container(only(render("--set", "example.enabled=true"), "Deployment").at("/spec/template/spec/containers"), "lameduck")
+        assertThat(container(deploymentNamed(render("--set", "example.enabled=true"), "-example").at("/spec/template/spec/containers"), "lameduck")
                 .get("volumeMounts")).hasSize(2);
     }
 
     @Test
-    void bothPodMonitorsTakeScrapeTimeoutRelabelingsAndMetricRelabelings() {
-        List<JsonNode> plain = ofKind(render("--set", "injector.enabled=true", "--set", "monitoring.podMonitor.enabled=true"), "PodMonitor");
-        assertThat(plain).hasSize(2).allSatisfy(m -> assertThat(fieldNames(m.at("/spec/podMetricsEndpoints/0")))
-                .containsExactlyInAnyOrder("port", "path", "interval"));
+    void everyPodMonitorTakesScrapeTimeoutRelabelingsAndMetricRelabelings() {
+        List<JsonNode> plain = ofKind(render("--set", "injector.enabled=true", "--set", "monitoring.podMonitor.enabled=true",
+                "--set", "collector.enabled=true"), "PodMonitor");
+        assertThat(plain).as("the agents', the injector's, the collector's").hasSize(3);
+        assertThat(fieldNames(plain.get(0).at("/spec/podMetricsEndpoints/0"))).containsExactlyInAnyOrder("port", "path", "interval");
+        assertThat(fieldNames(plain.get(1).at("/spec/podMetricsEndpoints/0"))).containsExactlyInAnyOrder("port", "path", "interval", "relabelings");
+        assertThat(fieldNames(plain.get(2).at("/spec/podMetricsEndpoints/0")))
+                .containsExactlyInAnyOrder("port", "path", "interval", "honorLabels", "relabelings");
 
         List<JsonNode> monitors = ofKind(render("--set", "injector.enabled=true", "--set", "monitoring.podMonitor.enabled=true",
-                "--set", "monitoring.podMonitor.scrapeTimeout=5s",
+                "--set", "collector.enabled=true", "--set", "monitoring.podMonitor.scrapeTimeout=5s",
                 "--set", "monitoring.podMonitor.relabelings[0].action=replace",
                 "--set", "monitoring.podMonitor.relabelings[0].sourceLabels[0]=__meta_kubernetes_pod_node_name",
                 "--set", "monitoring.podMonitor.relabelings[0].targetLabel=node",
                 "--set", "monitoring.podMonitor.metricRelabelings[0].action=drop",
                 "--set", "monitoring.podMonitor.metricRelabelings[0].sourceLabels[0]=__name__",
                 "--set", "monitoring.podMonitor.metricRelabelings[0].regex=jvm_.*"), "PodMonitor");
-        assertThat(monitors).hasSize(2);
+        assertThat(monitors).hasSize(3);
         for (JsonNode monitor : monitors) {
             JsonNode endpoint = monitor.at("/spec/podMetricsEndpoints/0");
             assertThat(endpoint.get("scrapeTimeout").asText()).isEqualTo("5s");
             assertThat(endpoint.get("interval").asText()).isEqualTo("30s");
-            assertThat(endpoint.at("/relabelings/0/targetLabel").asText()).isEqualTo("node");
-            assertThat(endpoint.at("/relabelings/0/sourceLabels/0").asText()).isEqualTo("__meta_kubernetes_pod_node_name");
+            // The values' relabelings come after the monitor's own (the injector's and the collector's job label).
+            JsonNode last = endpoint.get("relabelings").get(endpoint.get("relabelings").size() - 1);
+            assertThat(last.get("targetLabel").asText()).isEqualTo("node");
+            assertThat(last.at("/sourceLabels/0").asText()).isEqualTo("__meta_kubernetes_pod_node_name");
             assertThat(endpoint.at("/metricRelabelings/0/action").asText()).isEqualTo("drop");
             assertThat(endpoint.at("/metricRelabelings/0/regex").asText()).isEqualTo("jvm_.*");
         }
@@ -946,6 +1007,232 @@ class HelmChartTest {
         }
     }
 
+    // ------------------------------------------------------------------ the fleet collector
+
+    @Test
+    void collectorRendersWithItsRbacServiceAndArgsWhenEnabled() {
+        List<JsonNode> docs = render("--set", "collector.enabled=true");
+        JsonNode deployment = deploymentNamed(docs, "-collector");
+        assertThat(deployment.at("/spec/replicas").asInt()).as("two collectors would count twice").isEqualTo(1);
+        assertThat(deployment.at("/spec/strategy/type").asText()).isEqualTo("Recreate");
+        JsonNode pod = deployment.at("/spec/template");
+        assertThat(pod.at("/metadata/labels")).isEqualTo(YAML.valueToTree(Map.of("app.kubernetes.io/name", "lameduck",
+                "app.kubernetes.io/instance", "t", "app.kubernetes.io/component", "collector", "lameduck.io/inject", "disabled")));
+        assertThat(deployment.at("/spec/selector/matchLabels").size()).isEqualTo(3);
+
+        JsonNode collector = container(pod.at("/spec/containers"), "collector");
+        assertThat(collector.get("image").asText()).isEqualTo("ghcr.io/lameduck/lameduck:" + chartAppVersion());
+        assertThat(strings(collector.get("args"))).containsExactly("collector", "--port=8080", "--host=0.0.0.0",
+                "--state-configmap=t-lameduck-collector-state", "--max-workloads=1000", "--recent=20", "--log-format=json");
+        assertThat(envFieldPath(collector, "POD_NAMESPACE")).as("--state-namespace defaults to it").isEqualTo("metadata.namespace");
+        assertThat(named(collector.get("env"), "JAVA_OPTS").get("value").asText()).isEqualTo("-Xmx64m");
+        assertThat(collector.at("/ports/0/name").asText()).isEqualTo("http");
+        assertThat(collector.at("/ports/0/containerPort").asInt()).isEqualTo(8080);
+        assertThat(collector.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/readyz");
+        assertThat(collector.at("/livenessProbe/httpGet/path").asText()).isEqualTo("/healthz");
+        assertThat(collector.at("/startupProbe/httpGet/path").asText()).isEqualTo("/healthz");
+        assertThat(collector.at("/resources").toString())
+                .as("measured: CollectorMemoryBenchmarkTest, values.yaml")
+                .isEqualTo("{\"limits\":{\"memory\":\"256Mi\"},\"requests\":{\"cpu\":\"20m\",\"memory\":\"160Mi\"}}");
+        assertThat(collector.at("/securityContext/runAsUser").asInt()).isEqualTo(10001);
+        assertThat(collector.at("/securityContext/runAsNonRoot").asBoolean()).isTrue();
+        assertThat(collector.at("/securityContext/readOnlyRootFilesystem").asBoolean()).isTrue();
+        assertThat(collector.at("/securityContext/capabilities/drop").toString()).isEqualTo("[\"ALL\"]");
+        assertThat(named(collector.get("volumeMounts"), "tmp").get("mountPath").asText()).isEqualTo("/tmp");
+        assertThat(named(pod.at("/spec/volumes"), "tmp").has("emptyDir")).isTrue();
+
+        JsonNode account = objectNamed(docs, "ServiceAccount", "t-lameduck-collector");
+        assertThat(pod.at("/spec/serviceAccountName").asText()).isEqualTo(name(account));
+        assertThat(pod.at("/spec/automountServiceAccountToken").asBoolean()).as("it talks to the API").isTrue();
+        assertThat(account.at("/automountServiceAccountToken").asBoolean()).isTrue();
+
+        JsonNode service = objectNamed(docs, "Service", "t-lameduck-collector");
+        assertThat(service.at("/spec/type").asText()).isEqualTo("ClusterIP");
+        assertThat(service.at("/spec/ports").toString()).isEqualTo("[{\"name\":\"http\",\"port\":8080,\"targetPort\":\"http\",\"protocol\":\"TCP\"}]");
+        assertThat(service.at("/spec/selector")).isEqualTo(deployment.at("/spec/selector/matchLabels"));
+
+        // Events everywhere: list and watch, nothing else.
+        JsonNode clusterRole = objectNamed(docs, "ClusterRole", "t-lameduck-collector");
+        assertThat(clusterRole.get("rules").toString())
+                .isEqualTo("[{\"apiGroups\":[\"\"],\"resources\":[\"events\"],\"verbs\":[\"list\",\"watch\"]}]");
+        JsonNode clusterBinding = objectNamed(docs, "ClusterRoleBinding", "t-lameduck-collector");
+        assertThat(clusterBinding.at("/roleRef/kind").asText() + " " + clusterBinding.at("/roleRef/name").asText())
+                .isEqualTo("ClusterRole t-lameduck-collector");
+        assertThat(clusterBinding.get("subjects").toString())
+                .isEqualTo("[{\"kind\":\"ServiceAccount\",\"name\":\"t-lameduck-collector\",\"namespace\":\"lameduck-test\"}]");
+        // Its state ConfigMap only, by the name it is told (create cannot be limited to a name), in the release namespace.
+        JsonNode role = objectNamed(docs, "Role", "t-lameduck-collector");
+        assertThat(role.at("/metadata/namespace").asText()).isEqualTo("lameduck-test");
+        assertThat(role.get("rules").toString()).isEqualTo("[{\"apiGroups\":[\"\"],\"resources\":[\"configmaps\"],"
+                + "\"verbs\":[\"get\",\"update\",\"patch\"],\"resourceNames\":[\"t-lameduck-collector-state\"]},"
+                + "{\"apiGroups\":[\"\"],\"resources\":[\"configmaps\"],\"verbs\":[\"create\"]}]");
+        JsonNode binding = objectNamed(docs, "RoleBinding", "t-lameduck-collector");
+        assertThat(binding.at("/roleRef/kind").asText() + " " + binding.at("/roleRef/name").asText()).isEqualTo("Role t-lameduck-collector");
+        assertThat(binding.get("subjects")).isEqualTo(clusterBinding.get("subjects"));
+
+        // The collector creates its state; the chart never renders it, so an upgrade cannot reset it.
+        assertThat(docs).noneMatch(doc -> name(doc).equals("t-lameduck-collector-state"));
+        assertThat(ofKind(docs, "NetworkPolicy")).as("off by default").isEmpty();
+    }
+
+    @Test
+    void collectorIsOffByDefaultAndRendersNoneOfItUntilEnabled() {
+        assertThat(render()).as("the default render").isNotEmpty().noneMatch(HelmChartTest::isCollectorObject);
+        // Every other part on, and the collector's own monitor and NetworkPolicy asked for: still nothing of it.
+        String[] everything = {"--set", "monitoring.podMonitor.enabled=true", "--set", "collector.networkPolicy.enabled=true",
+                "--set", "injector.enabled=true", "--set", "example.enabled=true", "--set", "dashboard.enabled=true"};
+        assertThat(render(everything)).isNotEmpty().noneMatch(HelmChartTest::isCollectorObject);
+        List<String> on = new ArrayList<>(List.of(everything));
+        on.addAll(List.of("--set", "collector.enabled=true"));
+        assertThat(render(on.toArray(String[]::new)).stream().filter(HelmChartTest::isCollectorObject).map(d -> d.get("kind").asText()))
+                .containsExactlyInAnyOrder("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service",
+                        "Deployment", "NetworkPolicy", "PodMonitor");
+
+        Result off = install();
+        assertThat(off.exit()).as("helm install --dry-run output:\n%s", off.output()).isZero();
+        assertThat(off.output()).doesNotContain("proxy/terminations").doesNotContain("-collector")
+                .as("how to turn it on, in one release").contains("--set collector.enabled=true");
+        Result enabled = install("--set", "collector.enabled=true");
+        assertThat(enabled.exit()).as("helm install --dry-run output:\n%s", enabled.output()).isZero();
+        assertThat(enabled.output()).contains("/api/v1/namespaces/lameduck-test/services/http:t-lameduck-collector:http/proxy/terminations?")
+                .contains("lameduck terminations --collector-namespace lameduck-test --collector-service t-lameduck-collector")
+                .doesNotContain("--set collector.enabled=true");
+    }
+
+    @Test
+    void schemaRejectsUnknownCollectorKeysAndOutOfRangeBounds() {
+        Result replicas = install("--set", "collector.enabled=true", "--set", "collector.replicas=2");
+        assertThat(replicas.exit()).as("no replicas knob: two collectors would count twice").isNotZero();
+        assertThat(replicas.output()).contains("/collector").contains("'replicas' not allowed");
+        Result zero = install("--set", "collector.enabled=true", "--set", "collector.maxWorkloads=0");
+        assertThat(zero.exit()).isNotZero();
+        assertThat(zero.output()).contains("/collector/maxWorkloads");
+        for (String bad : List.of("collector.maxWorkloads=100001", "collector.recent=0", "collector.recent=1001",
+                "collector.logFormat=xml", "collector.port=0", "collector.readinessProbe.httpGet.port=9")) {
+            Result result = install("--set", "collector.enabled=true", "--set", bad);
+            assertThat(result.exit()).as("%s", bad).isNotZero();
+            assertThat(result.output()).as("%s", bad).contains("/" + bad.substring(0, bad.indexOf('=')).replace('.', '/').replaceAll("/httpGet.*", ""));
+        }
+        for (String good : List.of("collector.maxWorkloads=1", "collector.maxWorkloads=100000", "collector.recent=1", "collector.recent=1000")) {
+            assertThat(install("--set", "collector.enabled=true", "--set", good).exit()).as("%s", good).isZero();
+        }
+        JsonNode args = container(deploymentNamed(render("--set", "collector.enabled=true", "--set", "collector.maxWorkloads=100000", "--set", "collector.recent=1",
+                "--set", "collector.port=9000", "--set", "collector.logFormat=text"), "-collector").at("/spec/template/spec/containers"), "collector").get("args");
+        assertThat(strings(args)).contains("--max-workloads=100000", "--recent=1", "--port=9000", "--log-format=text");
+    }
+
+    @Test
+    void collectorImageIsTheAgentImageUnlessOverridden() {
+        Function<List<JsonNode>, String> image = docs -> container(deploymentNamed(docs, "-collector").at("/spec/template/spec/containers"),
+                "collector").get("image").asText();
+        assertThat(image.apply(render("--set", "collector.enabled=true", "--set", "image.repository=registry.example/lameduck", "--set", "image.digest=" + DIGEST)))
+                .isEqualTo("registry.example/lameduck@" + DIGEST);
+        assertThat(image.apply(render("--set", "collector.enabled=true", "--set", "image.digest=" + DIGEST, "--set", "collector.image.repository=mirror.example/lameduck")))
+                .as("an inherited digest pins the mirrored image").isEqualTo("mirror.example/lameduck@" + DIGEST);
+        assertThat(image.apply(render("--set", "collector.enabled=true", "--set", "image.digest=" + DIGEST, "--set", "collector.image.tag=1.2.3")))
+                .as("a collector tag drops the inherited digest").isEqualTo("ghcr.io/lameduck/lameduck:1.2.3");
+        assertThat(image.apply(render("--set", "collector.enabled=true", "--set", "image.tag=1.0.0", "--set", "collector.image.digest=" + DIGEST)))
+                .isEqualTo("ghcr.io/lameduck/lameduck@" + DIGEST);
+        JsonNode pulled = container(deploymentNamed(render("--set", "collector.enabled=true", "--set", "image.pullPolicy=Never"), "-collector").at("/spec/template/spec/containers"), "collector");
+        assertThat(pulled.get("imagePullPolicy").asText()).isEqualTo("Never");
+        pulled = container(deploymentNamed(render("--set", "collector.enabled=true", "--set", "image.pullPolicy=Never", "--set", "collector.image.pullPolicy=Always"), "-collector")
+                .at("/spec/template/spec/containers"), "collector");
+        assertThat(pulled.get("imagePullPolicy").asText()).isEqualTo("Always");
+    }
+
+    @Test
+    void collectorPodTakesSchedulingLabelsAnnotationsProbesAndSecurityContext() throws IOException {
+        JsonNode defaults = deploymentNamed(render("--set", "collector.enabled=true"), "-collector").at("/spec/template");
+        for (String absent : List.of("nodeSelector", "tolerations", "affinity", "topologySpreadConstraints", "priorityClassName",
+                "securityContext", "imagePullSecrets")) {
+            assertThat(defaults.at("/spec").has(absent)).as(absent).isFalse();
+        }
+        assertThat(defaults.at("/metadata").has("annotations")).isFalse();
+
+        Path values = Files.writeString(Files.createTempFile("lameduck-collector-pod", ".yaml"), """
+                collector:
+                  enabled: true
+                  nodeSelector: {kubernetes.io/os: linux}
+                  tolerations: [{key: dedicated, operator: Equal, value: infra, effect: NoSchedule}]
+                  affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: infra, operator: Exists}]}]}}}
+                  topologySpreadConstraints:
+                    - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway}
+                  priorityClassName: system-cluster-critical
+                  podLabels: {tier: infra}
+                  podAnnotations: {example.com/owner: sre}
+                  podSecurityContext: {fsGroup: 10001}
+                  readinessProbe: {periodSeconds: 2, timeoutSeconds: 3}
+                  livenessProbe: {failureThreshold: 6}
+                  javaOpts: ""
+                """);
+        try {
+            JsonNode deployment = deploymentNamed(render("-f", values.toString()), "-collector");
+            JsonNode pod = deployment.at("/spec/template");
+            JsonNode spec = pod.get("spec");
+            assertThat(spec.at("/nodeSelector/kubernetes.io~1os").asText()).isEqualTo("linux");
+            assertThat(spec.at("/tolerations/0/effect").asText()).isEqualTo("NoSchedule");
+            assertThat(spec.at("/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchExpressions/0/key")
+                    .asText()).isEqualTo("infra");
+            assertThat(spec.at("/topologySpreadConstraints/0/labelSelector/matchLabels"))
+                    .as("a constraint without labelSelector counts the collector's pods").isEqualTo(deployment.at("/spec/selector/matchLabels"));
+            assertThat(spec.at("/priorityClassName").asText()).isEqualTo("system-cluster-critical");
+            assertThat(spec.at("/securityContext/fsGroup").asInt()).isEqualTo(10001);
+            assertThat(pod.at("/metadata/labels/tier").asText()).isEqualTo("infra");
+            assertThat(pod.at("/metadata/labels/lameduck.io~1inject").asText()).as("still never injected").isEqualTo("disabled");
+            assertThat(pod.at("/metadata/annotations/example.com~1owner").asText()).isEqualTo("sre");
+            JsonNode collector = container(spec.get("containers"), "collector");
+            assertThat(collector.get("readinessProbe").toString())
+                    .isEqualTo("{\"httpGet\":{\"path\":\"/readyz\",\"port\":\"http\"},\"periodSeconds\":2,\"timeoutSeconds\":3}");
+            assertThat(collector.get("livenessProbe").toString())
+                    .isEqualTo("{\"httpGet\":{\"path\":\"/healthz\",\"port\":\"http\"},\"failureThreshold\":6,\"periodSeconds\":10}");
+            assertThat(collector.get("env")).extracting(e -> e.get("name").asText()).as("no JAVA_OPTS when javaOpts is empty")
+                    .containsExactly("POD_NAMESPACE");
+        } finally {
+            Files.delete(values);
+        }
+        Result selectorLabel = install("--set", "collector.enabled=true", "--set", "collector.podLabels.app\\.kubernetes\\.io/component=other");
+        assertThat(selectorLabel.exit()).isNotZero();
+        assertThat(selectorLabel.output()).contains("invalid propertyName 'app.kubernetes.io/component'");
+    }
+
+    @Test
+    void theCollectorsNetworkPolicyOpensItsPortToAllOrToTheGivenPeers() {
+        assertThat(ofKind(render("--set", "collector.enabled=true"), "NetworkPolicy")).as("off by default").isEmpty();
+        JsonNode deployment = deploymentNamed(render("--set", "collector.enabled=true"), "-collector");
+        JsonNode open = only(render("--set", "collector.enabled=true", "--set", "collector.networkPolicy.enabled=true"), "NetworkPolicy");
+        assertThat(name(open)).isEqualTo("t-lameduck-collector");
+        assertThat(open.at("/spec/podSelector/matchLabels")).isEqualTo(deployment.at("/spec/selector/matchLabels"));
+        assertThat(open.at("/spec/policyTypes").toString()).isEqualTo("[\"Ingress\"]");
+        assertThat(open.at("/spec/ingress").toString()).isEqualTo("[{\"ports\":[{\"port\":8080,\"protocol\":\"TCP\"}]}]");
+        JsonNode peers = only(render("--set", "collector.enabled=true", "--set", "collector.networkPolicy.enabled=true",
+                "--set", "collector.networkPolicy.from[0].namespaceSelector.matchLabels.team=monitoring"), "NetworkPolicy");
+        assertThat(peers.at("/spec/ingress/0/from/0/namespaceSelector/matchLabels/team").asText()).isEqualTo("monitoring");
+        assertThat(ofKind(render("--set", "collector.networkPolicy.enabled=true"), "NetworkPolicy"))
+                .as("nothing without the collector (off by default)").isEmpty();
+    }
+
+    @Test
+    void theCollectorsPodMonitorKeepsTheFleetNamespaceLabelAndOneSeriesAcrossRestarts() {
+        assertThat(ofKind(render("--set", "collector.enabled=true"), "PodMonitor")).isEmpty();
+        JsonNode monitor = objectNamed(render("--set", "collector.enabled=true", "--set", "monitoring.podMonitor.enabled=true"), "PodMonitor",
+                "t-lameduck-collector");
+        assertThat(monitor.at("/spec/selector/matchLabels"))
+                .isEqualTo(deploymentNamed(render("--set", "collector.enabled=true"), "-collector").at("/spec/selector/matchLabels"));
+        JsonNode endpoint = monitor.at("/spec/podMetricsEndpoints/0");
+        assertThat(endpoint.get("port").asText()).isEqualTo("http");
+        assertThat(endpoint.get("path").asText()).isEqualTo("/metrics");
+        assertThat(endpoint.get("honorLabels").asBoolean()).as("the fleet series' namespace is the workload's, not exported_namespace").isTrue();
+        // The job the alerts select, and an instance that outlives the pod.
+        assertThat(endpoint.get("relabelings").toString()).isEqualTo("[{\"action\":\"replace\",\"replacement\":\"lameduck-collector\","
+                + "\"targetLabel\":\"job\"},{\"action\":\"replace\",\"replacement\":\"lameduck-test/t-lameduck-collector\",\"targetLabel\":\"instance\"},"
+                + "{\"action\":\"labeldrop\",\"regex\":\"pod|container\"}]");
+        assertThat(objectNamed(render("--set", "monitoring.podMonitor.enabled=true", "--set", "injector.enabled=true"), "PodMonitor",
+                "t-lameduck-injector").at("/spec/podMetricsEndpoints/0/relabelings/0").toString())
+                .isEqualTo("{\"action\":\"replace\",\"replacement\":\"lameduck-injector\",\"targetLabel\":\"job\"}");
+        assertThat(ofKind(render("--set", "monitoring.podMonitor.enabled=true"), "PodMonitor")).as("no collector by default")
+                .extracting(HelmChartTest::name).containsExactly("t-lameduck");
+    }
+
     /** Every new knob at once: lints strictly, with and without the injector. */
     private static final String EVERY_NEW_KNOB = """
             image: {digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}
@@ -973,6 +1260,26 @@ class HelmChartTest {
               podSecurityContext: {fsGroup: 10001}
               readinessProbe: {periodSeconds: 2}
               livenessProbe: {failureThreshold: 6}
+            collector:
+              enabled: true
+              image: {repository: registry.example/lameduck, tag: "1.2.3", pullPolicy: Always}
+              maxWorkloads: 5000
+              recent: 50
+              logFormat: text
+              resources: {requests: {cpu: 50m, memory: 128Mi}, limits: {memory: 192Mi}}
+              javaOpts: "-Xmx96m"
+              nodeSelector: {kubernetes.io/os: linux}
+              tolerations: [{key: dedicated, operator: Exists}]
+              affinity: {nodeAffinity: {}}
+              topologySpreadConstraints: [{maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway}]
+              priorityClassName: system-cluster-critical
+              podLabels: {tier: infra}
+              podAnnotations: {example.com/owner: sre}
+              podSecurityContext: {fsGroup: 10001}
+              startupProbe: {failureThreshold: 60}
+              readinessProbe: {periodSeconds: 2}
+              livenessProbe: {failureThreshold: 6}
+              networkPolicy: {enabled: true, from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}}]}
             example: {enabled: true}
             """;
 
@@ -1034,6 +1341,32 @@ class HelmChartTest {
             throw new UncheckedIOException("helm output is not YAML:\n" + yaml, e);
         }
         return docs;
+    }
+
+    /** An object of the fleet collector's: named {@code <fullname>-collector}, or labelled with its component. */
+    private static boolean isCollectorObject(JsonNode doc) {
+        return name(doc).contains("collector") || "collector".equals(doc.at("/metadata/labels/app.kubernetes.io~1component").asText());
+    }
+
+    private static JsonNode objectNamed(List<JsonNode> docs, String kind, String name) {
+        List<JsonNode> found = ofKind(docs, kind).stream().filter(doc -> name.equals(name(doc))).toList();
+        assertThat(found).as("rendered %s %s", kind, name).hasSize(1);
+        return found.get(0);
+    }
+
+    /** The names of the alerts of a rule file, every group's. */
+    private static List<String> alertNames(JsonNode rules) {
+        List<String> names = new ArrayList<>();
+        rules.get("groups").forEach(group -> group.get("rules").forEach(rule -> names.add(rule.path("alert").asText())));
+        return names;
+    }
+
+    private static String readString(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static List<JsonNode> ofKind(List<JsonNode> docs, String kind) {

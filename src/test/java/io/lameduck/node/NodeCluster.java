@@ -191,6 +191,11 @@ public final class NodeCluster implements BeforeAllCallback, ParameterResolver, 
         return name;
     }
 
+    /** The admin kubeconfig, for a client command run on the host (e.g. {@code lameduck terminations}). */
+    Path kubeconfig() {
+        return kubeconfig;
+    }
+
     Command kubectl(Duration timeout, String... args) {
         List<String> argv = new ArrayList<>(List.of(binDir.resolve("kubectl").toString(), "--kubeconfig", kubeconfig.toString()));
         argv.addAll(List.of(args));
