@@ -90,6 +90,11 @@ final class EventFeed implements AutoCloseable {
                 sleep();
             } catch (InterruptedException e) {
                 return;
+            } catch (RuntimeException e) {
+                // A bug, or an answer the client could not decode: never let the feed's thread die silently.
+                LOG.error("reading report Events failed unexpectedly; again in {}s", RETRY.toSeconds(), e);
+                why = "retry after: " + e;
+                sleep();
             }
         }
     }
