@@ -34,7 +34,6 @@ import io.lameduck.restart.PodFacts;
 import io.lameduck.restart.RestartCycle;
 import io.lameduck.time.Deadline;
 import io.lameduck.time.Durations;
-import io.lameduck.time.Ticker;
 import io.lameduck.time.TimeSource;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.net.InetAddress;
@@ -137,8 +136,8 @@ public final class Agent {
         ExecutorService hookExecutor = Executors.newCachedThreadPool(daemonThreads("lameduck-hook"));
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(daemonThreads("lameduck-timer"));
         Drainer drainer = new Drainer(lifecycle, withdrawal, hooks, config.drain().withdraw().timeout(),
-                PropagationFactory.create(config.drain(), TcpConnectionTable.system(), TimeSource.SYSTEM), hookExecutor, Ticker.SYSTEM);
-        DrainCoordinator drains = new DrainCoordinator(drainer, budget, config.drain().budget(), config.drain().safetyMargin(), Ticker.SYSTEM, clock);
+                PropagationFactory.create(config.drain(), TcpConnectionTable.system(), TimeSource.SYSTEM), hookExecutor, TimeSource.SYSTEM);
+        DrainCoordinator drains = new DrainCoordinator(drainer, budget, config.drain().budget(), config.drain().safetyMargin(), TimeSource.SYSTEM);
         drains.addListener(new ReportLogger());
         drains.addListener(metrics.drainListener());
         metrics.sampleConnections(appPorts(config).stream().collect(Collectors.toMap(

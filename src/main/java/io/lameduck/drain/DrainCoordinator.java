@@ -3,7 +3,7 @@ package io.lameduck.drain;
 import io.lameduck.listen.ListenerQueue;
 import io.lameduck.time.Deadline;
 import io.lameduck.time.Durations;
-import io.lameduck.time.Ticker;
+import io.lameduck.time.TimeSource;
 import java.time.Instant;
 import java.time.Clock;
 import java.time.Duration;
@@ -16,7 +16,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One drain per process. The first trigger fixes the deadline and starts the drain on its own thread;
- * every later trigger joins it and receives the same report (same drain id).
+ * every later trigger joins it and receives the same report (same drain id). Its threads are started, and the deadline
+ * kept, on a {@link TimeSource} ({@link TimeSource#SYSTEM} in the agent), so a whole drain runs on simulated time in
+ * tests.
  */
 public final class DrainCoordinator {
     private static final Logger LOG = LoggerFactory.getLogger(DrainCoordinator.class);
@@ -25,7 +27,7 @@ public final class DrainCoordinator {
     private final BudgetSource budgetSource;
     private final Duration fallbackBudget;
     private final Duration safetyMargin;
-    private final Ticker ticker;
+    private final TimeSource time;
     private final Clock clock;
     private final ListenerQueue<DrainListener> listeners = new ListenerQueue<>(DrainCoordinator.class);
     /** What the drains announce through: every drain's events, in the order they happened, one listener call at a time. */
@@ -42,13 +44,13 @@ public final class DrainCoordinator {
      *     always gets a deadline
      */
     public DrainCoordinator(Drainer drainer, BudgetSource budgetSource, Duration fallbackBudget, Duration safetyMargin,
-            Ticker ticker, Clock clock) {
+            TimeSource time) {
         this.drainer = drainer;
         this.budgetSource = budgetSource;
         this.fallbackBudget = fallbackBudget;
         this.safetyMargin = safetyMargin;
-        this.ticker = ticker;
-        this.clock = clock;
+        this.time = time;
+        this.clock = time.wallClock();
     }
 
     public void addListener(DrainListener listener) {
@@ -70,11 +72,9 @@ public final class DrainCoordinator {
             }
             result = new CompletableFuture<>();
             claimed = result;
-            triggeredAt = ticker.nanoTime();
+            triggeredAt = time.nanoTime();
         }
-        Thread thread = new Thread(() -> result.complete(run(trigger, triggeredAt, result)), "lameduck-drain");
-        thread.setDaemon(true);
-        thread.start();
+        time.start("lameduck-drain", () -> result.complete(run(trigger, triggeredAt, result)));
         return result;
     }
 
@@ -88,10 +88,8 @@ public final class DrainCoordinator {
      */
     public CompletableFuture<DrainReport> withdrawForRestart(Trigger trigger, boolean propagate) {
         CompletableFuture<DrainReport> result = new CompletableFuture<>();
-        long triggeredAt = ticker.nanoTime();
-        Thread thread = new Thread(() -> result.complete(runRestart(trigger, propagate, triggeredAt, result)), "lameduck-restart");
-        thread.setDaemon(true);
-        thread.start();
+        long triggeredAt = time.nanoTime();
+        time.start("lameduck-restart", () -> result.complete(runRestart(trigger, propagate, triggeredAt, result)));
         return result;
     }
 
@@ -140,13 +138,13 @@ public final class DrainCoordinator {
                     + "terminationGracePeriodSeconds", e.toString(), Durations.format(fallbackBudget), e);
             budget = new BudgetSource.Budget(fallbackBudget, "drain.budget (the budget source failed: " + e.getClass().getSimpleName() + ")");
         }
-        Duration spentReading = Duration.ofNanos(ticker.nanoTime() - triggeredAt);
+        Duration spentReading = Duration.ofNanos(time.nanoTime() - triggeredAt);
         Duration margin = budget.margin().orElse(safetyMargin);
-        Deadline deadline = Deadline.after(budget.total().minus(margin).minus(spentReading), ticker, clock);
+        Deadline deadline = Deadline.after(budget.total().minus(margin).minus(spentReading), time, clock);
         String id = idPrefix + UUID.randomUUID().toString().substring(0, 8);
         String source = budget.source() + " " + Durations.seconds(budget.total()) + " minus "
                 + (budget.margin().isPresent() ? "margin " : "safety margin ") + Durations.seconds(margin);
-        return new Running(new DrainRecorder(id, trigger, deadline, source, ticker, clock), deadline, result);
+        return new Running(new DrainRecorder(id, trigger, deadline, source, time, clock), deadline, result);
     }
 
     private DrainReport run(Trigger trigger, long triggeredAt, CompletableFuture<DrainReport> result) {

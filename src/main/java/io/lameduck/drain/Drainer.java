@@ -3,7 +3,7 @@ package io.lameduck.drain;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
 import io.lameduck.time.Deadline;
-import io.lameduck.time.Ticker;
+import io.lameduck.time.TimeSource;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,6 +34,9 @@ import java.util.function.Predicate;
  * {@link #WITHDRAW_FLOOR}. The outcome is {@code failed} when a hook
  * with {@code onFailure: abort} failed, {@code deadline_exceeded} when the deadline cut any step short,
  * {@code completed} otherwise.
+ *
+ * <p>Steps are timed, and the hooks waited for, on a {@link TimeSource} ({@link TimeSource#SYSTEM} in the agent), so a
+ * test on simulated time knows exactly when each step and the drain ended.
  */
 public final class Drainer {
     /** The least time the withdrawal gets, even past the deadline: enough for its patch, if not for its confirmation. */
@@ -47,10 +50,10 @@ public final class Drainer {
     private final Duration withdrawTimeout;
     private final Propagation propagation;
     private final HookRunner hookRunner;
-    private final Ticker ticker;
+    private final TimeSource time;
 
     public Drainer(Lifecycle lifecycle, Withdrawal withdrawal, List<Hook> hooks, Duration withdrawTimeout,
-            Propagation propagation, ExecutorService hookExecutor, Ticker ticker) {
+            Propagation propagation, ExecutorService hookExecutor, TimeSource time) {
         this.lifecycle = lifecycle;
         this.withdrawal = withdrawal;
         this.hooksAtTrigger = hooks.stream().filter(Hook::atTrigger).toList();
@@ -58,8 +61,8 @@ public final class Drainer {
         this.hookExecutor = hookExecutor;
         this.withdrawTimeout = withdrawTimeout;
         this.propagation = propagation;
-        this.hookRunner = new HookRunner(hookExecutor, ticker);
-        this.ticker = ticker;
+        this.hookRunner = new HookRunner(hookExecutor, time);
+        this.time = time;
     }
 
     public String strategy() {
@@ -128,7 +131,7 @@ public final class Drainer {
         Deadline.Grant wanted = deadline.grant(withdrawTimeout);
         Deadline.Grant grant = wanted.time().compareTo(WITHDRAW_FLOOR) >= 0 || withdrawTimeout.compareTo(WITHDRAW_FLOOR) < 0
                 ? wanted : new Deadline.Grant(WITHDRAW_FLOOR, true);
-        long start = ticker.nanoTime();
+        long start = time.nanoTime();
         Withdrawal.Result result = withdrawal.withdraw(grant.time());
         recorder.withdrawal(result.report());
         if (traffic != null && result.report() != null && result.report().readyFalseSeenAfterSeconds() != null) {
@@ -158,7 +161,8 @@ public final class Drainer {
     }
 
     /** The hooks at the trigger, once they are done: each is bounded by its timeout and the drain deadline. */
-    private static HookRunner.Result finished(Future<HookRunner.Result> atTrigger) throws InterruptedException {
+    private HookRunner.Result finished(Future<HookRunner.Result> atTrigger) throws InterruptedException {
+        time.await(atTrigger); // on the clock: simulated time must see this thread wait, not take it for stuck
         try {
             return atTrigger.get();
         } catch (ExecutionException e) {
@@ -189,10 +193,10 @@ public final class Drainer {
         }
 
         void run(StepName name, Step step) throws InterruptedException {
-            long start = ticker.nanoTime();
+            long start = time.nanoTime();
             StepResult result = !name.runsPastDeadline() && deadline.isExpired() ? StepResult.skippedAtDeadline() : step.run(deadline);
             results.add(result);
-            double seconds = result.outcome() == Outcome.SKIPPED ? 0 : (ticker.nanoTime() - start) / 1e9;
+            double seconds = result.outcome() == Outcome.SKIPPED ? 0 : (time.nanoTime() - start) / 1e9;
             StepReport report = new StepReport(name, result.outcome(), seconds, result.detail(), result.error());
             recorder.step(report);
             listener.stepFinished(drainId, report);

@@ -1,19 +1,17 @@
 package io.lameduck.drain;
 
 import io.lameduck.time.Deadline;
-import io.lameduck.time.Ticker;
+import io.lameduck.time.TimeSource;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,6 +22,10 @@ import static io.lameduck.time.Durations.seconds;
  * cut to the drain deadline. A hook that overruns is cancelled (its thread interrupted) and reported
  * {@code timed_out}; once the deadline has passed, or a hook with {@code onFailure: abort} failed, the
  * remaining hooks are reported {@code skipped}.
+ *
+ * <p>It measures and waits on a {@link TimeSource} ({@link TimeSource#SYSTEM} in the agent): a hook's timeout, the wait
+ * for its result and for a cancelled hook to stop. So tests run it on simulated time and assert the moment a hook
+ * timed out or the deadline cut it short exactly.
  */
 final class HookRunner {
     /** How long a cancelled hook gets to clean up (kill its processes) before we report it as leaked. */
@@ -31,11 +33,12 @@ final class HookRunner {
     private static final Logger LOG = LoggerFactory.getLogger(HookRunner.class);
 
     private final ExecutorService executor;
-    private final Ticker ticker;
+    private final TimeSource time;
 
-    HookRunner(ExecutorService executor, Ticker ticker) {
+    /** @param executor runs each hook on a thread of its own, which a hook that overruns has interrupted */
+    HookRunner(ExecutorService executor, TimeSource time) {
         this.executor = executor;
-        this.ticker = ticker;
+        this.time = time;
     }
 
     /** What running all hooks came to. */
@@ -98,7 +101,8 @@ final class HookRunner {
         final Hook hook;
         final Duration budget;
         final boolean cutByDeadline;
-        final CountDownLatch done = new CountDownLatch(1);
+        /** Done once the hook's thread is done with the hook, however it ended; unlike {@link #future}, also when cancelled. */
+        final CompletableFuture<Void> stopped = new CompletableFuture<>();
         volatile long finishedNanos;
         Future<?> future;
         HookReport report;
@@ -111,7 +115,7 @@ final class HookRunner {
     }
 
     private List<GroupMember> runGroup(List<Hook> group, Deadline deadline) throws InterruptedException {
-        long start = ticker.nanoTime();
+        long start = time.nanoTime();
         Map<Hook, GroupMember> members = new LinkedHashMap<>();
         for (Hook hook : group) {
             Deadline.Grant grant = deadline.grant(hook.timeout());
@@ -121,8 +125,8 @@ final class HookRunner {
                     hook.run(member.budget);
                     return null;
                 } finally {
-                    member.finishedNanos = ticker.nanoTime();
-                    member.done.countDown();
+                    member.finishedNanos = time.nanoTime();
+                    member.stopped.complete(null);
                 }
             });
             members.put(hook, member);
@@ -135,18 +139,20 @@ final class HookRunner {
 
     private HookReport await(GroupMember member, long start) throws InterruptedException {
         Hook hook = member.hook;
-        long waitNanos = start + member.budget.toNanos() - ticker.nanoTime();
+        Duration left = Duration.ofNanos(Math.max(0, start + member.budget.toNanos() - time.nanoTime()));
         Outcome outcome;
         String error = null;
         try {
-            member.future.get(Math.max(0, waitNanos), TimeUnit.NANOSECONDS);
-            outcome = Outcome.COMPLETED;
-        } catch (TimeoutException e) {
-            member.future.cancel(true);
-            outcome = Outcome.TIMED_OUT;
-            error = timedOut(member);
-            if (!member.done.await(CANCEL_GRACE.toNanos(), TimeUnit.NANOSECONDS)) {
-                LOG.warn("hook {} did not stop within {} of being cancelled", hook.name(), seconds(CANCEL_GRACE));
+            if (time.await(member.future, left)) {
+                member.future.get(); // done: returns, or throws what the hook threw, at once
+                outcome = Outcome.COMPLETED;
+            } else {
+                member.future.cancel(true);
+                outcome = Outcome.TIMED_OUT;
+                error = timedOut(member);
+                if (!time.await(member.stopped, CANCEL_GRACE)) {
+                    LOG.warn("hook {} did not stop within {} of being cancelled", hook.name(), seconds(CANCEL_GRACE));
+                }
             }
         } catch (ExecutionException e) {
             if (member.finishedNanos - start >= member.budget.toNanos()) {
@@ -163,7 +169,7 @@ final class HookRunner {
             member.future.cancel(true);
             throw e;
         }
-        long end = outcome == Outcome.TIMED_OUT || member.finishedNanos == 0 ? ticker.nanoTime() : member.finishedNanos;
+        long end = outcome == Outcome.TIMED_OUT || member.finishedNanos == 0 ? time.nanoTime() : member.finishedNanos;
         return HookReport.of(hook, outcome, (end - start) / 1e9, error);
     }
 

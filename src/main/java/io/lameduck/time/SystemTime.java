@@ -3,14 +3,18 @@ package io.lameduck.time;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** {@link TimeSource#SYSTEM}: the JVM's clocks, real sleeps, and one daemon timer thread, started when first needed. */
+/** {@link TimeSource#SYSTEM}: the JVM's clocks, real sleeps and waits, and one daemon timer thread, started when first needed. */
 final class SystemTime implements TimeSource {
     private static final Logger LOG = LoggerFactory.getLogger(SystemTime.class);
     private final Clock wall = Clock.systemUTC();
@@ -51,6 +55,27 @@ final class SystemTime implements TimeSource {
             return;
         }
         TimeUnit.NANOSECONDS.sleep(saturatedNanos(duration));
+    }
+
+    @Override
+    public boolean await(Future<?> future, Duration timeout) throws InterruptedException {
+        try {
+            future.get(timeout.isNegative() ? 0 : saturatedNanos(timeout), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            return false;
+        } catch (ExecutionException | CancellationException e) {
+            // done all the same: how it ended is the caller's to ask
+        }
+        return true;
+    }
+
+    @Override
+    public void await(Future<?> future) throws InterruptedException {
+        try {
+            future.get();
+        } catch (ExecutionException | CancellationException e) {
+            // done all the same: how it ended is the caller's to ask
+        }
     }
 
     @Override

@@ -4,6 +4,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.concurrent.Future;
 
 /**
  * The agent's one clock: it tells the time (monotonic for measuring, {@link #instant()} for reports), waits on it and
@@ -16,6 +17,9 @@ import java.time.ZoneOffset;
  *   <li>{@link #nanoTime()} never goes back; {@link #instant()} may jump (it is the wall clock) and is for labels only.
  *   <li>{@link #sleep} returns once {@code duration} has passed on this clock, at once for zero or less; it throws
  *       {@link InterruptedException} (interrupt status cleared) when the thread is interrupted before or while it waits.
+ *   <li>{@link #await} waits for another thread's work with a timeout on this clock, as {@link Future#get(long,
+ *       java.util.concurrent.TimeUnit)} does on the real one: a timeout that simulated time can run out, and a wait it
+ *       can see end when the work is done.
  *   <li>A thread whose waits must follow this clock is started with {@link #start}: simulated time then knows it from
  *       its first instruction, so it can tell when the thread is waiting and time may move on.
  * </ul>
@@ -29,6 +33,20 @@ public interface TimeSource extends Ticker {
 
     /** Waits {@code duration} on this clock; zero or less returns at once. */
     void sleep(Duration duration) throws InterruptedException;
+
+    /**
+     * Waits until {@code future} is done (however it ended: the caller asks it how) or {@code timeout} has passed on
+     * this clock, whichever comes first; true if it is done. Zero or less only looks. It throws
+     * {@link InterruptedException} when the thread is interrupted while it waits.
+     */
+    boolean await(Future<?> future, Duration timeout) throws InterruptedException;
+
+    /** Waits until {@code future} is done, however long that takes; see {@link #await(Future, Duration)}. */
+    default void await(Future<?> future) throws InterruptedException {
+        while (!await(future, Deadline.LONGEST)) {
+            // a year and not done: an untimed wait waits on
+        }
+    }
 
     /**
      * Runs {@code task} once, {@code delay} from now (at once for zero or less), on a thread of the clock's own; a task

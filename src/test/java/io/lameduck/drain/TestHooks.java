@@ -1,5 +1,6 @@
 package io.lameduck.drain;
 
+import io.lameduck.time.TimeSource;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -7,6 +8,9 @@ import java.util.concurrent.CountDownLatch;
 
 /** Hooks with scripted behaviour for engine tests (the real hook kinds are tested in drain.hooks). */
 final class TestHooks {
+    /** Longer than any drain: a hook that waits this long waits until it is cancelled. */
+    private static final Duration FOREVER = Duration.ofDays(365);
+
     private TestHooks() {}
 
     /** Records when it ran, in a shared journal, optionally failing. */
@@ -87,16 +91,24 @@ final class TestHooks {
         };
     }
 
-    /** Blocks until interrupted, and counts the interruption so tests can prove the cancellation. */
-    static Behaviour hang(CountDownLatch interrupted) {
+    /**
+     * Waits on {@code time} until interrupted, and counts the interruption so tests can prove the cancellation. On
+     * {@code time}, not on a latch: simulated time must see the hook wait, or it takes the hook's thread for stuck.
+     */
+    static Behaviour hang(TimeSource time, CountDownLatch interrupted) {
         return () -> {
             try {
-                new CountDownLatch(1).await();
+                time.sleep(FOREVER);
             } catch (InterruptedException e) {
                 interrupted.countDown();
                 throw e;
             }
         };
+    }
+
+    /** Works for {@code duration} on {@code time}, then succeeds. */
+    static Behaviour takes(TimeSource time, Duration duration) {
+        return () -> time.sleep(duration);
     }
 
     static List<String> journal() {

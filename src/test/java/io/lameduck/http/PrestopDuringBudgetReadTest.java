@@ -15,13 +15,11 @@ import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
 import io.lameduck.logging.LogCapture;
 import io.lameduck.maintenance.Maintenance;
-import io.lameduck.time.Ticker;
 import io.lameduck.time.TimeSource;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -62,9 +60,9 @@ class PrestopDuringBudgetReadTest {
     private DrainCoordinator serve(BudgetSource budget) throws Exception {
         ProbeWithdrawal withdrawal = new ProbeWithdrawal();
         Drainer drainer = new Drainer(lifecycle, withdrawal, List.of(), Duration.ofSeconds(1),
-                Propagation.fixed(Duration.ofMillis(500)), hooks, Ticker.SYSTEM);
+                Propagation.fixed(Duration.ofMillis(500)), hooks, TimeSource.SYSTEM);
         DrainCoordinator drains = new DrainCoordinator(drainer, budget, Duration.ofSeconds(3), Duration.ofSeconds(1),
-                Ticker.SYSTEM, Clock.systemUTC());
+                TimeSource.SYSTEM);
         Maintenance maintenance = new Maintenance(lifecycle, withdrawal, Duration.ofSeconds(1), status -> {}, scheduler,
                 TimeSource.SYSTEM);
         server = new AdminServer(new AdminServer.Settings("127.0.0.1", 0, "", Optional.empty()),

@@ -28,10 +28,9 @@ import io.lameduck.drain.Trigger;
 import io.lameduck.drain.Withdrawal;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
-import io.lameduck.time.Ticker;
+import io.lameduck.time.TimeSource;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -227,9 +226,9 @@ class KubeIntegrationTest {
             Lifecycle lifecycle = new Lifecycle();
             lifecycle.moveTo(State.READY, "test");
             Drainer drainer = new Drainer(lifecycle, kube.withdrawal(), List.of(), config.drain().withdraw().timeout(),
-                    Propagation.fixed(config.drain().propagationDelay()), hooks, Ticker.SYSTEM);
+                    Propagation.fixed(config.drain().propagationDelay()), hooks, TimeSource.SYSTEM);
             DrainCoordinator coordinator = new DrainCoordinator(drainer, kube.budgetSource(), config.drain().budget(), config.drain().safetyMargin(),
-                    Ticker.SYSTEM, Clock.systemUTC());
+                    TimeSource.SYSTEM);
             coordinator.addListener(kube.events());
 
             DrainReport report = coordinator.trigger(Trigger.PRESTOP).get(20, TimeUnit.SECONDS);

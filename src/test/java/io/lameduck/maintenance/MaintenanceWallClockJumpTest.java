@@ -10,6 +10,7 @@ import io.lameduck.time.TimeSource;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -54,6 +55,11 @@ class MaintenanceWallClockJumpTest {
         @Override
         public void sleep(Duration duration) throws InterruptedException {
             simulated.sleep(duration);
+        }
+
+        @Override
+        public boolean await(Future<?> future, Duration timeout) throws InterruptedException {
+            return simulated.await(future, timeout);
         }
 
         @Override

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.Future;
 import java.util.stream.Collectors;
 
 /**
@@ -28,6 +29,10 @@ import java.util.stream.Collectors;
  *       wakes the next. Sleepers due at the same moment wake in the order their threads were started; scheduled tasks
  *       due then run before them, in the order they were scheduled, on the test's thread. So one run of a test is
  *       exactly like every other.
+ *   <li>A thread in {@link #await} counts as sleeping until its timeout, or until the future it waits for is done.
+ *       Nothing tells it, so it looks every millisecond of real time; from the moment the future is done it is not
+ *       idle, so the time stands still until it has woken. A hook's thread that finishes thus wakes the runner waiting
+ *       for it at the same simulated moment.
  * </ol>
  *
  * A thread that neither sleeps on this clock nor finishes (it blocks on a queue, a socket, a latch the test holds)
@@ -42,6 +47,8 @@ public final class SimulatedTime implements TimeSource, AutoCloseable {
     /** {@link #nanoTime()} at the start: not zero, so code that treats zero as "never" is not fooled. */
     private static final long ORIGIN = 1_000_000_000L;
     private static final Duration LONGEST_SLEEP = Duration.ofDays(3650);
+    /** How often (real time) a thread in {@link #await} looks whether its future is done: nothing tells it. */
+    private static final long AWAIT_LOOKS_EVERY_MILLIS = 1;
 
     private final Object lock = new Object();
     private final Thread owner = Thread.currentThread();
@@ -59,6 +66,7 @@ public final class SimulatedTime implements TimeSource, AutoCloseable {
         boolean sleeping;
         boolean released;
         long wakeAt;
+        Future<?> awaiting; // while in await: what it waits for, besides its wake-up
         boolean finished;
 
         Tracked(Thread thread, long order) {
@@ -102,6 +110,28 @@ public final class SimulatedTime implements TimeSource, AutoCloseable {
         if (duration.isNegative() || duration.isZero()) {
             return;
         }
+        waitOnClock(duration, null);
+    }
+
+    @Override
+    public boolean await(Future<?> future, Duration timeout) throws InterruptedException {
+        if (future.isDone()) {
+            return true;
+        }
+        if (timeout.isNegative() || timeout.isZero()) {
+            if (Thread.interrupted()) { // as Future.get with no time to wait does
+                throw new InterruptedException();
+            }
+            return false;
+        }
+        return waitOnClock(timeout, future);
+    }
+
+    /**
+     * Sleeps {@code duration} on this clock, or less if {@code until} (when not null) is done first; true if it is. A
+     * sleeper is released by {@link #advance}; an awaiting one also wakes itself when it sees its future done.
+     */
+    private boolean waitOnClock(Duration duration, Future<?> until) throws InterruptedException {
         Thread thread = Thread.currentThread();
         synchronized (lock) {
             Tracked me = tracked.get(thread);
@@ -116,17 +146,26 @@ public final class SimulatedTime implements TimeSource, AutoCloseable {
             // Capped far beyond any test, so the sum cannot overflow.
             me.wakeAt = elapsed + (duration.compareTo(LONGEST_SLEEP) > 0 ? LONGEST_SLEEP : duration).toNanos();
             me.released = false;
+            me.awaiting = until;
             me.sleeping = true;
             lock.notifyAll();
             try {
-                while (!me.released) {
-                    lock.wait();
+                while (!me.released && (until == null || !until.isDone())) {
+                    if (until == null) {
+                        lock.wait();
+                    } else {
+                        lock.wait(AWAIT_LOOKS_EVERY_MILLIS);
+                    }
                 }
             } catch (InterruptedException e) {
                 me.sleeping = false;
+                me.awaiting = null;
                 lock.notifyAll();
                 throw e;
             }
+            me.sleeping = false; // already, if advance released it
+            me.awaiting = null;
+            return until == null || until.isDone();
         }
     }
 
@@ -298,10 +337,19 @@ public final class SimulatedTime implements TimeSource, AutoCloseable {
 
     /**
      * Asleep on this clock and staying so: in {@code lock.wait()} (a thread that was interrupted, or woke spuriously,
-     * is leaving its sleep) — or finished. Called with the lock held, so a sleeper cannot leave its wait meanwhile.
+     * is leaving its sleep), or in {@link #await}'s timed {@code lock.wait} for a future not yet done — or finished.
+     * Called with the lock held, so a sleeper cannot leave its wait meanwhile.
      */
     private static boolean idle(Tracked t) {
-        return t.finished || (t.sleeping && !t.thread.isInterrupted() && t.thread.getState() == Thread.State.WAITING);
+        if (t.finished) {
+            return true;
+        }
+        if (!t.sleeping || t.thread.isInterrupted()) {
+            return false;
+        }
+        return t.awaiting == null
+                ? t.thread.getState() == Thread.State.WAITING
+                : !t.awaiting.isDone() && t.thread.getState() == Thread.State.TIMED_WAITING;
     }
 
     /** Interrupts the threads still on this clock (sleeping pollers the test left behind). */

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.lameduck.time.TimeSource;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterEach;
@@ -52,6 +53,46 @@ class SimulatedTimeTest {
         assertThat(events).containsExactly("a@100", "b@100", "timer@200", "a@200", "b@200");
         time.advance(Duration.ofMillis(50));
         assertThat(events).endsWith("a@300", "b@300");
+    }
+
+    @Test
+    void anAwaitEndsTheMomentItsFutureIsDoneOrElseExactlyAtItsTimeout() throws Exception {
+        CompletableFuture<Void> work = new CompletableFuture<>();
+        SimulatedTime.Task<String> waiter = time.run("waiter", () -> time.await(work, Duration.ofSeconds(5)) + "@" + time.elapsed());
+        time.run("worker", () -> {
+            time.sleep(Duration.ofSeconds(2));
+            work.complete(null);
+            return null;
+        });
+        time.advance(Duration.ofSeconds(2));
+        assertThat(waiter.result()).isEqualTo("true@PT2S");
+
+        SimulatedTime.Task<String> timesOut = time.run("waiter", () -> time.await(new CompletableFuture<>(), Duration.ofSeconds(5)) + "@" + time.elapsed());
+        time.advance(Duration.ofSeconds(5).minusNanos(1));
+        assertThat(timesOut.isDone()).isFalse();
+        time.advance(Duration.ofNanos(1));
+        assertThat(timesOut.result()).isEqualTo("false@PT7S");
+    }
+
+    @Test
+    void anAwaitLooksAtOnceWithoutTimeAndLeavesWhenInterrupted() throws Exception {
+        assertThat(time.await(CompletableFuture.completedFuture(null), Duration.ZERO)).isTrue();
+        assertThat(time.await(new CompletableFuture<>(), Duration.ZERO)).isFalse();
+        CompletableFuture<Void> never = new CompletableFuture<>();
+        SimulatedTime.Task<String> waiter = time.run("waiter", () -> {
+            try {
+                time.await(never);
+                return "done";
+            } catch (InterruptedException e) {
+                return "interrupted at " + time.elapsed();
+            }
+        });
+        time.advance(Duration.ofDays(1));
+        assertThat(waiter.isDone()).isFalse();
+        Thread target = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("waiter")).findFirst().orElseThrow();
+        target.interrupt();
+        time.advance(Duration.ZERO); // returns once the waiter's thread has finished
+        assertThat(waiter.result()).isEqualTo("interrupted at PT24H");
     }
 
     @Test
