@@ -19,6 +19,7 @@ final class FleetMetrics implements MultiCollector {
     static final String UNCONFIRMED = "lameduck_fleet_withdrawals_unconfirmed";
     static final String NOT_STOPPED = "lameduck_fleet_traffic_not_stopped";
     static final String AFTER_WITHDRAWAL = "lameduck_fleet_traffic_after_withdrawal_seconds";
+    static final String ARRIVALS_AFTER_WITHDRAWAL = "lameduck_fleet_requests_after_withdrawal";
 
     private final FleetLedger ledger;
 
@@ -42,6 +43,9 @@ final class FleetMetrics implements MultiCollector {
                 .help("Drains that ended while requests still arrived, by workload");
         HistogramSnapshot.Builder after = HistogramSnapshot.builder().name(AFTER_WITHDRAWAL)
                 .help("How long requests kept arriving after the withdrawal, by workload");
+        CounterSnapshot.Builder arrivals = CounterSnapshot.builder().name(ARRIVALS_AFTER_WITHDRAWAL)
+                .help("Requests that arrived after the withdrawal (new connections, and data on open ones: one per connection and "
+                        + "poll at most), by workload");
         totals.forEach((key, value) -> {
             Labels labels = Labels.of("namespace", key.namespace(), "workload_kind", key.kind(), "workload", key.name());
             value.terminations().forEach((triggerOutcome, count) -> {
@@ -55,8 +59,10 @@ final class FleetMetrics implements MultiCollector {
             unconfirmed.dataPoint(counter(labels, value.withdrawalsUnconfirmed()));
             notStopped.dataPoint(counter(labels, value.trafficNotStopped()));
             after.dataPoint(point(labels, value.trafficAfterWithdrawal()));
+            arrivals.dataPoint(counter(labels, value.arrivalsAfterWithdrawal()));
         });
-        return MetricSnapshots.of(terminations.build(), drain.build(), step.build(), unconfirmed.build(), notStopped.build(), after.build());
+        return MetricSnapshots.of(terminations.build(), drain.build(), step.build(), unconfirmed.build(), notStopped.build(), after.build(),
+                arrivals.build());
     }
 
     private static CounterSnapshot.CounterDataPointSnapshot counter(Labels labels, long value) {

@@ -20,5 +20,5 @@ record LedgerState(int format, Instant horizon, List<Workload> workloads, Map<St
     /** One workload's totals. */
     record Workload(String namespace, String kind, String name, Map<String, Long> terminations, Histogram.State drain,
             Map<String, Histogram.State> steps, long withdrawalsUnconfirmed, long trafficNotStopped,
-            Histogram.State trafficAfterWithdrawal) {}
+            Histogram.State trafficAfterWithdrawal, long arrivalsAfterWithdrawal) {}
 }

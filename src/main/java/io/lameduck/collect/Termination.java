@@ -16,11 +16,13 @@ import java.util.Map;
  * @param withdrawalConfirmed whether the withdraw step completed (the pod seen out of the EndpointSlices)
  * @param trafficStopped whether requests had stopped when the drain ended; null when the drain did not watch traffic
  * @param trafficAfterWithdrawalSeconds how long requests kept arriving after the withdrawal; null when not known
+ * @param arrivalsAfterWithdrawal requests seen after the withdrawal (the report's {@code traffic.arrivalsAfterWithdrawal});
+ *     null when the drain did not watch traffic
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Termination(String eventUid, Instant recordedAt, Instant finishedAt, WorkloadKey workload, String pod, String drainId,
         String trigger, String outcome, double durationSeconds, Map<String, Double> stepSeconds,
-        boolean withdrawalConfirmed, Boolean trafficStopped, Double trafficAfterWithdrawalSeconds) {
+        boolean withdrawalConfirmed, Boolean trafficStopped, Double trafficAfterWithdrawalSeconds, Integer arrivalsAfterWithdrawal) {
     public Termination {
         stepSeconds = Map.copyOf(stepSeconds);
     }

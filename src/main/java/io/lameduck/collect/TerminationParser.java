@@ -80,6 +80,7 @@ public final class TerminationParser {
         if (traffic.path("lastRequestSeconds").isNumber() && traffic.path("withdrawnSeconds").isNumber()) {
             after = Math.max(0, traffic.get("lastRequestSeconds").asDouble() - traffic.get("withdrawnSeconds").asDouble());
         }
+        Integer arrivals = traffic.path("arrivalsAfterWithdrawal").isInt() ? Math.max(0, traffic.get("arrivalsAfterWithdrawal").asInt()) : null;
         Instant recorded;
         try {
             recorded = Instant.parse(meta.getCreationTimestamp());
@@ -96,7 +97,8 @@ public final class TerminationParser {
         }
         String pod = event.getInvolvedObject() == null ? null : event.getInvolvedObject().getName();
         return new Termination(meta.getUid(), recorded, finished, new WorkloadKey(meta.getNamespace(), kind, workload), pod,
-                report.path("id").asText(null), trigger, outcome, duration.asDouble(), steps, withdrawalConfirmed, stopped, after);
+                report.path("id").asText(null), trigger, outcome, duration.asDouble(), steps, withdrawalConfirmed, stopped, after,
+                arrivals);
     }
 
     private static String required(Map<String, String> annotations, String key, String where) throws InvalidReportException {

@@ -11,20 +11,22 @@ final class WorkloadTotals {
     private final Map<String, Histogram> steps;
     private long withdrawalsUnconfirmed;
     private long trafficNotStopped;
+    private long arrivalsAfterWithdrawal;
     private final Histogram trafficAfterWithdrawal;
 
     WorkloadTotals() {
-        this(new TreeMap<>(), new Histogram(), new TreeMap<>(), 0, 0, new Histogram());
+        this(new TreeMap<>(), new Histogram(), new TreeMap<>(), 0, 0, new Histogram(), 0);
     }
 
     private WorkloadTotals(Map<String, Long> terminations, Histogram drain, Map<String, Histogram> steps,
-            long withdrawalsUnconfirmed, long trafficNotStopped, Histogram trafficAfterWithdrawal) {
+            long withdrawalsUnconfirmed, long trafficNotStopped, Histogram trafficAfterWithdrawal, long arrivalsAfterWithdrawal) {
         this.terminations = terminations;
         this.drain = drain;
         this.steps = steps;
         this.withdrawalsUnconfirmed = withdrawalsUnconfirmed;
         this.trafficNotStopped = trafficNotStopped;
         this.trafficAfterWithdrawal = trafficAfterWithdrawal;
+        this.arrivalsAfterWithdrawal = arrivalsAfterWithdrawal;
     }
 
     void add(Termination termination) {
@@ -36,6 +38,9 @@ final class WorkloadTotals {
         }
         if (Boolean.FALSE.equals(termination.trafficStopped())) {
             trafficNotStopped++;
+        }
+        if (termination.arrivalsAfterWithdrawal() != null) {
+            arrivalsAfterWithdrawal += termination.arrivalsAfterWithdrawal();
         }
         if (termination.trafficAfterWithdrawalSeconds() != null) {
             trafficAfterWithdrawal.observe(termination.trafficAfterWithdrawalSeconds());
@@ -71,21 +76,27 @@ final class WorkloadTotals {
         return trafficAfterWithdrawal;
     }
 
+    long arrivalsAfterWithdrawal() {
+        return arrivalsAfterWithdrawal;
+    }
+
     LedgerState.Workload state(WorkloadKey key) {
         Map<String, Histogram.State> stepStates = new TreeMap<>();
         steps.forEach((step, histogram) -> stepStates.put(step, histogram.state()));
         return new LedgerState.Workload(key.namespace(), key.kind(), key.name(), new TreeMap<>(terminations), drain.state(),
-                stepStates, withdrawalsUnconfirmed, trafficNotStopped, trafficAfterWithdrawal.state());
+                stepStates, withdrawalsUnconfirmed, trafficNotStopped, trafficAfterWithdrawal.state(), arrivalsAfterWithdrawal);
     }
 
     static WorkloadTotals of(LedgerState.Workload state) {
         if (state.terminations() == null || state.steps() == null || state.withdrawalsUnconfirmed() < 0 || state.trafficNotStopped() < 0
+                || state.arrivalsAfterWithdrawal() < 0
                 || state.terminations().values().stream().anyMatch(count -> count == null || count < 0)) {
             throw new IllegalArgumentException("workload " + state.namespace() + "/" + state.name() + ": counts missing or negative");
         }
         Map<String, Histogram> steps = new TreeMap<>();
         state.steps().forEach((step, histogram) -> steps.put(step, Histogram.of(histogram)));
         return new WorkloadTotals(new TreeMap<>(state.terminations()), Histogram.of(state.drain()), steps,
-                state.withdrawalsUnconfirmed(), state.trafficNotStopped(), Histogram.of(state.trafficAfterWithdrawal()));
+                state.withdrawalsUnconfirmed(), state.trafficNotStopped(), Histogram.of(state.trafficAfterWithdrawal()),
+                state.arrivalsAfterWithdrawal());
     }
 }

@@ -33,13 +33,15 @@ import java.util.List;
  * @param error why the table could not be read, when it could not
  * @param unheardPorts watched ports nothing listened on when the drain started: the app listens elsewhere, so the
  *     drain could not see its traffic there (set {@code drain.propagation.ports} to the app's listening ports)
+ * @param arrivalsAfterWithdrawal new connections and requests on open connections (one per connection and poll at most)
+ *     that arrived after the withdrawal step ended: traffic a consumer still sent to a pod it should have left
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record TrafficReport(List<Integer> ports, String requestsBlindSpot, double watchedSeconds, Double withdrawnSeconds,
         int newConnections, Double lastNewConnectionSeconds, Instant lastNewConnectionAt, String lastNewConnectionPeer,
         int requests, Double lastRequestSeconds, Instant lastRequestAt, String lastRequestPeer, String lastRequestConnection,
         double quietSeconds, Double requiredQuietSeconds, String quietRule, boolean stopped, List<String> stillSending,
-        List<Source> sources, String error, List<Integer> unheardPorts) {
+        List<Source> sources, String error, List<Integer> unheardPorts, int arrivalsAfterWithdrawal) {
     public static final int SOURCES_SHOWN = 10;
 
     public TrafficReport {
@@ -49,7 +51,7 @@ public record TrafficReport(List<Integer> ports, String requestsBlindSpot, doubl
         unheardPorts = List.copyOf(unheardPorts);
     }
 
-    /** A report in which every watched port had a listener when the drain started. */
+    /** A report in which every watched port had a listener when the drain started, and nothing arrived after the withdrawal. */
     public TrafficReport(List<Integer> ports, String requestsBlindSpot, double watchedSeconds, Double withdrawnSeconds,
             int newConnections, Double lastNewConnectionSeconds, Instant lastNewConnectionAt, String lastNewConnectionPeer,
             int requests, Double lastRequestSeconds, Instant lastRequestAt, String lastRequestPeer, String lastRequestConnection,
@@ -57,14 +59,14 @@ public record TrafficReport(List<Integer> ports, String requestsBlindSpot, doubl
             List<Source> sources, String error) {
         this(ports, requestsBlindSpot, watchedSeconds, withdrawnSeconds, newConnections, lastNewConnectionSeconds,
                 lastNewConnectionAt, lastNewConnectionPeer, requests, lastRequestSeconds, lastRequestAt, lastRequestPeer,
-                lastRequestConnection, quietSeconds, requiredQuietSeconds, quietRule, stopped, stillSending, sources, error, List.of());
+                lastRequestConnection, quietSeconds, requiredQuietSeconds, quietRule, stopped, stillSending, sources, error, List.of(), 0);
     }
 
     TrafficReport withError(String why) {
         return new TrafficReport(ports, requestsBlindSpot, watchedSeconds, withdrawnSeconds, newConnections,
                 lastNewConnectionSeconds, lastNewConnectionAt, lastNewConnectionPeer, requests, lastRequestSeconds,
                 lastRequestAt, lastRequestPeer, lastRequestConnection, quietSeconds, requiredQuietSeconds, quietRule,
-                stopped, stillSending, sources, why, unheardPorts);
+                stopped, stillSending, sources, why, unheardPorts, arrivalsAfterWithdrawal);
     }
 
     /** This report, naming the watched ports nothing listened on when the drain started. */
@@ -72,7 +74,7 @@ public record TrafficReport(List<Integer> ports, String requestsBlindSpot, doubl
         return new TrafficReport(ports, requestsBlindSpot, watchedSeconds, withdrawnSeconds, newConnections,
                 lastNewConnectionSeconds, lastNewConnectionAt, lastNewConnectionPeer, requests, lastRequestSeconds,
                 lastRequestAt, lastRequestPeer, lastRequestConnection, quietSeconds, requiredQuietSeconds, quietRule,
-                stopped, stillSending, sources, error, unheard);
+                stopped, stillSending, sources, error, unheard, arrivalsAfterWithdrawal);
     }
 
     /** Seconds from the withdrawal to {@code moment} (0 when it came before), or null without either. */

@@ -47,6 +47,7 @@ final class TrafficTracker {
     private long notReadyNanos = NEVER;
     private int newConnections;
     private int requests;
+    private int arrivalsAfterWithdrawal;
     private Arrival lastNew;
     private Arrival lastRequest; // either kind
     private long lastCountedAfterWindow = -1; // new connections, and requests on connections opened after the window
@@ -198,6 +199,9 @@ final class TrafficTracker {
         } else {
             requests++;
         }
+        if (withdrawnNanos != NEVER && arrival.nanos() > withdrawnNanos) {
+            arrivalsAfterWithdrawal++;
+        }
         if (lastRequest == null || arrival.nanos() >= lastRequest.nanos()) {
             lastRequest = arrival;
         }
@@ -316,7 +320,7 @@ final class TrafficTracker {
                 requests, at(lastRequest), instant(lastRequest), peer(lastRequest),
                 lastRequest == null ? null : lastRequest.newConnection() ? "new" : "reused",
                 seconds(silence(now).toNanos()), verdict.required() == null ? null : seconds(verdict.required().toNanos()),
-                verdict.rule(), verdict.stopped(), verdict.stillSending(), shown, null);
+                verdict.rule(), verdict.stopped(), verdict.stillSending(), shown, null, List.of(), arrivalsAfterWithdrawal);
     }
 
     /** A report for a table that could not be read at all. */

@@ -23,7 +23,7 @@ class FleetLedgerTest {
     static Termination termination(String uid, Instant at, WorkloadKey workload, String trigger, String outcome) {
         return new Termination(uid, at, at, workload, workload.name() + "-" + uid, "drain-" + uid, trigger, outcome, 4.2,
                 Map.of("withdraw", 0.8, "propagate", 3.0, "hooks", 0.4), !"failed".equals(outcome), !"deadline_exceeded".equals(outcome),
-                1.5);
+                1.5, 12);
     }
 
     private static Termination at(String uid, Instant at) {
@@ -125,7 +125,7 @@ class FleetLedgerTest {
         ledger.record(at("a", NOW));
         LedgerState.Workload web = ledger.state().workloads().get(0);
         LedgerState.Workload negative = new LedgerState.Workload(web.namespace(), web.kind(), web.name(), Map.of("prestop/completed", -1L),
-                web.drain(), web.steps(), 0, 0, web.trafficAfterWithdrawal());
+                web.drain(), web.steps(), 0, 0, web.trafficAfterWithdrawal(), 0);
         assertThatThrownBy(() -> ledger.restore(new LedgerState(1, NOW, java.util.List.of(negative), Map.of(), 0)))
                 .hasMessageContaining("negative");
     }

@@ -36,6 +36,7 @@ class FleetMetricsTest {
                         + "workload=\"web\",workload_kind=\"Deployment\"} 1.0")
                 .contains("lameduck_fleet_withdrawals_unconfirmed_total{" + labels + "} 1.0")
                 .contains("lameduck_fleet_traffic_not_stopped_total{" + labels + "} 0.0")
+                .contains("lameduck_fleet_requests_after_withdrawal_total{" + labels + "} 36.0")
                 // each drain took 4.2 s: not in the 3 s bucket, in the 5 s one and every one above
                 .contains("lameduck_fleet_drain_duration_seconds_bucket{" + labels + ",le=\"3.0\"} 0")
                 .contains("lameduck_fleet_drain_duration_seconds_bucket{" + labels + ",le=\"5.0\"} 3")

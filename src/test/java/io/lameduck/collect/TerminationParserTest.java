@@ -23,7 +23,7 @@ class TerminationParserTest {
                       {"name":"propagate","outcome":"completed","durationSeconds":2.1},
                       {"name":"hooks","outcome":"skipped","durationSeconds":0.0}],
              "hooks":[],
-             "traffic":{"ports":[8080],"withdrawnSeconds":0.9,"lastRequestSeconds":1.7,"requiredQuietSeconds":1.0,"stopped":true}}
+             "traffic":{"ports":[8080],"withdrawnSeconds":0.9,"lastRequestSeconds":1.7,"requiredQuietSeconds":1.0,"stopped":true,"arrivalsAfterWithdrawal":9}}
             """;
 
     static Event event(Map<String, String> annotations) {
@@ -57,6 +57,7 @@ class TerminationParserTest {
         assertThat(t.withdrawalConfirmed()).isTrue();
         assertThat(t.trafficStopped()).isTrue();
         assertThat(t.trafficAfterWithdrawalSeconds()).isCloseTo(0.8, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(t.arrivalsAfterWithdrawal()).isEqualTo(9);
     }
 
     @Test
@@ -66,6 +67,7 @@ class TerminationParserTest {
         assertThat(t.withdrawalConfirmed()).isFalse();
         assertThat(t.trafficStopped()).isNull();
         assertThat(t.trafficAfterWithdrawalSeconds()).isNull();
+        assertThat(t.arrivalsAfterWithdrawal()).isNull();
     }
 
     static Stream<Arguments> invalid() {

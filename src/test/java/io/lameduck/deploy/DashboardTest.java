@@ -47,7 +47,7 @@ class DashboardTest {
         assertThat(named).contains("lameduck_fleet_terminations_total", "lameduck_fleet_drain_duration_seconds_bucket",
                 "lameduck_fleet_step_duration_seconds_bucket", "lameduck_fleet_withdrawals_unconfirmed_total",
                 "lameduck_fleet_traffic_not_stopped_total", "lameduck_fleet_traffic_after_withdrawal_seconds_bucket",
-                "lameduck_collector_reports_total", "lameduck_collector_state_writes_total", "lameduck_collector_state_bytes",
+                "lameduck_fleet_requests_after_withdrawal_total", "lameduck_collector_reports_total", "lameduck_collector_state_writes_total", "lameduck_collector_state_bytes",
                 "lameduck_collector_workloads", "lameduck_collector_last_write_timestamp_seconds",
                 "lameduck_state", "lameduck_maintenance", "lameduck_kube_requests_total", "lameduck_injector_injections_total");
         // Drains are the collector's: an agent's drain metrics die with its pod, so no panel asks for them.

@@ -91,6 +91,8 @@ class TrafficTrackerTest {
         advance(Duration.ofMillis(100));
         tracker.poll();
         assertThat(tracker.silence(now)).isZero();
+        // Every one arrived after the withdrawal, counted or not toward the silence: 70 requests and the new connection.
+        assertThat(tracker.report(now, new TrafficTracker.Verdict(null, null, false, List.of())).arrivalsAfterWithdrawal()).isEqualTo(71);
     }
 
     @Test

@@ -167,7 +167,7 @@ class KubeIntegrationTest {
                 // ... and a second watched port nothing listened on
                 new TrafficReport(List.of(8080, 8081), null, 16.1, 0.12, 0, null, null, null, 480, 16.1, now.plusSeconds(16),
                         "10.244.0.9:51000", "reused", 0.0, 1.0, "the quiet period", false, List.of("10.244.0.9"), List.of(), null,
-                        List.of(8081)));
+                        List.of(8081), 470));
 
         try (KubeIntegration kube = KubeIntegration.using(config("label", "5s"), cluster.agentClient(), cluster.identity("events"),
                 new PrometheusRegistry())) {
@@ -215,6 +215,7 @@ class KubeIntegrationTest {
         assertThat(counted.withdrawalConfirmed()).isTrue();
         assertThat(counted.trafficStopped()).isFalse();
         assertThat(counted.trafficAfterWithdrawalSeconds()).isCloseTo(15.98, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(counted.arrivalsAfterWithdrawal()).isEqualTo(470);
     }
 
     @Test
