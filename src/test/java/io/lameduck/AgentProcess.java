@@ -48,6 +48,23 @@ public final class AgentProcess implements AutoCloseable {
         return new AgentProcess(builder.start());
     }
 
+    /** Writes {@code yaml} as {@code lameduck.yaml} in {@code dir}: the configuration a test starts the agent with. */
+    public static Path writeConfig(Path dir, String yaml) throws IOException {
+        return Files.writeString(dir.resolve("lameduck.yaml"), yaml);
+    }
+
+    /** Starts {@code serve --config config}, then {@code moreArgs}. */
+    public static AgentProcess serve(Path config, Map<String, String> env, String... moreArgs) throws IOException {
+        List<String> args = new ArrayList<>(List.of("serve", "--config", config.toString()));
+        args.addAll(List.of(moreArgs));
+        return start(env, args.toArray(String[]::new));
+    }
+
+    /** Writes {@code yaml} as {@code lameduck.yaml} in {@code dir} and starts {@code serve --config} on it, then {@code moreArgs}. */
+    public static AgentProcess serve(Path dir, String yaml, Map<String, String> env, String... moreArgs) throws IOException {
+        return serve(writeConfig(dir, yaml), env, moreArgs);
+    }
+
     private static Thread pump(java.io.InputStream stream, List<String> lines) {
         Thread thread = new Thread(() -> {
             try (BufferedReader reader = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {

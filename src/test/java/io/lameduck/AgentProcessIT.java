@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lameduck.config.ConfigSchema;
 import io.lameduck.http.Json;
-import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -28,14 +27,9 @@ class AgentProcessIT {
     @TempDir
     Path dir;
 
-    private Path config(String yaml) throws IOException {
-        return Files.writeString(dir.resolve("lameduck.yaml"), yaml);
-    }
-
     @Test
     void invalidConfigurationExitsThreeNamingThePath() throws Exception {
-        Path config = config("drain: {budget: soon, hooks: [{name: x, type: teleport}]}\n");
-        try (AgentProcess agent = AgentProcess.start(Map.of(), "serve", "--config", config.toString())) {
+        try (AgentProcess agent = AgentProcess.serve(dir, "drain: {budget: soon, hooks: [{name: x, type: teleport}]}\n", Map.of())) {
             assertThat(agent.awaitExit(Duration.ofSeconds(20))).isEqualTo(3);
             assertThat(agent.stderrText())
                     .contains("drain.budget: got \"soon\", expected a duration")
@@ -50,7 +44,7 @@ class AgentProcessIT {
         Path fifo = dir.resolve("fifo.yaml");
         assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
         for (Path config : List.of(huge, fifo)) {
-            try (AgentProcess agent = AgentProcess.start(Map.of(), "serve", "--config", config.toString())) {
+            try (AgentProcess agent = AgentProcess.serve(config, Map.of())) {
                 assertThat(agent.awaitExit(Duration.ofSeconds(20))).as(config.toString()).isEqualTo(3);
                 assertThat(agent.stderrText()).as(config.toString())
                         .containsAnyOf("is larger than 256 KiB", "is not a regular file")
@@ -136,7 +130,7 @@ class AgentProcessIT {
         assertThat(help.exitCode).isZero();
         assertThat(help.stdout).contains("serve").contains("prestop").contains("maintenance").contains("validate");
 
-        Path good = config("drain: {budget: 20s}\n");
+        Path good = AgentProcess.writeConfig(dir, "drain: {budget: 20s}\n");
         CliRun valid = cli("validate", "--config", good.toString());
         assertThat(valid.exitCode).isZero();
         assertThat(valid.stdout).contains("valid");

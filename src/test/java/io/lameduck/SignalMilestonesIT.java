@@ -51,17 +51,12 @@ class SignalMilestonesIT {
     @TempDir
     Path dir;
 
-    private Path config(String yaml) throws IOException {
-        return Files.writeString(dir.resolve("lameduck.yaml"), yaml);
-    }
-
     @Test
     void sigtermBeforeTheCommandLineConfigurationAndLoggingAreSetUpStillDrainsAndExitsZero() throws Exception {
-        Path config = config("drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 100ms}\n");
         Map<String, String> env = new HashMap<>(LOOPBACK_PORT_0);
         // The JVM says when it loads picocli: main has just begun and is about to parse the command line.
         env.put("JAVA_OPTS", "-Xlog:class+load=info:stdout");
-        try (AgentProcess agent = AgentProcess.start(env, "serve", "--config", config.toString())) {
+        try (AgentProcess agent = AgentProcess.serve(dir, "drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 100ms}\n", env)) {
             agent.awaitLine("picocli.CommandLine source:");
             agent.sigterm();
 
@@ -76,8 +71,8 @@ class SignalMilestonesIT {
     /** Around the listener's start: where exactly the signal lands varies; the tests before and after pin the milestones. */
     @Test
     void sigtermAsTheListenerStartsStillDrainsStopsAndExitsZero() throws Exception {
-        Path config = config("drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 100ms}\n");
-        try (AgentProcess agent = AgentProcess.start(LOOPBACK_PORT_0, "serve", "--config", config.toString(), "--log-format", "JSON")) {
+        try (AgentProcess agent = AgentProcess.serve(dir,
+                "drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 100ms}\n", LOOPBACK_PORT_0, "--log-format", "JSON")) {
             agent.awaitLine("CREATED -> STARTING"); // logged just before the listener is started
             agent.sigterm();
 
@@ -133,8 +128,8 @@ class SignalMilestonesIT {
 
     @Test
     void sigtermWhenReadyDrainsLogsTheReportAsOneJsonLineAndExitsZero() throws Exception {
-        Path config = config("drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 200ms, hooks: [{name: settle, type: sleep, duration: 100ms}]}\n");
-        try (AgentProcess agent = AgentProcess.start(LOOPBACK_PORT_0, "serve", "--config", config.toString())) {
+        try (AgentProcess agent = AgentProcess.serve(dir,
+                "drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 200ms, hooks: [{name: settle, type: sleep, duration: 100ms}]}\n", LOOPBACK_PORT_0)) {
             int port = agent.awaitListening();
             assertThat(get(port, "/readyz").statusCode()).isEqualTo(200);
             agent.sigterm();
@@ -149,8 +144,8 @@ class SignalMilestonesIT {
 
     @Test
     void sigtermDuringPropagationJoinsThePrestopDrainWhichStillWaitsItsWholePropagation() throws Exception {
-        Path config = config("drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 2s, hooks: [{name: settle, type: sleep, duration: 100ms}]}\n");
-        try (AgentProcess agent = AgentProcess.start(LOOPBACK_PORT_0, "serve", "--config", config.toString())) {
+        try (AgentProcess agent = AgentProcess.serve(dir,
+                "drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 2s, hooks: [{name: settle, type: sleep, duration: 100ms}]}\n", LOOPBACK_PORT_0)) {
             int port = agent.awaitListening();
             CompletableFuture<HttpResponse<String>> prestop = prestop(port);
             awaitFinishedSteps(port, List.of("unready", "withdraw")); // the propagate step is under way
@@ -176,8 +171,7 @@ class SignalMilestonesIT {
     @Test
     void sigtermDuringHooksJoinsThePrestopDrainAndTheHookRunsToItsEnd() throws Exception {
         Path pidFile = dir.resolve("hook.pid");
-        Path config = config(flushHookConfig(pidFile));
-        try (AgentProcess agent = AgentProcess.start(LOOPBACK_PORT_0, "serve", "--config", config.toString())) {
+        try (AgentProcess agent = AgentProcess.serve(dir, flushHookConfig(pidFile), LOOPBACK_PORT_0)) {
             int port = agent.awaitListening();
             CompletableFuture<HttpResponse<String>> prestop = prestop(port);
             long hookPid = awaitHookPid(pidFile);
@@ -199,8 +193,7 @@ class SignalMilestonesIT {
     @Test
     void sigtermTwiceTheSecondDuringTheHooksOfTheDrainTheFirstStartedChangesNothing() throws Exception {
         Path pidFile = dir.resolve("hook.pid");
-        Path config = config(flushHookConfig(pidFile));
-        try (AgentProcess agent = AgentProcess.start(LOOPBACK_PORT_0, "serve", "--config", config.toString())) {
+        try (AgentProcess agent = AgentProcess.serve(dir, flushHookConfig(pidFile), LOOPBACK_PORT_0)) {
             int port = agent.awaitListening();
             assertThat(get(port, "/readyz").statusCode()).isEqualTo(200);
             agent.sigterm();
@@ -219,8 +212,8 @@ class SignalMilestonesIT {
 
     @Test
     void sigtermWhileStoppingAfterTheDrainCompletedChangesNothingAndTheRequestInFlightIsAnswered() throws Exception {
-        Path config = config("drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 100ms}\n");
-        try (AgentProcess agent = AgentProcess.start(LOOPBACK_PORT_0, "serve", "--config", config.toString())) {
+        try (AgentProcess agent = AgentProcess.serve(dir,
+                "drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 100ms}\n", LOOPBACK_PORT_0)) {
             int port = agent.awaitListening();
             // A control request whose body trickles in and never finishes: in flight until its 5 s body timeout (408),
             // and never idle, so the graceful stop that follows the drain waits for it and STOPPING lasts that long.
@@ -259,8 +252,8 @@ class SignalMilestonesIT {
 
     @Test
     void sigtermWhileAPrestopCallWaitsJoinsItsDrainAndTheCallerStillGetsTheReport() throws Exception {
-        Path config = config("drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 100ms, hooks: [{name: slow, type: sleep, duration: 1500ms, timeout: 3s}]}\n");
-        try (AgentProcess agent = AgentProcess.start(LOOPBACK_PORT_0, "serve", "--config", config.toString())) {
+        try (AgentProcess agent = AgentProcess.serve(dir,
+                "drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 100ms, hooks: [{name: slow, type: sleep, duration: 1500ms, timeout: 3s}]}\n", LOOPBACK_PORT_0)) {
             int port = agent.awaitListening();
             CompletableFuture<HttpResponse<String>> prestop = prestop(port);
             agent.awaitLine("DRAINING");
@@ -280,8 +273,8 @@ class SignalMilestonesIT {
     @Test
     void prestopAndSigtermAtTheSameMomentShareOneDrainAndTheCallerGetsItsReport() throws Exception {
         // Propagation gives the /prestop call time to arrive inside the drain, whichever trigger claims it first.
-        Path config = config("drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 1s}\n");
-        try (AgentProcess agent = AgentProcess.start(LOOPBACK_PORT_0, "serve", "--config", config.toString())) {
+        try (AgentProcess agent = AgentProcess.serve(dir,
+                "drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 1s}\n", LOOPBACK_PORT_0)) {
             int port = agent.awaitListening();
             assertThat(get(port, "/readyz").statusCode()).isEqualTo(200); // also warms up the client
             CompletableFuture<HttpResponse<String>> prestop = prestop(port);

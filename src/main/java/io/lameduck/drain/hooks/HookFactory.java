@@ -23,8 +23,8 @@ public final class HookFactory {
 
     /**
      * The agent's hooks, in the order given. Called once per agent: when exec hooks are configured and the container
-     * has no {@code setsid}, it says so here, once, rather than on every hook run. Hooks that wait ({@code sleep}) wait on
-     * {@code time} ({@link TimeSource#SYSTEM} in the agent).
+     * has no {@code setsid}, it says so here, once, rather than on every hook run. Hooks that wait ({@code sleep},
+     * {@code wait-idle}) wait on {@code time} ({@link TimeSource#SYSTEM} in the agent).
      */
     public static List<Hook> createAll(List<HookSpec> specs, TimeSource time) {
         return createAll(specs, Setsid.system(), time);
@@ -53,7 +53,7 @@ public final class HookFactory {
             return new SleepDrainHook(sleep, time);
         }
         if (spec instanceof WaitIdleHook waitIdle) {
-            return new WaitIdleDrainHook(waitIdle, TcpConnectionTable.system());
+            return new WaitIdleDrainHook(waitIdle, TcpConnectionTable.system(), time);
         }
         // HookSpec is sealed: only a new kind added to AgentConfig without a hook here gets this far.
         throw new IllegalArgumentException("no hook implementation for kind " + spec.kind());

@@ -3,12 +3,12 @@ package io.lameduck.drain.hooks;
 import io.lameduck.config.AgentConfig.WaitIdleHook;
 import io.lameduck.drain.HookFailedException;
 import io.lameduck.time.Durations;
+import io.lameduck.time.TimeSource;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Waits until the application is idle: no ESTABLISHED connection on any of {@code ports} (peers inside
  * {@code ignorePeers} excepted, e.g. the kubelet's probes) continuously for {@code quietPeriod}, checked every
- * {@code pollInterval}. It fails, naming the remaining peers, when the budget runs out first.
+ * {@code pollInterval}. It fails, naming the remaining peers, when the budget runs out first. It measures and waits on
+ * the {@link TimeSource} it is given ({@link TimeSource#SYSTEM} in the agent), so tests run it on simulated time.
  */
 final class WaitIdleDrainHook extends AbstractDrainHook {
     /** How many remaining peers a message names; a busy server may have thousands. */
@@ -26,24 +27,26 @@ final class WaitIdleDrainHook extends AbstractDrainHook {
     private final WaitIdleHook spec;
     private final Set<Integer> ports;
     private final TcpConnectionTable table;
+    private final TimeSource time;
 
-    WaitIdleDrainHook(WaitIdleHook spec, TcpConnectionTable table) {
+    WaitIdleDrainHook(WaitIdleHook spec, TcpConnectionTable table, TimeSource time) {
         super(spec);
         this.spec = spec;
         this.ports = Set.copyOf(spec.ports());
         this.table = table;
+        this.time = time;
     }
 
     @Override
     public void run(Duration budget) throws HookFailedException, InterruptedException {
-        long start = System.nanoTime();
+        long start = time.nanoTime();
         long quietSince = -1;
         List<TcpConnection> busy = List.of();
         try {
             while (true) {
                 List<TcpConnection> previous = busy;
                 busy = connections();
-                long now = System.nanoTime();
+                long now = time.nanoTime();
                 if (busy.isEmpty()) {
                     if (quietSince < 0) {
                         quietSince = now;
@@ -64,7 +67,7 @@ final class WaitIdleDrainHook extends AbstractDrainHook {
                             + (busy.isEmpty() ? "connections closed only in the last " + Durations.format(Duration.ofNanos(now - quietSince))
                                     + ", less than the quiet period " + Durations.format(spec.quietPeriod()) : describe(busy)));
                 }
-                TimeUnit.NANOSECONDS.sleep(nextPoll(now, quietSince, budgetLeft));
+                time.sleep(Duration.ofNanos(nextPoll(now, quietSince, budgetLeft)));
             }
         } catch (InterruptedException e) {
             LOG.info("{}: cancelled while {}", this, busy.isEmpty() ? "waiting for the quiet period" : describe(busy));

@@ -10,7 +10,6 @@ import io.lameduck.drain.HookFailedException;
 import io.lameduck.testsupport.SimulatedTime;
 import io.lameduck.time.TimeSource;
 import java.time.Duration;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -31,19 +30,11 @@ class SleepDrainHookTest {
     }
 
     private SimulatedTime.Task<Void> run(Duration duration, Duration budget) {
-        SleepDrainHook hook = sleepFor(duration, time);
-        return time.run("hook-nap", () -> {
-            hook.run(budget);
-            return null;
-        });
+        return SimulatedHook.run(time, sleepFor(duration, time), budget);
     }
 
-    /** Advances to a nanosecond before {@code at}, checks the hook still sleeps, then to {@code at}. */
     private void endsAt(SimulatedTime.Task<Void> hook, Duration at) {
-        time.advance(at.minus(time.elapsed()).minusNanos(1));
-        assertThat(hook.isDone()).as("still sleeping at %s", time.elapsed()).isFalse();
-        time.advance(Duration.ofNanos(1));
-        assertThat(hook.isDone()).as("done at %s", at).isTrue();
+        SimulatedHook.endsAt(time, hook, at);
     }
 
     @Test
@@ -83,22 +74,9 @@ class SleepDrainHookTest {
 
     @Test
     void interruptedSleepEndsAtOnceWithInterruptedException() {
-        SleepDrainHook hook = sleepFor(Duration.ofHours(1), time);
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        Thread running = time.start("hook-nap", () -> {
-            try {
-                hook.run(Duration.ofHours(1));
-            } catch (Exception e) {
-                failure.set(e);
-            }
-        });
-        time.advance(Duration.ofMinutes(59));
+        Throwable failure = SimulatedHook.interruptedAt(time, sleepFor(Duration.ofHours(1), time), Duration.ofHours(1), Duration.ofMinutes(59));
 
-        running.interrupt();
-        time.advance(Duration.ZERO); // returns once the hook's thread has finished
-
-        assertThat(time.elapsed()).isEqualTo(Duration.ofMinutes(59));
-        assertThat(failure.get()).isInstanceOf(InterruptedException.class);
+        assertThat(failure).isInstanceOf(InterruptedException.class);
     }
 
     /** Smoke test on the real clock: the agent's hook sleeps on {@link TimeSource#SYSTEM}. */
