@@ -23,7 +23,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
@@ -57,11 +56,11 @@ final class CheckCommand {
             description = "Dry-run create a pod in a namespace labelled lameduck.io/inject=enabled (server side: nothing is stored) "
                     + "and check that it comes back injected: the lameduck.io/injected annotation and the sidecar container.")
     static final class Injection implements Callable<Integer> {
-        @Option(names = {"-n", "--namespace"}, required = true, paramLabel = "NAMESPACE", converter = DnsLabel.class,
+        @Option(names = {"-n", "--namespace"}, required = true, paramLabel = "NAMESPACE", converter = KubernetesNames.Label.class,
                 description = "Namespace to dry-run the pod in; it must be labelled lameduck.io/inject=enabled. Needs create on pods there.")
         String namespace;
 
-        @Option(names = "--container", paramLabel = "NAME", defaultValue = "lameduck", converter = DnsLabel.class,
+        @Option(names = "--container", paramLabel = "NAME", defaultValue = "lameduck", converter = KubernetesNames.Label.class,
                 description = "The sidecar's container name, the chart's sidecar.name (default: ${DEFAULT-VALUE}).")
         String container;
 
@@ -219,34 +218,6 @@ final class CheckCommand {
             toCheck.forEach(line -> message.append("\n  - ").append(line));
         }
         return new CheckFailedException(message.toString());
-    }
-
-    /** A namespace or container name: an RFC 1123 label. */
-    static final class DnsLabel implements ITypeConverter<String> {
-        private static final Pattern LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
-
-        @Override
-        public String convert(String text) {
-            if (!LABEL.matcher(text).matches()) {
-                throw new TypeConversionException("\"" + text + "\": expected a Kubernetes name of 1 to 63 lower-case letters, digits and "
-                        + "'-', starting and ending with a letter or digit");
-            }
-            return text;
-        }
-    }
-
-    /** A ConfigMap or workload name: an RFC 1123 subdomain (at most 253 characters). */
-    static final class DnsSubdomain implements ITypeConverter<String> {
-        private static final Pattern SUBDOMAIN = Pattern.compile("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?");
-
-        @Override
-        public String convert(String text) {
-            if (!SUBDOMAIN.matcher(text).matches()) {
-                throw new TypeConversionException("\"" + (text.length() > 60 ? text.substring(0, 60) + "…" : text) + "\": expected a "
-                        + "Kubernetes name of 1 to 253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit");
-            }
-            return text;
-        }
     }
 
     /** An image reference: not empty, no whitespace (the API server checks the rest). */

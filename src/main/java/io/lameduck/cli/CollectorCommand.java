@@ -31,11 +31,11 @@ final class CollectorCommand implements Callable<Integer> {
     @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to listen on (default ${DEFAULT-VALUE}).")
     String host;
 
-    @Option(names = "--state-configmap", required = true, paramLabel = "NAME", converter = CheckCommand.DnsSubdomain.class,
+    @Option(names = "--state-configmap", required = true, paramLabel = "NAME", converter = KubernetesNames.Subdomain.class,
             description = "ConfigMap the collector keeps its state in (created if missing; never created by the chart).")
     String stateConfigMap;
 
-    @Option(names = "--state-namespace", paramLabel = "NAMESPACE", converter = CheckCommand.DnsLabel.class,
+    @Option(names = "--state-namespace", paramLabel = "NAMESPACE", converter = KubernetesNames.Label.class,
             description = "Namespace of that ConfigMap (default: $POD_NAMESPACE).")
     String stateNamespace;
 

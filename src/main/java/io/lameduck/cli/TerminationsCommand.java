@@ -27,11 +27,11 @@ import picocli.CommandLine.Option;
 @Command(name = "terminations", mixinStandardHelpOptions = true,
         description = "List recent pod terminations (drains) the fleet collector counted, newest first, through the API server's service proxy.")
 final class TerminationsCommand implements Callable<Integer> {
-    @Option(names = {"-n", "--namespace"}, paramLabel = "NAMESPACE", converter = CheckCommand.DnsLabel.class,
+    @Option(names = {"-n", "--namespace"}, paramLabel = "NAMESPACE", converter = KubernetesNames.Label.class,
             description = "Only this namespace's workloads.")
     String namespace;
 
-    @Option(names = {"-w", "--workload"}, paramLabel = "NAME", converter = CheckCommand.DnsSubdomain.class,
+    @Option(names = {"-w", "--workload"}, paramLabel = "NAME", converter = KubernetesNames.Subdomain.class,
             description = "Only this workload (the Deployment, StatefulSet, ... name).")
     String workload;
 
@@ -39,11 +39,11 @@ final class TerminationsCommand implements Callable<Integer> {
             description = "At most this many (default ${DEFAULT-VALUE}, at most " + CollectorServer.MAX_LIMIT + ").")
     int limit;
 
-    @Option(names = "--collector-namespace", defaultValue = "lameduck", paramLabel = "NAMESPACE", converter = CheckCommand.DnsLabel.class,
+    @Option(names = "--collector-namespace", defaultValue = "lameduck", paramLabel = "NAMESPACE", converter = KubernetesNames.Label.class,
             description = "Where the collector runs (the chart's release namespace; default ${DEFAULT-VALUE}).")
     String collectorNamespace;
 
-    @Option(names = "--collector-service", defaultValue = "lameduck-collector", paramLabel = "NAME", converter = CheckCommand.DnsLabel.class,
+    @Option(names = "--collector-service", defaultValue = "lameduck-collector", paramLabel = "NAME", converter = KubernetesNames.Label.class,
             description = "The collector's Service (<release fullname>-collector; default ${DEFAULT-VALUE}).")
     String collectorService;
 

@@ -3,11 +3,9 @@ package io.lameduck.collect;
 import io.lameduck.http.AdminServer;
 import io.lameduck.http.Json;
 import io.lameduck.http.ListenerBindException;
+import io.lameduck.http.MetricsResponse;
 import io.lameduck.http.ServerException;
-import io.prometheus.metrics.config.EscapingScheme;
-import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.BindException;
 import java.nio.ByteBuffer;
@@ -85,7 +83,6 @@ public final class CollectorServer {
     private static final class Routes extends Handler.Abstract {
         private final Collector collector;
         private final PrometheusRegistry registry;
-        private final PrometheusTextFormatWriter metrics = PrometheusTextFormatWriter.create();
 
         Routes(Collector collector, PrometheusRegistry registry) {
             this.collector = collector;
@@ -106,11 +103,7 @@ public final class CollectorServer {
                     return collector.ready() ? text(response, callback, 200, "ready\n")
                             : text(response, callback, 503, "not ready: loading the state or listing the report Events\n");
                 case "/metrics":
-                    ByteArrayOutputStream out = new ByteArrayOutputStream();
-                    metrics.write(out, registry.scrape(), EscapingScheme.UNDERSCORE_ESCAPING);
-                    response.getHeaders().put(HttpHeader.CONTENT_TYPE, metrics.getContentType());
-                    response.write(true, ByteBuffer.wrap(out.toByteArray()), callback);
-                    return true;
+                    return MetricsResponse.write(registry, response, callback);
                 case "/terminations":
                     return terminations(request, response, callback);
                 default:

@@ -3,11 +3,9 @@ package io.lameduck.inject;
 import io.lameduck.config.ConfigException;
 import io.lameduck.http.AdminServer;
 import io.lameduck.http.ListenerBindException;
+import io.lameduck.http.MetricsResponse;
 import io.lameduck.http.ServerException;
-import io.prometheus.metrics.config.EscapingScheme;
-import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.BindException;
 import java.nio.ByteBuffer;
@@ -128,7 +126,6 @@ public final class InjectorServer {
 
     private static final class MetricsHandler extends Handler.Abstract {
         private final PrometheusRegistry registry;
-        private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
 
         MetricsHandler(PrometheusRegistry registry) {
             this.registry = registry;
@@ -147,11 +144,7 @@ public final class InjectorServer {
                 response.write(true, ByteBuffer.wrap("not found: /metrics or /healthz\n".getBytes(StandardCharsets.UTF_8)), callback);
                 return true;
             }
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            writer.write(out, registry.scrape(), EscapingScheme.UNDERSCORE_ESCAPING);
-            response.getHeaders().put(HttpHeader.CONTENT_TYPE, writer.getContentType());
-            response.write(true, ByteBuffer.wrap(out.toByteArray()), callback);
-            return true;
+            return MetricsResponse.write(registry, response, callback);
         }
     }
 }

@@ -3,7 +3,6 @@ package io.lameduck.kube;
 import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.Event;
-import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -18,7 +17,6 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -144,15 +142,7 @@ class CollectorMemoryBenchmarkTest {
                 + "\"hooks\":[],\"traffic\":{\"ports\":[8080],\"watchedSeconds\":3.2,\"withdrawnSeconds\":0.8,\"newConnections\":12,\"requests\":80,"
                 + "\"lastRequestSeconds\":1.9,\"quietSeconds\":1.3,\"requiredQuietSeconds\":1.0,\"quietRule\":\"ten mean gaps\",\"stopped\":true,"
                 + "\"stillSending\":[],\"sources\":[{\"address\":\"10.244.0.9\",\"newConnections\":12,\"requests\":80,\"lastSeconds\":1.9}]}}";
-        return new EventBuilder()
-                .withNewMetadata().withName(workload + "-" + i + ".report")
-                    .addToLabels(DrainReportEvent.REPORT_LABEL, DrainReportEvent.REPORT_KIND)
-                    .addToAnnotations(Map.of(DrainReportEvent.WORKLOAD_KIND, "Deployment", DrainReportEvent.WORKLOAD, workload,
-                            DrainReportEvent.REPORT, report))
-                .endMetadata()
-                .withNewInvolvedObject().withApiVersion("v1").withKind("Pod").withNamespace(namespace).withName(workload + "-pod-" + i)
-                .endInvolvedObject()
-                .withType("Normal").withReason("DrainCompleted").withMessage("drain drain-" + i).build();
+        return ReportEvents.of(namespace, workload + "-" + i + ".report", workload + "-pod-" + i, workload, report);
     }
 
     private static final HttpClient HTTP = HttpClient.newHttpClient();

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
-import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.lameduck.collect.Collector;
 import io.lameduck.collect.Termination;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -13,8 +12,6 @@ import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
-import java.util.Map;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -30,22 +27,13 @@ class CollectorOnApiServerTest {
 
     private int events;
 
-    /** A report Event as the agent writes it at a drain's end (see PodEvents). */
+    /** A report Event as the agent writes it at a drain's end. */
     private void drained(String pod, String workload, String outcome) {
         events++;
         String report = "{\"id\":\"drain-" + events + "\",\"trigger\":\"prestop\",\"outcome\":\"" + outcome + "\",\"durationSeconds\":3.5,\"finishedAt\":\"" + Instant.now() + "\","
                 + "\"steps\":[{\"name\":\"withdraw\",\"outcome\":\"completed\",\"durationSeconds\":0.7}],\"hooks\":[]}";
-        String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
-        cluster.admin().v1().events().inNamespace(cluster.namespace()).resource(new EventBuilder()
-                .withNewMetadata().withName(pod + ".report" + events)
-                    .addToLabels(DrainReportEvent.REPORT_LABEL, DrainReportEvent.REPORT_KIND)
-                    .addToAnnotations(Map.of(DrainReportEvent.WORKLOAD_KIND, "Deployment", DrainReportEvent.WORKLOAD, workload,
-                            DrainReportEvent.REPORT, report))
-                .endMetadata()
-                .withNewInvolvedObject().withApiVersion("v1").withKind("Pod").withNamespace(cluster.namespace()).withName(pod).endInvolvedObject()
-                .withType("Normal").withReason("DrainCompleted").withMessage("drain drain-" + events)
-                .withFirstTimestamp(now).withLastTimestamp(now).withCount(1)
-                .build()).create();
+        cluster.admin().v1().events().inNamespace(cluster.namespace())
+                .resource(ReportEvents.of(cluster.namespace(), pod + ".report" + events, pod, workload, report)).create();
     }
 
     private Collector collector(PrometheusRegistry registry) {
@@ -177,12 +165,8 @@ class CollectorOnApiServerTest {
             collector.start();
             await().atMost(Duration.ofSeconds(20)).until(collector::ready);
             double before = collectorCounter(registry, "lameduck_collector_reports", "invalid");
-            cluster.admin().v1().events().inNamespace(cluster.namespace()).resource(new EventBuilder()
-                    .withNewMetadata().withName("forged.1").addToLabels(DrainReportEvent.REPORT_LABEL, DrainReportEvent.REPORT_KIND)
-                        .addToAnnotations(DrainReportEvent.WORKLOAD_KIND, "Deployment").addToAnnotations(DrainReportEvent.WORKLOAD, "web")
-                        .addToAnnotations(DrainReportEvent.REPORT, "not json").endMetadata()
-                    .withNewInvolvedObject().withKind("Pod").withName("web-1").withNamespace(cluster.namespace()).endInvolvedObject()
-                    .withReason("DrainCompleted").withMessage("forged").build()).create();
+            cluster.admin().v1().events().inNamespace(cluster.namespace())
+                    .resource(ReportEvents.of(cluster.namespace(), "forged.1", "web-1", "web", "not json")).create();
             await().atMost(Duration.ofSeconds(20)).until(() -> collectorCounter(registry, "lameduck_collector_reports", "invalid") > before);
             assertThat(counted(registry, "web")).isZero();
         }
