@@ -5,6 +5,7 @@ import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -44,9 +45,13 @@ public interface AppConnections {
     /**
      * What a connection has received, from the kernel's TCP_INFO: {@code bytes} in all, and how long ago the last
      * data (not a bare ACK or keep-alive probe) arrived. {@link #UNKNOWN} where the reader cannot tell;
-     * {@link #CLOSED_BY_APP} for a socket the app closed first, which has no TCP_INFO left (TIME_WAIT).
+     * {@link #CLOSED_BY_APP} (or {@link #closedByApp(Duration)}, when the reader knows since when) for a socket the app
+     * closed first, which has no TCP_INFO left (TIME_WAIT); for those, {@code sinceLastData} is how long ago the app
+     * closed it, if known.
      */
     record Received(long bytes, Duration sinceLastData) {
+        /** How long Linux keeps a connection its side closed first in TIME_WAIT (TCP_TIMEWAIT_LEN). */
+        public static final Duration TIME_WAIT = Duration.ofSeconds(60);
         public static final Received UNKNOWN = new Received(-1, null);
         /**
          * The app closed the connection first (the server side of it is in TIME_WAIT), which an HTTP server does
@@ -59,8 +64,21 @@ public interface AppConnections {
             return bytes >= 0 && sinceLastData != null;
         }
 
+        /**
+         * A socket the app closed {@code ago} ago, from the time its TIME_WAIT has left: the kernel times it to the
+         * millisecond, and that dates the close, which a first look at the table cannot do otherwise.
+         */
+        public static Received closedByApp(Duration ago) {
+            return new Received(-2, ago);
+        }
+
         public boolean closedByApp() {
             return bytes == -2;
+        }
+
+        /** For a socket the app closed first: how long ago, when the reader knows; empty otherwise. */
+        public Optional<Duration> closedAgo() {
+            return closedByApp() ? Optional.ofNullable(sinceLastData) : Optional.empty();
         }
     }
 }

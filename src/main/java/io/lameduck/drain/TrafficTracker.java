@@ -2,6 +2,7 @@ package io.lameduck.drain;
 
 import io.lameduck.drain.AppConnections.Connection;
 import io.lameduck.drain.AppConnections.Received;
+import io.lameduck.time.Durations;
 import io.lameduck.time.Ticker;
 import java.io.IOException;
 import java.net.Inet6Address;
@@ -9,6 +10,7 @@ import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -54,9 +56,10 @@ final class TrafficTracker {
     private final Map<InetAddress, Source> sources = new HashMap<>();
     private final int closedBefore; // connections the app had closed before the start, still in TIME_WAIT
     private final Duration history; // how long before the start those can have been closed
+    private final List<Duration> closedAgo; // how long before the start each was closed, when the reader told all
 
     /** How long Linux keeps a connection its side closed first in TIME_WAIT (TCP_TIMEWAIT_LEN). */
-    static final Duration TIME_WAIT = Duration.ofSeconds(60);
+    static final Duration TIME_WAIT = Received.TIME_WAIT;
     /** The least history a rate before the start is taken over: a young pod's few closes are no rate. */
     static final Duration LEAST_HISTORY = Duration.ofSeconds(10);
 
@@ -85,22 +88,30 @@ final class TrafficTracker {
         this.startedAt = clock.instant();
         this.startNanos = ticker.nanoTime();
         int closed = 0;
+        List<Duration> ages = new ArrayList<>();
         for (Map.Entry<Connection, Received> each : connections.now().entrySet()) {
             open.put(each.getKey(), new Open(startNanos, each.getValue(), false));
             if (each.getValue().closedByApp()) {
                 closed++;
+                each.getValue().closedAgo().ifPresent(ages::add);
             }
         }
         this.closedBefore = closed;
+        this.closedAgo = ages.size() == closed ? List.copyOf(ages) : List.of();
         this.history = uptime.compareTo(TIME_WAIT) > 0 ? TIME_WAIT : uptime.compareTo(LEAST_HISTORY) < 0 ? LEAST_HISTORY : uptime;
     }
 
     /**
      * The rate of new connections just before the start, from the first look alone: the connections the app closed
      * first (after {@code Connection: close}, once per request of a client without keep-alive), which Linux keeps in
-     * TIME_WAIT for a minute, over that minute or the agent's uptime when shorter (at least {@link #LEAST_HISTORY}).
-     * A lower bound (a client that closes first leaves no trace here), so the silence it asks for is, if anything,
-     * longer than needed. It matters when fast consumers moved away before the drain was even triggered (kube-proxy
+     * TIME_WAIT for a minute. When the reader dates each close (ss: the time its TIME_WAIT has left), the rate is taken
+     * over the span they were closed in: n closes, the oldest {@code a} ago, make n - 1 gaps in {@code a} (a pod that
+     * served for ten seconds of a minute-long life was busy for ten seconds). That needs closes in at least
+     * {@code steady} different seconds with no one second holding half of them: a burst (an idle timeout closing the
+     * pooled connections at once) is no rate. Otherwise it is taken over the minute, or the agent's uptime when
+     * shorter (at least {@link #LEAST_HISTORY}), which counts the time before the pod served, so a young pod's rate
+     * came out too low and its drains waited longer than its traffic asked. A lower bound either way (a client that
+     * closes first leaves no trace here), so the silence it asks for is, if anything, longer than needed. It matters when fast consumers moved away before the drain was even triggered (kube-proxy
      * follows a deletion within a second or two; the preStop comes about as late): then the drain sees almost
      * nothing and cannot measure a rate, although the pod was busy a moment ago. Keep-alive traffic is no guide
      * here: once the app leaves, each pooled connection closes after its next request, and a lagging consumer
@@ -110,13 +121,24 @@ final class TrafficTracker {
         if (closedBefore < steady) {
             return null;
         }
+        if (spreadOut(closedAgo, steady)) {
+            Duration span = closedAgo.stream().max(Comparator.naturalOrder()).orElseThrow();
+            return new Prior(span.dividedBy(closedBefore - 1), closedBefore, span);
+        }
         return new Prior(history.dividedBy(closedBefore), closedBefore, history);
+    }
+
+    /** Whether the dated closes fall in at least {@code seconds} different seconds, none holding half of them. */
+    private static boolean spreadOut(List<Duration> closedAgo, int seconds) {
+        Map<Long, Integer> perSecond = new HashMap<>();
+        closedAgo.forEach(ago -> perSecond.merge(ago.toSeconds(), 1, Integer::sum));
+        return perSecond.size() >= seconds && perSecond.values().stream().allMatch(n -> 2 * n < closedAgo.size());
     }
 
     /** The new connections before the start (see {@link #prior}): their mean gap and what it was taken from. */
     record Prior(Duration meanGap, int closed, Duration history) {
         String describe() {
-            return "the new connections before the trigger (" + closed + " the app closed in the last " + history.toSeconds() + " s)";
+            return "the new connections before the trigger (" + closed + " the app closed in the last " + Durations.format(history) + ")";
         }
     }
 

@@ -213,7 +213,7 @@ class PropagationTest {
         time.advance(ms(200)); // the withdraw step
         StepResult result = endsAt(start(propagation, watch, Duration.ofSeconds(20)), Duration.ofSeconds(1));
 
-        assertThat(result.detail()).contains("10 mean gaps of the new connections before the trigger (100 the app closed in the last 10 s)");
+        assertThat(result.detail()).contains("10 mean gaps of the new connections before the trigger (100 the app closed in the last 10s)");
         assertThat(traffic.get().requiredQuietSeconds()).isEqualTo(1.0);
     }
 

@@ -236,13 +236,49 @@ class TrafficTrackerTest {
         }
         TrafficTracker minuteOld = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, Duration.ofMinutes(5), ticker, Clock.systemUTC());
         assertThat(minuteOld.prior(3).meanGap()).isEqualTo(Duration.ofMillis(500)); // 120 in the 60 s of TIME_WAIT
-        assertThat(minuteOld.prior(3).describe()).isEqualTo("the new connections before the trigger (120 the app closed in the last 60 s)");
+        assertThat(minuteOld.prior(3).describe()).isEqualTo("the new connections before the trigger (120 the app closed in the last 1m)");
 
         TrafficTracker young = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, Duration.ofSeconds(24), ticker, Clock.systemUTC());
         assertThat(young.prior(3).meanGap()).as("an agent up for 24 s saw them all in 24 s").isEqualTo(Duration.ofMillis(200));
         TrafficTracker newborn = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, Duration.ofSeconds(2), ticker, Clock.systemUTC());
         assertThat(newborn.prior(3).meanGap()).as("at least 10 s of history").isEqualTo(Duration.ofNanos(10_000_000_000L / 120));
         assertThat(minuteOld.prior(121)).as("too few").isNull();
+    }
+
+    @Test
+    void datedClosesTellTheRateOverTheSpanThePodServedNotOverItsLife() throws Exception {
+        for (int i = 0; i < 41; i++) { // 41 closes spread over the last 10 s of an agent up for minutes
+            table.connections.put(from("10.244.0.9", 30000 + i), Received.closedByApp(Duration.ofMillis(250 * i)));
+        }
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, Duration.ofMinutes(5), ticker, Clock.systemUTC());
+
+        assertThat(tracker.prior(3).meanGap()).as("40 gaps in 10 s").isEqualTo(Duration.ofMillis(250));
+        assertThat(tracker.prior(3).describe()).isEqualTo("the new connections before the trigger (41 the app closed in the last 10s)");
+    }
+
+    @Test
+    void closesThatAreABurstOrPartlyUndatedFallBackToTheAgentsUptime() throws Exception {
+        for (int i = 0; i < 20; i++) { // an idle timeout closing pooled connections at once, 2 s ago
+            table.connections.put(from("10.244.0.9", 30000 + i), Received.closedByApp(Duration.ofMillis(2000 + i)));
+        }
+        table.connections.put(from("10.244.0.9", 31000), Received.closedByApp(Duration.ofSeconds(5)));
+        table.connections.put(from("10.244.0.9", 31001), Received.closedByApp(Duration.ofSeconds(9)));
+        TrafficTracker burst = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, Duration.ofSeconds(30), ticker, Clock.systemUTC());
+        assertThat(burst.prior(3).meanGap()).as("22 in the agent's 30 s").isEqualTo(Duration.ofNanos(30_000_000_000L / 22));
+
+        table.connections.clear();
+        for (int i = 0; i < 10; i++) { // in two different seconds only
+            table.connections.put(from("10.244.0.9", 30000 + i), Received.closedByApp(Duration.ofMillis(1000 + 1000 * (i % 2))));
+        }
+        TrafficTracker twoSeconds = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, Duration.ofSeconds(30), ticker, Clock.systemUTC());
+        assertThat(twoSeconds.prior(3).meanGap()).isEqualTo(Duration.ofSeconds(3));
+
+        table.connections.clear();
+        for (int i = 0; i < 10; i++) { // one of them undated (read from /proc, say)
+            table.connections.put(from("10.244.0.9", 30000 + i), i == 0 ? Received.CLOSED_BY_APP : Received.closedByApp(Duration.ofSeconds(i)));
+        }
+        TrafficTracker undated = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, Duration.ofSeconds(30), ticker, Clock.systemUTC());
+        assertThat(undated.prior(3).meanGap()).isEqualTo(Duration.ofSeconds(3));
     }
 
     @Test

@@ -20,6 +20,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,7 +53,7 @@ public final class SocketStatsConnections implements AppConnections {
     SocketStatsConnections(Path ss, List<Integer> ports, List<Cidr> ignorePeers, TcpConnectionTable table) {
         this.ports = List.copyOf(ports);
         this.ignorePeers = List.copyOf(ignorePeers);
-        this.command = List.of(ss.toString(), "-t", "-i", "-n", "-H", "-O", "state", "connected", filter(this.ports));
+        this.command = List.of(ss.toString(), "-t", "-i", "-n", "-H", "-O", "-o", "state", "connected", filter(this.ports));
         this.fallback = new ProcAppConnections(table, ports, ignorePeers, null);
     }
 
@@ -141,9 +143,9 @@ public final class SocketStatsConnections implements AppConnections {
     }
 
     /**
-     * Lines of {@code ss -tinHO}: {@code STATE RECV-Q SEND-Q LOCAL PEER [info...]}, the info holding
+     * Lines of {@code ss -tinHOo}: {@code STATE RECV-Q SEND-Q LOCAL PEER [info...]}, the info holding
      * {@code bytes_received:N} (absent while nothing arrived) and {@code lastrcv:MS} for sockets that still have
-     * TCP_INFO. Lines that are not sockets are skipped.
+     * TCP_INFO, and {@code timer:(timewait,58sec,0)} for a socket in TIME-WAIT. Lines that are not sockets are skipped.
      */
     Map<Connection, Received> parse(String output) {
         Map<Connection, Received> found = new HashMap<>();
@@ -167,19 +169,19 @@ public final class SocketStatsConnections implements AppConnections {
     }
 
     /**
-     * A socket with TCP_INFO has info fields after its peer; ss prints {@code bytes_received} and {@code lastrcv} only
-     * when they are not zero, so a missing one is 0 (a connection accepted this very millisecond has neither). A
-     * socket without TCP_INFO is unknown, except one still in its handshake (SYN-RECV), which certainly has received
-     * no data (a health check caught there is no request), and one in TIME-WAIT: only the side that closed first gets
-     * there, so the app closed it (and it may have carried a request).
+     * A socket with TCP_INFO has info fields after its peer (after its timer, if one runs); ss prints
+     * {@code bytes_received} and {@code lastrcv} only when they are not zero, so a missing one is 0 (a connection
+     * accepted this very millisecond has neither). A socket without TCP_INFO is unknown, except one still in its
+     * handshake (SYN-RECV), which certainly has received no data (a health check caught there is no request), and one
+     * in TIME-WAIT: only the side that closed first gets there, so the app closed it (and it may have carried a
+     * request); its timer says when.
      */
     private static Received received(String[] fields) {
-        if (fields.length <= 5) {
-            return switch (fields[0]) {
-                case "SYN-RECV" -> new Received(0, Duration.ZERO);
-                case "TIME-WAIT" -> Received.CLOSED_BY_APP;
-                default -> Received.UNKNOWN;
-            };
+        if (fields[0].equals("TIME-WAIT")) {
+            return closedAgo(fields).map(Received::closedByApp).orElse(Received.CLOSED_BY_APP);
+        }
+        if (fields.length <= 5 || (fields.length == 6 && fields[5].startsWith(TIMER))) {
+            return fields[0].equals("SYN-RECV") ? new Received(0, Duration.ZERO) : Received.UNKNOWN;
         }
         long bytes = 0;
         long lastReceived = 0;
@@ -191,6 +193,36 @@ public final class SocketStatsConnections implements AppConnections {
             }
         }
         return new Received(bytes, Duration.ofMillis(lastReceived));
+    }
+
+    private static final String TIMER = "timer:(";
+    /** ss's rendering of a timer ({@code print_ms_timer}): {@code 1min}, {@code 58sec}, {@code 3.404ms} (3 s 404 ms), {@code 850ms}. */
+    private static final Pattern TIMER_VALUE = Pattern.compile("(?:(\\d{1,4})min)?(?:(\\d{1,2})(?:sec|\\.))?(?:(\\d{1,3})ms)?");
+
+    /**
+     * How long ago the app closed a TIME-WAIT socket: {@link Received#TIME_WAIT} minus the time its timer has left.
+     * Above 9 s ss drops the milliseconds, so the age read is at most a second too long (the rate it feeds comes out
+     * lower, the silence it asks for longer). Empty without a readable timer.
+     */
+    static Optional<Duration> closedAgo(String[] fields) {
+        for (int i = 5; i < fields.length; i++) {
+            if (fields[i].startsWith(TIMER + "timewait,") && fields[i].endsWith(")")) {
+                String[] parts = fields[i].substring(TIMER.length() + "timewait,".length(), fields[i].length() - 1).split(",", -1);
+                Matcher value = TIMER_VALUE.matcher(parts[0]);
+                if (!value.matches()) {
+                    return Optional.empty();
+                }
+                Duration left = Duration.ofMinutes(number(value.group(1))).plusSeconds(number(value.group(2)))
+                        .plusMillis(number(value.group(3)));
+                Duration ago = Received.TIME_WAIT.minus(left);
+                return Optional.of(ago.isNegative() ? Duration.ZERO : ago);
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static long number(String digits) {
+        return digits == null ? 0 : Long.parseLong(digits);
     }
 
     private boolean ignored(InetAddress peer) {

@@ -59,6 +59,61 @@ class SocketStatsConnectionsTest {
     }
 
     @Test
+    void aTimeWaitTimerDatesTheAppsCloseAndOtherTimersAreNoData() throws Exception {
+        String output = String.join("\n",
+                "TIME-WAIT  0      0      10.244.0.5:8080 10.244.0.1:1 timer:(timewait,58sec,0)",
+                "TIME-WAIT  0      0      10.244.0.5:8080 10.244.0.1:2 timer:(timewait,3.404ms,0)",
+                "TIME-WAIT  0      0      10.244.0.5:8080 10.244.0.1:3 timer:(timewait,850ms,0)",
+                "TIME-WAIT  0      0      10.244.0.5:8080 10.244.0.1:4 timer:(timewait,1min,0)",
+                "TIME-WAIT  0      0      10.244.0.5:8080 10.244.0.1:5 timer:(timewait,,0)",
+                "TIME-WAIT  0      0      10.244.0.5:8080 10.244.0.1:6 timer:(timewait,soon,0)",
+                "TIME-WAIT  0      0      10.244.0.5:8080 10.244.0.1:7 timer:(timewait,2min,0)",
+                "ESTAB      0      0      10.244.0.5:8080 10.244.0.1:8 timer:(keepalive,119min,0)",
+                "SYN-RECV   0      0      10.244.0.5:8080 10.244.0.1:9 timer:(on,1.000ms,0)",
+                "ESTAB      0      0      10.244.0.5:8080 10.244.0.1:10 timer:(keepalive,3.404ms,0) cubic bytes_received:77 lastrcv:12",
+                "");
+        Map<Connection, Received> parsed = reader(Path.of("/nonexistent/ss"), List.of(8080)).parse(output);
+
+        assertThat(parsed).containsOnly(
+                Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 1), Received.closedByApp(Duration.ofSeconds(2))),
+                Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 2), Received.closedByApp(Duration.ofMillis(56_596))),
+                Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 3), Received.closedByApp(Duration.ofMillis(59_150))),
+                Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 4), Received.closedByApp(Duration.ZERO)),
+                Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 5), Received.closedByApp(Duration.ofSeconds(60))),
+                Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 6), Received.CLOSED_BY_APP), // unreadable: undated
+                Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 7), Received.closedByApp(Duration.ZERO)), // never negative
+                Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 8), Received.UNKNOWN), // a timer is no TCP_INFO
+                Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 9), new Received(0, Duration.ZERO)),
+                Map.entry(connection("10.244.0.5", 8080, "10.244.0.1", 10), new Received(77, Duration.ofMillis(12))));
+        assertThat(parsed.get(connection("10.244.0.5", 8080, "10.244.0.1", 1)).closedAgo()).contains(Duration.ofSeconds(2));
+        assertThat(Received.CLOSED_BY_APP.closedAgo()).isEmpty();
+        assertThat(new Received(77, Duration.ofMillis(12)).closedAgo()).as("open: not closed").isEmpty();
+    }
+
+    @Test
+    void theRealSsDatesAConnectionTheAppClosedFirst() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+            Socket client = new Socket();
+            client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort()));
+            Connection key;
+            try (Socket accepted = server.accept()) {
+                key = new Connection(accepted.getLocalAddress(), server.getLocalPort(), client.getLocalAddress(), client.getLocalPort());
+            } // the app's side closes first: it ends in TIME-WAIT once the client closes too
+            client.close();
+            SocketStatsConnections ss = SocketStatsConnections.find(List.of(server.getLocalPort()), List.of(), PROC).orElseThrow();
+            Received closed = null;
+            for (int i = 0; i < 50 && (closed == null || !closed.closedByApp()); i++) {
+                Thread.sleep(20);
+                closed = ss.now().get(key);
+            }
+
+            assertThat(closed).isNotNull();
+            assertThat(closed.closedByApp()).isTrue();
+            assertThat(closed.closedAgo()).hasValueSatisfying(ago -> assertThat(ago).isBetween(Duration.ZERO, Duration.ofSeconds(3)));
+        }
+    }
+
+    @Test
     void theFilterNamesEveryPort() {
         assertThat(SocketStatsConnections.filter(List.of(8080, 9090))).isEqualTo("( sport = :8080 or sport = :9090 )");
     }
