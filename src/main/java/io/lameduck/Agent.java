@@ -16,7 +16,7 @@ import io.lameduck.drain.Trigger;
 import io.lameduck.drain.Withdrawal;
 import io.lameduck.drain.hooks.HookFactory;
 import io.lameduck.drain.hooks.PropagationFactory;
-import io.lameduck.drain.hooks.TcpConnectionTable;
+import io.lameduck.sockets.TcpConnectionTable;
 import io.lameduck.http.AdminServer;
 import io.lameduck.http.DefaultGateway;
 import io.lameduck.http.Json;

@@ -1,5 +1,6 @@
 package io.lameduck.drain;
 
+import io.lameduck.sockets.AppConnections;
 import io.lameduck.time.Deadline;
 import io.lameduck.time.Durations;
 import io.lameduck.time.TimeSource;

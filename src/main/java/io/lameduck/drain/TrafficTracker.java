@@ -1,7 +1,8 @@
 package io.lameduck.drain;
 
-import io.lameduck.drain.AppConnections.Connection;
-import io.lameduck.drain.AppConnections.Received;
+import io.lameduck.sockets.AppConnections.Connection;
+import io.lameduck.sockets.AppConnections.Received;
+import io.lameduck.sockets.AppConnections;
 import io.lameduck.time.Durations;
 import io.lameduck.time.Ticker;
 import java.io.IOException;

@@ -11,6 +11,7 @@ import static org.assertj.core.api.Assertions.tuple;
 import io.lameduck.drain.TestHooks.Scripted;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
+import io.lameduck.sockets.AppConnections;
 import io.lameduck.testsupport.SimulatedExecutor;
 import io.lameduck.testsupport.SimulatedTime;
 import io.lameduck.time.TimeSource;

@@ -1,9 +1,10 @@
 package io.lameduck.drain;
 
 import io.lameduck.config.Cidr;
-import io.lameduck.drain.hooks.ProcAppConnections;
-import io.lameduck.drain.hooks.SocketStatsConnections;
-import io.lameduck.drain.hooks.TcpConnectionTable;
+import io.lameduck.sockets.AppConnections;
+import io.lameduck.sockets.ProcAppConnections;
+import io.lameduck.sockets.SocketStatsConnections;
+import io.lameduck.sockets.TcpConnectionTable;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

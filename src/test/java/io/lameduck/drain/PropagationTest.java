@@ -2,11 +2,12 @@ package io.lameduck.drain;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.lameduck.drain.AppConnections.Connection;
-import io.lameduck.drain.AppConnections.Received;
-import io.lameduck.drain.hooks.ProcAppConnections;
-import io.lameduck.drain.hooks.TcpConnectionTable;
 import io.lameduck.logging.LogCapture;
+import io.lameduck.sockets.AppConnections.Connection;
+import io.lameduck.sockets.AppConnections.Received;
+import io.lameduck.sockets.AppConnections;
+import io.lameduck.sockets.ProcAppConnections;
+import io.lameduck.sockets.TcpConnectionTable;
 import io.lameduck.testsupport.SimulatedTime;
 import io.lameduck.time.Deadline;
 import io.lameduck.time.TimeSource;

@@ -1,5 +1,6 @@
 package io.lameduck.drain;
 
+import io.lameduck.sockets.AppConnections;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;

@@ -4,8 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
 import io.lameduck.config.Cidr;
-import io.lameduck.drain.AppConnections.Connection;
-import io.lameduck.drain.AppConnections.Received;
+import io.lameduck.sockets.AppConnections.Connection;
+import io.lameduck.sockets.AppConnections.Received;
+import io.lameduck.sockets.AppConnections;
 import io.lameduck.time.Ticker;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -254,6 +255,18 @@ class TrafficTrackerTest {
 
         assertThat(tracker.prior(3).meanGap()).as("40 gaps in 10 s").isEqualTo(Duration.ofMillis(250));
         assertThat(tracker.prior(3).describe()).isEqualTo("the new connections before the trigger (41 the app closed in the last 10s)");
+    }
+
+    @Test
+    void anAgentRestartedBesideABusyAppTakesTheRateOverTheClosesNotItsOwnUptime() throws Exception {
+        for (int i = 0; i < 61; i++) { // one close a second for the last minute: the app served all along
+            table.connections.put(from("10.244.0.9", 30000 + i), Received.closedByApp(Duration.ofSeconds(i)));
+        }
+        TrafficTracker restarted = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, Duration.ofSeconds(10), ticker, Clock.systemUTC());
+
+        // Over the agent's 10 s of uptime, 61 closes would have made a rate six times the real one, and a silence
+        // six times too short.
+        assertThat(restarted.prior(3).meanGap()).isEqualTo(Duration.ofSeconds(1));
     }
 
     @Test

@@ -6,6 +6,7 @@ import io.lameduck.config.AgentConfig.HttpHook;
 import io.lameduck.config.AgentConfig.SleepHook;
 import io.lameduck.config.AgentConfig.WaitIdleHook;
 import io.lameduck.drain.Hook;
+import io.lameduck.sockets.TcpConnectionTable;
 import io.lameduck.time.TimeSource;
 import java.util.List;
 import java.util.stream.Collectors;

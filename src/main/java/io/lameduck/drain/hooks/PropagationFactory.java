@@ -1,8 +1,11 @@
 package io.lameduck.drain.hooks;
 
 import io.lameduck.config.AgentConfig;
-import io.lameduck.drain.AppConnections;
 import io.lameduck.drain.Propagation;
+import io.lameduck.sockets.AppConnections;
+import io.lameduck.sockets.ProcAppConnections;
+import io.lameduck.sockets.SocketStatsConnections;
+import io.lameduck.sockets.TcpConnectionTable;
 import io.lameduck.time.TimeSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

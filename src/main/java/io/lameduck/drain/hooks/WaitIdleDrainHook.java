@@ -2,6 +2,8 @@ package io.lameduck.drain.hooks;
 
 import io.lameduck.config.AgentConfig.WaitIdleHook;
 import io.lameduck.drain.HookFailedException;
+import io.lameduck.sockets.TcpConnection;
+import io.lameduck.sockets.TcpConnectionTable;
 import io.lameduck.time.Durations;
 import io.lameduck.time.TimeSource;
 import java.io.IOException;

@@ -8,6 +8,7 @@ import io.lameduck.config.AgentConfig.HookCommon;
 import io.lameduck.config.AgentConfig.HttpHook;
 import io.lameduck.config.AgentConfig.OnFailure;
 import io.lameduck.drain.HookFailedException;
+import io.lameduck.sockets.TcpConnectionTable;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

@@ -8,6 +8,8 @@ import io.lameduck.config.AgentConfig.OnFailure;
 import io.lameduck.config.AgentConfig.WaitIdleHook;
 import io.lameduck.config.Cidr;
 import io.lameduck.drain.HookFailedException;
+import io.lameduck.sockets.ProcNetSamples;
+import io.lameduck.sockets.TcpConnectionTable;
 import io.lameduck.testsupport.SimulatedTime;
 import io.lameduck.time.TimeSource;
 import java.io.IOException;

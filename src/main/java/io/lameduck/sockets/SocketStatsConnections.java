@@ -1,7 +1,7 @@
-package io.lameduck.drain.hooks;
+package io.lameduck.sockets;
 
 import io.lameduck.config.Cidr;
-import io.lameduck.drain.AppConnections;
+import io.lameduck.sockets.AppConnections;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

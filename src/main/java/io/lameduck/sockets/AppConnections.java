@@ -1,4 +1,4 @@
-package io.lameduck.drain;
+package io.lameduck.sockets;
 
 import java.io.IOException;
 import java.net.InetAddress;

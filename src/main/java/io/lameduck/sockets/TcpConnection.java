@@ -1,4 +1,4 @@
-package io.lameduck.drain.hooks;
+package io.lameduck.sockets;
 
 import io.lameduck.config.Cidr;
 import java.net.Inet6Address;
@@ -13,16 +13,16 @@ import java.util.List;
  *     {@link InetAddress#getByAddress(byte[])} returns them, so IPv4 networks match them
  * @param state the kernel's TCP state number ({@code 1} is ESTABLISHED)
  */
-record TcpConnection(InetAddress localAddress, int localPort, InetAddress remoteAddress, int remotePort, int state) {
+public record TcpConnection(InetAddress localAddress, int localPort, InetAddress remoteAddress, int remotePort, int state) {
     static final int ESTABLISHED = 0x01;
     static final int CLOSE = 0x07;
     static final int LISTEN = 0x0A;
 
-    boolean isEstablished() {
+    public boolean isEstablished() {
         return state == ESTABLISHED;
     }
 
-    boolean peerIn(List<Cidr> networks) {
+    public boolean peerIn(List<Cidr> networks) {
         for (Cidr network : networks) {
             if (network.contains(remoteAddress)) {
                 return true;
@@ -32,7 +32,7 @@ record TcpConnection(InetAddress localAddress, int localPort, InetAddress remote
     }
 
     /** The peer as {@code 10.0.0.5:41234} or {@code [fd00::5]:41234}. */
-    String peer() {
+    public String peer() {
         String host = remoteAddress.getHostAddress();
         return (remoteAddress instanceof Inet6Address ? "[" + host + "]" : host) + ":" + remotePort;
     }

@@ -1,10 +1,10 @@
-package io.lameduck.drain.hooks;
+package io.lameduck.sockets;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lameduck.config.Cidr;
-import io.lameduck.drain.AppConnections.Connection;
-import io.lameduck.drain.AppConnections.Received;
+import io.lameduck.sockets.AppConnections.Connection;
+import io.lameduck.sockets.AppConnections.Received;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;

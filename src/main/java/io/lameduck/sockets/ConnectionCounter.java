@@ -1,4 +1,4 @@
-package io.lameduck.drain.hooks;
+package io.lameduck.sockets;
 
 import java.io.UncheckedIOException;
 

@@ -1,4 +1,4 @@
-package io.lameduck.drain.hooks;
+package io.lameduck.sockets;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -40,7 +40,8 @@ public final class TcpConnectionTable implements ConnectionCounter {
         this(tcp, tcp6, ByteOrder.nativeOrder());
     }
 
-    TcpConnectionTable(Path tcp, Path tcp6, ByteOrder wordOrder) {
+    /** A table whose files print each 32-bit word of an address in {@code wordOrder} (a kernel of another CPU's, or test samples). */
+    public TcpConnectionTable(Path tcp, Path tcp6, ByteOrder wordOrder) {
         this.tcp = tcp;
         this.tcp6 = tcp6;
         this.wordOrder = wordOrder;
@@ -62,7 +63,7 @@ public final class TcpConnectionTable implements ConnectionCounter {
     }
 
     /** Every socket in both tables, in any state. */
-    List<TcpConnection> read() throws IOException {
+    public List<TcpConnection> read() throws IOException {
         List<TcpConnection> connections = new ArrayList<>();
         boolean found = read(tcp, connections);
         found |= read(tcp6, connections);

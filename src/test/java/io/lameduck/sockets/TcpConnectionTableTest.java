@@ -1,4 +1,4 @@
-package io.lameduck.drain.hooks;
+package io.lameduck.sockets;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

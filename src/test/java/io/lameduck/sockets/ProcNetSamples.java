@@ -1,4 +1,4 @@
-package io.lameduck.drain.hooks;
+package io.lameduck.sockets;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -8,7 +8,7 @@ import java.nio.file.Path;
  * Sample {@code /proc/net/tcp} and {@code tcp6} files as a little-endian kernel prints them. The application is
  * pod 10.0.0.7 / fd00::7 listening on port 8080 (0x1F90).
  */
-final class ProcNetSamples {
+public final class ProcNetSamples {
     static final String TCP = String.join("\n",
             "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
             // LISTEN on 8080
@@ -38,7 +38,7 @@ final class ProcNetSamples {
     private ProcNetSamples() {}
 
     /** Writes both samples into {@code dir} and returns a table reading them. */
-    static TcpConnectionTable table(Path dir) throws IOException {
+    public static TcpConnectionTable table(Path dir) throws IOException {
         return new TcpConnectionTable(Files.writeString(dir.resolve("tcp"), TCP), Files.writeString(dir.resolve("tcp6"), TCP6),
                 java.nio.ByteOrder.LITTLE_ENDIAN);
     }
