@@ -325,10 +325,12 @@ def readyz_window(results: list[VegetaResult], track: PodTrack, drain: Optional[
         return {"requests": 0}
     window = [r for r in results if within(measure.instant(r["timestamp"]), start, end)]
     latencies = [r["latency"] / 1e6 for r in window if r.get("code") in (200, 503)]
+    unanswered = [f"{(measure.instant(r['timestamp']) or start) - start:.2f} s after the deletion: {r.get('code', 0)} {r.get('error', '')[:120]}"
+                  for r in window if r.get("code") not in (200, 503)][:3]
     return {"requests": len(window), "answered": len(latencies), "seconds": round(end - start, 2),
             "codes": sorted({r.get("code", 0) for r in window}),
             "p50_ms": measure.percentile(latencies, 50), "p99_ms": measure.percentile(latencies, 99),
-            "max_ms": max(latencies) if latencies else None}
+            "max_ms": max(latencies) if latencies else None, "unanswered": unanswered}
 
 
 def within(t: Optional[float], start: float, end: float) -> bool:

@@ -280,6 +280,10 @@ def agent_section(results: list[ScenarioResult]) -> list[str]:
                          f"during {len(windows)} drains, from the deletion to the drain's end: "
                          f"{sum(w.get('answered', 0) for w in windows)} of {sum(w['requests'] for w in windows)} answered "
                          f"(codes {sorted({c for w in windows for c in w.get('codes', [])})}){latency}.")
+            unanswered = [f"{w['unanswered'][0]} ({w['requests'] - w.get('answered', 0)} of {w['requests']} not answered in that drain)"
+                          for w in windows if w.get("unanswered")]
+            if unanswered:
+                lines.append("  - not answered, the first of each such drain: " + "; ".join(unanswered[:5]) + ".")
     return lines + [""]
 
 

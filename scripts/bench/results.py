@@ -19,6 +19,7 @@ class ReadyzWindow(TypedDict, total=False):
     p50_ms: Optional[float]
     p99_ms: Optional[float]
     max_ms: Optional[float]
+    unanswered: list[str]  # the first three requests not answered: when (s after the deletion) and vegeta's error
 
 
 class PodRecord(TypedDict):

@@ -38,19 +38,23 @@ class AfterDeletionTest(unittest.TestCase):
                                               [deleted_at("a", T0)]))
 
 
-def readyz(second, code, latency_ms):
+def readyz(second, code, latency_ms, error=""):
     return {"timestamp": f"2026-12-05T10:00:{second:06.3f}Z", "code": code, "latency": int(latency_ms * 1e6),
-            "error": ""}
+            "error": error}
 
 
 class ReadyzWindowTest(unittest.TestCase):
     def test_latencies_of_the_requests_from_the_deletion_to_the_drains_end(self):
         results = [readyz(0.5, 200, 100.0),  # before the deletion
-                   readyz(1.0, 200, 1.0), readyz(2.0, 503, 3.0), readyz(3.0, 0, 0.0), readyz(4.0, 503, 2.0),
+                   readyz(1.0, 200, 1.0), readyz(2.0, 503, 3.0),
+                   readyz(3.0, 0, 0.0, "Get \"http://10.244.0.9:7979/readyz\": dial tcp: connect: connection refused"),
+                   readyz(4.0, 503, 2.0),
                    readyz(6.0, 503, 100.0)]  # after the drain's end
         window = bench.readyz_window(results, deleted_at("a", T0 + 1.0), {"finishedAt": "2026-12-05T10:00:05Z"})
         self.assertEqual({"requests": 4, "answered": 3, "seconds": 4.0, "codes": [0, 200, 503],
-                          "p50_ms": 2.0, "p99_ms": 3.0, "max_ms": 3.0}, window)
+                          "p50_ms": 2.0, "p99_ms": 3.0, "max_ms": 3.0,
+                          "unanswered": ["2.00 s after the deletion: 0 Get \"http://10.244.0.9:7979/readyz\": dial tcp: connect: connection refused"]},
+                         window)
 
     def test_no_window_without_a_deletion_or_a_drain_report(self):
         self.assertEqual({"requests": 0}, bench.readyz_window([readyz(1.0, 200, 1.0)], PodTrack("a", "u", 0.0),

@@ -177,6 +177,16 @@ class AgentSectionTest(unittest.TestCase):
                           "during 1 drains, from the deletion to the drain's end: 0 of 50 answered (codes [0])."],
                          readyz)
 
+    def test_the_first_unanswered_request_of_each_drain_is_shown(self):
+        results = run()
+        results[3]["readyz"].append({"requests": 50, "answered": 45, "seconds": 3.0, "codes": [0, 503],
+                                     "p50_ms": 2.0, "p99_ms": 4.0, "max_ms": 5.0,
+                                     "unanswered": ["2.40 s after the deletion: 0 connection refused", "2.41 s after "
+                                                    "the deletion: 0 connection refused"]})
+        lines = report.agent_section(results)
+        self.assertIn("  - not answered, the first of each such drain: 2.40 s after the deletion: 0 connection refused "
+                      "(5 of 50 not answered in that drain).", lines)
+
     def test_without_lameduck_results(self):
         self.assertEqual(["## The agent itself", "", "- Time to READY in the pod (JVM start to READY, from the "
                           "agent's log line, 0 pods): median –, p95 –.", ""], report.agent_section(run()[:3]))
