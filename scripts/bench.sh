@@ -21,10 +21,9 @@
 # Debian packages (unpacked, not installed: scripts/l7.sh), all cached under ~/.cache/lameduck.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CACHE="${LAMEDUCK_CACHE:-$HOME/.cache/lameduck}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" bench.sh
 VENV="$CACHE/bench-venv"
 MATPLOTLIB=matplotlib==3.11.2
-log() { echo "[bench.sh] $*" >&2; }
 
 if ! "$VENV/bin/python" -c "import matplotlib" 2>/dev/null || [ "$(cat "$VENV/.requirement" 2>/dev/null)" != "$MATPLOTLIB" ]; then
   log "creating $VENV with $MATPLOTLIB"

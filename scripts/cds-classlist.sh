@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 out=agent/cds-classes.lst
 ns=lameduck-cds-training
 port=17977
-log() { echo "[cds-classlist] $*" >&2; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" cds-classlist
 
 scripts/mvn -q -DskipTests package
 kubectl_bin="$(scripts/kube-binaries.sh | tail -n 1)/kubectl"

@@ -21,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
 
-CACHE="${LAMEDUCK_CACHE:-$HOME/.cache/lameduck}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" cluster
 DIR="${LAMEDUCK_CLUSTER_DIR:-/var/lib/lameduck-cluster}"
 LOGS_KEPT="$CACHE/cluster-logs"
 NETNS=lameduck-kube
@@ -37,8 +37,6 @@ PROXY_MIN_SYNC="${LAMEDUCK_KUBE_PROXY_MIN_SYNC:-1s}"
 SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops)
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy)
 
-log() { echo "[cluster $(date +%H:%M:%S)] $*" >&2; }
-die() { log "error: $*"; exit 1; }
 in_node() { nsenter --net="/var/run/netns/$NETNS" "$@"; }
 
 preflight() {

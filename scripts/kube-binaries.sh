@@ -11,13 +11,11 @@ set -euo pipefail
 
 KUBE_VERSION="${LAMEDUCK_KUBE_VERSION:-1.34.2}"
 ETCD_VERSION="${LAMEDUCK_ETCD_VERSION:-3.5.21}"
-CACHE="${LAMEDUCK_CACHE:-$HOME/.cache/lameduck}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" kube-binaries
 BIN_DIR="$CACHE/kube/k8s/${KUBE_VERSION}-linux-amd64"
 WORK="$CACHE/kube/build-${KUBE_VERSION}"
-export GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOFLAGS="-mod=mod -buildvcs=false"
-export GOTOOLCHAIN=local CGO_ENABLED=0
+go_cache; export GOFLAGS="-mod=mod -buildvcs=false"
 
-log() { echo "[kube-binaries $(date +%H:%M:%S)] $*" >&2; }
 
 KUBE_COMMANDS=(kube-apiserver kube-controller-manager kubectl kube-scheduler kubelet kube-proxy)
 

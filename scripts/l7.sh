@@ -39,7 +39,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VERSION="${LAMEDUCK_HAPROXY_INGRESS_VERSION:-v0.14.7}"
-CACHE="${LAMEDUCK_CACHE:-$HOME/.cache/lameduck}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" l7
 HOME_L7="$CACHE/l7"
 # Instance state (haproxy's config, maps, sockets): removed by stop/down, like scripts/cluster.sh's
 # /var/lib/lameduck-cluster. Its path must have no dot: haproxy-ingress v0.14 names map files by replacing the
@@ -53,10 +53,8 @@ CLUSTER_DIR="${LAMEDUCK_CLUSTER_DIR:-/var/lib/lameduck-cluster}"
 NETNS=lameduck-kube
 NODE_IP=10.200.0.2
 CONFIG_NAMESPACE=lameduck-l7
-export GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false"
+go_cache; export GOFLAGS="-mod=readonly -buildvcs=false"
 
-log() { echo "[l7 $(date +%H:%M:%S)] $*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 CONTROLLER="$HOME_L7/haproxy-ingress-$VERSION"
 HAPROXY_ROOT="$HOME_L7/haproxy-root"

@@ -3,12 +3,12 @@
 # ~/.cache/lameduck/bin and prints its path on the last line. Built from the Go module proxy once, then cached.
 set -euo pipefail
 VERSION="${LAMEDUCK_VEGETA_VERSION:-v12.13.0}"
-CACHE="${LAMEDUCK_CACHE:-$HOME/.cache/lameduck}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" vegeta.sh
 BIN="$CACHE/bin"
 if [ -x "$BIN/vegeta-$VERSION" ]; then echo "$BIN/vegeta-$VERSION"; exit 0; fi
 command -v go >/dev/null || { echo "[vegeta.sh] Go is required to build vegeta (install golang)" >&2; exit 1; }
 mkdir -p "$BIN"
-export GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$BIN.tmp-vegeta"
+go_cache; export GOBIN="$BIN.tmp-vegeta"
 echo "[vegeta.sh] go install github.com/tsenart/vegeta/v12@$VERSION" >&2
 go install "github.com/tsenart/vegeta/v12@$VERSION"
 mv "$GOBIN/vegeta" "$BIN/vegeta-$VERSION"
