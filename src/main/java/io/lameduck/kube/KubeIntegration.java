@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
  *
  * The wiring then asks for the {@link #startupState()} (a pod already being deleted comes up DRAINING, never
  * READY; persisted maintenance is restored through {@code Maintenance.restore}), calls
- * {@link #markServing()} when the agent becomes READY without maintenance, and uses {@link #withdrawal()},
+ * {@code withdrawal().restore()} when the agent becomes READY without maintenance, and uses {@link #withdrawal()},
  * {@link #budgetSource()}, {@link #maintenanceStore()} and {@link #events()} for drains. Nothing here
  * throws for API trouble once connected: it degrades and says so.
  */
@@ -303,11 +303,6 @@ public final class KubeIntegration implements AutoCloseable {
         return startupState().persistedMaintenance();
     }
 
-    /** Whether the pod has a deletionTimestamp (fresh read); false, with a warning, when the pod cannot be read. */
-    public boolean podIsDeleting() {
-        return startupState().deleting();
-    }
-
     /**
      * Watches the pod: {@code onDeletion} runs once (on the watch's own thread) when the pod gets a deletionTimestamp, or
      * at once if a read already showed one; the wiring starts the drain from it (trigger {@code pod-deletion}), so a pod
@@ -372,11 +367,6 @@ public final class KubeIntegration implements AutoCloseable {
     /** Maintenance changes as Kubernetes Events on the pod; does nothing when {@code kube.events} is false. */
     public MaintenanceListener maintenanceEvents() {
         return eventsEnabled ? events : status -> { };
-    }
-
-    /** Puts the pod into service at READY (readiness gate True, label "true"); same as {@code withdrawal().restore()}. */
-    public Withdrawal.Result markServing() {
-        return withdrawal.restore();
     }
 
     /**

@@ -160,7 +160,7 @@ class KubeFaultMatrixTest {
         assertThat(kube).as("kube.mode enabled: connected once the API answered").isPresent();
         cleanup.add(kube.get());
         assertThat(proxy.seen()).filteredOn(seen -> isGetOf(pod, seen.method(), seen.path())).hasSizeGreaterThanOrEqualTo(4);
-        assertThat(kube.get().podIsDeleting()).isFalse();
+        assertThat(kube.get().startupState().deleting()).isFalse();
     }
 
     @Test

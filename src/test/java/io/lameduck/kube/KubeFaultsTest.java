@@ -79,10 +79,10 @@ class KubeFaultsTest {
 
             assertThat(kube.budgetSource().budget())
                     .isEqualTo(new BudgetSource.Budget(Duration.ofSeconds(30), "drain.budget (pod not readable: forbidden)"));
-            assertThat(kube.podIsDeleting()).isFalse();
+            assertThat(kube.startupState().deleting()).isFalse();
             assertThat(kube.persistedMaintenance()).isEmpty();
             kube.maintenanceStore().save(new MaintenanceStatus(true, "test", Instant.now(), null, null)); // logged, not thrown
-            assertThat(kube.markServing().status()).isEqualTo(Withdrawal.Status.DEGRADED);
+            assertThat(kube.withdrawal().restore().status()).isEqualTo(Withdrawal.Status.DEGRADED);
         }
     }
 
@@ -157,7 +157,7 @@ class KubeFaultsTest {
             assertThat(result.status()).isEqualTo(Withdrawal.Status.DEGRADED);
             assertThat(result.detail()).startsWith("label: get pods: ").contains("fell back to probe");
             assertThat(took).isLessThan(Duration.ofSeconds(2));
-            assertThat(kube.podIsDeleting()).isFalse();
+            assertThat(kube.startupState().deleting()).isFalse();
             assertThat(kube.budgetSource().budget().source()).startsWith("drain.budget (pod not readable: ");
             assertThat(KubeTestSupport.scrape(registry)).contains("lameduck_kube_requests_total{code=\"404\",resource=\"pods\",verb=\"get\"}");
         }

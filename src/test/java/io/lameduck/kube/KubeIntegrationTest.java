@@ -57,11 +57,11 @@ class KubeIntegrationTest {
         try (KubeIntegration kube = KubeIntegration.using(config("probe", "5s"), cluster.agentClient(), cluster.identity("deleted"),
                 new PrometheusRegistry())) {
             assertThat(kube.budgetSource().budget()).isEqualTo(new BudgetSource.Budget(Duration.ofSeconds(45), "pod terminationGracePeriodSeconds"));
-            assertThat(kube.podIsDeleting()).isFalse();
+            assertThat(kube.startupState().deleting()).isFalse();
 
             // No kubelet finishes the deletion, so the pod stays with its deletionTimestamp set.
             cluster.deletePod("deleted", 60);
-            Awaitility.await().atMost(Duration.ofSeconds(5)).until(kube::podIsDeleting);
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> kube.startupState().deleting());
 
             BudgetSource.Budget budget = kube.budgetSource().budget();
             assertThat(budget.total()).isBetween(Duration.ofSeconds(50), Duration.ofSeconds(60));
@@ -92,7 +92,7 @@ class KubeIntegrationTest {
             assertThat(kube.kubeletEviction()).as("a neighbour's eviction").isEmpty();
             assertThat(kube.budgetSource().budget().source()).isEqualTo("pod terminationGracePeriodSeconds");
 
-            kube.markServing();
+            kube.withdrawal().restore();
             Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> cluster.pod("evicted")
                     .getStatus().getConditions().stream().anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True")));
             evicted(pod);
@@ -263,7 +263,7 @@ class KubeIntegrationTest {
         try (KubeIntegration connected = kube.get()) {
             assertThat(connected.identity()).isEqualTo(new PodIdentity("connect", cluster.namespace(), Optional.of(TestKubelet.NODE_IP)));
             assertThat(connected.rbac().complete()).isTrue(); // the admin credentials of the test cluster
-            assertThat(connected.podIsDeleting()).isFalse();
+            assertThat(connected.startupState().deleting()).isFalse();
         }
     }
 }

@@ -48,7 +48,7 @@ class KubeWithdrawalTest {
             assertThat(cluster.pod("label").getMetadata().getLabels())
                     .containsEntry("lameduck.io/serving", "false");
 
-            Withdrawal.Result restored = kube.markServing();
+            Withdrawal.Result restored = kube.withdrawal().restore();
             assertThat(restored.status()).as(restored.detail()).isEqualTo(Withdrawal.Status.UNVERIFIED);
             cluster.awaitEndpoint("label", pod, true);
             assertThat(KubeTestSupport.scrape(registry))
@@ -66,7 +66,7 @@ class KubeWithdrawalTest {
 
         try (KubeIntegration kube = KubeIntegration.using(config("readiness-gate", "10s"), cluster.agentClient(), cluster.identity("gate"),
                 registry)) {
-            assertThat(kube.markServing().status()).isEqualTo(Withdrawal.Status.UNVERIFIED);
+            assertThat(kube.withdrawal().restore().status()).isEqualTo(Withdrawal.Status.UNVERIFIED);
             cluster.awaitEndpoint("gate", pod, true);
 
             Withdrawal.Result withdrawn = kube.withdrawal().withdraw(Duration.ofSeconds(10));
@@ -77,7 +77,7 @@ class KubeWithdrawalTest {
             assertThat(condition(cluster.pod("gate"), GATE))
                     .extracting(PodCondition::getStatus, PodCondition::getReason).containsExactly("False", "Withdrawn");
 
-            kube.markServing();
+            kube.withdrawal().restore();
             cluster.awaitEndpoint("gate", pod, true);
             assertThat(KubeTestSupport.scrape(registry))
                     .contains("lameduck_withdrawal_duration_seconds_count{confirmed=\"true\",strategy=\"readiness-gate\"} 1");
@@ -99,7 +99,7 @@ class KubeWithdrawalTest {
         try (KubeIntegration kube = KubeIntegration.using(config(strategy, "10s"), cluster.agentClient(), cluster.identity("again"),
                 new PrometheusRegistry())) {
             for (int cycle = 1; cycle <= 3; cycle++) {
-                kube.markServing();
+                kube.withdrawal().restore();
                 cluster.awaitEndpoint("again", pod, true);
 
                 Withdrawal.Result withdrawn = kube.withdrawal().withdraw(Duration.ofSeconds(10));

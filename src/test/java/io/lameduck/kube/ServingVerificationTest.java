@@ -98,7 +98,7 @@ class ServingVerificationTest {
                 new PrometheusRegistry())) {
             assertThat(kube.startupWarnings()).singleElement().asString()
                     .startsWith("Service pnr-peers has publishNotReadyAddresses: true").contains("only drain.withdraw.strategy: label can");
-            kube.markServing();
+            kube.withdrawal().restore();
             cluster.awaitEndpoint("pnr", pod, true);
 
             Withdrawal.Result result = kube.withdrawal().withdraw(Duration.ofSeconds(10));

@@ -67,7 +67,7 @@ class WithdrawalLatencyBenchmarkTest {
         try (KubeIntegration kube = KubeIntegration.using(config(strategy, "10s"), cluster.agentClient(),
                 cluster.identity(pod.getMetadata().getName()), new PrometheusRegistry())) {
             for (int run = 0; run < WARMUP + RUNS; run++) {
-                kube.markServing();
+                kube.withdrawal().restore();
                 cluster.awaitEndpoint(service, pod, true);
 
                 long start = System.nanoTime();
