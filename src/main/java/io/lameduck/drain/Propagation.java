@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,13 +36,12 @@ import org.slf4j.LoggerFactory;
  *       table cannot be read, it waits the maximum.
  * </ul>
  *
- * Either mode stays within the drain deadline and, when it knows the application's ports, reports the traffic it saw
- * ({@link TrafficReport}), including who was still sending when it ended.
+ * Either mode ({@link FixedPropagation}, {@link QuietPropagation}) stays within the drain deadline and, when it knows
+ * the application's ports, reports the traffic it saw ({@link TrafficReport}), including who was still sending when it
+ * ended. This class holds what they share: the watch of the traffic and the judgement of it.
  */
-public final class Propagation {
-    private static final Logger LOG = LoggerFactory.getLogger(Propagation.class);
-
-    private enum Mode { FIXED, QUIET }
+public abstract sealed class Propagation permits FixedPropagation, QuietPropagation {
+    static final Logger LOG = LoggerFactory.getLogger(Propagation.class);
 
     /** How many mean gaps between arrivals a silence must last to count as the end of traffic. */
     static final int QUIET_GAPS = 10;
@@ -55,26 +55,21 @@ public final class Propagation {
      */
     static final Duration RATE_WINDOW = Duration.ofSeconds(2);
 
-    private final Mode mode;
-    private final Duration delay;
-    private final Duration quietPeriod;
-    private final Duration minimum;
-    private final Duration maximum;
+    final Duration quietPeriod;
+    final Duration minimum;
+    final Duration maximum;
     private final Duration keepAliveWait;
     private final Duration pollInterval;
     private final Optional<AppConnections> connections;
-    private final TimeSource time;
+    final TimeSource time;
     /** When the agent built it, at start-up: how far back the first look of a drain can tell the pod's traffic. */
     private final long createdNanos;
 
-    private Propagation(Mode mode, Duration delay, Duration quietPeriod, Duration minimum, Duration maximum,
-            Duration keepAliveWait, Duration pollInterval, Optional<AppConnections> connections, TimeSource time) {
-        this.mode = mode;
-        this.delay = delay;
-        this.quietPeriod = quietPeriod;
-        this.minimum = minimum;
-        this.maximum = maximum;
-        this.keepAliveWait = keepAliveWait;
+    Propagation(Rules rules, Duration pollInterval, Optional<AppConnections> connections, TimeSource time) {
+        this.quietPeriod = rules.quietPeriod();
+        this.minimum = rules.minimum();
+        this.maximum = rules.maximum();
+        this.keepAliveWait = rules.keepAliveWait();
         this.pollInterval = pollInterval;
         this.connections = connections;
         this.time = time;
@@ -88,19 +83,17 @@ public final class Propagation {
 
     /** Waits {@code delay} on {@code time}; traffic is not watched. */
     public static Propagation fixed(Duration delay, TimeSource time) {
-        return new Propagation(Mode.FIXED, delay, Duration.ZERO, delay, delay, delay, delay, Optional.empty(), time);
+        return new FixedPropagation(delay, new Rules(Duration.ZERO, delay, delay, delay), delay, Optional.empty(), time);
     }
 
     /** Waits {@code delay} and reports the traffic on {@code connections} meanwhile, judged as {@link #quiet} would. */
     public static Propagation fixed(Duration delay, Rules rules, AppConnections connections, Duration pollInterval, TimeSource time) {
-        return new Propagation(Mode.FIXED, delay, rules.quietPeriod(), rules.minimum(), rules.maximum(), rules.keepAliveWait(),
-                pollInterval, Optional.of(connections), time);
+        return new FixedPropagation(delay, rules, pollInterval, Optional.of(connections), time);
     }
 
     /** Ends once the traffic on {@code connections} has stopped, as {@code rules} say. */
     public static Propagation quiet(Rules rules, AppConnections connections, Duration pollInterval, TimeSource time) {
-        return new Propagation(Mode.QUIET, rules.maximum(), rules.quietPeriod(), rules.minimum(), rules.maximum(), rules.keepAliveWait(),
-                pollInterval, Optional.of(connections), time);
+        return new QuietPropagation(rules, pollInterval, connections, time);
     }
 
     /**
@@ -119,55 +112,42 @@ public final class Propagation {
     }
 
     /** The step: waits as the mode says, within the deadline; hands the traffic seen to {@code onTraffic}. */
-    StepResult await(Deadline deadline, Watch watch, Consumer<TrafficReport> onTraffic) throws InterruptedException {
-        Deadline.Grant grant = deadline.grant(mode == Mode.QUIET ? maximum : delay);
-        long start = time.nanoTime();
-        long end = start + grant.time().toNanos();
-        watch.withdrawn(start);
-        Judgement judgement = null;
+    abstract StepResult await(Deadline deadline, Watch watch, Consumer<TrafficReport> onTraffic) throws InterruptedException;
+
+    /**
+     * Judges the watched traffic every {@code pollInterval} from {@code start} until {@code done} accepts a judgement or
+     * {@code granted} has passed; returns the last judgement, null when the table cannot be read.
+     */
+    final Judgement pollUntil(Watch watch, long start, Duration granted, Predicate<Judgement> done) throws InterruptedException {
+        long end = start + granted.toNanos();
         while (true) {
             long now = time.nanoTime();
-            judgement = watch.working() ? judge(watch.tracker, now) : null;
-            if (mode == Mode.QUIET && judgement != null && judgement.stopped()) {
-                break;
-            }
-            if (now - end >= 0) {
-                break;
+            Judgement judgement = watch.working() ? judge(watch.tracker, now) : null;
+            if ((judgement != null && done.test(judgement)) || now - end >= 0) {
+                return judgement;
             }
             time.sleep(Duration.ofNanos(Math.min(end - now, pollInterval.toNanos()))); // waiting for other systems is this step's whole job
         }
+    }
+
+    /** What the step saw, once its watch is closed: how long it waited, and the traffic (report and words) if watched. */
+    record Seen(String waited, TrafficReport report, String traffic) {}
+
+    /** Closes the watch and hands its report, as of now and with {@code judgement}'s verdict, to {@code onTraffic}. */
+    final Seen finish(Watch watch, long start, Judgement judgement, Consumer<TrafficReport> onTraffic) {
         long now = time.nanoTime();
         watch.close();
         String waited = Durations.seconds(Duration.ofNanos(now - start));
-        String traffic = "";
-        TrafficReport report = null;
-        if (watch.watching()) {
-            report = watch.report(now, judgement);
-            onTraffic.accept(report);
-            traffic = describe(report);
+        if (!watch.watching()) {
+            return new Seen(waited, null, "");
         }
-        if (mode == Mode.FIXED) {
-            String detail = "waited " + waited + " for load balancers to catch up" + traffic;
-            return grant.cutByDeadline() ? StepResult.timedOut(grant, detail, null) : StepResult.completed(detail);
-        }
-        if (judgement == null) {
-            String detail = "waited " + waited + traffic;
-            return grant.cutByDeadline() ? StepResult.timedOut(grant, detail, null)
-                    : StepResult.failed(detail, watch.error + "; waited the maximum " + Durations.format(maximum) + " instead");
-        }
-        if (judgement.stopped()) {
-            return StepResult.completed("traffic stopped: silent for " + Durations.format(judgement.required()) + " ("
-                    + judgement.rule() + "), " + waited + " after the withdrawal" + traffic);
-        }
-        String why = "traffic was still arriving " + (grant.cutByDeadline() ? "at the drain deadline" : "at the maximum " + Durations.format(maximum))
-                + " (silent for only " + Durations.seconds(judgement.silence()) + " of the " + Durations.format(judgement.required())
-                + " required), from " + String.join(", ", report.stillSending());
-        LOG.warn("{}: these consumers still send to the pod after its withdrawal; the app now stops under their traffic", why);
-        return StepResult.timedOut(grant, "waited " + waited + " after the withdrawal" + traffic, why);
+        TrafficReport report = watch.report(now, judgement);
+        onTraffic.accept(report);
+        return new Seen(waited, report, describe(report));
     }
 
     /** What the traffic says at {@code now}. */
-    private record Judgement(Duration silence, Duration required, String rule, boolean stopped) {}
+    record Judgement(Duration silence, Duration required, String rule, boolean stopped) {}
 
     private Judgement judge(TrafficTracker tracker, long now) {
         Duration silence = tracker.silence(now);
@@ -309,6 +289,11 @@ public final class Propagation {
 
         boolean watching() {
             return connections != null;
+        }
+
+        /** Why the table could not be read; null while it can. */
+        String error() {
+            return error;
         }
 
         boolean working() {
