@@ -106,17 +106,18 @@ final class TrafficTracker {
      * The rate of new connections just before the start, from the first look alone: the connections the app closed
      * first (after {@code Connection: close}, once per request of a client without keep-alive), which Linux keeps in
      * TIME_WAIT for a minute. When the reader dates each close (ss: the time its TIME_WAIT has left), the rate is taken
-     * over the span they were closed in: n closes, the oldest {@code a} ago, make n - 1 gaps in {@code a} (a pod that
-     * served for ten seconds of a minute-long life was busy for ten seconds). That needs closes in at least
-     * {@code steady} different seconds with no one second holding half of them: a burst (an idle timeout closing the
-     * pooled connections at once) is no rate. Otherwise it is taken over the minute, or the agent's uptime when
-     * shorter (at least {@link #LEAST_HISTORY}), which counts the time before the pod served, so a young pod's rate
-     * came out too low and its drains waited longer than its traffic asked. A lower bound either way (a client that
-     * closes first leaves no trace here), so the silence it asks for is, if anything, longer than needed. It matters when fast consumers moved away before the drain was even triggered (kube-proxy
-     * follows a deletion within a second or two; the preStop comes about as late): then the drain sees almost
-     * nothing and cannot measure a rate, although the pod was busy a moment ago. Keep-alive traffic is no guide
-     * here: once the app leaves, each pooled connection closes after its next request, and a lagging consumer
-     * keeps sending only what it connects anew. Null with fewer than {@code steady} closed connections.
+     * over the span they were closed in: n closes, the oldest {@code a} ago, make n - 1 gaps in {@code a}. That needs
+     * closes in at least {@code steady} different seconds with no one second holding half of them: a burst (an idle
+     * timeout closing the pooled connections at once) is no rate. Otherwise it is taken over the minute, or the
+     * agent's uptime when shorter (at least {@link #LEAST_HISTORY}), which is not the span of the closes: an agent
+     * restarted beside a busy app sees a minute of them in its first seconds (a rate up to six times too high), and a
+     * pod that served for part of its life has its rate made too low. A lower bound either way (a client that closes
+     * first leaves no trace here), so the silence it asks for is, if anything, longer than needed. It matters when
+     * fast consumers moved away before the drain was even triggered (kube-proxy follows a deletion within a second or
+     * two; the preStop comes about as late): then the drain sees almost nothing and cannot measure a rate, although
+     * the pod was busy a moment ago. Keep-alive traffic is no guide here: once the app leaves, each pooled connection
+     * closes after its next request, and a lagging consumer keeps sending only what it connects anew. Null with fewer
+     * than {@code steady} closed connections.
      */
     synchronized Prior prior(int steady) {
         if (closedBefore < steady) {

@@ -65,8 +65,8 @@ public interface AppConnections {
         }
 
         /**
-         * A socket the app closed {@code ago} ago, from the time its TIME_WAIT has left: the kernel times it to the
-         * millisecond, and that dates the close, which a first look at the table cannot do otherwise.
+         * A socket the app closed {@code ago} ago, from the time its TIME_WAIT has left (ss prints it to the second,
+         * to the millisecond under ten): that dates the close, which a first look at the table cannot do otherwise.
          */
         public static Received closedByApp(Duration ago) {
             return new Received(-2, ago);
