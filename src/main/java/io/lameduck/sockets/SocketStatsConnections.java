@@ -1,7 +1,6 @@
 package io.lameduck.sockets;
 
 import io.lameduck.config.Cidr;
-import io.lameduck.sockets.AppConnections;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
