@@ -269,7 +269,16 @@ class KubeFaultMatrixTest {
         JsonNode withdraw = step(report, "withdraw");
         assertThat(withdraw.get("durationSeconds").asDouble()).isLessThan(3.0 + TOLERANCE.toMillis() / 1000.0);
         assertThat(cluster.servingLabel(pod)).isEqualTo("false"); // the flip itself was allowed
-        assertThat(withdraw.get("detail").asText()).containsAnyOf("confirmed", "not verified", "unverified");
+        assertThat(withdraw.get("outcome").asText()).isEqualTo("completed");
+        // Two right answers, by a race with the EndpointSlice controller: the list the verifier starts from (allowed)
+        // already shows the pod withdrawn, so no watch is needed; or it does not yet, and the watch it then needs is
+        // refused. The words "unverified" or "not verified" were asked for here, which the second never says: it
+        // failed one CI run in four.
+        assertThat(withdraw.get("detail").asText()).satisfiesAnyOf(
+                detail -> assertThat(detail).contains("label lameduck.io/serving=false; confirmed after "),
+                detail -> assertThat(detail).contains("label lameduck.io/serving=false; cannot verify on EndpointSlices: "
+                        + "watch endpointslices is forbidden for the agent's service account (HTTP 403); grant it with the Role in "
+                        + "helm/lameduck/files/role-rules.yaml"));
     }
 
     @Test
