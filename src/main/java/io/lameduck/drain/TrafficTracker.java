@@ -57,7 +57,7 @@ final class TrafficTracker {
     private final Map<InetAddress, Source> sources = new HashMap<>();
     private final int closedBefore; // connections the app had closed before the start, still in TIME_WAIT
     private final Duration history; // how long before the start those can have been closed
-    private final List<Duration> closedAgo; // how long before the start each was closed, when the reader told all
+    private final DatedCloses dated; // when the reader dated every one of those closes; null otherwise
 
     /** How long Linux keeps a connection its side closed first in TIME_WAIT (TCP_TIMEWAIT_LEN). */
     static final Duration TIME_WAIT = Received.TIME_WAIT;
@@ -98,7 +98,7 @@ final class TrafficTracker {
             }
         }
         this.closedBefore = closed;
-        this.closedAgo = ages.size() == closed ? List.copyOf(ages) : List.of();
+        this.dated = closed > 0 && ages.size() == closed ? DatedCloses.of(ages) : null;
         this.history = uptime.compareTo(TIME_WAIT) > 0 ? TIME_WAIT : uptime.compareTo(LEAST_HISTORY) < 0 ? LEAST_HISTORY : uptime;
     }
 
@@ -123,18 +123,28 @@ final class TrafficTracker {
         if (closedBefore < steady) {
             return null;
         }
-        if (spreadOut(closedAgo, steady)) {
-            Duration span = closedAgo.stream().max(Comparator.naturalOrder()).orElseThrow();
-            return new Prior(span.dividedBy(closedBefore - 1), closedBefore, span);
+        if (dated != null && dated.spreadOut(steady, closedBefore)) {
+            return new Prior(dated.oldest().dividedBy(closedBefore - 1), closedBefore, dated.oldest());
         }
         return new Prior(history.dividedBy(closedBefore), closedBefore, history);
     }
 
-    /** Whether the dated closes fall in at least {@code seconds} different seconds, none holding half of them. */
-    private static boolean spreadOut(List<Duration> closedAgo, int seconds) {
-        Map<Long, Integer> perSecond = new HashMap<>();
-        closedAgo.forEach(ago -> perSecond.merge(ago.toSeconds(), 1, Integer::sum));
-        return perSecond.size() >= seconds && perSecond.values().stream().allMatch(n -> 2 * n < closedAgo.size());
+    /**
+     * What the first look's dated closes say, taken once (the prior is asked at every poll): the oldest one's age, in
+     * how many different seconds they fell, and how many the busiest second held.
+     */
+    private record DatedCloses(Duration oldest, int seconds, int busiestSecond) {
+        static DatedCloses of(List<Duration> closedAgo) {
+            Map<Long, Integer> perSecond = new HashMap<>();
+            closedAgo.forEach(ago -> perSecond.merge(ago.toSeconds(), 1, Integer::sum));
+            return new DatedCloses(closedAgo.stream().max(Comparator.naturalOrder()).orElseThrow(), perSecond.size(),
+                    perSecond.values().stream().max(Comparator.naturalOrder()).orElseThrow());
+        }
+
+        /** Whether the {@code closes} fell in at least {@code seconds} different seconds, none holding half of them. */
+        boolean spreadOut(int seconds, int closes) {
+            return this.seconds >= seconds && 2 * busiestSecond < closes;
+        }
     }
 
     /** The new connections before the start (see {@link #prior}): their mean gap and what it was taken from. */

@@ -203,7 +203,7 @@ public final class SocketStatsConnections implements AppConnections {
      * Above 9 s ss drops the milliseconds, so the age read is at most a second too long (the rate it feeds comes out
      * lower, the silence it asks for longer). Empty without a readable timer.
      */
-    static Optional<Duration> closedAgo(String[] fields) {
+    private static Optional<Duration> closedAgo(String[] fields) {
         for (int i = 5; i < fields.length; i++) {
             if (fields[i].startsWith(TIMER + "timewait,") && fields[i].endsWith(")")) {
                 String[] parts = fields[i].substring(TIMER.length() + "timewait,".length(), fields[i].length() - 1).split(",", -1);
