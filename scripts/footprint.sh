@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Benchmark: the agent's time to READY, CPU to READY and idle RSS, median of N runs (default 5), standalone (no
 # Kubernetes API) with the JVM flags from agent/jvm.options: on the host's Java 17 without and with the
-# class-data-sharing archive, and on Java 25 (what the image ships, from $LAMEDUCK_JDK25, default Temurin 25 under
+# class-data-sharing archive (what the image ships), and on Java 25 (from $LAMEDUCK_JDK25, default Temurin 25 under
 # /usr/lib/jvm) without and with the ahead-of-time cache, as agent/cds-archive.sh makes them. Time to READY =
 # process start until GET /readyz first answers 200 (polled every 10 ms); CPU to READY = user + system time of the
-# process at that moment (/proc/PID/stat); idle RSS = VmRSS 3 s after READY, with no traffic. Prints one line per
-# run, the medians, and the machine it ran on.
+# process at that moment (/proc/PID/stat); idle RSS = VmRSS 3 s after READY, with no traffic, and its anonymous part
+# (RssAnon: what each agent pays alone; the rest are file pages, such as the read-only part of the start-up cache,
+# that the agents on a node share). Prints one line per run, the medians, and the machine it ran on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-5}"
@@ -18,9 +19,9 @@ ticks=$(getconf CLK_TCK)
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 measure() {
-  local label=$1 ready_ms=() cpu_ms=() rss_kb=()
+  local label=$1 ready_ms=() cpu_ms=() rss_kb=() anon_kb=()
   for i in $(seq 1 "$runs"); do
-    local start pid t cpu rss
+    local start pid t cpu rss anon
     start=$(date +%s%N)
     LAMEDUCK_SERVER_HOST=127.0.0.1 LAMEDUCK_SERVER_PORT=$port LAMEDUCK_KUBE_MODE=disabled \
       agent/lameduck serve --config agent/lameduck.yaml >/dev/null 2>&1 &
@@ -30,11 +31,12 @@ measure() {
     cpu=$(awk -v hz="$ticks" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$pid/stat")
     sleep 3
     rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+    anon=$(awk '/RssAnon/ {print $2}' "/proc/$pid/status")
     kill -TERM "$pid"; wait "$pid" || true
-    echo "$label run $i: ready after ${t} ms, ${cpu} ms CPU, idle RSS $((rss / 1024)) MiB"
-    ready_ms+=("$t"); cpu_ms+=("$cpu"); rss_kb+=("$rss")
+    echo "$label run $i: ready after ${t} ms, ${cpu} ms CPU, idle RSS $((rss / 1024)) MiB (anonymous $((anon / 1024)) MiB)"
+    ready_ms+=("$t"); cpu_ms+=("$cpu"); rss_kb+=("$rss"); anon_kb+=("$anon")
   done
-  echo "$label: median of $runs: time to READY $(median "${ready_ms[@]}") ms, CPU to READY $(median "${cpu_ms[@]}") ms, idle RSS $(( $(median "${rss_kb[@]}") / 1024 )) MiB"
+  echo "$label: median of $runs: time to READY $(median "${ready_ms[@]}") ms, CPU to READY $(median "${cpu_ms[@]}") ms, idle RSS $(( $(median "${rss_kb[@]}") / 1024 )) MiB, anonymous $(( $(median "${anon_kb[@]}") / 1024 )) MiB"
 }
 
 runtime() { # label, then the measurements on the java found first on PATH
