@@ -24,7 +24,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -73,19 +72,18 @@ public final class KubeIntegration implements AutoCloseable {
     private final PodAnnotationMaintenanceStore maintenance;
     private final PodEvents events;
     private final boolean eventsEnabled;
-    private final RbacReport rbac;
     private final PodDeletionWatch deletion;
-    private final List<String> startupWarnings = new CopyOnWriteArrayList<>();
+    private final Optional<ServingSwitch> servingSwitch;
+    /** Set once, by the factory that built this integration, from {@link #checkAtStartup}; read-only afterwards. */
+    private volatile RbacReport rbac;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     /** What start-up needs to know about the pod, from one fresh read. */
     public record StartupState(boolean deleting, Optional<MaintenanceStatus> persistedMaintenance) {}
 
-    /**
-     * @param alreadyRead the pod if {@code connect} just read it through {@code pod}: the start-up checks reuse it
-     */
-    private KubeIntegration(AgentConfig config, KubernetesClient client, boolean ownsClient, OwnPod pod,
-            Optional<Pod> alreadyRead, KubeMetrics metrics, ApiCalls api) {
+    /** Wires the parts; talks to the API only in {@link #checkAtStartup}, which the factories call next. */
+    private KubeIntegration(AgentConfig config, KubernetesClient client, boolean ownsClient, OwnPod pod, KubeMetrics metrics,
+            ApiCalls api) {
         this.client = client;
         this.ownsClient = ownsClient;
         this.api = api;
@@ -94,7 +92,7 @@ public final class KubeIntegration implements AutoCloseable {
         PodIdentity identity = pod.identity();
         AgentConfig.Withdraw withdraw = config.drain().withdraw();
         this.eviction = new KubeletEviction(client, pod, api);
-        Optional<ServingSwitch> servingSwitch = switch (withdraw.strategy()) {
+        this.servingSwitch = switch (withdraw.strategy()) {
             case PROBE -> Optional.empty();
             case LABEL -> Optional.of(new ServingSwitch.Label(withdraw.label()));
             case READINESS_GATE -> Optional.of(new ServingSwitch.ReadinessGate(withdraw.conditionType(), clock, eviction::known));
@@ -113,8 +111,6 @@ public final class KubeIntegration implements AutoCloseable {
         this.budget = new PodBudgetSource(pod, config.drain().budget(), clock, eviction::read);
         this.maintenance = new PodAnnotationMaintenanceStore(pod, config.kube().maintenanceAnnotation());
         this.deletion = new PodDeletionWatch(client, pod, api);
-        alreadyRead.ifPresent(read -> deletion.seen(read, "start-up read"));
-        this.rbac = startupChecks(config, identity, servingSwitch, alreadyRead);
     }
 
     /**
@@ -176,7 +172,9 @@ public final class KubeIntegration implements AutoCloseable {
             return Optional.empty();
         }
         LOG.info("Kubernetes integration for pod {} via {}", identity, clientConfig.get().getMasterUrl());
-        return Optional.of(new KubeIntegration(config, client, true, pod, read, metrics, api));
+        KubeIntegration integration = new KubeIntegration(config, client, true, pod, metrics, api);
+        integration.checkAtStartup(config, read);
+        return Optional.of(integration);
     }
 
     /**
@@ -209,7 +207,9 @@ public final class KubeIntegration implements AutoCloseable {
     public static KubeIntegration using(AgentConfig config, KubernetesClient client, PodIdentity identity, PrometheusRegistry registry) {
         KubeMetrics metrics = new KubeMetrics(registry);
         ApiCalls api = new ApiCalls(metrics);
-        return new KubeIntegration(config, client, false, new OwnPod(client, identity, api), Optional.empty(), metrics, api);
+        KubeIntegration integration = new KubeIntegration(config, client, false, new OwnPod(client, identity, api), metrics, api);
+        integration.checkAtStartup(config, Optional.empty());
+        return integration;
     }
 
     private static Optional<KubeIntegration> standalone(KubeMode mode, String why) throws KubeUnavailableException {
@@ -240,24 +240,30 @@ public final class KubeIntegration implements AutoCloseable {
         return Optional.of(config);
     }
 
-    private RbacReport startupChecks(AgentConfig config, PodIdentity identity, Optional<ServingSwitch> servingSwitch,
-            Optional<Pod> alreadyRead) {
+    /**
+     * The start-up checks, within {@link #STARTUP_LIMIT}: whether the strategy can work with the pod and the Services
+     * selecting it (logged at WARN; drains repeat them in their report), and RBAC ({@link #rbac()}).
+     *
+     * @param alreadyRead the pod if {@code connect} just read it: reused instead of a second read
+     */
+    private void checkAtStartup(AgentConfig config, Optional<Pod> alreadyRead) {
+        alreadyRead.ifPresent(read -> deletion.seen(read, "start-up read"));
+        String strategy = config.drain().withdraw().strategy().configName();
         Deadline deadline = Deadline.after(STARTUP_LIMIT);
         try {
             try {
                 Pod current = alreadyRead.isPresent() ? alreadyRead.get() : pod.get(deadline.cap(OwnPod.CALL_LIMIT));
                 servingSwitch.flatMap(s -> s.problem(current)).ifPresent(problem ->
-                        LOG.warn("drain.withdraw.strategy {}: {}", config.drain().withdraw().strategy().configName(), problem));
-                startupWarnings.addAll(withdrawal.startupWarnings(current, deadline));
-                startupWarnings.forEach(warning ->
-                        LOG.warn("drain.withdraw.strategy {}: {}", config.drain().withdraw().strategy().configName(), warning));
+                        LOG.warn("drain.withdraw.strategy {}: {}", strategy, problem));
+                withdrawal.startupWarnings(current, deadline).forEach(warning ->
+                        LOG.warn("drain.withdraw.strategy {}: {}", strategy, warning));
             } catch (ApiException e) {
-                LOG.warn("cannot read pod {} at startup: {}", identity, e.getMessage());
+                LOG.warn("cannot read pod {} at startup: {}", pod.identity(), e.getMessage());
             }
-            return new RbacCheck(client, identity, api).check(RbacCheck.required(config), deadline);
+            rbac = new RbacCheck(client, pod.identity(), api).check(RbacCheck.required(config), deadline);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return new RbacReport(false, List.of(), List.of(), "interrupted");
+            rbac = new RbacReport(false, List.of(), List.of(), "interrupted");
         }
     }
 
@@ -296,11 +302,6 @@ public final class KubeIntegration implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         return new StartupState(false, Optional.empty());
-    }
-
-    /** The active maintenance a previous agent recorded on the pod; empty when none or the pod cannot be read. */
-    public Optional<MaintenanceStatus> persistedMaintenance() {
-        return startupState().persistedMaintenance();
     }
 
     /**
@@ -367,14 +368,6 @@ public final class KubeIntegration implements AutoCloseable {
     /** Maintenance changes as Kubernetes Events on the pod; does nothing when {@code kube.events} is false. */
     public MaintenanceListener maintenanceEvents() {
         return eventsEnabled ? events : status -> { };
-    }
-
-    /**
-     * What start-up found about the Services selecting the pod: {@code publishNotReadyAddresses} where the strategy
-     * cannot withdraw, no other serving endpoint (logged at WARN at start-up; drains repeat them in their report).
-     */
-    public List<String> startupWarnings() {
-        return List.copyOf(startupWarnings);
     }
 
     /** What the startup RBAC check found. */

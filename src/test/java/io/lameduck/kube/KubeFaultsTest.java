@@ -80,7 +80,7 @@ class KubeFaultsTest {
             assertThat(kube.budgetSource().budget())
                     .isEqualTo(new BudgetSource.Budget(Duration.ofSeconds(30), "drain.budget (pod not readable: forbidden)"));
             assertThat(kube.startupState().deleting()).isFalse();
-            assertThat(kube.persistedMaintenance()).isEmpty();
+            assertThat(kube.startupState().persistedMaintenance()).isEmpty();
             kube.maintenanceStore().save(new MaintenanceStatus(true, "test", Instant.now(), null, null)); // logged, not thrown
             assertThat(kube.withdrawal().restore().status()).isEqualTo(Withdrawal.Status.DEGRADED);
         }

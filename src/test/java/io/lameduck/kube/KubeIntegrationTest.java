@@ -138,7 +138,7 @@ class KubeIntegrationTest {
 
         try (KubeIntegration first = KubeIntegration.using(config("label", "5s"), cluster.agentClient(), cluster.identity("maint"),
                 new PrometheusRegistry())) {
-            assertThat(first.persistedMaintenance()).isEmpty();
+            assertThat(first.startupState().persistedMaintenance()).isEmpty();
             first.maintenanceStore().save(on);
         }
         assertThat(cluster.pod("maint").getMetadata().getAnnotations().get("lameduck.io/maintenance"))
@@ -146,9 +146,9 @@ class KubeIntegrationTest {
 
         try (KubeIntegration restarted = KubeIntegration.using(config("label", "5s"), cluster.agentClient(), cluster.identity("maint"),
                 new PrometheusRegistry())) {
-            assertThat(restarted.persistedMaintenance()).contains(on);
+            assertThat(restarted.startupState().persistedMaintenance()).contains(on);
             restarted.maintenanceStore().save(new MaintenanceStatus(false, "done", Instant.now(), null, null));
-            assertThat(restarted.persistedMaintenance()).isEmpty();
+            assertThat(restarted.startupState().persistedMaintenance()).isEmpty();
         }
         assertThat(cluster.pod("maint").getMetadata().getAnnotations())
                 .doesNotContainKey("lameduck.io/maintenance");

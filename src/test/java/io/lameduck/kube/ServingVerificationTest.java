@@ -12,6 +12,7 @@ import io.lameduck.config.AgentConfig;
 import io.lameduck.drain.Withdrawal;
 import io.lameduck.http.Json;
 import io.lameduck.lifecycle.State;
+import io.lameduck.logging.LogCapture;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -25,6 +26,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.slf4j.event.Level;
 
 /**
  * Withdrawn means absent or {@code serving=false} in every EndpointSlice, on the real EndpointSlice controller;
@@ -94,9 +96,10 @@ class ServingVerificationTest {
         cluster.awaitEndpoint("pnr-peers", peer, true);
         cluster.awaitEndpoint("pnr", peer, true);
 
-        try (KubeIntegration kube = KubeIntegration.using(config("readiness-gate", "10s"), cluster.agentClient(), cluster.identity("pnr"),
+        try (LogCapture logs = LogCapture.of(KubeIntegration.class);
+                KubeIntegration kube = KubeIntegration.using(config("readiness-gate", "10s"), cluster.agentClient(), cluster.identity("pnr"),
                 new PrometheusRegistry())) {
-            assertThat(kube.startupWarnings()).singleElement().asString()
+            assertThat(startupWarnings(logs, "readiness-gate")).singleElement().asString()
                     .startsWith("Service pnr-peers has publishNotReadyAddresses: true").contains("only drain.withdraw.strategy: label can");
             kube.withdrawal().restore();
             cluster.awaitEndpoint("pnr", pod, true);
@@ -114,9 +117,10 @@ class ServingVerificationTest {
     @Test
     void theLastServingEndpointIsWarnedWithAnEventAndWithdrawnByDefault() throws Exception {
         Pod pod = cluster.servingPod("last", KubeTestSupport.labels("last", true), 30);
-        try (KubeIntegration kube = KubeIntegration.using(config("label", "10s"), cluster.agentClient(), cluster.identity("last"),
+        try (LogCapture logs = LogCapture.of(KubeIntegration.class);
+                KubeIntegration kube = KubeIntegration.using(config("label", "10s"), cluster.agentClient(), cluster.identity("last"),
                 new PrometheusRegistry())) {
-            assertThat(kube.startupWarnings()).singleElement().asString()
+            assertThat(startupWarnings(logs, "label")).singleElement().asString()
                     .startsWith("Service last has no serving endpoint besides this pod");
 
             Withdrawal.Result result = kube.withdrawal().withdraw(Duration.ofSeconds(10));
@@ -150,5 +154,11 @@ class ServingVerificationTest {
         return Json.MAPPER.readTree(HttpClient.newHttpClient().send(
                 HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.port() + "/status")).build(),
                 HttpResponse.BodyHandlers.ofString()).body());
+    }
+
+    /** What start-up warned about the Services selecting the pod: the WARN lines "drain.withdraw.strategy S: ...", without the prefix. */
+    private static List<String> startupWarnings(LogCapture logs, String strategy) {
+        String prefix = "drain.withdraw.strategy " + strategy + ": ";
+        return logs.messages(Level.WARN).stream().filter(m -> m.startsWith(prefix)).map(m -> m.substring(prefix.length())).toList();
     }
 }
