@@ -151,7 +151,8 @@ public final class KubeIntegration implements AutoCloseable {
                     + "service account nor KUBECONFIG is set)");
         }
         LOG.info("reading pod {} from the Kubernetes API at {}", identity, clientConfig.get().getMasterUrl());
-        KubernetesClient client = new KubernetesClientBuilder().withConfig(clientConfig.get()).build();
+        KubernetesClient client = new KubernetesClientBuilder().withConfig(clientConfig.get())
+                .withKubernetesSerialization(LeanPodModel.serialization()).build();
         KubeMetrics metrics = new KubeMetrics(registry);
         ApiCalls api = new ApiCalls(metrics);
         OwnPod pod = new OwnPod(client, identity, api);
