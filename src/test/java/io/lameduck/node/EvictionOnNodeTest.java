@@ -55,8 +55,7 @@ class EvictionOnNodeTest {
                 // Without keep-alive: every request is a new connection kube-proxy routes, so the evicted pod gets its share
                 // until it is withdrawn (with keep-alive, the load's few connections may all sit on the other pod).
                 // The Service is new: until kube-proxy's next sync its no-endpoints rule refuses connections (CI saw the first
-                // 0.2 s of the load refused, 21 of 6000, 11 s before the eviction).
-                Load.awaitAnswering(node, url, 5, Duration.ofSeconds(30));
+                // 0.2 s of the load refused, 21 of 6000, 11 s before the eviction); Load.start waits until it answers.
                 Instant loadEnds = Instant.now().plus(LOAD);
                 var load = Load.start(node, url, RATE, LOAD, false);
                 Thread.sleep(Duration.ofSeconds(5).toMillis());

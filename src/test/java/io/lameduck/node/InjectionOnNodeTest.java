@@ -63,9 +63,7 @@ class InjectionOnNodeTest {
             String url = "http://" + node.admin().services().inNamespace(APP).withName("web").get().getSpec().getClusterIP() + ":8080/";
             // The Service is new: kube-proxy routes it only after its next sync. Seen twice in CI (8 and 15 of 1800 refused, all
             // refused, none reset): a load started within that second, its first requests rejected by kube-proxy's
-            // no-endpoints rule, as no termination was under way yet.
-            NodeCluster.log("the new Service answered through its ClusterIP " + Load.awaitAnswering(node, url, 5, Duration.ofSeconds(30)).toMillis()
-                    + " ms after both pods were seen Ready");
+            // no-endpoints rule, as no termination was under way yet. Load.start waits until the Service answers.
             // What kube-proxy was told and when: a refused connection is explained by it and by who refused it (Load).
             EndpointTimeline endpoints = EndpointTimeline.follow(node.admin(), APP, "web");
             Instant loadStarted = Instant.now();

@@ -39,8 +39,8 @@ class LastEndpointOnNodeTest {
             try (ContainerLog agent = ContainerLog.follow(node.admin(), namespace, name, ExampleRelease.AGENT_CONTAINER)) {
                 // Without keep-alive: every request is a new connection that kube-proxy routes, so the endpoint's state
                 // decides each one (kept connections would ride out the gap on the old pod, whatever the setting).
-                // The Service is new: until kube-proxy's next sync its no-endpoints rule refuses connections.
-                Load.awaitAnswering(node, url, 5, Duration.ofSeconds(30));
+                // The Service is new: until kube-proxy's next sync its no-endpoints rule refuses connections; Load.start waits
+                // until it answers.
                 var load = Load.start(node, url, RATE, LOAD, false);
                 Thread.sleep(Duration.ofSeconds(5).toMillis());
                 node.admin().pods().inNamespace(namespace).withName(name).delete();

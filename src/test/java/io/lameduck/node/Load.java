@@ -42,9 +42,9 @@ final class Load {
      * Waits until {@code url} answers {@code inARow} requests in a row, each on a new connection, from the node: a Service
      * whose pods just became Ready is routed only once kube-proxy has synced (at most once per --iptables-min-sync-period,
      * so up to about a second later); until then kube-proxy rejects its connections. A load started in that gap fails
-     * requests that no termination caused. Returns how long it waited.
+     * requests that no termination caused. Returns how long it waited. {@link #start} calls it, so no load can skip it.
      */
-    static Duration awaitAnswering(NodeCluster node, String url, int inARow, Duration limit) {
+    private static Duration awaitAnswering(NodeCluster node, String url, int inARow, Duration limit) {
         long started = System.nanoTime();
         URI target = URI.create(url);
         // bash's /dev/tcp (no curl on a fresh machine): a new connection, one HTTP/1.0 request, its status line.
@@ -58,8 +58,13 @@ final class Load {
         return Duration.ofNanos(System.nanoTime() - started);
     }
 
-    /** Starts {@code rate} requests per second to {@code url} for {@code duration}; the future completes when done. */
+    /**
+     * Starts {@code rate} requests per second to {@code url} for {@code duration}, once {@code url} answers five requests in
+     * a row (see {@link #awaitAnswering}); the future completes when done.
+     */
     static CompletableFuture<Result> start(NodeCluster node, String url, int rate, Duration duration, boolean keepAlive) {
+        Duration waited = awaitAnswering(node, url, 5, Duration.ofSeconds(30));
+        NodeCluster.log(url + " answered 5 requests in a row after " + waited.toMillis() + " ms; starting the load");
         Path vegeta = Path.of(lastLine(Command.of(Duration.ofMinutes(5), "scripts/vegeta.sh").ok()));
         Path out;
         Path connections;

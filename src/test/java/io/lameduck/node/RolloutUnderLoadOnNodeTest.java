@@ -40,9 +40,7 @@ class RolloutUnderLoadOnNodeTest {
             node.kubectl(Duration.ofMinutes(2), "rollout", "status", "deployment/baseline", "-n", NAMESPACE, "--timeout=100s").ok();
             String lameduckUrl = "http://" + clusterIp(node, ExampleRelease.DEPLOYMENT) + "/";
             String baselineUrl = "http://" + clusterIp(node, "baseline") + ":8080/";
-            // Both Services routed by kube-proxy before the load starts (it syncs them up to a second after the pods are Ready).
-            Load.awaitAnswering(node, lameduckUrl, 5, Duration.ofSeconds(30));
-            Load.awaitAnswering(node, baselineUrl, 5, Duration.ofSeconds(30));
+            // Load.start waits until each Service answers: kube-proxy syncs them up to a second after the pods are Ready.
 
             var withKeepAlive = Load.start(node, lameduckUrl, RATE, LOAD, true);
             var withoutKeepAlive = Load.start(node, lameduckUrl, RATE, LOAD, false);
