@@ -110,7 +110,7 @@ class HelmChartTest {
         assertThat(sidecar.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/readyz");
         assertThat(sidecar.at("/livenessProbe/httpGet/path").asText()).isEqualTo("/livez");
         assertThat(sidecar.at("/resources/requests/cpu").asText()).isEqualTo("50m");
-        assertThat(sidecar.at("/resources/requests/memory").asText()).isEqualTo("80Mi");
+        assertThat(sidecar.at("/resources/requests/memory").asText()).isEqualTo("64Mi");
         assertThat(sidecar.at("/image").asText()).endsWith(":" + chartAppVersion());
         assertThat(pod.at("/terminationGracePeriodSeconds").asInt()).isEqualTo(30);
 
