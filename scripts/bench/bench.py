@@ -230,7 +230,15 @@ def run_scenario(ctx: Context, plane: str, consumer: str, scenario: scenarios.Sc
                     ready_cpu.append(cpu)
             if probe and probe_target:
                 extra.remove(probe)
-                readyz.append(readyz_window(probe.stop(), watch.snapshot()[probe_target.name], reports.get(probe_target.name)))
+                probed = probe.stop()
+                track = watch.snapshot()[probe_target.name]
+                window = readyz_window(probed, track, reports.get(probe_target.name))
+                readyz.append(window)
+                if window.get("unanswered"):
+                    agent_log = logs[probe_target.name].path if probe_target.name in logs else ""
+                    evidence = keep_readyz_evidence(args.out, ns, track, probed, reports.get(probe_target.name), agent_log)
+                    log(f"{tag}: /readyz went unanswered while {probe_target.name} drained; its agent log and the "
+                        f"requests are in {evidence}")
             log(f"{tag}: rollout {i + 1}/{args.rollouts} in {rolled:.1f} s, old pods gone after "
                 f"{time.monotonic() - started:.1f} s")
         time.sleep(3)
@@ -331,6 +339,33 @@ def readyz_window(results: list[VegetaResult], track: PodTrack, drain: Optional[
             "codes": sorted({r.get("code", 0) for r in window}),
             "p50_ms": measure.percentile(latencies, 50), "p99_ms": measure.percentile(latencies, 99),
             "max_ms": max(latencies) if latencies else None, "unanswered": unanswered}
+
+
+def keep_readyz_evidence(out: str, namespace: str, track: PodTrack, results: list[VegetaResult],
+                         drain: Optional[DrainReport], agent_log: str) -> str:
+    """Writes what explains unanswered /readyz requests during a drain to <out>/bench-diagnostics/<namespace>.<pod>.readyz.txt
+    (the benchmark keeps no agent log otherwise): every request from the deletion to the drain's end (and 2 s after),
+    seconds after the deletion, with its answer; the drain's start and end; the agent's whole log. Returns the path."""
+    start = track.deleted_wall or 0.0
+    end = measure.instant(drain.get("finishedAt")) if drain else None
+    lines = [f"pod {track.name}: deleted at {start:.3f} (epoch s); drain {drain.get('id') if drain else '?'} from "
+             f"{drain.get('startedAt') if drain else '?'} to {drain.get('finishedAt') if drain else '?'}",
+             "", "/readyz requests (s after the deletion: code latency_ms error):"]
+    for r in results:
+        t = measure.instant(r["timestamp"])
+        if t is not None and t >= start and (end is None or t <= end + 2):
+            lines.append(f"{t - start:8.3f}: {r.get('code', 0)} {r.get('latency', 0) / 1e6:.1f} {r.get('error', '')[:200]}")
+    lines += ["", "agent log:"]
+    try:
+        with open(agent_log) as f:
+            lines.append(f.read())
+    except OSError as e:
+        lines.append(f"(cannot read {agent_log}: {e})")
+    path = os.path.join(out, "bench-diagnostics", f"{namespace}.{track.name}.readyz.txt")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
 
 
 def within(t: Optional[float], start: float, end: float) -> bool:

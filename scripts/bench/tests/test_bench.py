@@ -3,6 +3,8 @@ drain), the order of the runs and its arguments."""
 
 import contextlib
 import io
+import os
+import tempfile
 import unittest
 
 import bench
@@ -60,6 +62,36 @@ class ReadyzWindowTest(unittest.TestCase):
         self.assertEqual({"requests": 0}, bench.readyz_window([readyz(1.0, 200, 1.0)], PodTrack("a", "u", 0.0),
                                                               {"finishedAt": "2026-12-05T10:00:05Z"}))
         self.assertEqual({"requests": 0}, bench.readyz_window([readyz(1.0, 200, 1.0)], deleted_at("a", T0), None))
+
+
+class ReadyzEvidenceTest(unittest.TestCase):
+    def test_keeps_the_requests_of_the_drain_and_the_agent_log(self):
+        with tempfile.TemporaryDirectory() as out:
+            log_path = os.path.join(out, "agent.log")
+            with open(log_path, "w") as f:
+                f.write('{"msg":"drain drain-1 started by pod-deletion"}\n')
+            results = [readyz(0.5, 200, 1.0),  # before the deletion: left out
+                       readyz(2.0, 503, 3.0),
+                       readyz(3.0, 0, 0.0, "dial tcp: connect: connection refused"),
+                       readyz(9.0, 503, 1.0)]  # long after the drain's end: left out
+            path = bench.keep_readyz_evidence(out, "b-fast", deleted_at("pod-a", T0 + 1.0), results,
+                                              {"id": "drain-1", "startedAt": "2026-12-05T10:00:01.2Z",
+                                               "finishedAt": "2026-12-05T10:00:05Z"}, log_path)
+
+            self.assertEqual(os.path.join(out, "bench-diagnostics", "b-fast.pod-a.readyz.txt"), path)
+            with open(path) as f:
+                text = f.read()
+            self.assertIn("   1.000: 503 3.0", text)
+            self.assertIn("   2.000: 0 0.0 dial tcp: connect: connection refused", text)
+            self.assertNotIn("-0.500", text)
+            self.assertNotIn("   8.000", text)
+            self.assertIn("drain drain-1 started by pod-deletion", text)
+
+    def test_says_when_the_agent_log_is_missing(self):
+        with tempfile.TemporaryDirectory() as out:
+            path = bench.keep_readyz_evidence(out, "b-fast", deleted_at("pod-a", T0), [], None, os.path.join(out, "none.log"))
+            with open(path) as f:
+                self.assertIn("cannot read", f.read())
 
 
 class RunsTest(unittest.TestCase):
