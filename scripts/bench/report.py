@@ -195,7 +195,9 @@ def consumer_line(consumer: str, wait: Optional[str]) -> str:
     return (f"HAProxy Ingress (`scripts/l7.sh`, haproxy 2.6) at the pod IPs with pooled keep-alive connections, "
             f"endpoint changes applied {wait} after the first change of a batch (`--wait-before-update={wait}`; "
             f"then at most one update per 2 s); as shipped it also checks each pod with a TCP connect every 2 s and "
-            f"resends a refused connection's request to another pod")
+            f"resends a refused connection's request to another pod; one setting is not as shipped: "
+            f"`option idle-close-on-response`, so that the reloads other scenarios' Ingresses cause do not close "
+            f"the clients' idle connections to the proxy")
 
 
 def sleep_seconds(r: ScenarioResult) -> Optional[int]:
