@@ -327,8 +327,7 @@ def wait_until_gone(watch: NamespaceWatch, pods: list[str], bound_seconds: float
 
 def readyz_window(results: list[VegetaResult], track: PodTrack, drain: Optional[DrainReport]) -> ReadyzWindow:
     """/readyz latencies of the requests sent while the pod drained: from its deletion to its drain's end."""
-    start = track.deleted_wall
-    end = measure.instant(drain.get("finishedAt")) if drain else None
+    start, end = drain_span(track, drain)
     if start is None or end is None:
         return {"requests": 0}
     window = [r for r in results if within(measure.instant(r["timestamp"]), start, end)]
@@ -346,14 +345,14 @@ def keep_readyz_evidence(out: str, namespace: str, track: PodTrack, results: lis
     """Writes what explains unanswered /readyz requests during a drain to <out>/bench-diagnostics/<namespace>.<pod>.readyz.txt
     (the benchmark keeps no agent log otherwise): every request from the deletion to the drain's end (and 2 s after),
     seconds after the deletion, with its answer; the drain's start and end; the agent's whole log. Returns the path."""
-    start = track.deleted_wall or 0.0
-    end = measure.instant(drain.get("finishedAt")) if drain else None
+    deleted, end = drain_span(track, drain)
+    start = deleted or 0.0
     lines = [f"pod {track.name}: deleted at {start:.3f} (epoch s); drain {drain.get('id') if drain else '?'} from "
              f"{drain.get('startedAt') if drain else '?'} to {drain.get('finishedAt') if drain else '?'}",
              "", "/readyz requests (s after the deletion: code latency_ms error):"]
     for r in results:
         t = measure.instant(r["timestamp"])
-        if t is not None and t >= start and (end is None or t <= end + 2):
+        if t is not None and within(t, start, float("inf") if end is None else end + 2):
             lines.append(f"{t - start:8.3f}: {r.get('code', 0)} {r.get('latency', 0) / 1e6:.1f} {r.get('error', '')[:200]}")
     lines += ["", "agent log:"]
     try:
@@ -366,6 +365,12 @@ def keep_readyz_evidence(out: str, namespace: str, track: PodTrack, results: lis
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     return path
+
+
+def drain_span(track: PodTrack, drain: Optional[DrainReport]) -> tuple[Optional[float], Optional[float]]:
+    """When the pod drained, in epoch seconds: from its deletion (as the watch saw it) to its drain's end (from the
+    agent's report); None where not known."""
+    return track.deleted_wall, (measure.instant(drain.get("finishedAt")) if drain else None)
 
 
 def within(t: Optional[float], start: float, end: float) -> bool:

@@ -47,7 +47,7 @@ final class LeanPodModel {
      * PodSpec: the containers (a native sidecar is an init container with {@code restartPolicy: Always}), the
      * readiness gates and the grace period; Container: its name and restart policy.
      */
-    static SimpleModule module() {
+    private static SimpleModule module() {
         TypeFactory types = TypeFactory.defaultInstance();
         JavaType containers = types.constructType(new TypeReference<List<Container>>() {});
         JavaType gates = types.constructType(new TypeReference<List<PodReadinessGate>>() {});
