@@ -357,7 +357,10 @@ class HelmChartTest {
                 .containsExactlyInAnyOrder("Namespace t-lameduck-test-injection", "ServiceAccount t-lameduck-test-injection",
                         "Role t-lameduck-test-injection", "RoleBinding t-lameduck-test-injection", "Pod t-lameduck-test-injection",
                         "Pod t-lameduck-test-rbac");
-        for (JsonNode hook : testHooks(render("--set", "injector.enabled=true", "--set", "example.enabled=true"))) {
+        assertThat(hookNames(render("--set", "collector.enabled=true"))).as("collector: it answers /readyz and /terminations, and RBAC")
+                .containsExactlyInAnyOrder("Pod t-lameduck-test-collector", "Pod t-lameduck-test-rbac");
+        for (JsonNode hook : testHooks(render("--set", "injector.enabled=true", "--set", "example.enabled=true",
+                "--set", "collector.enabled=true"))) {
             assertThat(hook.at("/metadata/annotations/helm.sh~1hook-delete-policy").asText()).as("%s", name(hook))
                     .isEqualTo("before-hook-creation,hook-succeeded");
         }
@@ -1209,6 +1212,39 @@ class HelmChartTest {
         assertThat(peers.at("/spec/ingress/0/from/0/namespaceSelector/matchLabels/team").asText()).isEqualTo("monitoring");
         assertThat(ofKind(render("--set", "collector.networkPolicy.enabled=true"), "NetworkPolicy"))
                 .as("nothing without the collector (off by default)").isEmpty();
+    }
+
+    @Test
+    void theCollectorTestAsksReadyzAndTerminationsThroughItsServiceWithTheCollectorsImageAndNoToken() {
+        List<JsonNode> docs = render("--set", "collector.enabled=true", "--set", "collector.port=9100",
+                "--set", "collector.image.tag=9.9.9", "--set", "imagePullSecrets[0].name=regcred");
+        JsonNode pod = objectNamed(testHooks(docs), "Pod", "t-lameduck-test-collector");
+        JsonNode check = container(pod.at("/spec/containers"), "check");
+        JsonNode collector = container(deploymentNamed(docs, "-collector").at("/spec/template/spec/containers"), "collector");
+        assertThat(check.get("image").asText()).as("the collector's image helper").isEqualTo(collector.get("image").asText())
+                .isEqualTo("ghcr.io/lameduck/lameduck:9.9.9");
+        assertThat(check.get("securityContext")).as("the collector's securityContext").isEqualTo(collector.get("securityContext"));
+        assertThat(check.at("/resources/limits/memory").asText()).isEqualTo("32Mi");
+        assertThat(check.at("/resources/requests/cpu").asText()).isEqualTo("10m");
+        assertThat(pod.at("/spec/automountServiceAccountToken").asBoolean(true)).as("no API access").isFalse();
+        assertThat(pod.at("/spec/imagePullSecrets/0/name").asText()).isEqualTo("regcred");
+        assertThat(pod.at("/spec/restartPolicy").asText()).isEqualTo("Never");
+        JsonNode service = objectNamed(docs, "Service", "t-lameduck-collector");
+        assertThat(named(check.get("env"), "SERVICE_NAME").get("value").asText()).isEqualTo(name(service));
+        assertThat(named(check.get("env"), "SERVICE_HOST_VARIABLE").get("value").asText()).isEqualTo("T_LAMEDUCK_COLLECTOR_SERVICE_HOST");
+        assertThat(named(check.get("env"), "COLLECTOR_PORT").get("value").asText()).isEqualTo(service.at("/spec/ports/0/port").asText())
+                .isEqualTo("9100");
+        assertThat(check.at("/args/0").asText()).contains("get \"$COLLECTOR_PORT\" /readyz && get \"$COLLECTOR_PORT\" \"/terminations?limit=1\"")
+                .contains("exit 1");
+
+        // A NetworkPolicy with peers admits the test pod too; without peers the port is open anyway.
+        JsonNode policy = only(render("--set", "collector.enabled=true", "--set", "collector.networkPolicy.enabled=true",
+                "--set", "collector.networkPolicy.from[0].namespaceSelector.matchLabels.team=monitoring"), "NetworkPolicy");
+        JsonNode testPeer = policy.at("/spec/ingress/0/from/1/podSelector/matchLabels");
+        assertThat(testPeer.size()).isEqualTo(3);
+        testPeer.fields().forEachRemaining(label -> assertThat(pod.at("/metadata/labels/" + label.getKey().replace("/", "~1")).asText())
+                .as("the test pod carries %s", label.getKey()).isEqualTo(label.getValue().asText()));
+        assertThat(policy.at("/spec/ingress/0/from")).hasSize(2);
     }
 
     @Test
