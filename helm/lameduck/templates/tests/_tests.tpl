@@ -1,3 +1,4 @@
+{{/* Named templates of the `helm test` pods. */}}
 {{/*
 A bash function for the `helm test` pods: get PORT PATH asks http://$host:PORT/PATH over /dev/tcp (the agent image
 has bash and no curl), prints the status line and the body, and succeeds on 200 only. $host is the caller's.
@@ -12,4 +13,10 @@ get() { # PORT PATH
   echo "GET :$1$2 -> ${status%$'\r'} ${body##*$'\r\n'}"
   case "$status" in *" 200 "*) return 0 ;; *) return 1 ;; esac
 }
+{{- end -}}
+
+{{/* The annotations that make an object a `helm test` hook, replaced by the next run and deleted after a pass. */}}
+{{- define "lameduck.test.hook" -}}
+helm.sh/hook: test
+helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
 {{- end -}}
