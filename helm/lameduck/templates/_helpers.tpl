@@ -68,6 +68,18 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version | replace 
 {{- end -}}
 
 {{/*
+The annotations of an object the chart creates: commonAnnotations and the object's own (`own`, a map; they win on the
+same key), as a whole `annotations:` entry on a new line indented by `indent`, or nothing (not even a blank line) when
+both are empty. Context: dict root, own, indent.
+*/}}
+{{- define "lameduck.annotations" -}}
+{{- $v := include "lameduck.valuesYaml" .root | fromYaml -}}
+{{- with merge (dict) (.own | default dict) ($v.commonAnnotations | default dict) -}}
+{{- printf "annotations:\n%s" (toYaml . | indent 2) | nindent (int $.indent) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 The agent image, for the sidecar and the injector: repository@digest when image.digest is set, else
 repository:tag (tag defaults to the appVersion; a numeric tag from --set prints as digits, not 1.234567e+06).
 */}}

@@ -86,7 +86,8 @@ class AlertRulesTest {
                 .containsExactly("lameduck_collector_state_bytes", "x");
     }
 
-    private static List<JsonNode> rules() throws Exception {
+    /** Every rule of every group of alerts.yaml. */
+    static List<JsonNode> rules() throws Exception {
         JsonNode file = new ObjectMapper(new YAMLFactory()).readTree(ALERTS.toFile());
         List<JsonNode> rules = new ArrayList<>();
         assertThat(file.path("groups")).as("groups of %s", ALERTS).isNotEmpty();

@@ -15,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +26,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import io.lameduck.testsupport.Command;
 import io.lameduck.testsupport.Command.Result;
+import io.lameduck.testsupport.Tools;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -201,15 +201,7 @@ class HelmChartTest {
 
     @Test
     void alertsYamlPassesPromtoolCheckRules() {
-        Path promtool = Stream.concat(
-                        Arrays.stream(System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)),
-                        Stream.of("/usr/bin"))
-                .filter(dir -> !dir.isEmpty())
-                .map(dir -> Path.of(dir, "promtool"))
-                .filter(Files::isExecutable)
-                .findFirst()
-                .orElseThrow(() -> new AssertionError("promtool not found on PATH or in /usr/bin;"
-                        + " run scripts/prometheus.sh (installs Debian's prometheus package) and retry"));
+        Path promtool = Tools.require("promtool");
         Result check = run(List.of(promtool.toString(), "check", "rules", CHART.resolve("files/alerts.yaml").toString()), 60);
         assertThat(check.exit()).as("promtool check rules output:\n%s", check.output()).isZero();
         assertThat(check.output()).contains("SUCCESS: " + alertNames(readYaml(readString(CHART.resolve("files/alerts.yaml")))).size()
@@ -357,7 +349,10 @@ class HelmChartTest {
                 .containsExactlyInAnyOrder("Namespace t-lameduck-test-injection", "ServiceAccount t-lameduck-test-injection",
                         "Role t-lameduck-test-injection", "RoleBinding t-lameduck-test-injection", "Pod t-lameduck-test-injection",
                         "Pod t-lameduck-test-rbac");
-        for (JsonNode hook : testHooks(render("--set", "injector.enabled=true", "--set", "example.enabled=true"))) {
+        assertThat(hookNames(render("--set", "collector.enabled=true"))).as("collector: it answers /readyz and /terminations, and RBAC")
+                .containsExactlyInAnyOrder("Pod t-lameduck-test-collector", "Pod t-lameduck-test-rbac");
+        for (JsonNode hook : testHooks(render("--set", "injector.enabled=true", "--set", "example.enabled=true",
+                "--set", "collector.enabled=true"))) {
             assertThat(hook.at("/metadata/annotations/helm.sh~1hook-delete-policy").asText()).as("%s", name(hook))
                     .isEqualTo("before-hook-creation,hook-succeeded");
         }
@@ -693,14 +688,14 @@ class HelmChartTest {
                 .as("the example's, the injection template's six, the injector's and the three test pods' (no collector: off by default)")
                 .hasSize(11).containsOnly("ghcr.io/lameduck/lameduck:" + chartAppVersion());
         assertThat(agentImages(render("--set", "injector.enabled=true", "--set", "example.enabled=true", "--set", "collector.enabled=true")))
-                .as("and the collector's").hasSize(12).containsOnly("ghcr.io/lameduck/lameduck:" + chartAppVersion());
+                .as("and the collector's and its test pod's").hasSize(13).containsOnly("ghcr.io/lameduck/lameduck:" + chartAppVersion());
         // The digest wins over the tag, for every agent image the chart renders (one helper, lameduck.image).
         assertThat(agentImages(render("--set", "injector.enabled=true", "--set", "example.enabled=true", "--set", "collector.enabled=true",
                 "--set", "image.repository=registry.example/lameduck", "--set", "image.tag=1.2.3", "--set", "image.digest=" + DIGEST)))
-                .hasSize(12).containsOnly("registry.example/lameduck@" + DIGEST);
+                .hasSize(13).containsOnly("registry.example/lameduck@" + DIGEST);
         // A numeric tag from --set prints as digits in both (the sidecar used to print 1.234567e+06).
         assertThat(agentImages(render("--set", "injector.enabled=true", "--set", "example.enabled=true", "--set", "collector.enabled=true",
-                "--set", "image.tag=1234567"))).hasSize(12).containsOnly("ghcr.io/lameduck/lameduck:1234567");
+                "--set", "image.tag=1234567"))).hasSize(13).containsOnly("ghcr.io/lameduck/lameduck:1234567");
         Result malformed = run(List.of(helm, "template", "t", CHART.toString(), "--set", "image.digest=0123abcd"), 60);
         assertThat(malformed.exit()).isNotZero();
         assertThat(malformed.output()).contains("/image/digest");
@@ -718,7 +713,7 @@ class HelmChartTest {
         List<JsonNode> pods = new ArrayList<>(List.of(deploymentNamed(docs, "-injector").at("/spec/template/spec"),
                 deploymentNamed(docs, "-example").at("/spec/template/spec"), deploymentNamed(docs, "-collector").at("/spec/template/spec")));
         ofKind(docs, "Pod").forEach(pod -> pods.add(pod.at("/spec")));
-        assertThat(pods).as("the injector, the example, the collector and the three test pods").hasSize(6);
+        assertThat(pods).as("the injector, the example, the collector and the four test pods").hasSize(7);
         for (JsonNode pod : pods) {
             assertThat(pod.at("/imagePullSecrets").toString()).isEqualTo("[{\"name\":\"regcred\"},{\"name\":\"mirror\"}]");
         }
@@ -730,25 +725,31 @@ class HelmChartTest {
         assertThat(typo.output()).contains("/imagePullSecrets/0").contains("'nam' not allowed");
     }
 
-    @Test
-    void commonLabelsAreOnEveryObjectTheChartCreates() {
-        String[] everything = {"--set", "commonLabels.team=platform", "--set-string", "commonLabels.example\\.com/cost-center=42",
-                "--set", "example.enabled=true", "--set", "monitoring.podMonitor.enabled=true",
+    /** Every object the chart can create (each install mode, both TLS modes, the token Secret), rendered with {@code common}. */
+    private static List<JsonNode> renderEveryObject(String... common) {
+        List<String> everything = new ArrayList<>(List.of(common));
+        everything.addAll(List.of("--set", "example.enabled=true", "--set", "monitoring.podMonitor.enabled=true",
                 "--set", "monitoring.prometheusRule.enabled=true", "--set", "dashboard.enabled=true", "--set", "collector.enabled=true",
-                "--set", "collector.networkPolicy.enabled=true"};
-        List<JsonNode> docs = new ArrayList<>(render(everything));
-        List<String> withInjector = new ArrayList<>(List.of(everything));
-        withInjector.addAll(List.of("--set", "injector.enabled=true"));
+                "--set", "collector.networkPolicy.enabled=true"));
+        List<JsonNode> docs = new ArrayList<>(render(everything.toArray(String[]::new)));
+        List<String> withInjector = new ArrayList<>(everything);
+        withInjector.addAll(List.of("--set", "injector.enabled=true", "--set", "injector.networkPolicy.enabled=true"));
         docs.addAll(render(withInjector.toArray(String[]::new)));
         withInjector.addAll(List.of("--set", "injector.tls.certManager.enabled=true"));
         docs.addAll(render(withInjector.toArray(String[]::new)));
-        List<String> withToken = new ArrayList<>(List.of(everything));
+        List<String> withToken = new ArrayList<>(everything);
         withToken.addAll(List.of("--set", "token.value=s3cret"));
         docs.addAll(render(withToken.toArray(String[]::new)));
-
         assertThat(docs.stream().map(d -> d.get("kind").asText()).distinct()).contains("ServiceAccount", "ConfigMap", "Role",
                 "RoleBinding", "Secret", "Deployment", "Service", "PodMonitor", "PrometheusRule", "Pod", "PodDisruptionBudget",
                 "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration", "Issuer", "Certificate", "Namespace", "NetworkPolicy");
+        return docs;
+    }
+
+    @Test
+    void commonLabelsAreOnEveryObjectTheChartCreates() {
+        List<JsonNode> docs = renderEveryObject("--set", "commonLabels.team=platform",
+                "--set-string", "commonLabels.example\\.com/cost-center=42");
         assertThat(docs).allSatisfy(doc -> {
             assertThat(doc.at("/metadata/labels/team").asText()).as("%s %s", doc.get("kind"), doc.at("/metadata/name")).isEqualTo("platform");
             assertThat(doc.at("/metadata/labels/example.com~1cost-center").asText()).isEqualTo("42");
@@ -786,6 +787,53 @@ class HelmChartTest {
         Result reserved = run(List.of(helm, "template", "t", CHART.toString(), "--set", "commonLabels.app\\.kubernetes\\.io/name=other"), 60);
         assertThat(reserved.exit()).as("a chart-owned label key would be a duplicate key").isNotZero();
         assertThat(reserved.output()).contains("invalid propertyName 'app.kubernetes.io/name'");
+    }
+
+    @Test
+    void commonAnnotationsAreOnEveryObjectTheChartCreates() {
+        List<JsonNode> docs = renderEveryObject("--set", "commonAnnotations.owner=sre",
+                "--set-string", "commonAnnotations.example\\.com/cost-center=42");
+        assertThat(docs).allSatisfy(doc -> {
+            assertThat(doc.at("/metadata/annotations/owner").asText()).as("%s %s", doc.get("kind"), doc.at("/metadata/name")).isEqualTo("sre");
+            assertThat(doc.at("/metadata/annotations/example.com~1cost-center").asText()).isEqualTo("42");
+        });
+        assertThat(deploymentNamed(docs, "-injector").at("/spec/template/metadata/annotations/owner").asText())
+                .as("the injector's pods too").isEqualTo("sre");
+        assertThat(deploymentNamed(docs, "-injector").at("/spec/template/metadata/annotations/checksum~1injector-template").asText())
+                .as("beside the template checksum").isNotEmpty();
+        assertThat(deploymentNamed(docs, "-collector").at("/spec/template/metadata/annotations/owner").asText())
+                .as("the collector's pod too").isEqualTo("sre");
+        assertThat(testHooks(docs)).isNotEmpty().allSatisfy(hook -> assertThat(hook.at("/metadata/annotations/helm.sh~1hook").asText())
+                .as("%s keeps its hook annotations", name(hook)).isEqualTo("test"));
+        assertThat(ofKind(docs, "Namespace")).isNotEmpty().allSatisfy(namespace ->
+                assertThat(namespace.at("/metadata/annotations/helm.sh~1hook-weight").asText()).isEqualTo("-2"));
+        assertThat(only(docs.stream().filter(d -> "MutatingWebhookConfiguration".equals(d.get("kind").asText())
+                && d.at("/metadata/annotations").has("cert-manager.io/inject-ca-from")).toList(), "MutatingWebhookConfiguration")
+                .at("/metadata/annotations/owner").asText()).as("beside cert-manager's CA injection").isEqualTo("sre");
+        assertThat(installed(render())).hasSize(4).allSatisfy(doc -> assertThat(doc.at("/metadata/annotations").isMissingNode())
+                .as("no commonAnnotations, no annotations: %s", name(doc)).isTrue());
+
+        // An object's own annotations win over commonAnnotations (one key, not a duplicate).
+        List<JsonNode> own = render("--set", "commonAnnotations.owner=sre", "--set", "injector.enabled=true",
+                "--set", "injector.podAnnotations.owner=admission", "--set", "collector.enabled=true",
+                "--set", "collector.podAnnotations.owner=fleet", "--set", "serviceAccount.annotations.owner=iam",
+                "--set", "dashboard.enabled=true", "--set", "dashboard.annotations.owner=grafana");
+        assertThat(deploymentNamed(own, "-injector").at("/spec/template/metadata/annotations/owner").asText()).isEqualTo("admission");
+        assertThat(deploymentNamed(own, "-injector").at("/metadata/annotations/owner").asText()).isEqualTo("sre");
+        assertThat(deploymentNamed(own, "-collector").at("/spec/template/metadata/annotations/owner").asText()).isEqualTo("fleet");
+        assertThat(objectNamed(own, "ServiceAccount", "t-lameduck").at("/metadata/annotations/owner").asText()).isEqualTo("iam");
+        assertThat(objectNamed(own, "ConfigMap", "t-lameduck-dashboard").at("/metadata/annotations/owner").asText()).isEqualTo("grafana");
+
+        // A helm.sh annotation would make every object a hook (or confuse Helm's ownership): refused, as is a number.
+        Result hook = run(List.of(helm, "template", "t", CHART.toString(), "--set", "commonAnnotations.helm\\.sh/hook=test"), 60);
+        assertThat(hook.exit()).isNotZero();
+        assertThat(hook.output()).contains("invalid propertyName 'helm.sh/hook'");
+        Result ownership = run(List.of(helm, "template", "t", CHART.toString(), "--set", "commonAnnotations.meta\\.helm\\.sh/release-name=x"), 60);
+        assertThat(ownership.exit()).isNotZero();
+        assertThat(ownership.output()).contains("invalid propertyName 'meta.helm.sh/release-name'");
+        Result number = run(List.of(helm, "template", "t", CHART.toString(), "--set", "commonAnnotations.replicas=3"), 60);
+        assertThat(number.exit()).isNotZero();
+        assertThat(number.output()).contains("/commonAnnotations/replicas").contains("want string");
     }
 
     @Test
@@ -905,6 +953,18 @@ class HelmChartTest {
         assertThat(install("--set", "injector.enabled=true", "--set", "injector.replicas=1", "--set", "injector.podDisruptionBudget.minAvailable=0")
                 .exit()).as("minAvailable 0 allows the eviction").isZero();
         assertThat(install("--set", "injector.enabled=true", "--set", "injector.replicas=2").exit()).isZero();
+    }
+
+    @Test
+    void collectorHasNoPdbAndTheSchemaRefusesOne() {
+        // One replica by design: minAvailable 1 would block every node drain (the injector's replicas-1 rule), 0 protects nothing.
+        assertThat(ofKind(render("--set", "collector.enabled=true", "--set", "injector.enabled=true"), "PodDisruptionBudget"))
+                .extracting(HelmChartTest::name).containsExactly("t-lameduck-injector");
+        for (String key : List.of("collector.podDisruptionBudget.enabled=true", "collector.podDisruptionBudget.minAvailable=1")) {
+            Result pdb = install("--set", "collector.enabled=true", "--set", key);
+            assertThat(pdb.exit()).as("%s:\n%s", key, pdb.output()).isNotZero();
+            assertThat(pdb.output()).contains("/collector").contains("'podDisruptionBudget' not allowed");
+        }
     }
 
     @Test
@@ -1086,7 +1146,7 @@ class HelmChartTest {
         on.addAll(List.of("--set", "collector.enabled=true"));
         assertThat(render(on.toArray(String[]::new)).stream().filter(HelmChartTest::isCollectorObject).map(d -> d.get("kind").asText()))
                 .containsExactlyInAnyOrder("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service",
-                        "Deployment", "NetworkPolicy", "PodMonitor");
+                        "Deployment", "NetworkPolicy", "PodMonitor", "Pod"); // Pod: its helm test
 
         Result off = install();
         assertThat(off.exit()).as("helm install --dry-run output:\n%s", off.output()).isZero();
@@ -1212,6 +1272,39 @@ class HelmChartTest {
     }
 
     @Test
+    void theCollectorTestAsksReadyzAndTerminationsThroughItsServiceWithTheCollectorsImageAndNoToken() {
+        List<JsonNode> docs = render("--set", "collector.enabled=true", "--set", "collector.port=9100",
+                "--set", "collector.image.tag=9.9.9", "--set", "imagePullSecrets[0].name=regcred");
+        JsonNode pod = objectNamed(testHooks(docs), "Pod", "t-lameduck-test-collector");
+        JsonNode check = container(pod.at("/spec/containers"), "check");
+        JsonNode collector = container(deploymentNamed(docs, "-collector").at("/spec/template/spec/containers"), "collector");
+        assertThat(check.get("image").asText()).as("the collector's image helper").isEqualTo(collector.get("image").asText())
+                .isEqualTo("ghcr.io/lameduck/lameduck:9.9.9");
+        assertThat(check.get("securityContext")).as("the collector's securityContext").isEqualTo(collector.get("securityContext"));
+        assertThat(check.at("/resources/limits/memory").asText()).isEqualTo("32Mi");
+        assertThat(check.at("/resources/requests/cpu").asText()).isEqualTo("10m");
+        assertThat(pod.at("/spec/automountServiceAccountToken").asBoolean(true)).as("no API access").isFalse();
+        assertThat(pod.at("/spec/imagePullSecrets/0/name").asText()).isEqualTo("regcred");
+        assertThat(pod.at("/spec/restartPolicy").asText()).isEqualTo("Never");
+        JsonNode service = objectNamed(docs, "Service", "t-lameduck-collector");
+        assertThat(named(check.get("env"), "SERVICE_NAME").get("value").asText()).isEqualTo(name(service));
+        assertThat(named(check.get("env"), "SERVICE_HOST_VARIABLE").get("value").asText()).isEqualTo("T_LAMEDUCK_COLLECTOR_SERVICE_HOST");
+        assertThat(named(check.get("env"), "COLLECTOR_PORT").get("value").asText()).isEqualTo(service.at("/spec/ports/0/port").asText())
+                .isEqualTo("9100");
+        assertThat(check.at("/args/0").asText()).contains("get \"$COLLECTOR_PORT\" /readyz && get \"$COLLECTOR_PORT\" \"/terminations?limit=1\"")
+                .contains("exit 1");
+
+        // A NetworkPolicy with peers admits the test pod too; without peers the port is open anyway.
+        JsonNode policy = only(render("--set", "collector.enabled=true", "--set", "collector.networkPolicy.enabled=true",
+                "--set", "collector.networkPolicy.from[0].namespaceSelector.matchLabels.team=monitoring"), "NetworkPolicy");
+        JsonNode testPeer = policy.at("/spec/ingress/0/from/1/podSelector/matchLabels");
+        assertThat(testPeer.size()).isEqualTo(3);
+        testPeer.fields().forEachRemaining(label -> assertThat(pod.at("/metadata/labels/" + label.getKey().replace("/", "~1")).asText())
+                .as("the test pod carries %s", label.getKey()).isEqualTo(label.getValue().asText()));
+        assertThat(policy.at("/spec/ingress/0/from")).hasSize(2);
+    }
+
+    @Test
     void theCollectorsPodMonitorKeepsTheFleetNamespaceLabelAndOneSeriesAcrossRestarts() {
         assertThat(ofKind(render("--set", "collector.enabled=true"), "PodMonitor")).isEmpty();
         JsonNode monitor = objectNamed(render("--set", "collector.enabled=true", "--set", "monitoring.podMonitor.enabled=true"), "PodMonitor",
@@ -1238,6 +1331,7 @@ class HelmChartTest {
             image: {digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}
             imagePullSecrets: [{name: regcred}]
             commonLabels: {team: platform}
+            commonAnnotations: {example.com/owner: sre}
             sidecar:
               extraVolumeMounts: [{name: lameduck-tmp, mountPath: /var/tmp}]
               readinessProbe: {failureThreshold: 2}

@@ -2,6 +2,7 @@ package io.lameduck.metrics;
 
 import static org.awaitility.Awaitility.await;
 
+import io.lameduck.testsupport.Tools;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;

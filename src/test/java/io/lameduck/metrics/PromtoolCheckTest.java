@@ -2,6 +2,7 @@ package io.lameduck.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.lameduck.testsupport.Tools;
 import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;

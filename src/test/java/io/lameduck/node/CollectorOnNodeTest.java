@@ -25,7 +25,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * pod twice, the collector is killed (its pod force-deleted: SIGKILL, nothing written on the way out) while the first
  * rollout is under way, and in the end it has counted each deleted pod's termination exactly once, as its metrics, its
  * {@code /terminations} (through the API server's service proxy, as {@code kubectl get --raw} reads it) and
- * {@code lameduck terminations} all show.
+ * {@code lameduck terminations} all show. Then {@code helm test} of this install mode passes, the collector's own test
+ * pod included.
  */
 @Tag("node")
 @ExtendWith(NodeCluster.class)
@@ -90,6 +91,15 @@ class CollectorOnNodeTest {
                     .withEnv(Map.of("KUBECONFIG", node.kubeconfig().toString())).ok();
             NodeCluster.log("lameduck terminations:\n" + table);
             assertThat(table.lines().filter(l -> l.contains(ExampleRelease.DEPLOYMENT))).hasSize(deleted.size());
+
+            // helm test of this install mode: the collector answers /readyz and lists the newest termination through its
+            // Service (besides the example's and the agents' RBAC tests).
+            String tested = node.helm(Duration.ofMinutes(3), "test", ExampleRelease.RELEASE, "--namespace", NAMESPACE, "--logs",
+                    "--timeout", "120s").ok();
+            NodeCluster.log("helm test:\n" + tested);
+            assertThat(tested).contains(ExampleRelease.RELEASE + "-lameduck-test-collector")
+                    .contains("is ready and lists terminations").contains("\"workload\"").contains(ExampleRelease.DEPLOYMENT)
+                    .contains("are serving").contains("RBAC works");
         } finally {
             node.helm(Duration.ofMinutes(2), "uninstall", ExampleRelease.RELEASE, "--namespace", NAMESPACE, "--wait").run();
             release.uninstall();

@@ -1,4 +1,4 @@
-package io.lameduck.metrics;
+package io.lameduck.testsupport;
 
 import java.io.File;
 import java.nio.file.Files;
@@ -7,13 +7,13 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /** Finds the Prometheus binaries the tests need; failing, says how to install them. */
-final class Tools {
-    static Path require(String binary) {
+public final class Tools {
+    public static Path require(String binary) {
         return find(binary).orElseThrow(() -> new AssertionError(binary + " not found on PATH or in /usr/bin;"
                 + " run scripts/prometheus.sh (installs Debian's prometheus package) and retry"));
     }
 
-    static Optional<Path> find(String binary) {
+    public static Optional<Path> find(String binary) {
         String path = System.getenv().getOrDefault("PATH", "");
         return Stream.concat(Stream.of(path.split(File.pathSeparator)), Stream.of("/usr/bin"))
                 .filter(dir -> !dir.isEmpty())
