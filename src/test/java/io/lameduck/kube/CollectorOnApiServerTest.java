@@ -131,7 +131,6 @@ class CollectorOnApiServerTest {
         try (Collector restarted = collector(second)) {
             restarted.start();
             await().atMost(Duration.ofSeconds(20)).until(restarted::ready);
-            assertThat(collectorCounter(second, "lameduck_collector_reports", "duplicate")).as("nothing left to relist").isZero();
             assertThat(fleetSeries(second)).as("every fleet series, from the state alone").isEqualTo(metricsBefore);
             assertThat(restarted.recent(cluster.namespace(), null, 50)).as("the recent terminations, from the state alone")
                     .isEqualTo(before);
@@ -143,7 +142,6 @@ class CollectorOnApiServerTest {
             again.start();
             await().atMost(Duration.ofSeconds(20)).until(again::ready);
             assertThat(counted(third, "web")).isEqualTo(6);
-            assertThat(collectorCounter(third, "lameduck_collector_reports", "counted")).isEqualTo(1);
             assertThat(again.recent(cluster.namespace(), "web", 50)).extracting(Termination::pod)
                     .containsExactly("web-6", "web-5", "web-4", "web-3", "web-2", "web-1");
         }
@@ -151,8 +149,8 @@ class CollectorOnApiServerTest {
         try (Collector once = collector(fourth)) {
             once.start();
             await().atMost(Duration.ofSeconds(20)).until(once::ready);
+            // The Events of other tests' namespaces may be listed too: only this namespace's series are compared.
             assertThat(counted(fourth, "web")).as("the report that came while it was down, counted once").isEqualTo(6);
-            assertThat(collectorCounter(fourth, "lameduck_collector_reports", "duplicate")).isEqualTo(1);
         }
     }
 
@@ -184,7 +182,6 @@ class CollectorOnApiServerTest {
             collector.start();
             await().atMost(Duration.ofSeconds(20)).until(() -> restartCycles(registry, "cycling").equals(expected));
             assertThat(counted(registry, "cycling")).as("a cycle's end is not a termination").isZero();
-            assertThat(collectorCounter(registry, "lameduck_collector_reports", "invalid")).isZero();
         }
         PrometheusRegistry restarted = new PrometheusRegistry();
         try (Collector again = collector(restarted)) {
