@@ -122,6 +122,8 @@ class CollectorOnApiServerTest {
         } // close() writes the state: the counts are acknowledged
         assertThat(before).hasSize(6);
         java.util.Map<String, Long> metricsBefore = fleetSeries(first);
+        assertThat(metricsBefore).containsEntry("lameduck_fleet_terminations{namespace=" + cluster.namespace()
+                + ",outcome=deadline_exceeded,trigger=prestop,workload=web,workload_kind=Deployment,}", 1L);
 
         cluster.admin().v1().events().inNamespace(cluster.namespace()).withLabel(DrainReportEvent.REPORT_LABEL).delete();
         await().atMost(Duration.ofSeconds(10)).until(() -> cluster.admin().v1().events().inNamespace(cluster.namespace())
@@ -131,6 +133,7 @@ class CollectorOnApiServerTest {
         try (Collector restarted = collector(second)) {
             restarted.start();
             await().atMost(Duration.ofSeconds(20)).until(restarted::ready);
+            assertThat(counted(second, "web")).isEqualTo(5);
             assertThat(fleetSeries(second)).as("every fleet series, from the state alone").isEqualTo(metricsBefore);
             assertThat(restarted.recent(cluster.namespace(), null, 50)).as("the recent terminations, from the state alone")
                     .isEqualTo(before);
