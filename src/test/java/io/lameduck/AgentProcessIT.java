@@ -138,6 +138,13 @@ class AgentProcessIT {
         CliRun invalid = cli("validate", "--config", bad.toString());
         assertThat(invalid.exitCode).isEqualTo(3);
         assertThat(invalid.stderr).contains("server.port: got -1, expected a whole number from 0 to 65535");
+        // A typo, as a CI pipeline would catch it before the fleet crash-loops: the key's path and what is allowed, exit 3.
+        Path typo = Files.writeString(dir.resolve("typo.yaml"), "drain:\n  budgt: 20s\n");
+        CliRun misspelt = cli("validate", "--config", typo.toString());
+        assertThat(misspelt.exitCode).isEqualTo(3);
+        assertThat(misspelt.stdout).doesNotContain(": valid (");
+        assertThat(misspelt.stderr).contains("drain.budgt: unknown key; allowed keys here: ").contains("budget")
+                .doesNotContain("\tat ").doesNotContain("Exception");
 
         CliRun schema = cli("validate", "--print-schema");
         assertThat(schema.exitCode).isZero();

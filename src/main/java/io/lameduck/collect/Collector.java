@@ -3,15 +3,18 @@ package io.lameduck.collect;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.lameduck.collect.LedgerStore.StoreException;
+import io.lameduck.kube.DrainReportEvent;
 import io.lameduck.time.TimeSource;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The fleet collector's work: load the persisted state, count every report Event ({@link EventFeed}) into the
+ * The fleet collector's work: load the persisted state, count every report Event ({@link EventFeed}: drains and the
+ * ends of restart cycles) into the
  * {@link FleetLedger}, and write the state back whenever it changed, at most every {@code writeEvery}. A report is
  * acknowledged once its count is written: a crash before that loses nothing, because the Event is still there and is
  * counted again from the last written state when the collector lists on its next start.
@@ -46,8 +49,8 @@ public final class Collector implements AutoCloseable {
     /** A collector keeping its state in ConfigMap {@code namespace/configMap}. */
     public static Collector create(KubernetesClient client, String namespace, String configMap, int maxWorkloads, int recent,
             PrometheusRegistry registry) {
-        FleetLedger.Bounds bounds = new FleetLedger.Bounds(maxWorkloads, recent, FleetLedger.Bounds.DEFAULT.maxSeen(),
-                FleetLedger.Bounds.DEFAULT.retention());
+        FleetLedger.Bounds bounds = new FleetLedger.Bounds(maxWorkloads, recent, FleetLedger.Bounds.DEFAULT.maxRecent(),
+                FleetLedger.Bounds.DEFAULT.maxSeen(), FleetLedger.Bounds.DEFAULT.retention());
         return new Collector(client, new ConfigMapLedgerStore(client, namespace, configMap), new FleetLedger(bounds, TimeSource.SYSTEM.wallClock()),
                 registry, TimeSource.SYSTEM, WRITE_EVERY);
     }
@@ -78,11 +81,18 @@ public final class Collector implements AutoCloseable {
 
     private void count(Event event) {
         try {
-            metrics.report(ledger.record(TerminationParser.parse(event)).label());
+            metrics.report(ledger.record(parse(event)).label());
         } catch (InvalidReportException e) {
             metrics.report("invalid");
             LOG.warn("report Event not counted: {}", e.getMessage());
         }
+    }
+
+    /** A report of the kind its label names: a drain's, or a restart cycle's end. */
+    static Report parse(Event event) throws InvalidReportException {
+        Map<String, String> labels = event.getMetadata().getLabels();
+        return labels != null && DrainReportEvent.RESTART_KIND.equals(labels.get(DrainReportEvent.REPORT_LABEL))
+                ? RestartCycleParser.parse(event) : TerminationParser.parse(event);
     }
 
     private void writeLoop() {

@@ -20,6 +20,7 @@ final class FleetMetrics implements MultiCollector {
     static final String NOT_STOPPED = "lameduck_fleet_traffic_not_stopped";
     static final String AFTER_WITHDRAWAL = "lameduck_fleet_traffic_after_withdrawal_seconds";
     static final String ARRIVALS_AFTER_WITHDRAWAL = "lameduck_fleet_requests_after_withdrawal";
+    static final String RESTART_CYCLES = "lameduck_fleet_restart_cycles";
 
     private final FleetLedger ledger;
 
@@ -46,14 +47,13 @@ final class FleetMetrics implements MultiCollector {
         CounterSnapshot.Builder arrivals = CounterSnapshot.builder().name(ARRIVALS_AFTER_WITHDRAWAL)
                 .help("Requests that arrived after the withdrawal (new connections, and data on open ones: one per connection and "
                         + "poll at most), by workload");
+        CounterSnapshot.Builder restartCycles = CounterSnapshot.builder().name(RESTART_CYCLES)
+                .help("Restart cycles (a container restarted while its pod stayed) the collector counted, by workload, trigger and "
+                        + "how the cycle ended (outcome: restored, restored-without-restart, superseded)");
         totals.forEach((key, value) -> {
             Labels labels = Labels.of("namespace", key.namespace(), "workload_kind", key.kind(), "workload", key.name());
-            value.terminations().forEach((triggerOutcome, count) -> {
-                int slash = triggerOutcome.indexOf('/');
-                terminations.dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder()
-                        .labels(labels.add("trigger", triggerOutcome.substring(0, slash)).add("outcome", triggerOutcome.substring(slash + 1)))
-                        .value(count).build());
-            });
+            byTriggerAndOutcome(terminations, labels, value.terminations());
+            byTriggerAndOutcome(restartCycles, labels, value.restartCycles());
             drain.dataPoint(point(labels, value.drain()));
             value.steps().forEach((name, histogram) -> step.dataPoint(point(labels.add("step", name), histogram)));
             unconfirmed.dataPoint(counter(labels, value.withdrawalsUnconfirmed()));
@@ -62,7 +62,16 @@ final class FleetMetrics implements MultiCollector {
             arrivals.dataPoint(counter(labels, value.arrivalsAfterWithdrawal()));
         });
         return MetricSnapshots.of(terminations.build(), drain.build(), step.build(), unconfirmed.build(), notStopped.build(), after.build(),
-                arrivals.build());
+                arrivals.build(), restartCycles.build());
+    }
+
+    /** One point per {@code trigger/outcome} key of {@code counts}. */
+    private static void byTriggerAndOutcome(CounterSnapshot.Builder metric, Labels labels, Map<String, Long> counts) {
+        counts.forEach((triggerOutcome, count) -> {
+            int slash = triggerOutcome.indexOf('/');
+            metric.dataPoint(counter(labels.add("trigger", triggerOutcome.substring(0, slash)).add("outcome", triggerOutcome.substring(slash + 1)),
+                    count));
+        });
     }
 
     private static CounterSnapshot.CounterDataPointSnapshot counter(Labels labels, long value) {

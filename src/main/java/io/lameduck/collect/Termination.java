@@ -2,6 +2,8 @@ package io.lameduck.collect;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -22,8 +24,15 @@ import java.util.Map;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Termination(String eventUid, Instant recordedAt, Instant finishedAt, WorkloadKey workload, String pod, String drainId,
         String trigger, String outcome, double durationSeconds, Map<String, Double> stepSeconds,
-        boolean withdrawalConfirmed, Boolean trafficStopped, Double trafficAfterWithdrawalSeconds, Integer arrivalsAfterWithdrawal) {
+        boolean withdrawalConfirmed, Boolean trafficStopped, Double trafficAfterWithdrawalSeconds, Integer arrivalsAfterWithdrawal)
+        implements Report {
     public Termination {
-        stepSeconds = Map.copyOf(stepSeconds);
+        // In the order the steps ran (Map.copyOf has none): what /terminations shows, and the persisted state keeps.
+        stepSeconds = Collections.unmodifiableMap(new LinkedHashMap<>(stepSeconds));
+    }
+
+    @Override
+    public void addTo(WorkloadTotals totals) {
+        totals.add(this);
     }
 }

@@ -13,13 +13,16 @@ final class WorkloadTotals {
     private long trafficNotStopped;
     private long arrivalsAfterWithdrawal;
     private final Histogram trafficAfterWithdrawal;
+    /** Restart cycles by trigger and how they ended, keyed {@code trigger/outcome}. */
+    private final Map<String, Long> restartCycles;
 
     WorkloadTotals() {
-        this(new TreeMap<>(), new Histogram(), new TreeMap<>(), 0, 0, new Histogram(), 0);
+        this(new TreeMap<>(), new Histogram(), new TreeMap<>(), 0, 0, new Histogram(), 0, new TreeMap<>());
     }
 
     private WorkloadTotals(Map<String, Long> terminations, Histogram drain, Map<String, Histogram> steps,
-            long withdrawalsUnconfirmed, long trafficNotStopped, Histogram trafficAfterWithdrawal, long arrivalsAfterWithdrawal) {
+            long withdrawalsUnconfirmed, long trafficNotStopped, Histogram trafficAfterWithdrawal, long arrivalsAfterWithdrawal,
+            Map<String, Long> restartCycles) {
         this.terminations = terminations;
         this.drain = drain;
         this.steps = steps;
@@ -27,6 +30,7 @@ final class WorkloadTotals {
         this.trafficNotStopped = trafficNotStopped;
         this.trafficAfterWithdrawal = trafficAfterWithdrawal;
         this.arrivalsAfterWithdrawal = arrivalsAfterWithdrawal;
+        this.restartCycles = restartCycles;
     }
 
     void add(Termination termination) {
@@ -47,9 +51,18 @@ final class WorkloadTotals {
         }
     }
 
+    void add(RestartCycleEnd cycle) {
+        restartCycles.merge(cycle.trigger() + "/" + cycle.outcome(), 1L, Long::sum);
+    }
+
     /** Terminations by {@code trigger/outcome}. */
     Map<String, Long> terminations() {
         return Map.copyOf(terminations);
+    }
+
+    /** Restart cycles by {@code trigger/outcome}. */
+    Map<String, Long> restartCycles() {
+        return Map.copyOf(restartCycles);
     }
 
     long total() {
@@ -84,19 +97,25 @@ final class WorkloadTotals {
         Map<String, Histogram.State> stepStates = new TreeMap<>();
         steps.forEach((step, histogram) -> stepStates.put(step, histogram.state()));
         return new LedgerState.Workload(key.namespace(), key.kind(), key.name(), new TreeMap<>(terminations), drain.state(),
-                stepStates, withdrawalsUnconfirmed, trafficNotStopped, trafficAfterWithdrawal.state(), arrivalsAfterWithdrawal);
+                stepStates, withdrawalsUnconfirmed, trafficNotStopped, trafficAfterWithdrawal.state(), arrivalsAfterWithdrawal,
+                new TreeMap<>(restartCycles));
     }
 
     static WorkloadTotals of(LedgerState.Workload state) {
+        // A state written before restart cycles were counted has none.
+        Map<String, Long> cycles = state.restartCycles() == null ? Map.of() : state.restartCycles();
         if (state.terminations() == null || state.steps() == null || state.withdrawalsUnconfirmed() < 0 || state.trafficNotStopped() < 0
-                || state.arrivalsAfterWithdrawal() < 0
-                || state.terminations().values().stream().anyMatch(count -> count == null || count < 0)) {
+                || state.arrivalsAfterWithdrawal() < 0 || negative(state.terminations()) || negative(cycles)) {
             throw new IllegalArgumentException("workload " + state.namespace() + "/" + state.name() + ": counts missing or negative");
         }
         Map<String, Histogram> steps = new TreeMap<>();
         state.steps().forEach((step, histogram) -> steps.put(step, Histogram.of(histogram)));
         return new WorkloadTotals(new TreeMap<>(state.terminations()), Histogram.of(state.drain()), steps,
                 state.withdrawalsUnconfirmed(), state.trafficNotStopped(), Histogram.of(state.trafficAfterWithdrawal()),
-                state.arrivalsAfterWithdrawal());
+                state.arrivalsAfterWithdrawal(), new TreeMap<>(cycles));
+    }
+
+    private static boolean negative(Map<String, Long> counts) {
+        return counts.values().stream().anyMatch(count -> count == null || count < 0);
     }
 }

@@ -33,8 +33,8 @@ import org.slf4j.LoggerFactory;
  * Writes Kubernetes Events (core/v1) on the agent's pod for what an operator wants to see in
  * {@code kubectl describe pod}: drain started, withdrawn (with the latency), hook timed out or failed, drain
  * completed or exceeded its deadline (with the report's one-line summary), traffic still arriving or watched ports
- * nothing listened on, maintenance on and off. The drain's last Event carries the whole report for the fleet collector
- * ({@link DrainReportEvent}).
+ * nothing listened on, maintenance on and off, restart cycles ended. The drain's last Event carries the whole report
+ * for the fleet collector, and a restart cycle's last Event the cycle's status ({@link DrainReportEvent}).
  * Events are written on one background thread from a bounded queue, so a slow API never holds the drain
  * up; when the queue is full an event is dropped and logged. {@link #close(Duration)} flushes what is queued.
  */
@@ -112,7 +112,8 @@ final class PodEvents implements DrainListener, MaintenanceListener, RestartCycl
             case DEADLINE_EXCEEDED -> event("Warning", "DrainDeadlineExceeded", report.summary());
             default -> event("Warning", "DrainFailed", report.summary());
         };
-        writer.execute(() -> write(withReport(ended, report)));
+        writer.execute(() -> write(withReport(ended, DrainReportEvent.REPORT_KIND, DrainReportEvent.REPORT, Json.write(report),
+                "drain " + report.id())));
     }
 
     @Override
@@ -126,14 +127,17 @@ final class PodEvents implements DrainListener, MaintenanceListener, RestartCycl
         }
     }
 
+    /** The cycle's last Event, with its status attached for the fleet collector (how the cycle ended). */
     @Override
     public void cycleEnded(RestartStatus ended) {
         String message = "restart cycle " + ended.drainId() + " (" + ended.trigger().label() + "): " + ended.detail();
-        switch (ended.phase()) {
-            case "restored" -> post("Normal", "Restored", message);
-            case "superseded" -> post("Normal", "RestartSuperseded", message);
-            default -> post("Warning", "RestoredWithoutRestart", message);
-        }
+        Event event = switch (ended.phase()) {
+            case "restored" -> event("Normal", "Restored", message);
+            case "superseded" -> event("Normal", "RestartSuperseded", message);
+            default -> event("Warning", "RestoredWithoutRestart", message);
+        };
+        writer.execute(() -> write(withReport(event, DrainReportEvent.RESTART_KIND, DrainReportEvent.RESTART_REPORT, Json.write(ended),
+                "restart cycle " + ended.drainId())));
     }
 
     /** A Warning Event with this reason (e.g. {@code LastServingEndpoint}) and message. */
@@ -142,24 +146,24 @@ final class PodEvents implements DrainListener, MaintenanceListener, RestartCycl
     }
 
     /**
-     * The drain's last Event with the report attached for the fleet collector ({@link DrainReportEvent}). Without a
-     * known workload (the pod never read) or with an oversized report, the Event goes without it, and the log says so.
+     * A report's Event with the report attached for the fleet collector ({@link DrainReportEvent}): labelled
+     * {@code kind}, the workload and {@code json} in annotations. Without a known workload (the pod never read) or with
+     * an oversized report, the Event goes without it, and the log says so.
      */
-    private Event withReport(Event event, DrainReport report) {
+    private Event withReport(Event event, String kind, String annotation, String json, String what) {
         Workload workload = this.workload.get();
-        String json = Json.write(report);
         if (workload == null || json.length() > DrainReportEvent.MAX_REPORT_BYTES) {
-            LOG.warn("drain {}: its Event carries no report for the fleet collector: {}", report.id(), workload == null
+            LOG.warn("{}: its Event carries no report for the fleet collector: {}", what, workload == null
                     ? "the pod was never read, so its workload is unknown"
                     : "the report is " + json.length() + " bytes, more than " + DrainReportEvent.MAX_REPORT_BYTES);
             return event;
         }
         return new EventBuilder(event)
                 .editMetadata()
-                    .addToLabels(DrainReportEvent.REPORT_LABEL, DrainReportEvent.REPORT_KIND)
+                    .addToLabels(DrainReportEvent.REPORT_LABEL, kind)
                     .addToAnnotations(DrainReportEvent.WORKLOAD_KIND, workload.kind())
                     .addToAnnotations(DrainReportEvent.WORKLOAD, workload.name())
-                    .addToAnnotations(DrainReportEvent.REPORT, json)
+                    .addToAnnotations(annotation, json)
                 .endMetadata()
                 .build();
     }

@@ -56,14 +56,15 @@ class FleetLedgerTest {
     }
 
     @Test
-    void aRestoredLedgerCountsNothingTwiceAndGetsItsRecentListBackFromTheRelist() {
+    void aRestoredLedgerCountsNothingTwiceAndHasItsRecentListWithoutTheEvents() {
         ledger.record(at("a", NOW.minusSeconds(30)));
         ledger.record(at("b", NOW.minusSeconds(20)));
         LedgerState written = ledger.state();
 
         FleetLedger restarted = new FleetLedger(FleetLedger.Bounds.DEFAULT, clock);
         restarted.restore(written);
-        assertThat(restarted.recent(null, null, 10)).isEmpty();
+        // No relist needed: the recent terminations were persisted with the counts.
+        assertThat(restarted.recent(null, null, 10)).containsExactlyElementsOf(ledger.recent(null, null, 10));
         // The relist after the restart: both again, and one written after the state was.
         assertThat(restarted.record(at("a", NOW.minusSeconds(30)))).isEqualTo(FleetLedger.Result.DUPLICATE);
         assertThat(restarted.record(at("b", NOW.minusSeconds(20)))).isEqualTo(FleetLedger.Result.DUPLICATE);
@@ -75,8 +76,65 @@ class FleetLedgerTest {
     }
 
     @Test
+    void aStateOfTheFormerFormatIsReadAsHavingNoRecentTerminationsNorRestartCycles() {
+        ledger.record(at("a", NOW.minusSeconds(30)));
+        LedgerState now = ledger.state();
+        LedgerState.Workload web = now.workloads().get(0);
+        LedgerState.Workload former = new LedgerState.Workload(web.namespace(), web.kind(), web.name(), web.terminations(), web.drain(),
+                web.steps(), web.withdrawalsUnconfirmed(), web.trafficNotStopped(), web.trafficAfterWithdrawal(), web.arrivalsAfterWithdrawal(),
+                null);
+        FleetLedger restarted = new FleetLedger(FleetLedger.Bounds.DEFAULT, clock);
+        restarted.restore(new LedgerState(LedgerState.FORMAT_WITHOUT_RECENT, now.horizon(), java.util.List.of(former), now.seen(), 0, null));
+
+        assertThat(total(restarted, WEB)).isEqualTo(1);
+        assertThat(restarted.recent(null, null, 10)).isEmpty();
+        assertThat(restarted.record(at("a", NOW.minusSeconds(30)))).isEqualTo(FleetLedger.Result.DUPLICATE);
+        assertThat(restarted.recent(null, null, 10)).extracting(Termination::eventUid).containsExactly("a");
+    }
+
+    @Test
+    void restartCyclesCountByTriggerAndOutcomeOnceEachAndSurviveARestart() {
+        RestartCycleEnd restored = new RestartCycleEnd("r1", NOW.minusSeconds(5), WEB, "web-1", "restart-1", "container-exit", "restored");
+        assertThat(ledger.record(restored)).isEqualTo(FleetLedger.Result.COUNTED);
+        assertThat(ledger.record(restored)).isEqualTo(FleetLedger.Result.DUPLICATE);
+        ledger.record(new RestartCycleEnd("r2", NOW, WEB, "web-1", "restart-2", "container-restart", "superseded"));
+        ledger.record(new RestartCycleEnd("r3", NOW, WEB, "web-2", "restart-3", "container-exit", "restored"));
+
+        FleetLedger restarted = new FleetLedger(FleetLedger.Bounds.DEFAULT, clock);
+        restarted.restore(ledger.state());
+        for (FleetLedger each : new FleetLedger[] {ledger, restarted}) {
+            each.read(totals -> {
+                assertThat(totals.get(WEB).restartCycles()).containsExactlyInAnyOrderEntriesOf(
+                        Map.of("container-exit/restored", 2L, "container-restart/superseded", 1L));
+                assertThat(totals.get(WEB).total()).as("a cycle's end is not a termination").isZero();
+                return null;
+            });
+            assertThat(each.recent(null, null, 10)).isEmpty();
+        }
+        assertThat(restarted.record(restored)).isEqualTo(FleetLedger.Result.DUPLICATE);
+    }
+
+    @Test
+    void theRecentTerminationsOfTheWholeFleetAreBoundedTheOldestGoingFirst() {
+        FleetLedger small = new FleetLedger(new FleetLedger.Bounds(10, 3, 4, 100, Duration.ofHours(2)), clock);
+        WorkloadKey db = new WorkloadKey("shop", "Deployment", "db");
+        small.record(at("web-old", NOW.minusSeconds(50)));
+        small.record(termination("db-1", NOW.minusSeconds(40), db, "prestop", "completed"));
+        small.record(at("web-2", NOW.minusSeconds(30)));
+        small.record(termination("db-2", NOW.minusSeconds(20), db, "prestop", "completed"));
+        small.record(at("web-3", NOW.minusSeconds(10)));
+
+        assertThat(small.recentKept()).isEqualTo(4);
+        assertThat(small.recent(null, null, 10)).extracting(Termination::eventUid).containsExactly("web-3", "db-2", "web-2", "db-1");
+        FleetLedger restarted = new FleetLedger(new FleetLedger.Bounds(10, 3, 4, 100, Duration.ofHours(2)), clock);
+        restarted.restore(small.state());
+        assertThat(restarted.recent(null, null, 10)).containsExactlyElementsOf(small.recent(null, null, 10));
+        assertThat(total(restarted, WEB)).as("the counts keep what the recent list forgot").isEqualTo(3);
+    }
+
+    @Test
     void workloadsBeyondTheBoundCountUnderOther() {
-        FleetLedger small = new FleetLedger(new FleetLedger.Bounds(2, 20, 100, Duration.ofHours(2)), clock);
+        FleetLedger small = new FleetLedger(new FleetLedger.Bounds(2, 20, 2_000, 100, Duration.ofHours(2)), clock);
         for (int i = 0; i < 5; i++) {
             small.record(termination("u" + i, NOW, new WorkloadKey("ns", "Deployment", "w" + i), "prestop", "completed"));
         }
@@ -90,7 +148,7 @@ class FleetLedgerTest {
 
     @Test
     void theSeenSetIsBoundedByCountAndAgeAndTheHorizonFollowsIt() {
-        FleetLedger small = new FleetLedger(new FleetLedger.Bounds(10, 20, 3, Duration.ofHours(2)), clock);
+        FleetLedger small = new FleetLedger(new FleetLedger.Bounds(10, 20, 2_000, 3, Duration.ofHours(2)), clock);
         for (int i = 0; i < 5; i++) {
             small.record(at("u" + i, NOW.minusSeconds(50 - i * 10)));
         }
@@ -108,7 +166,7 @@ class FleetLedgerTest {
 
     @Test
     void theRecentListKeepsTheNewestOfEachWorkload() {
-        FleetLedger small = new FleetLedger(new FleetLedger.Bounds(10, 2, 100, Duration.ofHours(2)), clock);
+        FleetLedger small = new FleetLedger(new FleetLedger.Bounds(10, 2, 2_000, 100, Duration.ofHours(2)), clock);
         small.record(at("b", NOW.minusSeconds(20)));
         small.record(at("c", NOW.minusSeconds(10)));
         small.record(at("a", NOW.minusSeconds(30))); // arrives last (a relist's order), is the oldest
@@ -120,13 +178,13 @@ class FleetLedgerTest {
     @Test
     void aStateOfAnotherFormatOrWithNegativeCountsIsRefused() {
         LedgerState good = ledger.state();
-        assertThatThrownBy(() -> ledger.restore(new LedgerState(2, good.horizon(), good.workloads(), good.seen(), 0)))
-                .hasMessageContaining("format 2; this collector reads format 1");
+        assertThatThrownBy(() -> ledger.restore(new LedgerState(3, good.horizon(), good.workloads(), good.seen(), 0, good.recent())))
+                .hasMessageContaining("format 3; this collector reads formats 1 and 2");
         ledger.record(at("a", NOW));
         LedgerState.Workload web = ledger.state().workloads().get(0);
         LedgerState.Workload negative = new LedgerState.Workload(web.namespace(), web.kind(), web.name(), Map.of("prestop/completed", -1L),
-                web.drain(), web.steps(), 0, 0, web.trafficAfterWithdrawal(), 0);
-        assertThatThrownBy(() -> ledger.restore(new LedgerState(1, NOW, java.util.List.of(negative), Map.of(), 0)))
+                web.drain(), web.steps(), 0, 0, web.trafficAfterWithdrawal(), 0, null);
+        assertThatThrownBy(() -> ledger.restore(new LedgerState(1, NOW, java.util.List.of(negative), Map.of(), 0, null)))
                 .hasMessageContaining("negative");
     }
 

@@ -21,6 +21,9 @@ class FleetMetricsTest {
         ledger.record(FleetLedgerTest.termination("a", NOW, web, "prestop", "completed"));
         ledger.record(FleetLedgerTest.termination("b", NOW, web, "prestop", "completed"));
         ledger.record(FleetLedgerTest.termination("c", NOW, web, "signal", "failed"));
+        ledger.record(new RestartCycleEnd("r1", NOW, web, "web-1", "restart-1", "container-exit", "restored"));
+        ledger.record(new RestartCycleEnd("r2", NOW, web, "web-2", "restart-2", "container-exit", "restored"));
+        ledger.record(new RestartCycleEnd("r3", NOW, web, "web-2", "restart-3", "container-restart", "restored-without-restart"));
         PrometheusRegistry registry = new PrometheusRegistry();
         registry.register(new FleetMetrics(ledger));
 
@@ -34,6 +37,10 @@ class FleetMetricsTest {
                         + "workload=\"web\",workload_kind=\"Deployment\"} 2.0")
                 .contains("lameduck_fleet_terminations_total{namespace=\"shop\",outcome=\"failed\",trigger=\"signal\","
                         + "workload=\"web\",workload_kind=\"Deployment\"} 1.0")
+                .contains("lameduck_fleet_restart_cycles_total{namespace=\"shop\",outcome=\"restored\",trigger=\"container-exit\","
+                        + "workload=\"web\",workload_kind=\"Deployment\"} 2.0")
+                .contains("lameduck_fleet_restart_cycles_total{namespace=\"shop\",outcome=\"restored-without-restart\","
+                        + "trigger=\"container-restart\",workload=\"web\",workload_kind=\"Deployment\"} 1.0")
                 .contains("lameduck_fleet_withdrawals_unconfirmed_total{" + labels + "} 1.0")
                 .contains("lameduck_fleet_traffic_not_stopped_total{" + labels + "} 0.0")
                 .contains("lameduck_fleet_requests_after_withdrawal_total{" + labels + "} 36.0")

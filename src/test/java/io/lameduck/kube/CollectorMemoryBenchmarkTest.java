@@ -82,7 +82,7 @@ class CollectorMemoryBenchmarkTest {
                         base, round));
             }
             String header = Instant.now().truncatedTo(ChronoUnit.SECONDS) + ": the collector (agent/jvm.options, -Xmx64m), " + WORKLOADS
-                    + " workloads, default bounds (20,000 remembered Events, 20 recent per workload)";
+                    + " workloads, default bounds (20,000 remembered Events, 20 recent per workload and 2,000 in all)";
             System.out.println(header);
             lines.forEach(System.out::println);
             Files.writeString(Path.of("target/kube/collector-memory.txt"), header + "\n" + String.join("\n", lines) + "\n",

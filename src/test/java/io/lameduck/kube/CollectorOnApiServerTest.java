@@ -7,6 +7,9 @@ import static org.awaitility.Awaitility.await;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.lameduck.collect.Collector;
 import io.lameduck.collect.Termination;
+import io.lameduck.drain.Trigger;
+import io.lameduck.restart.RestartCycle;
+import io.lameduck.restart.RestartStatus;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
@@ -18,7 +21,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The fleet collector against the real kube-apiserver: it counts the report Events of every namespace, keeps its totals
- * in a ConfigMap, and across a restart, a relist and a state someone else overwrote, counts each termination once.
+ * in a ConfigMap, and across a restart (with or without the Events still there), a relist and a state someone else
+ * overwrote, counts each termination once; and it counts the restart cycles the agent's Events report by how they ended.
  */
 @Tag("kube")
 class CollectorOnApiServerTest {
@@ -95,6 +99,137 @@ class CollectorOnApiServerTest {
             assertThat(collectorCounter(second, "lameduck_collector_reports", "duplicate")).isGreaterThanOrEqualTo(3);
             assertThat(restarted.recent(cluster.namespace(), "web", 10)).extracting(Termination::pod).containsExactly("web-3", "web-2", "web-1");
         }
+    }
+
+    /**
+     * What was acknowledged (written to the state) is not re-derived from the Events: with every report Event deleted
+     * before the restart, the new collector still has the same counts, the same recent terminations, and counts a report
+     * that arrived while it was down exactly once.
+     */
+    @Test
+    void aRestartWithTheReportEventsDeletedLosesNoAcknowledgedCountNorRecentTermination() throws Exception {
+        PrometheusRegistry first = new PrometheusRegistry();
+        java.util.List<Termination> before;
+        try (Collector collector = collector(first)) {
+            collector.start();
+            await().atMost(Duration.ofSeconds(20)).until(collector::ready);
+            for (int i = 1; i <= 5; i++) {
+                drained("web-" + i, "web", i == 3 ? "deadline_exceeded" : "completed");
+            }
+            drained("db-1", "db", "completed");
+            await().atMost(Duration.ofSeconds(20)).until(() -> counted(first, "web") == 5 && counted(first, "db") == 1);
+            before = collector.recent(cluster.namespace(), null, 50);
+        } // close() writes the state: the counts are acknowledged
+        assertThat(before).hasSize(6);
+        java.util.Map<String, Long> metricsBefore = fleetSeries(first);
+        assertThat(metricsBefore).containsEntry("lameduck_fleet_terminations{namespace=" + cluster.namespace()
+                + ",outcome=deadline_exceeded,trigger=prestop,workload=web,workload_kind=Deployment,}", 1L);
+
+        cluster.admin().v1().events().inNamespace(cluster.namespace()).withLabel(DrainReportEvent.REPORT_LABEL).delete();
+        await().atMost(Duration.ofSeconds(10)).until(() -> cluster.admin().v1().events().inNamespace(cluster.namespace())
+                .withLabel(DrainReportEvent.REPORT_LABEL).list().getItems().isEmpty());
+
+        PrometheusRegistry second = new PrometheusRegistry();
+        try (Collector restarted = collector(second)) {
+            restarted.start();
+            await().atMost(Duration.ofSeconds(20)).until(restarted::ready);
+            assertThat(counted(second, "web")).isEqualTo(5);
+            assertThat(fleetSeries(second)).as("every fleet series, from the state alone").isEqualTo(metricsBefore);
+            assertThat(restarted.recent(cluster.namespace(), null, 50)).as("the recent terminations, from the state alone")
+                    .isEqualTo(before);
+        }
+
+        drained("web-6", "web", "completed"); // while no collector runs
+        PrometheusRegistry third = new PrometheusRegistry();
+        try (Collector again = collector(third)) {
+            again.start();
+            await().atMost(Duration.ofSeconds(20)).until(again::ready);
+            assertThat(counted(third, "web")).isEqualTo(6);
+            assertThat(again.recent(cluster.namespace(), "web", 50)).extracting(Termination::pod)
+                    .containsExactly("web-6", "web-5", "web-4", "web-3", "web-2", "web-1");
+        }
+        PrometheusRegistry fourth = new PrometheusRegistry();
+        try (Collector once = collector(fourth)) {
+            once.start();
+            await().atMost(Duration.ofSeconds(20)).until(once::ready);
+            // The Events of other tests' namespaces may be listed too: only this namespace's series are compared.
+            assertThat(counted(fourth, "web")).as("the report that came while it was down, counted once").isEqualTo(6);
+        }
+    }
+
+    /**
+     * The agent's own Events (its PodEvents, as the restart cycle tells it) carry how each restart cycle ended; the
+     * collector counts them by trigger and outcome, apart from the terminations, and keeps them across a restart.
+     */
+    @Test
+    void restartCyclesWrittenByTheAgentAreCountedByHowTheyEnded() throws Exception {
+        cluster.runPod("cycling", java.util.Map.of("app", "cycling"), java.util.List.of(), 30);
+        Instant now = Instant.now();
+        try (KubeIntegration kube = KubeIntegration.using(KubeTestSupport.config("label", "5s"), cluster.agentClient(),
+                cluster.identity("cycling"), new PrometheusRegistry())) { // reads the pod: the workload the reports name
+            RestartCycle.Listener events = kube.restartEvents();
+            events.cycleEnded(new RestartStatus(false, "restored", Trigger.CONTAINER_EXIT, now, now, java.util.List.of("app"), "restart-1",
+                    "container(s) [app] restarted and ready again"));
+            events.cycleEnded(new RestartStatus(false, "restored", Trigger.CONTAINER_EXIT, now, now, java.util.List.of("app"), "restart-2",
+                    "container(s) [app] restarted and ready again"));
+            events.cycleEnded(new RestartStatus(false, "restored-without-restart", Trigger.CONTAINER_RESTART, now, now, java.util.List.of(),
+                    "restart-3", "no container stopped or restarted"));
+            events.cycleEnded(new RestartStatus(false, "superseded", Trigger.CONTAINER_RESTART, now, now, java.util.List.of("app"),
+                    "restart-4", "a drain began"));
+        } // close() flushes the Events
+        java.util.Map<String, Long> expected = java.util.Map.of("container-exit/restored", 2L,
+                "container-restart/restored-without-restart", 1L, "container-restart/superseded", 1L);
+
+        PrometheusRegistry registry = new PrometheusRegistry();
+        try (Collector collector = collector(registry)) {
+            collector.start();
+            await().atMost(Duration.ofSeconds(20)).until(() -> restartCycles(registry, "cycling").equals(expected));
+            assertThat(counted(registry, "cycling")).as("a cycle's end is not a termination").isZero();
+        }
+        PrometheusRegistry restarted = new PrometheusRegistry();
+        try (Collector again = collector(restarted)) {
+            again.start();
+            await().atMost(Duration.ofSeconds(20)).until(again::ready);
+            assertThat(restartCycles(restarted, "cycling")).isEqualTo(expected);
+        }
+    }
+
+    /** Restart cycles of {@code workload} by {@code trigger/outcome}. */
+    private java.util.Map<String, Long> restartCycles(PrometheusRegistry registry, String workload) {
+        java.util.Map<String, Long> byEnd = new java.util.TreeMap<>();
+        fleetSeries(registry).forEach((series, value) -> {
+            if (series.startsWith("lameduck_fleet_restart_cycles{") && series.contains("workload=" + workload + ",")) {
+                byEnd.put(label(series, "trigger") + "/" + label(series, "outcome"), value);
+            }
+        });
+        return byEnd;
+    }
+
+    private static String label(String series, String name) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("[{,]" + name + "=([^,}]*)").matcher(series);
+        return m.find() ? m.group(1) : null;
+    }
+
+    /** Every counter series of the fleet metrics of this test's namespace, by name and labels. */
+    private java.util.Map<String, Long> fleetSeries(PrometheusRegistry registry) {
+        java.util.Map<String, Long> series = new java.util.TreeMap<>();
+        for (MetricSnapshot snapshot : registry.scrape()) {
+            String name = snapshot.getMetadata().getName();
+            if (!name.startsWith("lameduck_fleet_")) {
+                continue;
+            }
+            for (io.prometheus.metrics.model.snapshots.DataPointSnapshot point : snapshot.getDataPoints()) {
+                if (!cluster.namespace().equals(point.getLabels().get("namespace"))) {
+                    continue;
+                }
+                long value = point instanceof CounterSnapshot.CounterDataPointSnapshot c ? (long) c.getValue()
+                        : ((io.prometheus.metrics.model.snapshots.HistogramSnapshot.HistogramDataPointSnapshot) point).getCount();
+                StringBuilder key = new StringBuilder(name).append('{');
+                point.getLabels().forEach(l -> key.append(l.getName()).append('=').append(l.getValue()).append(','));
+                series.put(key.append('}').toString(), value);
+            }
+        }
+        return series;
     }
 
     @Test

@@ -244,12 +244,17 @@ class InjectorOnApiServerTest {
     }
 
     @Test
-    void anInvalidOverrideLeavesThePodUninjectedAndCountsIt() {
+    void anInvalidOverrideLeavesThePodUninjectedCountsItAndWarnsTheClient() throws Exception {
         String ns = labelledNamespace("invalid");
         Pod pod = plainPod("bad-budget", 30);
         pod.getMetadata().setAnnotations(Map.of("lameduck.io/budget", "soon"));
 
-        Pod created = create(ns, pod);
+        Created response = createReadingWarnings(ns, pod);
+        Pod created = response.pod();
+        // What the API server hands back from the webhook's AdmissionReview, as kubectl prints it ("Warning: ...").
+        assertThat(response.warnings()).as("the admission warnings, as the API server returned them")
+                .singleElement().asString()
+                .startsWith("299 - \"lameduck injector: pod not injected (invalid_override): lameduck.io/budget is \\\"soon\\\"");
         assertThat(names(created.getSpec().getContainers())).containsExactly("app");
         assertThat(created.getMetadata().getAnnotations().get("lameduck.io/skipped")).as("why, on the pod itself")
                 .startsWith("invalid_override: lameduck.io/budget is \"soon\"");
@@ -369,6 +374,22 @@ class InjectorOnApiServerTest {
     private static Pod create(String ns, Pod pod) {
         return admin.pods().inNamespace(ns).resource(pod).create();
     }
+
+    /**
+     * Creates {@code pod} with a plain POST to the API server, as the admin, so the response's {@code Warning} headers
+     * can be read: the fabric8 client only logs them.
+     */
+    private static Created createReadingWarnings(String ns, Pod pod) throws Exception {
+        String url = admin.getMasterUrl().toString().replaceAll("/$", "") + "/api/v1/namespaces/" + ns + "/pods";
+        io.fabric8.kubernetes.client.http.HttpClient http = admin.getHttpClient();
+        io.fabric8.kubernetes.client.http.HttpResponse<String> response = http.sendAsync(http.newHttpRequestBuilder().uri(url)
+                .post("application/json", Serialization.asJson(pod)).build(), String.class).get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(response.code()).as(response.body()).isEqualTo(201);
+        return new Created(Serialization.unmarshal(response.body(), Pod.class), response.headers("Warning"));
+    }
+
+    /** A pod as created, and the API server's {@code Warning} headers ({@code 299 - "text"}) for its creation. */
+    private record Created(Pod pod, List<String> warnings) {}
 
     /** A pod that knows nothing of Lameduck. */
     private static Pod plainPod(String name, long grace) {
