@@ -37,10 +37,10 @@ for arg in "$@"; do
 done
 BENCH_VALIDATE_ONLY=1 "$VENV/bin/python" scripts/bench/bench.py "$@"   # bad arguments exit 3 before any build
 [ "$(id -u)" = 0 ] || { log "needs root: the benchmark runs a real node (network namespaces, mounts, cgroups)"; exit 3; }
-BIN_DIR="$(scripts/kube-binaries.sh | tail -n 1)"
+BIN_DIR="$(scripts/install/kube-binaries.sh | tail -n 1)"
 export BENCH_KUBECTL="$BIN_DIR/kubectl"
-export BENCH_HELM="$(scripts/helm.sh | tail -n 1)"
-export BENCH_VEGETA="$(scripts/vegeta.sh | tail -n 1)"
+export BENCH_HELM="$(scripts/install/helm.sh | tail -n 1)"
+export BENCH_VEGETA="$(scripts/install/vegeta.sh | tail -n 1)"
 if [ ! -f target/lameduck.jar ] || [ -n "$(find src/main pom.xml -newer target/lameduck.jar -print -quit)" ]; then
   log "packaging target/lameduck.jar for the agent image"
   scripts/mvn -q -DskipTests package >&2

@@ -16,7 +16,7 @@ port=17977
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh" cds-classlist
 
 scripts/mvn -q -DskipTests package
-kubectl_bin="$(scripts/kube-binaries.sh | tail -n 1)/kubectl"
+kubectl_bin="$(scripts/install/kube-binaries.sh | tail -n 1)/kubectl"
 started_here=false
 if ! scripts/cluster.sh status >/dev/null 2>&1; then
   log "starting the test cluster (scripts/cluster.sh up)"

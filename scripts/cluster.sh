@@ -14,7 +14,7 @@
 # the host routes the pod CIDR 10.244.0.0/24 and the service CIDR 10.96.0.0/24 through it, so tests on the
 # host reach pods, ClusterIPs and the API at https://10.200.0.2:6443). Everything the cluster writes lives
 # in $LAMEDUCK_CLUSTER_DIR (default /var/lib/lameduck-cluster), removed by `down`; the last run's logs are
-# kept in ~/.cache/lameduck/cluster-logs. Binaries come from scripts/kube-binaries.sh (built once, cached),
+# kept in ~/.cache/lameduck/cluster-logs. Binaries come from scripts/install/kube-binaries.sh (built once, cached),
 # containerd/runc/CNI/iptables from Debian packages (installed when missing).
 # Why each odd setting is here: ../shared/CLUSTER.md (restrict_oom_score_adj, cgroup v1, host sysctls).
 set -euo pipefail
@@ -57,7 +57,7 @@ preflight() {
   fi
 }
 
-bin_dir() { scripts/kube-binaries.sh | tail -n 1; }
+bin_dir() { scripts/install/kube-binaries.sh | tail -n 1; }
 
 # ---------------------------------------------------------------- teardown (also of leftovers)
 kill_pidfile() {
@@ -333,7 +333,7 @@ case "${1:-}" in
   up) up ;;
   down) [ "$(id -u)" = 0 ] || die "needs root"; down; log "cluster down" ;;
   status) status ;;
-  env) echo "export KUBECONFIG=$DIR/admin.kubeconfig PATH=$(dirname "$(scripts/helm.sh | tail -n 1)"):$(bin_dir):\$PATH" ;;
+  env) echo "export KUBECONFIG=$DIR/admin.kubeconfig PATH=$(dirname "$(scripts/install/helm.sh | tail -n 1)"):$(bin_dir):\$PATH" ;;
   exec) shift; in_node "$@" ;;
   import) shift; import "$@" ;;
   *) echo "usage: scripts/cluster.sh up|down|status|env|exec CMD...|import TAR..." >&2; exit 2 ;;

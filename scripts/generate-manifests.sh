@@ -14,7 +14,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-$root/operator-manifests}"
-helm="$("$root/scripts/helm.sh" | tail -n 1)"
+helm="$("$root/scripts/install/helm.sh" | tail -n 1)"
 mkdir -p "$out"
 cd "$root"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the project's container images without any registry, on the project's own Docker engine
-# (scripts/docker.sh), and writes `docker save` tarballs the test cluster imports with
+# (scripts/install/docker.sh), and writes `docker save` tarballs the test cluster imports with
 # `ctr -n k8s.io images import TAR`:
 #   base   localhost/lameduck-base:H   debootstrap --variant=minbase bookworm (+ tini, + iproute2 for ss) and a jlink'd Java 17
 #                                      runtime (from the host JDK) in /opt/java/openjdk, as on eclipse-temurin
@@ -39,7 +39,7 @@ RECIPE=1
 
 go_cache; export GOFLAGS="-buildvcs=false"
 export DOCKER_BUILDKIT=1
-DOCKER=(scripts/docker.sh docker)
+DOCKER=(scripts/install/docker.sh docker)
 
 hash_of() { sha256sum | cut -c1-12; }
 files_hash() { (cd "$ROOT" && sha256sum "$@") | hash_of; }
@@ -51,16 +51,16 @@ unmount_below() {
 engine_started_here=false
 DEBOOTSTRAP_DIR_IN_USE=
 engine() {
-  if ! scripts/docker.sh status; then
-    log "starting the Docker engine (scripts/docker.sh start)"
-    scripts/docker.sh start >/dev/null
+  if ! scripts/install/docker.sh status; then
+    log "starting the Docker engine (scripts/install/docker.sh start)"
+    scripts/install/docker.sh start >/dev/null
     engine_started_here=true
   fi
 }
 cleanup() {
   if [ -n "$DEBOOTSTRAP_DIR_IN_USE" ]; then unmount_below "$DEBOOTSTRAP_DIR_IN_USE"; rm -rf "$DEBOOTSTRAP_DIR_IN_USE"; fi
   rm -rf "${work:-/nonexistent-lameduck}"
-  if $engine_started_here && [ "${LAMEDUCK_KEEP_DOCKER:-0}" != 1 ]; then scripts/docker.sh stop; fi
+  if $engine_started_here && [ "${LAMEDUCK_KEEP_DOCKER:-0}" != 1 ]; then scripts/install/docker.sh stop; fi
 }
 trap cleanup EXIT
 work=$(mktemp -d)
@@ -70,7 +70,7 @@ work=$(mktemp -d)
 up_to_date() {
   local kind=$1 hash=$2 name=$3 tar="$TARS/$1-$2.tar"
   [ -f "$tar" ] && [ "$(cat "$STAMPS/$kind" 2>/dev/null)" = "$hash" ] || return 1
-  if scripts/docker.sh status && ! "${DOCKER[@]}" image inspect "$name" >/dev/null 2>&1; then
+  if scripts/install/docker.sh status && ! "${DOCKER[@]}" image inspect "$name" >/dev/null 2>&1; then
     log "$kind: loading $name from $tar"
     "${DOCKER[@]}" load -q -i "$tar" >&2
   fi

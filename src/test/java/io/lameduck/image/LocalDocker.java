@@ -17,7 +17,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * JUnit extension for the {@code docker}-tagged tests: the project's own Docker engine
- * ({@code scripts/docker.sh start}, socket {@value #SOCKET}) running before the first test class that uses it,
+ * ({@code scripts/install/docker.sh start}, socket {@value #SOCKET}) running before the first test class that uses it,
  * stopped when the test run ends if this extension started it, and the locally built images of
  * {@code scripts/images.sh} ({@link #image}). Testcontainers finds the engine through {@code DOCKER_HOST} and
  * runs without Ryuk and start-up checks ({@link #ENVIRONMENT}; failsafe sets it, pom.xml).
@@ -44,7 +44,7 @@ public final class LocalDocker implements BeforeAllCallback {
     public void beforeAll(ExtensionContext context) throws Exception {
         Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
         if (!Integer.valueOf(0).equals(uid)) {
-            String reason = "no Docker engine can run here: scripts/docker.sh needs root (this is uid " + uid + ")";
+            String reason = "no Docker engine can run here: scripts/install/docker.sh needs root (this is uid " + uid + ")";
             System.out.println("SKIPPED " + context.getDisplayName() + ": " + reason);
             Assumptions.abort(reason);
         }
@@ -78,12 +78,12 @@ public final class LocalDocker implements BeforeAllCallback {
     /** The engine; stopped at the end of the test run when this extension started it. */
     private record Engine(boolean startedHere) implements AutoCloseable {
         static Engine start() {
-            if (run(List.of(ROOT.resolve("scripts/docker.sh").toString(), "status"), Duration.ofSeconds(30)).exit == 0) {
+            if (run(List.of(ROOT.resolve("scripts/install/docker.sh").toString(), "status"), Duration.ofSeconds(30)).exit == 0) {
                 return new Engine(false);
             }
-            Result started = run(List.of(ROOT.resolve("scripts/docker.sh").toString(), "start"), Duration.ofMinutes(5));
+            Result started = run(List.of(ROOT.resolve("scripts/install/docker.sh").toString(), "start"), Duration.ofMinutes(5));
             if (started.exit != 0) {
-                fail("scripts/docker.sh start failed with exit " + started.exit + ":\n" + started.output);
+                fail("scripts/install/docker.sh start failed with exit " + started.exit + ":\n" + started.output);
             }
             return new Engine(true);
         }
@@ -91,9 +91,9 @@ public final class LocalDocker implements BeforeAllCallback {
         @Override
         public void close() {
             if (startedHere) {
-                Result stopped = run(List.of(ROOT.resolve("scripts/docker.sh").toString(), "stop"), Duration.ofMinutes(1));
+                Result stopped = run(List.of(ROOT.resolve("scripts/install/docker.sh").toString(), "stop"), Duration.ofMinutes(1));
                 if (stopped.exit != 0) {
-                    System.err.println("scripts/docker.sh stop failed with exit " + stopped.exit + ":\n" + stopped.output);
+                    System.err.println("scripts/install/docker.sh stop failed with exit " + stopped.exit + ":\n" + stopped.output);
                 }
             }
         }

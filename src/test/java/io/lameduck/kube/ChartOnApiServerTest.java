@@ -126,7 +126,7 @@ class ChartOnApiServerTest {
     /** `helm template` of the chart into {@code namespace}, hooks included, the CRD kinds left out. */
     private String render(String namespace) throws Exception {
         Path values = Files.writeString(dir.resolve("values.yaml"), VALUES);
-        String helm = Command.run(List.of(ROOT.resolve("scripts/helm.sh").toString()), ROOT, Duration.ofMinutes(5)).stdout().strip()
+        String helm = Command.run(List.of(ROOT.resolve("scripts/install/helm.sh").toString()), ROOT, Duration.ofMinutes(5)).stdout().strip()
                 .lines().reduce((a, b) -> b).orElseThrow().strip();
         Command.Result result = Command.run(List.of(helm, "template", RELEASE, ROOT.resolve("helm/lameduck").toString(),
                 "--namespace", namespace, "-f", values.toString()), ROOT, Duration.ofSeconds(60));

@@ -404,7 +404,7 @@ class InjectorOnApiServerTest {
     }
 
     private static List<JsonNode> renderChart(String template) throws IOException {
-        String helm = run(List.of(ROOT.resolve("scripts/helm.sh").toString())).strip().lines().reduce((a, b) -> b).orElseThrow().strip();
+        String helm = run(List.of(ROOT.resolve("scripts/install/helm.sh").toString())).strip().lines().reduce((a, b) -> b).orElseThrow().strip();
         String out = run(List.of(helm, "template", "lameduck", ROOT.resolve("helm/lameduck").toString(), "--namespace", "lameduck",
                 "--set", "injector.enabled=true", "--show-only", template));
         List<JsonNode> docs = new ArrayList<>();

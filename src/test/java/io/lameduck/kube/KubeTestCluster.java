@@ -32,7 +32,7 @@ import org.awaitility.Awaitility;
 
 /**
  * A real control plane for the {@code kube}-tagged tests: etcd and kube-apiserver started by fabric8
- * kube-api-test from the binaries {@code scripts/kube-binaries.sh} builds, plus a kube-controller-manager
+ * kube-api-test from the binaries {@code scripts/install/kube-binaries.sh} builds, plus a kube-controller-manager
  * running only the EndpointSlice controller. One per test JVM (started by the first test class that asks,
  * stopped when the JVM exits). There is no kubelet: {@link TestKubelet} plays its part for pod status. Tests reach
  * it through {@link KubeFixture}, which gives each test (or class) a namespace of its own and cleans it up.
@@ -64,7 +64,7 @@ final class KubeTestCluster {
         Path binaries = testDir.resolve("k8s").resolve(KUBE_VERSION + "-linux-amd64");
         for (String binary : List.of("etcd", "kube-apiserver", "kube-controller-manager", "kubectl")) {
             if (!Files.isExecutable(binaries.resolve(binary))) {
-                fail("missing " + binaries.resolve(binary) + ": run scripts/kube-binaries.sh first (it builds the Kubernetes "
+                fail("missing " + binaries.resolve(binary) + ": run scripts/install/kube-binaries.sh first (it builds the Kubernetes "
                         + KUBE_VERSION + " binaries the kube-tagged tests run against; the project's test command runs it)");
             }
         }

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * <p>A benchmark, not a test: tagged {@code bench}, which neither {@code mvn test} nor {@code mvn verify} runs (66
  * withdrawals for figures nothing checks). What the test suite needs of it, that a withdrawal after serving again is
  * confirmed again, {@code KubeWithdrawalTest} asserts. Run it with (the Kubernetes binaries from
- * {@code scripts/kube-binaries.sh}):
+ * {@code scripts/install/kube-binaries.sh}):
  * <pre>
  * scripts/mvn verify -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false -Dintegration.groups=bench -Dit.test=WithdrawalLatencyBenchmarkTest
  * </pre>

@@ -28,7 +28,7 @@ import java.util.stream.Stream;
 import org.awaitility.core.ConditionTimeoutException;
 
 /**
- * A real Prometheus server (Debian's {@code prometheus} binary, see {@code scripts/prometheus.sh}) that
+ * A real Prometheus server (Debian's {@code prometheus} binary, see {@code scripts/install/prometheus.sh}) that
  * scrapes one target every second, for integration tests. It listens on a free loopback port and keeps
  * its config, TSDB and log in a temporary directory, which {@link #close()} removes with the process.
  *

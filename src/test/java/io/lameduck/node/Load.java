@@ -65,7 +65,7 @@ final class Load {
     static CompletableFuture<Result> start(NodeCluster node, String url, int rate, Duration duration, boolean keepAlive) {
         Duration waited = awaitAnswering(node, url, 5, Duration.ofSeconds(30));
         NodeCluster.log(url + " answered 5 requests in a row after " + waited.toMillis() + " ms; starting the load");
-        Path vegeta = Path.of(lastLine(Command.of(Duration.ofMinutes(5), "scripts/vegeta.sh").ok()));
+        Path vegeta = Path.of(lastLine(Command.of(Duration.ofMinutes(5), "scripts/install/vegeta.sh").ok()));
         Path out;
         Path connections;
         try {

@@ -145,8 +145,8 @@ public final class NodeCluster implements BeforeAllCallback, ParameterResolver, 
         script(Duration.ofMinutes(5), importArgs.toArray(String[]::new));
         log("cluster up in " + Duration.ofNanos(System.nanoTime() - begin).toSeconds() + " s");
         kubeconfig = Path.of(System.getenv().getOrDefault("LAMEDUCK_CLUSTER_DIR", "/var/lib/lameduck-cluster"), "admin.kubeconfig");
-        helm = Path.of(lastLine(script(Duration.ofMinutes(5), "scripts/helm.sh")));
-        binDir = Path.of(lastLine(script(Duration.ofMinutes(30), "scripts/kube-binaries.sh")));
+        helm = Path.of(lastLine(script(Duration.ofMinutes(5), "scripts/install/helm.sh")));
+        binDir = Path.of(lastLine(script(Duration.ofMinutes(30), "scripts/install/kube-binaries.sh")));
         try {
             admin = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(Files.readString(kubeconfig))).build();
         } catch (IOException e) {

@@ -10,7 +10,7 @@ import java.util.stream.Stream;
 public final class Tools {
     public static Path require(String binary) {
         return find(binary).orElseThrow(() -> new AssertionError(binary + " not found on PATH or in /usr/bin;"
-                + " run scripts/prometheus.sh (installs Debian's prometheus package) and retry"));
+                + " run scripts/install/prometheus.sh (installs Debian's prometheus package) and retry"));
     }
 
     public static Optional<Path> find(String binary) {

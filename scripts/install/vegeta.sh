@@ -3,7 +3,7 @@
 # ~/.cache/lameduck/bin and prints its path on the last line. Built from the Go module proxy once, then cached.
 set -euo pipefail
 VERSION="${LAMEDUCK_VEGETA_VERSION:-v12.13.0}"
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" vegeta.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh" vegeta.sh
 BIN="$CACHE/bin"
 if [ -x "$BIN/vegeta-$VERSION" ]; then echo "$BIN/vegeta-$VERSION"; exit 0; fi
 command -v go >/dev/null || { echo "[vegeta.sh] Go is required to build vegeta (install golang)" >&2; exit 1; }

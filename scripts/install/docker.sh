@@ -8,17 +8,17 @@
 #     --ip-masq=false). Containers reach nothing outside the host, and published ports
 #     (-p 127.0.0.1:PORT:...) work through docker-proxy.
 #
-# Usage: scripts/docker.sh start    start it unless it runs (idempotent); prints DOCKER_HOST=...
-#        scripts/docker.sh stop     stop it by its PID; removes the bridge and every mount it left
-#        scripts/docker.sh status   exit 0 when it answers
-#        scripts/docker.sh env      prints `export DOCKER_HOST=...` (eval "$(scripts/docker.sh env)")
-#        scripts/docker.sh docker ARGS...   runs the pinned CLI against it (e.g. `docker images`)
+# Usage: scripts/install/docker.sh start    start it unless it runs (idempotent); prints DOCKER_HOST=...
+#        scripts/install/docker.sh stop     stop it by its PID; removes the bridge and every mount it left
+#        scripts/install/docker.sh status   exit 0 when it answers
+#        scripts/install/docker.sh env      prints `export DOCKER_HOST=...` (eval "$(scripts/install/docker.sh env)")
+#        scripts/install/docker.sh docker ARGS...   runs the pinned CLI against it (e.g. `docker images`)
 # The CLI is pinned to Debian's /usr/bin/docker (20.10): its built-in BuildKit builds agent/Dockerfile
 # with DOCKER_BUILDKIT=1 (the Docker 28 CLI in /usr/local/bin has no buildx and falls back to nothing).
 # Needs root (network bridge, mounts); as another user it exits 1 with the reason.
 set -euo pipefail
 
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" docker.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh" docker.sh
 DATA_ROOT="$CACHE/docker"
 EXEC_ROOT=/run/lameduck-docker
 SOCKET=/run/lameduck-docker.sock
@@ -120,7 +120,7 @@ stop_quietly() {
 locked() {
   mkdir -p "$CACHE"
   exec 9>"$CACHE/docker.lock"
-  flock -w 120 9 || { log "another scripts/docker.sh held $CACHE/docker.lock for 2 minutes"; exit 1; }
+  flock -w 120 9 || { log "another scripts/install/docker.sh held $CACHE/docker.lock for 2 minutes"; exit 1; }
   "$@"
 }
 
