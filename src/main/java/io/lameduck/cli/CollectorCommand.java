@@ -40,7 +40,7 @@ final class CollectorCommand implements Callable<Integer> {
     String stateNamespace;
 
     @Option(names = "--max-workloads", defaultValue = "1000", paramLabel = "N",
-            description = "Workloads with totals of their own; reports of others count under workload _other (default ${DEFAULT-VALUE}, 1-100000).")
+            description = "Workloads with totals of their own; reports of others count under workload _other (default ${DEFAULT-VALUE}, 1-" + Collector.MAX_WORKLOADS + ").")
     int maxWorkloads;
 
     @Option(names = "--recent", defaultValue = "20", paramLabel = "N",
@@ -56,8 +56,12 @@ final class CollectorCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) {
             throw new ConfigException("--port " + port + " is out of range; expected 0-65535");
         }
-        if (maxWorkloads < 1 || maxWorkloads > 100_000 || recent < 1 || recent > 1000) {
-            throw new ConfigException("--max-workloads must be 1-100000 and --recent 1-1000; got " + maxWorkloads + " and " + recent);
+        if (maxWorkloads < 1 || maxWorkloads > Collector.MAX_WORKLOADS) {
+            throw new ConfigException("--max-workloads must be 1-" + Collector.MAX_WORKLOADS + " (every tracked workload's totals live in "
+                    + "one ConfigMap of at most 1 MiB; further workloads count under _other); got " + maxWorkloads);
+        }
+        if (recent < 1 || recent > 1000) {
+            throw new ConfigException("--recent must be 1-1000; got " + recent);
         }
         String namespace = stateNamespace != null ? stateNamespace : System.getenv("POD_NAMESPACE");
         if (namespace == null || namespace.isBlank()) {

@@ -46,6 +46,14 @@ public final class Collector implements AutoCloseable {
         registry.register(new FleetMetrics(ledger));
     }
 
+    /**
+     * The most workloads {@code --max-workloads} may track one by one. The state keeps every tracked workload's totals
+     * in one ConfigMap (at most 1 MiB): at 2,000 workloads with long names and every step's histogram filled, plus the
+     * remembered Event uids and recent terminations at their bounds, it is about 660 KiB gzipped (CollectorBoundsTest);
+     * 5,000 measured 750 KiB, too close to the limit once names are longer than the test's.
+     */
+    public static final int MAX_WORKLOADS = 2_000;
+
     /** A collector keeping its state in ConfigMap {@code namespace/configMap}. */
     public static Collector create(KubernetesClient client, String namespace, String configMap, int maxWorkloads, int recent,
             PrometheusRegistry registry) {

@@ -14,20 +14,23 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The collector's memory and state stay bounded however many reports arrive: {@value #REPORTS} report Events of
- * {@value #WORKLOADS} workloads in {@value #NAMESPACES} namespaces (more workloads than the default bound, more Events
+ * {@value #WORKLOADS} workloads in {@value #NAMESPACES} namespaces (more workloads than the largest bound allowed, more Events
  * than it remembers), drains and restart cycles, go through what the collector does with each Event it lists or watches
  * ({@link Collector#parse}, {@link FleetLedger#record}) and what it writes ({@link ConfigMapLedgerStore#gzip}). After
- * every {@value #CHECK_EVERY}, every bound of {@link FleetLedger.Bounds#DEFAULT} holds and the state fits in a ConfigMap;
+ * every {@value #CHECK_EVERY}, every bound holds (workloads at {@link Collector#MAX_WORKLOADS}, the rest at
+ * {@link FleetLedger.Bounds#DEFAULT}) and the state fits in a ConfigMap;
  * at the end every report is in the totals, none lost to a bound. The memory this takes is measured by
  * {@code CollectorMemoryBenchmarkTest} (a benchmark: no figure is asserted here).
  */
 class CollectorBoundsTest {
     static final int REPORTS = 30_000;
-    static final int WORKLOADS = 1_500;
+    static final int WORKLOADS = Collector.MAX_WORKLOADS + 500;
     static final int NAMESPACES = 60;
     static final int CHECK_EVERY = 2_500;
     private static final Instant NOW = Instant.parse("2026-12-05T12:00:00Z");
-    private static final FleetLedger.Bounds BOUNDS = FleetLedger.Bounds.DEFAULT;
+    // The largest --max-workloads allowed, every other bound at its default.
+    private static final FleetLedger.Bounds BOUNDS = new FleetLedger.Bounds(Collector.MAX_WORKLOADS, FleetLedger.Bounds.DEFAULT.recent(),
+            FleetLedger.Bounds.DEFAULT.maxRecent(), FleetLedger.Bounds.DEFAULT.maxSeen(), FleetLedger.Bounds.DEFAULT.retention());
 
     private final FleetLedger ledger = new FleetLedger(BOUNDS, Clock.fixed(NOW, ZoneOffset.UTC));
 
@@ -83,13 +86,22 @@ class CollectorBoundsTest {
                 "service-" + (i % WORKLOADS) + "-with-a-long-generated-name-from-a-template");
     }
 
+    /**
+     * A duration of report {@code i} spread over 0 to {@code upTo} seconds by a prime {@code step}, so that every
+     * workload's histograms fill different buckets: the state then compresses as little as a real fleet's would.
+     */
+    private static double spread(int i, int step, int upTo) {
+        return (int) ((long) i * step % (upTo * 1000L)) / 1000.0;
+    }
+
     private static Event drainEvent(int i, Instant at) {
         String finished = at.toString();
         String report = "{\"id\":\"drain-" + UUID.randomUUID() + "\",\"trigger\":\"prestop\",\"outcome\":\""
                 + (i % 17 == 0 ? "deadline_exceeded" : "completed") + "\",\"startedAt\":\"" + finished + "\",\"finishedAt\":\"" + finished
-                + "\",\"durationSeconds\":" + (2 + i % 7) + ",\"steps\":[{\"name\":\"unready\",\"outcome\":\"completed\",\"durationSeconds\":0.0},"
-                + "{\"name\":\"withdraw\",\"outcome\":\"completed\",\"durationSeconds\":0.8},{\"name\":\"propagate\",\"outcome\":\"completed\","
-                + "\"durationSeconds\":2.4},{\"name\":\"hooks\",\"outcome\":\"completed\",\"durationSeconds\":0.1}],\"hooks\":[],"
+                + "\",\"durationSeconds\":" + spread(i, 31, 25) + ",\"steps\":[{\"name\":\"unready\",\"outcome\":\"completed\",\"durationSeconds\":0.0},"
+                + "{\"name\":\"withdraw\",\"outcome\":\"completed\",\"durationSeconds\":" + spread(i, 7_919, 3) + "},"
+                + "{\"name\":\"propagate\",\"outcome\":\"" + (i % 13 == 0 ? "timed_out" : "completed") + "\","
+                + "\"durationSeconds\":" + spread(i, 104_729, 12) + "},{\"name\":\"hooks\",\"outcome\":\"completed\",\"durationSeconds\":0.1}],\"hooks\":[],"
                 + "\"traffic\":{\"ports\":[8080],\"withdrawnSeconds\":0.8,\"lastRequestSeconds\":1.9,\"requiredQuietSeconds\":1.0,"
                 + "\"stopped\":true,\"arrivalsAfterWithdrawal\":" + (i % 5) + "}}";
         return event(i, at, DrainReportEvent.REPORT_KIND, DrainReportEvent.REPORT, report);

@@ -1167,18 +1167,18 @@ class HelmChartTest {
         Result zero = install("--set", "collector.enabled=true", "--set", "collector.maxWorkloads=0");
         assertThat(zero.exit()).isNotZero();
         assertThat(zero.output()).contains("/collector/maxWorkloads");
-        for (String bad : List.of("collector.maxWorkloads=100001", "collector.recent=0", "collector.recent=1001",
+        for (String bad : List.of("collector.maxWorkloads=2001", "collector.recent=0", "collector.recent=1001",
                 "collector.logFormat=xml", "collector.port=0", "collector.readinessProbe.httpGet.port=9")) {
             Result result = install("--set", "collector.enabled=true", "--set", bad);
             assertThat(result.exit()).as("%s", bad).isNotZero();
             assertThat(result.output()).as("%s", bad).contains("/" + bad.substring(0, bad.indexOf('=')).replace('.', '/').replaceAll("/httpGet.*", ""));
         }
-        for (String good : List.of("collector.maxWorkloads=1", "collector.maxWorkloads=100000", "collector.recent=1", "collector.recent=1000")) {
+        for (String good : List.of("collector.maxWorkloads=1", "collector.maxWorkloads=2000", "collector.recent=1", "collector.recent=1000")) {
             assertThat(install("--set", "collector.enabled=true", "--set", good).exit()).as("%s", good).isZero();
         }
-        JsonNode args = container(deploymentNamed(render("--set", "collector.enabled=true", "--set", "collector.maxWorkloads=100000", "--set", "collector.recent=1",
+        JsonNode args = container(deploymentNamed(render("--set", "collector.enabled=true", "--set", "collector.maxWorkloads=2000", "--set", "collector.recent=1",
                 "--set", "collector.port=9000", "--set", "collector.logFormat=text"), "-collector").at("/spec/template/spec/containers"), "collector").get("args");
-        assertThat(strings(args)).contains("--max-workloads=100000", "--recent=1", "--port=9000", "--log-format=text");
+        assertThat(strings(args)).contains("--max-workloads=2000", "--recent=1", "--port=9000", "--log-format=text");
     }
 
     @Test
