@@ -30,6 +30,10 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -252,7 +256,7 @@ class InjectionOnNodeTest {
      * its UID; the pods injected earlier run on, unrestarted; and the next pod injected in the older namespace gives that
      * RoleBinding its owner (docs/install.md, "Upgrade and uninstall").
      */
-    private static ExistingInjection upgradeWithAnotherSafetyMargin(NodeCluster node) {
+    private static ExistingInjection upgradeWithAnotherSafetyMargin(NodeCluster node) throws InterruptedException {
         RoleBinding binding = agentBinding(node, APP);
         ClusterRole agentRole = node.admin().rbac().clusterRoles().withName(binding.getRoleRef().getName()).get();
         String owner = "ClusterRole/" + agentRole.getMetadata().getName() + "/" + agentRole.getMetadata().getUid();
@@ -268,13 +272,39 @@ class InjectionOnNodeTest {
                 .endSubject().build()).create();
 
         long started = System.nanoTime();
-        node.helm(Duration.ofMinutes(4), "upgrade", "lameduck", "helm/lameduck", "--namespace", SYSTEM, "--reuse-values",
-                "--set", "config.drain.safetyMargin=" + UPGRADED_SAFETY_MARGIN.toSeconds() + "s", "--wait", "--timeout", "3m").ok();
-        // Until the previous injector pod is gone, a pod may still reach it and get the previous setting.
-        Awaitility.await("only the upgraded injector left, injecting the upgraded setting").atMost(Duration.ofMinutes(1))
-                .pollInterval(Duration.ofMillis(500)).until(() -> injectorPods(node).size() == 1
-                        && dryRunSafetyMargin(node).filter(UPGRADED_SAFETY_MARGIN::equals).isPresent());
-        NodeCluster.log("upgraded; the upgraded injector alone injects after " + Duration.ofNanos(System.nanoTime() - started).toSeconds() + " s");
+        Instant upgradeStarted = Instant.now();
+        // Pods created while the injector rolls (failurePolicy Ignore: one the API server cannot get answered comes up
+        // uninjected): counted with a dry run every 200 ms, and logged, from the upgrade until the previous injector is gone.
+        AtomicInteger created = new AtomicInteger();
+        AtomicInteger uninjected = new AtomicInteger();
+        ScheduledExecutorService creating = Executors.newSingleThreadScheduledExecutor();
+        creating.scheduleWithFixedDelay(() -> {
+            created.incrementAndGet();
+            try {
+                if (!injectsADryRunPod(node)) {
+                    uninjected.incrementAndGet();
+                }
+            } catch (RuntimeException e) {
+                NodeCluster.log("a dry run during the upgrade failed: " + e);
+            }
+        }, 0, 200, TimeUnit.MILLISECONDS);
+        try {
+            node.helm(Duration.ofMinutes(4), "upgrade", "lameduck", "helm/lameduck", "--namespace", SYSTEM, "--reuse-values",
+                    "--set", "config.drain.safetyMargin=" + UPGRADED_SAFETY_MARGIN.toSeconds() + "s", "--wait", "--timeout", "3m").ok();
+            // Until the previous injector pod is gone, a pod may still reach it and get the previous setting.
+            Awaitility.await("only the upgraded injector left, injecting the upgraded setting").atMost(Duration.ofMinutes(1))
+                    .pollInterval(Duration.ofMillis(500)).until(() -> injectorPods(node).size() == 1
+                            && dryRunSafetyMargin(node).filter(UPGRADED_SAFETY_MARGIN::equals).isPresent());
+        } finally {
+            creating.shutdownNow();
+        }
+        assertThat(creating.awaitTermination(30, TimeUnit.SECONDS)).as("the dry runs during the upgrade stopped").isTrue();
+        NodeCluster.log("upgraded; the upgraded injector alone injects after " + Duration.ofNanos(System.nanoTime() - started).toSeconds()
+                + " s; pods dry-run created meanwhile: " + created + ", admitted uninjected: " + uninjected);
+        if (uninjected.get() > 0) {
+            NodeCluster.log("why, as the API server says:\n  " + String.join("\n  ", node.componentLog("kube-apiserver", upgradeStarted,
+                    Instant.now()).stream().filter(l -> l.contains("inject.lameduck.io")).toList()));
+        }
         assertThat(injectorPods(node)).extracting(p -> p.getMetadata().getName()).as("the injector rolled by its template's checksum")
                 .doesNotContain(previousInjector);
 
