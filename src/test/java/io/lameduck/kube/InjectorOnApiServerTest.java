@@ -53,6 +53,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import io.lameduck.testsupport.Command;
+import io.lameduck.testsupport.TestCertificates;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -82,7 +83,7 @@ class InjectorOnApiServerTest {
     @BeforeAll
     static void startInjectorAndRegisterTheChartsWebhook() throws Exception {
         admin = cluster.admin();
-        caPem = testCertificates();
+        caPem = TestCertificates.issue(dir, "lameduck-test-ca", "IP:127.0.0.1").caPem();
         Files.writeString(dir.resolve("template.yaml"), renderChart("templates/injector/configmap.yaml").get(0).at("/data/template.yaml").asText());
         InjectionTemplate template = InjectionTemplate.load(dir.resolve("template.yaml"));
         // The agent ClusterRole the chart installs: the injector's RoleBindings are owned by it.
@@ -422,19 +423,6 @@ class InjectorOnApiServerTest {
             throw new IllegalStateException(command + " failed (exit " + result.exit() + "):\n" + result.output());
         }
         return result.stdout();
-    }
-
-    /** A test CA and a serving certificate for 127.0.0.1 signed by it (openssl); returns the CA PEM. */
-    private static String testCertificates() throws IOException {
-        Files.writeString(dir.resolve("san.ext"), "subjectAltName=IP:127.0.0.1\n");
-        run(List.of("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=lameduck-test-ca",
-                "-keyout", dir.resolve("ca.key").toString(), "-out", dir.resolve("ca.crt").toString()));
-        run(List.of("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-                "-keyout", dir.resolve("tls.key").toString(), "-out", dir.resolve("tls.csr").toString()));
-        run(List.of("openssl", "x509", "-req", "-days", "1", "-in", dir.resolve("tls.csr").toString(),
-                "-CA", dir.resolve("ca.crt").toString(), "-CAkey", dir.resolve("ca.key").toString(), "-CAcreateserial",
-                "-extfile", dir.resolve("san.ext").toString(), "-out", dir.resolve("tls.crt").toString()));
-        return Files.readString(dir.resolve("ca.crt"));
     }
 
     private static SSLContext trusting(String caPem) throws Exception {
