@@ -13,15 +13,17 @@ import io.lameduck.inject.InjectorServer;
 import io.lameduck.inject.KubeAgentRoleBinder;
 import io.lameduck.inject.PodInjector;
 import io.lameduck.logging.LogSetup;
+import io.lameduck.time.TimeSource;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** Runs the injection webhook until SIGTERM (the JVM's shutdown hook stops it gracefully). */
+/** Runs the injection webhook until SIGTERM (the JVM's shutdown hook keeps it answering for the shutdown delay, then stops it). */
 @Command(name = "injector", mixinStandardHelpOptions = true,
         description = "Run the mutating admission webhook that adds the agent to pods (deployed by the Helm chart with injector.enabled).")
 final class InjectorCommand implements Callable<Integer> {
@@ -52,6 +54,23 @@ final class InjectorCommand implements Callable<Integer> {
     @Option(names = "--log-format", paramLabel = "json|text", defaultValue = "json", description = "Log format (default ${DEFAULT-VALUE}).")
     LogFormat logFormat;
 
+    /** The most {@code --shutdown-delay-seconds} allows: the pod's grace period must cover it and the stop after it. */
+    static final int MAX_SHUTDOWN_DELAY_SECONDS = 60;
+
+    @Option(names = "--shutdown-delay-seconds", defaultValue = "5", paramLabel = "N",
+            description = "After SIGTERM, keep answering admissions this long (each closing its connection) before stopping, so pods "
+                    + "created meanwhile are injected (default ${DEFAULT-VALUE}, 0-" + MAX_SHUTDOWN_DELAY_SECONDS + ").")
+    int shutdownDelaySeconds;
+
+    /** {@code --shutdown-delay-seconds}, checked. */
+    static Duration shutdownDelay(int seconds) throws ConfigException {
+        if (seconds < 0 || seconds > MAX_SHUTDOWN_DELAY_SECONDS) {
+            throw new ConfigException("--shutdown-delay-seconds " + seconds + " is out of range; expected 0-" + MAX_SHUTDOWN_DELAY_SECONDS
+                    + " (the pod's terminationGracePeriodSeconds must cover it and the 5 s stop after it)");
+        }
+        return Duration.ofSeconds(seconds);
+    }
+
     @Override
     public Integer call() throws Exception {
         LogSetup.configure(logFormat == LogFormat.JSON, "info", false);
@@ -60,6 +79,7 @@ final class InjectorCommand implements Callable<Integer> {
                 throw new ConfigException("port " + p + " is out of range; expected 0-65535");
             }
         }
+        Duration shutdownDelay = shutdownDelay(shutdownDelaySeconds);
         InjectionTemplate loaded = InjectionTemplate.load(template);
         PrometheusRegistry registry = new PrometheusRegistry();
         KubernetesClient client = noRbac ? null : new KubernetesClientBuilder().build();
@@ -69,7 +89,7 @@ final class InjectorCommand implements Callable<Integer> {
         server.start();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
-                server.stop();
+                server.stopAfter(shutdownDelay, TimeSource.SYSTEM);
             } catch (Exception e) {
                 LOG.warn("stopping the injector: {}", e.toString());
             } finally {

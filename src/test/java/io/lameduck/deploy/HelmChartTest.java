@@ -431,7 +431,14 @@ class HelmChartTest {
         assertThat(deployment.at("/spec/replicas").asInt()).isEqualTo(2);
         JsonNode injector = container(deployment.at("/spec/template/spec/containers"), "injector");
         assertThat(strings(injector.get("args"))).startsWith("injector").contains("--tls-cert-file=/etc/lameduck-injector/tls/tls.crt",
-                "--template=/etc/lameduck-injector/template/template.yaml");
+                "--template=/etc/lameduck-injector/template/template.yaml", "--shutdown-delay-seconds=5");
+        // The pod's grace covers the delay and the stop after it, also for the largest delay the schema allows.
+        assertThat(deployment.at("/spec/template/spec/terminationGracePeriodSeconds").asInt()).isEqualTo(20);
+        JsonNode longest = only(render("--set", "injector.enabled=true", "--set", "injector.shutdownDelaySeconds=60"), "Deployment");
+        assertThat(strings(container(longest.at("/spec/template/spec/containers"), "injector").get("args"))).contains("--shutdown-delay-seconds=60");
+        assertThat(longest.at("/spec/template/spec/terminationGracePeriodSeconds").asInt()).isEqualTo(75);
+        assertThat(install("--set", "injector.enabled=true", "--set", "injector.shutdownDelaySeconds=61").output())
+                .contains("/injector/shutdownDelaySeconds");
         assertThat(injector.at("/image").asText()).isEqualTo("ghcr.io/lameduck/lameduck:" + chartAppVersion());
         assertThat(deployment.at("/spec/template/metadata/labels/lameduck.io~1inject").asText()).isEqualTo("disabled");
         assertThat(only(docs, "PodDisruptionBudget").at("/spec/minAvailable").asInt()).isEqualTo(1);
@@ -1357,7 +1364,7 @@ class HelmChartTest {
             collector:
               enabled: true
               image: {repository: registry.example/lameduck, tag: "1.2.3", pullPolicy: Always}
-              maxWorkloads: 5000
+              maxWorkloads: 2000
               recent: 50
               logFormat: text
               resources: {requests: {cpu: 50m, memory: 128Mi}, limits: {memory: 192Mi}}
