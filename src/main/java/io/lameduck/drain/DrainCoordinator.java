@@ -144,7 +144,7 @@ public final class DrainCoordinator {
         String id = idPrefix + UUID.randomUUID().toString().substring(0, 8);
         String source = budget.source() + " " + Durations.seconds(budget.total()) + " minus "
                 + (budget.margin().isPresent() ? "margin " : "safety margin ") + Durations.seconds(margin);
-        return new Running(new DrainRecorder(id, trigger, deadline, source, time, clock), deadline, result);
+        return new Running(new DrainRecorder(id, trigger, budget.cause().orElse(null), deadline, source, time, clock), deadline, result);
     }
 
     private DrainReport run(Trigger trigger, long triggeredAt, CompletableFuture<DrainReport> result) {
@@ -165,8 +165,9 @@ public final class DrainCoordinator {
     /** Announces the drain to the listeners, runs {@code body}, announces its report; never throws. */
     private DrainReport announced(Running drain, Trigger trigger, Body body) {
         DrainReport initial = drain.recorder.snapshot(DrainOutcome.RUNNING);
-        LOG.info("drain {} started by {}; deadline {} ({} from now)", initial.id(), trigger.label(),
-                drain.deadline.instant(), Durations.seconds(drain.deadline.remaining()));
+        LOG.info("drain {} started by {}{}; deadline {} ({} from now)", initial.id(), trigger.label(),
+                initial.cause() == null ? "" : " (cause " + initial.cause() + ")", drain.deadline.instant(),
+                Durations.seconds(drain.deadline.remaining()));
         announcer.drainStarted(initial.id(), trigger, drain.deadline.instant());
         DrainReport report;
         try {

@@ -13,6 +13,7 @@ import io.lameduck.collect.TerminationParser;
 import io.lameduck.collect.WorkloadKey;
 import io.lameduck.config.AgentConfig;
 import io.lameduck.drain.BudgetSource;
+import io.lameduck.drain.Cause;
 import io.lameduck.drain.DrainCoordinator;
 import io.lameduck.drain.DrainOutcome;
 import io.lameduck.drain.DrainReport;
@@ -96,10 +97,14 @@ class KubeIntegrationTest {
             Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> cluster.pod("evicted")
                     .getStatus().getConditions().stream().anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True")));
             evicted(pod);
-            assertThat(kube.kubeletEviction()).hasValueSatisfying(e -> assertThat(e).startsWith("Evicted: Usage of EmptyDir volume"));
+            assertThat(kube.kubeletEviction()).hasValueSatisfying(e -> assertThat(e.detail()).startsWith("Evicted: Usage of EmptyDir volume"));
             BudgetSource.Budget budget = kube.budgetSource().budget();
             assertThat(budget.total()).isEqualTo(Duration.ofSeconds(2));
             assertThat(budget.source()).startsWith("kubelet eviction (Event Evicted: Usage of EmptyDir volume \"tmp\"");
+            assertThat(budget.cause()).as("the drain's report names the eviction").hasValueSatisfying(cause -> {
+                assertThat(cause.kind()).isEqualTo(Cause.Kind.KUBELET_EVICTION);
+                assertThat(cause.detail()).isEqualTo("Evicted: Usage of EmptyDir volume \"tmp\" exceeds the limit \"64Mi\".");
+            });
 
             // The stand-in kubelet of these tests puts Ready back as it computes it; the watch sees every version in between.
             List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -158,7 +163,7 @@ class KubeIntegrationTest {
     void drainAndMaintenanceEventsAreWrittenOnThePod() throws Exception {
         cluster.runPod("events", Map.of("app", "events"), List.of(), 30);
         Instant now = Instant.now();
-        DrainReport report = new DrainReport("drain-1", Trigger.PRESTOP, DrainOutcome.DEADLINE_EXCEEDED, now, now.plusSeconds(9),
+        DrainReport report = new DrainReport("drain-1", Trigger.PRESTOP, null, DrainOutcome.DEADLINE_EXCEEDED, now, now.plusSeconds(9),
                 now.plusSeconds(8), "pod deletionTimestamp", 9.0,
                 List.of(new StepReport(StepName.WITHDRAW, Outcome.COMPLETED, 0.12, "label: confirmed after 0.120s", null)), null,
                 List.of(new HookReport("app-drain", "http", 0, "quiet", Outcome.TIMED_OUT, 5.0, "no answer in 5s"),
