@@ -79,6 +79,28 @@ class KubeIntegrationTest {
     }
 
     /**
+     * The Eviction API (what {@code kubectl drain} calls) sets the pod's DisruptionTarget condition, reason
+     * EvictionByEvictionAPI, before it deletes the pod: the budget read that finds the deletion names that as the drain's
+     * cause, read through the agent's own Role.
+     */
+    @Test
+    void anEvictionThroughTheApiIsTheDrainsCause() throws Exception {
+        cluster.servingPod("drained", Map.of("app", "drained"), 45);
+        try (KubeIntegration kube = KubeIntegration.using(config("label", "1s"), cluster.agentClient(), cluster.identity("drained"),
+                new PrometheusRegistry())) {
+            assertThat(kube.budgetSource().budget().cause()).as("a pod nobody is taking away").isEmpty();
+
+            assertThat(cluster.admin().pods().inNamespace(cluster.namespace()).withName("drained").evict()).as("evicted").isTrue();
+            BudgetSource.Budget budget = Awaitility.await().atMost(Duration.ofSeconds(5))
+                    .until(() -> kube.budgetSource().budget(), b -> b.source().startsWith("pod deletionTimestamp "));
+            assertThat(budget.cause()).as(budget.toString()).hasValueSatisfying(cause -> {
+                assertThat(cause.kind()).isEqualTo(Cause.Kind.EVICTION_BY_EVICTION_API);
+                assertThat(cause.detail()).startsWith("EvictionByEvictionAPI: ");
+            });
+        }
+    }
+
+    /**
      * The kubelet's Evicted Event (written here by the admin client the way the kubelet's recorder writes it: on the pod, by
      * name and uid) is read through the agent's Role: the budget becomes the kubelet's 2 s and the readiness-gate
      * withdrawal also sets Ready False. Another pod's Evicted Event does not count.
