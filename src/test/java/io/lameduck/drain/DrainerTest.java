@@ -25,6 +25,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -202,6 +203,33 @@ class DrainerTest {
                 report.deadline(), "pod deletionTimestamp", 0, List.of(), List.of());
         assertThat(Json.MAPPER.readTree(Json.write(rollout)).has("cause")).isFalse();
         assertThat(rollout.summary()).startsWith("drain drain-2 (prestop) completed");
+    }
+
+    /**
+     * A container that already exited (trigger container-exit) is withdrawn without asking the budget source: no kubelet
+     * waits on it, and the source's API reads only delayed the withdrawal. A container the kubelet is about to restart
+     * (container-restart, a preStop waiting) still gets the pod's deadline.
+     */
+    @Test
+    void anExitedContainersWithdrawalDoesNotWaitForTheBudgetReadButARestartsDoes() {
+        lifecycle.moveTo(State.READY, "test");
+        Drainer drainer = new Drainer(lifecycle, new ProbeWithdrawal(), List.of(), Duration.ofSeconds(1), Propagation.fixed(Duration.ZERO, time),
+                executor, time);
+        AtomicInteger reads = new AtomicInteger();
+        DrainCoordinator drains = new DrainCoordinator(drainer, () -> {
+            reads.incrementAndGet();
+            return new BudgetSource.Budget(Duration.ofSeconds(45), "pod terminationGracePeriodSeconds");
+        }, Duration.ofSeconds(30), Duration.ofSeconds(5), time);
+
+        DrainReport exited = endsAt(drains.withdrawForRestart(Trigger.CONTAINER_EXIT, false), Duration.ZERO);
+        assertThat(reads).as("no budget read for an exited container").hasValue(0);
+        assertThat(exited.deadlineSource()).isEqualTo("drain.budget (a container exited: no kubelet deadline to read) 30.000s minus safety margin 5.000s");
+        assertThat(exited.steps()).extracting(StepReport::name, StepReport::outcome).containsExactly(tuple(StepName.WITHDRAW, Outcome.COMPLETED));
+
+        DrainReport restarting = endsAt(drains.withdrawForRestart(Trigger.CONTAINER_RESTART, true), Duration.ZERO);
+        assertThat(reads).hasValue(1);
+        assertThat(restarting.deadlineSource()).startsWith("pod terminationGracePeriodSeconds 45.000s");
+        assertThat(lifecycle.state()).as("a restart cycle never drains the process").isEqualTo(State.READY);
     }
 
     @Test
