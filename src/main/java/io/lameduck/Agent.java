@@ -2,6 +2,7 @@ package io.lameduck;
 
 import io.lameduck.config.AgentConfig;
 import io.lameduck.drain.BudgetSource;
+import io.lameduck.drain.Cause;
 import io.lameduck.drain.DrainCoordinator;
 import io.lameduck.drain.DrainListener;
 import io.lameduck.drain.DrainReport;
@@ -200,7 +201,7 @@ public final class Agent {
             facts.flatMap(PodFacts::disruption).ifPresent(why -> LOG.info("/prestop on a pod the kubelet is terminating ({}): draining for good", why));
             return drains.trigger(trigger);
         }
-        Optional<String> evicted = kube.get().kubeletEviction();
+        Optional<Cause> evicted = kube.get().kubeletEviction();
         if (evicted.isPresent()) {
             LOG.info("/prestop on a pod the kubelet is evicting ({}): draining for good", evicted.get());
             return drains.trigger(trigger);

@@ -94,8 +94,20 @@ public final class DrainCoordinator {
     }
 
     private DrainReport runRestart(Trigger trigger, boolean propagate, long triggeredAt, CompletableFuture<DrainReport> result) {
-        Running drain = begin("restart-", trigger, triggeredAt, result);
+        Running drain = begin("restart-", trigger, trigger == Trigger.CONTAINER_EXIT ? this::exitedContainerBudget : budgetSource,
+                triggeredAt, result);
         return announced(drain, trigger, initial -> drainer.withdrawForRestart(drain.recorder, drain.deadline, initial.listener(), initial.id(), propagate));
+    }
+
+    /**
+     * The budget of a withdrawal for a container that already exited (a crash, an OOM kill): {@code drain.budget}, not
+     * read from the pod. No kubelet waits on this withdrawal, so there is no pod deadline to keep, and its one step is
+     * bounded by {@code drain.withdraw.timeout} anyway; the budget source's reads of the pod and its Events only delayed
+     * it (ContainerRestartOnNodeTest: a crash's withdrawal began 1.0 s after the API showed the exit, 0.8 s of it that read,
+     * under a busy API server).
+     */
+    private BudgetSource.Budget exitedContainerBudget() {
+        return new BudgetSource.Budget(fallbackBudget, "drain.budget (a container exited: no kubelet deadline to read)");
     }
 
     /** True once any trigger has claimed the drain (even while its budget is still being read). */
@@ -126,10 +138,10 @@ public final class DrainCoordinator {
      * {@code drain.budget}: {@code /prestop} callers wait for {@link #deadlineFixed()}, and a drain without one would
      * hold them (and the app's SIGTERM) until the kubelet gives up.
      */
-    private Running begin(String idPrefix, Trigger trigger, long triggeredAt, CompletableFuture<DrainReport> result) {
+    private Running begin(String idPrefix, Trigger trigger, BudgetSource from, long triggeredAt, CompletableFuture<DrainReport> result) {
         BudgetSource.Budget budget;
         try {
-            budget = Objects.requireNonNull(budgetSource.budget(), "the budget source returned no budget");
+            budget = Objects.requireNonNull(from.budget(), "the budget source returned no budget");
             Objects.requireNonNull(budget.total(), "the budget source returned a budget without a duration");
         } catch (RuntimeException | Error e) {
             // Errors too (a class that failed to load, a stack overflow): nothing may stop the drain from starting.
@@ -144,11 +156,11 @@ public final class DrainCoordinator {
         String id = idPrefix + UUID.randomUUID().toString().substring(0, 8);
         String source = budget.source() + " " + Durations.seconds(budget.total()) + " minus "
                 + (budget.margin().isPresent() ? "margin " : "safety margin ") + Durations.seconds(margin);
-        return new Running(new DrainRecorder(id, trigger, deadline, source, time, clock), deadline, result);
+        return new Running(new DrainRecorder(id, trigger, budget.cause().orElse(null), deadline, source, time, clock), deadline, result);
     }
 
     private DrainReport run(Trigger trigger, long triggeredAt, CompletableFuture<DrainReport> result) {
-        Running drain = begin("drain-", trigger, triggeredAt, result);
+        Running drain = begin("drain-", trigger, budgetSource, triggeredAt, result);
         running = drain;
         deadlineFixed.complete(drain.deadline);
         return announced(drain, trigger, initial -> drainer.drain(drain.recorder, drain.deadline, initial.listener(), initial.id()));
@@ -165,8 +177,9 @@ public final class DrainCoordinator {
     /** Announces the drain to the listeners, runs {@code body}, announces its report; never throws. */
     private DrainReport announced(Running drain, Trigger trigger, Body body) {
         DrainReport initial = drain.recorder.snapshot(DrainOutcome.RUNNING);
-        LOG.info("drain {} started by {}; deadline {} ({} from now)", initial.id(), trigger.label(),
-                drain.deadline.instant(), Durations.seconds(drain.deadline.remaining()));
+        LOG.info("drain {} started by {}{}; deadline {} ({} from now)", initial.id(), trigger.label(),
+                initial.cause() == null ? "" : " (cause " + initial.cause() + ")", drain.deadline.instant(),
+                Durations.seconds(drain.deadline.remaining()));
         announcer.drainStarted(initial.id(), trigger, drain.deadline.instant());
         DrainReport report;
         try {

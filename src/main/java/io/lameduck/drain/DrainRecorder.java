@@ -11,6 +11,7 @@ import java.util.List;
 final class DrainRecorder {
     private final String id;
     private final Trigger trigger;
+    private final Cause cause;
     private final Instant startedAt;
     private final long startNanos;
     private final Deadline deadline;
@@ -21,9 +22,11 @@ final class DrainRecorder {
     private TrafficReport traffic;
     private WithdrawalReport withdrawal;
 
-    DrainRecorder(String id, Trigger trigger, Deadline deadline, String deadlineSource, Ticker ticker, Clock clock) {
+    /** @param cause null when the pod did not say who is taking it away */
+    DrainRecorder(String id, Trigger trigger, Cause cause, Deadline deadline, String deadlineSource, Ticker ticker, Clock clock) {
         this.id = id;
         this.trigger = trigger;
+        this.cause = cause;
         this.deadline = deadline;
         this.deadlineSource = deadlineSource;
         this.ticker = ticker;
@@ -52,7 +55,7 @@ final class DrainRecorder {
     synchronized DrainReport snapshot(DrainOutcome outcome) {
         double elapsed = (ticker.nanoTime() - startNanos) / 1e9;
         Instant finishedAt = outcome == DrainOutcome.RUNNING ? null : startedAt.plusNanos((long) (elapsed * 1e9));
-        return new DrainReport(id, trigger, outcome, startedAt, finishedAt, deadline.instant(), deadlineSource,
+        return new DrainReport(id, trigger, cause, outcome, startedAt, finishedAt, deadline.instant(), deadlineSource,
                 elapsed, steps, withdrawal, hooks, traffic);
     }
 }

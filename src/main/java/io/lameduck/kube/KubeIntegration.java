@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.lameduck.config.AgentConfig;
 import io.lameduck.config.AgentConfig.KubeMode;
 import io.lameduck.drain.BudgetSource;
+import io.lameduck.drain.Cause;
 import io.lameduck.drain.DrainListener;
 import io.lameduck.maintenance.MaintenanceListener;
 import io.lameduck.maintenance.MaintenanceStatus;
@@ -343,11 +344,11 @@ public final class KubeIntegration implements AutoCloseable {
     }
 
     /**
-     * The kubelet's eviction Event on the pod ({@code Evicted: ...}), from one bounded read of
+     * The kubelet's eviction Event on the pod (cause {@code kubelet-eviction: Evicted: ...}), from one bounded read of
      * its Events; empty when there is none or they cannot be read in time. A kubelet eviction deletes nothing, and the
      * pod's status shows it only once its containers have stopped: this Event is the early fact.
      */
-    public Optional<String> kubeletEviction() {
+    public Optional<Cause> kubeletEviction() {
         return eviction.read();
     }
 

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.EventList;
 import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.lameduck.drain.Cause;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.Optional;
@@ -42,8 +43,6 @@ final class KubeletEviction {
     static final Duration READ_LIMIT = Duration.ofSeconds(1);
     /** The Events of one pod are few; more than this are not read. */
     private static final long MAX_EVENTS = 100;
-    /** Bounds what an Event's message adds to reports and logs. */
-    private static final int MAX_TEXT = 200;
 
     private final KubernetesClient client;
     private final OwnPod pod;
@@ -57,10 +56,11 @@ final class KubeletEviction {
     }
 
     /**
-     * The kubelet's eviction Event on this pod, as {@code Evicted: <message>}; empty when there is none, or the Events
-     * cannot be read in time (e.g. the Role lacks {@code list events}: logged at debug, the RBAC check at start-up says it).
+     * The kubelet's eviction Event on this pod, as the cause {@code kubelet-eviction} with detail
+     * {@code Evicted: <message>}; empty when there is none, or the Events cannot be read in time (e.g. the Role lacks
+     * {@code list events}: logged at debug, the RBAC check at start-up says it).
      */
-    Optional<String> read() {
+    Optional<Cause> read() {
         String uid = pod.lastUid();
         try {
             EventList events = api.call("list", "events", READ_LIMIT, () -> client.v1().events().inNamespace(pod.identity().namespace())
@@ -93,8 +93,8 @@ final class KubeletEviction {
         return at == null ? "" : at;
     }
 
-    private static String describe(Event event) {
-        String text = event.getReason() + (event.getMessage() == null ? "" : ": " + event.getMessage().strip());
-        return text.length() <= MAX_TEXT ? text : text.substring(0, MAX_TEXT) + "...";
+    /** Unbounded here: {@link Cause} bounds it. */
+    private static Cause describe(Event event) {
+        return new Cause(Cause.Kind.KUBELET_EVICTION, event.getReason() + (event.getMessage() == null ? "" : ": " + event.getMessage().strip()));
     }
 }

@@ -2,6 +2,7 @@ package io.lameduck.kube;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.lameduck.drain.BudgetSource;
+import io.lameduck.drain.Cause;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -25,10 +26,10 @@ final class PodBudgetSource implements BudgetSource {
     private final OwnPod pod;
     private final Duration configured;
     private final Clock clock;
-    private final Supplier<Optional<String>> eviction;
+    private final Supplier<Optional<Cause>> eviction;
 
     /** @param eviction the kubelet's eviction Event on the pod, if any (asked only when the pod is not being deleted) */
-    PodBudgetSource(OwnPod pod, Duration configured, Clock clock, Supplier<Optional<String>> eviction) {
+    PodBudgetSource(OwnPod pod, Duration configured, Clock clock, Supplier<Optional<Cause>> eviction) {
         this.pod = pod;
         this.configured = configured;
         this.clock = clock;
@@ -48,7 +49,7 @@ final class PodBudgetSource implements BudgetSource {
             return new Budget(configured, "drain.budget (interrupted while reading the pod)");
         }
         if (current.getMetadata().getDeletionTimestamp() == null) {
-            Optional<String> evicted = eviction.get();
+            Optional<Cause> evicted = eviction.get();
             if (evicted.isPresent()) {
                 return evicted(current, evicted.get());
             }
@@ -64,25 +65,30 @@ final class PodBudgetSource implements BudgetSource {
      * then gives the app 2 s of its own), and a drain that ended at once let the app be SIGTERMed while kube-proxy still
      * routed to it (EvictionOnNodeTest: 10 refused connections in a CI run).
      */
-    static Budget evicted(Pod pod, String event) {
+    static Budget evicted(Pod pod, Cause eviction) {
         Long grace = pod.getSpec() == null ? null : pod.getSpec().getTerminationGracePeriodSeconds();
         Duration total = grace != null && Duration.ofSeconds(grace).compareTo(KubeletEviction.GRACE) < 0
                 ? Duration.ofSeconds(grace) : KubeletEviction.GRACE;
-        return new Budget(total, "kubelet eviction (Event " + event + "): the kubelet SIGTERMs the agent at once and kills it 2 s"
-                + " later; budget", Optional.of(KubeletEviction.AGENT_STOP));
+        return new Budget(total, "kubelet eviction (Event " + eviction.detail() + "): the kubelet SIGTERMs the agent at once and"
+                + " kills it 2 s later; budget", Optional.of(KubeletEviction.AGENT_STOP), Optional.of(eviction));
     }
 
+    /**
+     * The deletion's deadline or the pod's grace period, with the pod's {@code DisruptionTarget} as the cause when it has
+     * one (set before the deletion by the Eviction API, the scheduler's preemption, the taint manager, pod GC).
+     */
     static Budget of(Pod pod, Duration configured, Instant now) {
+        Optional<Cause> cause = PodFactsOf.disruption(pod);
         String deletion = pod.getMetadata().getDeletionTimestamp();
         if (deletion != null) {
             Instant deadline = Instant.parse(deletion);
             Duration left = Duration.between(now, deadline);
-            return new Budget(left.isNegative() ? Duration.ZERO : left, "pod deletionTimestamp " + deletion);
+            return new Budget(left.isNegative() ? Duration.ZERO : left, "pod deletionTimestamp " + deletion, Optional.empty(), cause);
         }
         Long grace = pod.getSpec() == null ? null : pod.getSpec().getTerminationGracePeriodSeconds();
         if (grace != null) {
-            return new Budget(Duration.ofSeconds(grace), "pod terminationGracePeriodSeconds");
+            return new Budget(Duration.ofSeconds(grace), "pod terminationGracePeriodSeconds", Optional.empty(), cause);
         }
-        return new Budget(configured, "drain.budget");
+        return new Budget(configured, "drain.budget", Optional.empty(), cause);
     }
 }

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
+import io.lameduck.drain.Cause;
 import io.lameduck.restart.ContainerState;
 import io.lameduck.restart.PodFacts;
 import java.util.ArrayList;
@@ -20,8 +21,6 @@ import java.util.stream.Collectors;
  */
 final class PodFactsOf {
     static final String DISRUPTION_TARGET = "DisruptionTarget";
-    /** Bounds what a condition's reason and message may add to logs and reports. */
-    private static final int MAX_TEXT = 200;
 
     private PodFactsOf() {}
 
@@ -30,9 +29,7 @@ final class PodFactsOf {
         if (pod.getStatus() == null) {
             return new PodFacts(deleting, Optional.empty(), List.of());
         }
-        Optional<String> disruption = Optional.ofNullable(pod.getStatus().getConditions()).orElse(List.of()).stream()
-                .filter(c -> DISRUPTION_TARGET.equals(c.getType()) && "True".equals(c.getStatus()))
-                .findFirst().map(PodFactsOf::describe);
+        Optional<String> disruption = disruption(pod).map(Cause::detail);
         List<ContainerState> containers = new ArrayList<>();
         Optional.ofNullable(pod.getStatus().getContainerStatuses()).orElse(List.of()).forEach(s -> containers.add(state(s)));
         // Native sidecars (init containers with restartPolicy Always) run beside the app; the other init containers have finished.
@@ -41,6 +38,17 @@ final class PodFactsOf {
         Optional.ofNullable(pod.getStatus().getInitContainerStatuses()).orElse(List.of()).stream()
                 .filter(s -> sidecars.contains(s.getName())).forEach(s -> containers.add(state(s)));
         return new PodFacts(deleting, disruption, containers);
+    }
+
+    /**
+     * The pod's True {@code DisruptionTarget} condition as a cause, {@code <reason>: <message>}; empty when it has none.
+     * Controllers set it before they delete a pod (Eviction API, scheduler preemption, taint manager, pod GC); the
+     * kubelet's own kills get it only once every container stopped.
+     */
+    static Optional<Cause> disruption(Pod pod) {
+        return pod.getStatus() == null ? Optional.empty() : Optional.ofNullable(pod.getStatus().getConditions()).orElse(List.of()).stream()
+                .filter(c -> DISRUPTION_TARGET.equals(c.getType()) && "True".equals(c.getStatus()))
+                .findFirst().map(c -> new Cause(Cause.Kind.ofDisruptionReason(c.getReason()), describe(c)));
     }
 
     private static ContainerState state(ContainerStatus status) {
@@ -57,9 +65,9 @@ final class PodFactsOf {
                 + (exit.getFinishedAt() == null ? "" : " at " + exit.getFinishedAt());
     }
 
+    /** Unbounded here: {@link Cause} bounds it. */
     private static String describe(PodCondition condition) {
-        String text = (condition.getReason() == null ? "" : condition.getReason())
+        return (condition.getReason() == null ? "" : condition.getReason())
                 + (condition.getMessage() == null || condition.getMessage().isBlank() ? "" : ": " + condition.getMessage());
-        return text.length() <= MAX_TEXT ? text : text.substring(0, MAX_TEXT) + "...";
     }
 }

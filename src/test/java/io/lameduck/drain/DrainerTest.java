@@ -8,7 +8,9 @@ import static io.lameduck.drain.TestHooks.takes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.lameduck.drain.TestHooks.Scripted;
+import io.lameduck.http.Json;
 import io.lameduck.lifecycle.Lifecycle;
 import io.lameduck.lifecycle.State;
 import io.lameduck.sockets.AppConnections;
@@ -17,11 +19,13 @@ import io.lameduck.testsupport.SimulatedTime;
 import io.lameduck.time.TimeSource;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -167,6 +171,65 @@ class DrainerTest {
         assertThat(interrupted.getCount()).isZero();
         assertThat(journal).doesNotContain("start third");
         assertThat(report.steps().get(3).outcome()).isEqualTo(Outcome.TIMED_OUT);
+    }
+
+    /**
+     * A kubelet eviction reaches the agent as a plain SIGTERM or preStop: the cause the budget read found is what the
+     * report, its JSON (the log line's drainReport, the drain Event's annotation) and its summary (the log message, the
+     * drain Event's message) name; the detail is bounded. A drain without a cause has no such field.
+     */
+    @Test
+    void theCauseTheBudgetReadFoundIsNamedByTheReportItsJsonAndItsSummary() throws Exception {
+        lifecycle.moveTo(State.READY, "test");
+        Drainer drainer = new Drainer(lifecycle, new ProbeWithdrawal(), List.of(), Duration.ofSeconds(1), Propagation.fixed(Duration.ZERO, time),
+                executor, time);
+        Cause eviction = new Cause(Cause.Kind.KUBELET_EVICTION, "Evicted: Usage of EmptyDir volume \"tmp\" exceeds the limit \"64Mi\". "
+                + "x".repeat(500));
+        DrainCoordinator evicted = new DrainCoordinator(drainer, () -> new BudgetSource.Budget(Duration.ofSeconds(2), "kubelet eviction",
+                Optional.of(Duration.ofMillis(500)), Optional.of(eviction)), Duration.ofSeconds(30), Duration.ofSeconds(5), time);
+
+        DrainReport report = endsAt(evicted.trigger(Trigger.SIGNAL), Duration.ZERO);
+        assertThat(report.trigger()).as("how the agent heard of it").isEqualTo(Trigger.SIGNAL);
+        assertThat(report.cause()).as("who decided it").isEqualTo(eviction);
+        assertThat(report.cause().detail()).startsWith("Evicted: Usage of EmptyDir volume").hasSize(Cause.MAX_DETAIL + "...".length());
+        assertThat(report.deadline()).isEqualTo(report.startedAt().plusMillis(1500));
+        JsonNode json = Json.MAPPER.readTree(Json.write(report));
+        assertThat(json.path("cause").path("kind").asText()).isEqualTo("kubelet-eviction");
+        assertThat(json.path("cause").path("detail").asText()).isEqualTo(eviction.detail());
+        assertThat(report.summary()).startsWith("drain " + report.id() + " (signal; cause kubelet-eviction: Evicted: Usage of EmptyDir volume")
+                .endsWith("...) completed in 0.00s: 4 steps, 0 hooks (0 not completed)");
+
+        DrainReport rollout = new DrainReport("drain-2", Trigger.PRESTOP, report.outcome(), report.startedAt(), report.finishedAt(),
+                report.deadline(), "pod deletionTimestamp", 0, List.of(), List.of());
+        assertThat(Json.MAPPER.readTree(Json.write(rollout)).has("cause")).isFalse();
+        assertThat(rollout.summary()).startsWith("drain drain-2 (prestop) completed");
+    }
+
+    /**
+     * A container that already exited (trigger container-exit) is withdrawn without asking the budget source: no kubelet
+     * waits on it, and the source's API reads only delayed the withdrawal. A container the kubelet is about to restart
+     * (container-restart, a preStop waiting) still gets the pod's deadline.
+     */
+    @Test
+    void anExitedContainersWithdrawalDoesNotWaitForTheBudgetReadButARestartsDoes() {
+        lifecycle.moveTo(State.READY, "test");
+        Drainer drainer = new Drainer(lifecycle, new ProbeWithdrawal(), List.of(), Duration.ofSeconds(1), Propagation.fixed(Duration.ZERO, time),
+                executor, time);
+        AtomicInteger reads = new AtomicInteger();
+        DrainCoordinator drains = new DrainCoordinator(drainer, () -> {
+            reads.incrementAndGet();
+            return new BudgetSource.Budget(Duration.ofSeconds(45), "pod terminationGracePeriodSeconds");
+        }, Duration.ofSeconds(30), Duration.ofSeconds(5), time);
+
+        DrainReport exited = endsAt(drains.withdrawForRestart(Trigger.CONTAINER_EXIT, false), Duration.ZERO);
+        assertThat(reads).as("no budget read for an exited container").hasValue(0);
+        assertThat(exited.deadlineSource()).isEqualTo("drain.budget (a container exited: no kubelet deadline to read) 30.000s minus safety margin 5.000s");
+        assertThat(exited.steps()).extracting(StepReport::name, StepReport::outcome).containsExactly(tuple(StepName.WITHDRAW, Outcome.COMPLETED));
+
+        DrainReport restarting = endsAt(drains.withdrawForRestart(Trigger.CONTAINER_RESTART, true), Duration.ZERO);
+        assertThat(reads).hasValue(1);
+        assertThat(restarting.deadlineSource()).startsWith("pod terminationGracePeriodSeconds 45.000s");
+        assertThat(lifecycle.state()).as("a restart cycle never drains the process").isEqualTo(State.READY);
     }
 
     @Test

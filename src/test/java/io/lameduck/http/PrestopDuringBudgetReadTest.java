@@ -114,7 +114,7 @@ class PrestopDuringBudgetReadTest {
      */
     @Test
     void aBudgetWithItsOwnMarginFixesTheDeadlineWithThatMarginInsteadOfTheSafetyMargin() throws Exception {
-        serve(() -> new BudgetSource.Budget(Duration.ofMillis(1500), "an eviction", Optional.of(Duration.ofMillis(200))));
+        serve(() -> new BudgetSource.Budget(Duration.ofMillis(1500), "an eviction", Optional.of(Duration.ofMillis(200)), Optional.empty()));
 
         HttpResponse<String> reply = prestop();
 

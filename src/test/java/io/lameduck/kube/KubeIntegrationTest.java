@@ -13,6 +13,7 @@ import io.lameduck.collect.TerminationParser;
 import io.lameduck.collect.WorkloadKey;
 import io.lameduck.config.AgentConfig;
 import io.lameduck.drain.BudgetSource;
+import io.lameduck.drain.Cause;
 import io.lameduck.drain.DrainCoordinator;
 import io.lameduck.drain.DrainOutcome;
 import io.lameduck.drain.DrainReport;
@@ -78,6 +79,28 @@ class KubeIntegrationTest {
     }
 
     /**
+     * The Eviction API (what {@code kubectl drain} calls) sets the pod's DisruptionTarget condition, reason
+     * EvictionByEvictionAPI, before it deletes the pod: the budget read that finds the deletion names that as the drain's
+     * cause, read through the agent's own Role.
+     */
+    @Test
+    void anEvictionThroughTheApiIsTheDrainsCause() throws Exception {
+        cluster.servingPod("drained", Map.of("app", "drained"), 45);
+        try (KubeIntegration kube = KubeIntegration.using(config("label", "1s"), cluster.agentClient(), cluster.identity("drained"),
+                new PrometheusRegistry())) {
+            assertThat(kube.budgetSource().budget().cause()).as("a pod nobody is taking away").isEmpty();
+
+            assertThat(cluster.admin().pods().inNamespace(cluster.namespace()).withName("drained").evict()).as("evicted").isTrue();
+            BudgetSource.Budget budget = Awaitility.await().atMost(Duration.ofSeconds(5))
+                    .until(() -> kube.budgetSource().budget(), b -> b.source().startsWith("pod deletionTimestamp "));
+            assertThat(budget.cause()).as(budget.toString()).hasValueSatisfying(cause -> {
+                assertThat(cause.kind()).isEqualTo(Cause.Kind.EVICTION_BY_EVICTION_API);
+                assertThat(cause.detail()).startsWith("EvictionByEvictionAPI: ");
+            });
+        }
+    }
+
+    /**
      * The kubelet's Evicted Event (written here by the admin client the way the kubelet's recorder writes it: on the pod, by
      * name and uid) is read through the agent's Role: the budget becomes the kubelet's 2 s and the readiness-gate
      * withdrawal also sets Ready False. Another pod's Evicted Event does not count.
@@ -96,10 +119,14 @@ class KubeIntegrationTest {
             Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> cluster.pod("evicted")
                     .getStatus().getConditions().stream().anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True")));
             evicted(pod);
-            assertThat(kube.kubeletEviction()).hasValueSatisfying(e -> assertThat(e).startsWith("Evicted: Usage of EmptyDir volume"));
+            assertThat(kube.kubeletEviction()).hasValueSatisfying(e -> assertThat(e.detail()).startsWith("Evicted: Usage of EmptyDir volume"));
             BudgetSource.Budget budget = kube.budgetSource().budget();
             assertThat(budget.total()).isEqualTo(Duration.ofSeconds(2));
             assertThat(budget.source()).startsWith("kubelet eviction (Event Evicted: Usage of EmptyDir volume \"tmp\"");
+            assertThat(budget.cause()).as("the drain's report names the eviction").hasValueSatisfying(cause -> {
+                assertThat(cause.kind()).isEqualTo(Cause.Kind.KUBELET_EVICTION);
+                assertThat(cause.detail()).isEqualTo("Evicted: Usage of EmptyDir volume \"tmp\" exceeds the limit \"64Mi\".");
+            });
 
             // The stand-in kubelet of these tests puts Ready back as it computes it; the watch sees every version in between.
             List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -158,7 +185,7 @@ class KubeIntegrationTest {
     void drainAndMaintenanceEventsAreWrittenOnThePod() throws Exception {
         cluster.runPod("events", Map.of("app", "events"), List.of(), 30);
         Instant now = Instant.now();
-        DrainReport report = new DrainReport("drain-1", Trigger.PRESTOP, DrainOutcome.DEADLINE_EXCEEDED, now, now.plusSeconds(9),
+        DrainReport report = new DrainReport("drain-1", Trigger.PRESTOP, null, DrainOutcome.DEADLINE_EXCEEDED, now, now.plusSeconds(9),
                 now.plusSeconds(8), "pod deletionTimestamp", 9.0,
                 List.of(new StepReport(StepName.WITHDRAW, Outcome.COMPLETED, 0.12, "label: confirmed after 0.120s", null)), null,
                 List.of(new HookReport("app-drain", "http", 0, "quiet", Outcome.TIMED_OUT, 5.0, "no answer in 5s"),

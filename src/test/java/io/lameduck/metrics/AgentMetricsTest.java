@@ -2,6 +2,7 @@ package io.lameduck.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.lameduck.drain.Cause;
 import io.lameduck.drain.HookReport;
 import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.drain.Outcome;
@@ -48,6 +49,8 @@ class AgentMetricsTest {
                 "lameduck_drains_total{outcome=\"failed\",trigger=\"pod-deletion\"} 0.0");
         assertThat(samples("lameduck_drains_total")).hasSize(6 * 3);
         assertThat(samples("lameduck_restart_cycles_total")).as("2 restart triggers x 3 ends").hasSize(6)
+                .allMatch(line -> line.endsWith(" 0.0"));
+        assertThat(samples("lameduck_drain_causes_total")).as("one series per cause kind").hasSize(Cause.Kind.values().length)
                 .allMatch(line -> line.endsWith(" 0.0"));
         assertThat(metrics.scrapeText())
                 .doesNotContain("running")
@@ -107,6 +110,23 @@ class AgentMetricsTest {
     }
 
     @Test
+    void aKubeletEvictionIsCountedByItsCauseAndADrainWithoutOneIsNot() {
+        DrainReport base = Drains.completed();
+        metrics.drainListener().drainFinished(base);
+        metrics.drainListener().drainFinished(new DrainReport(base.id(), Trigger.SIGNAL,
+                new Cause(Cause.Kind.KUBELET_EVICTION, "Evicted: Usage of EmptyDir volume \"tmp\" exceeds the limit \"64Mi\"."),
+                base.outcome(), base.startedAt(), base.finishedAt(), base.deadline(), base.deadlineSource(), base.durationSeconds(),
+                base.steps(), null, base.hooks(), null));
+
+        assertThat(samples("lameduck_drain_causes_total")).filteredOn(line -> !line.endsWith(" 0.0"))
+                .as("the detail stays in the report: the label is the bounded kind")
+                .containsExactly("lameduck_drain_causes_total{cause=\"kubelet-eviction\"} 1.0");
+        assertThat(samples("lameduck_drains_total")).filteredOn(line -> !line.endsWith(" 0.0")).containsExactlyInAnyOrder(
+                "lameduck_drains_total{outcome=\"completed\",trigger=\"prestop\"} 1.0",
+                "lameduck_drains_total{outcome=\"completed\",trigger=\"signal\"} 1.0");
+    }
+
+    @Test
     void theLastNewConnectionAndRequestAreObservedOncePerDrainFromTheWithdrawalAndZeroWhenNoneArrived() {
         DrainReport base = Drains.completed();
         // withdrawn 1.0 s into the drain; the last new connection 3.7 s, the last request (on a reused connection) 4.5 s in
@@ -119,7 +139,7 @@ class AgentMetricsTest {
         TrafficReport notStopped = new TrafficReport(List.of(8080), null, 16.0, 1.0, 0, null, null, null, 300, 16.0, Instant.EPOCH,
                 "10.244.0.9:51000", "reused", 0.0, 1.0, "the quiet period", false, List.of("10.244.0.9"), List.of(), null);
         for (TrafficReport traffic : List.of(late, none, notStopped)) {
-            metrics.drainListener().drainFinished(new DrainReport(base.id(), base.trigger(), base.outcome(), base.startedAt(),
+            metrics.drainListener().drainFinished(new DrainReport(base.id(), base.trigger(), null, base.outcome(), base.startedAt(),
                     base.finishedAt(), base.deadline(), base.deadlineSource(), base.durationSeconds(), base.steps(), null, base.hooks(), traffic));
         }
         metrics.drainListener().drainFinished(base); // no app ports known: nothing to observe

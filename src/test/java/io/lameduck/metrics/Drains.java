@@ -26,7 +26,7 @@ final class Drains {
             new HookReport("idle", "wait-idle", 20, "quiet", Outcome.COMPLETED, 2.0, null));
 
     static DrainReport completed() {
-        return new DrainReport("drain-1", Trigger.PRESTOP, DrainOutcome.COMPLETED, STARTED,
+        return new DrainReport("drain-1", Trigger.PRESTOP, null, DrainOutcome.COMPLETED, STARTED,
                 STARTED.plusMillis(8_501), STARTED.plusSeconds(25), "configured budget 30s minus safety margin 5s",
                 8.501, STEPS, null, HOOKS, null);
     }

@@ -8,8 +8,11 @@ import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
@@ -18,6 +21,10 @@ import java.util.stream.Collectors;
  */
 final class EndpointTimeline implements AutoCloseable {
     private final List<String> changes = new ArrayList<>();
+    /** Each change as heard: the slice and the pods it then listed as serving. Guarded by {@code changes}. */
+    private final List<Change> heard = new ArrayList<>();
+
+    private record Change(Instant at, String slice, boolean deleted, List<String> servingPods) {}
     private final Watch watch;
 
     private EndpointTimeline(KubernetesClient client, String namespace, String service) {
@@ -27,8 +34,13 @@ final class EndpointTimeline implements AutoCloseable {
                     public void eventReceived(Action action, EndpointSlice slice) {
                         String endpoints = slice.getEndpoints() == null ? "" : slice.getEndpoints().stream()
                                 .map(EndpointTimeline::describe).collect(Collectors.joining(" "));
+                        Instant now = Instant.now();
+                        List<String> serving = slice.getEndpoints() == null ? List.of() : slice.getEndpoints().stream()
+                                .filter(e -> e.getTargetRef() != null && Objects.equals(e.getConditions().getServing(), true))
+                                .map(e -> e.getTargetRef().getName()).toList();
                         synchronized (changes) {
-                            changes.add(Instant.now() + " " + action + " [" + endpoints + "]");
+                            changes.add(now + " " + action + " [" + endpoints + "]");
+                            heard.add(new Change(now, slice.getMetadata().getName(), action == Action.DELETED, serving));
                         }
                     }
 
@@ -52,6 +64,32 @@ final class EndpointTimeline implements AutoCloseable {
         return String.join(",", e.getAddresses()) + "(" + pod + "):"
                 + (Objects.equals(c.getReady(), true) ? "R" : "-") + (Objects.equals(c.getServing(), true) ? "S" : "-")
                 + (Objects.equals(c.getTerminating(), true) ? "T" : "-");
+    }
+
+    /**
+     * When this test first heard that no slice of the Service lists {@code pod} as serving any more (its endpoint
+     * {@code serving=false}, or gone), after having heard it serving; empty when that has not happened (yet). The time is
+     * when the watch event arrived: the API server's own change came at or before it.
+     */
+    Optional<Instant> notServingSince(String pod) {
+        synchronized (changes) {
+            Map<String, List<String>> slices = new HashMap<>();
+            boolean wasServing = false;
+            for (Change change : heard) {
+                if (change.deleted()) {
+                    slices.remove(change.slice());
+                } else {
+                    slices.put(change.slice(), change.servingPods());
+                }
+                boolean serving = slices.values().stream().anyMatch(pods -> pods.contains(pod));
+                if (serving) {
+                    wasServing = true;
+                } else if (wasServing) {
+                    return Optional.of(change.at());
+                }
+            }
+            return Optional.empty();
+        }
     }
 
     @Override

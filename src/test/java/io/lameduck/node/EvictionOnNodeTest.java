@@ -4,12 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.Event;
+import io.lameduck.kube.DrainReportEvent;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -40,7 +43,7 @@ class EvictionOnNodeTest {
      * kubelet involved) was measured once the same way: 0 of 7,500 failed, withdrawn 0.14 s after the SIGTERM.
      */
     @Test
-    void anEvictedPodIsWithdrawnAndReportedWithoutAFailedRequest(NodeCluster node) throws Exception {
+    void anEvictedPodIsWithdrawnConfirmedAndReportedAsAnEvictionWithoutAFailedRequest(NodeCluster node) throws Exception {
         String strategy = "readiness-gate";
         String namespace = "evict-" + strategy;
         ExampleRelease release = ExampleRelease.install(node, namespace, Map.of("withdraw.strategy", strategy,
@@ -51,7 +54,8 @@ class EvictionOnNodeTest {
             String url = "http://" + node.admin().services().inNamespace(namespace).withName(ExampleRelease.DEPLOYMENT).get()
                     .getSpec().getClusterIP() + "/";
             try (ContainerLog agent = ContainerLog.follow(node.admin(), namespace, name, ExampleRelease.AGENT_CONTAINER);
-                    ContainerLog app = ContainerLog.follow(node.admin(), namespace, name, ExampleRelease.APP_CONTAINER)) {
+                    ContainerLog app = ContainerLog.follow(node.admin(), namespace, name, ExampleRelease.APP_CONTAINER);
+                    EndpointTimeline endpoints = EndpointTimeline.follow(node.admin(), namespace, ExampleRelease.DEPLOYMENT)) {
                 // Without keep-alive: every request is a new connection kube-proxy routes, so the evicted pod gets its share
                 // until it is withdrawn (with keep-alive, the load's few connections may all sit on the other pod).
                 // The Service is new: until kube-proxy's next sync its no-endpoints rule refuses connections (CI saw the first
@@ -76,16 +80,39 @@ class EvictionOnNodeTest {
                 assertThat(sigterm.time().plusSeconds(5)).as("the load must outlast the eviction").isBefore(loadEnds);
                 Load.Result result = load.get();
                 List<JsonNode> reports = DrainReports.in(agent);
+                List<Event> drainEvents = drainEvents(node, namespace, name);
+                Optional<Instant> withdrawnSeen = endpoints.notServingSince(name);
                 NodeCluster.log(String.format("eviction of %s (%s): the kubelet's Evicted Event %d s after the fill; load %s; Events %s;"
-                                + " agent reports %s; app: %s", name, strategy, Duration.between(filled, evicted).toSeconds(), result,
+                                + " agent reports %s; the pod's endpoint not serving (this test's EndpointSlice watch) %s ms after the"
+                                + " app's SIGTERM; drain Events %s; app: %s", name, strategy, Duration.between(filled, evicted).toSeconds(), result,
                         events.stream().map(e -> e.getReason() + " " + e.getMessage()).toList(),
-                        reports.stream().map(r -> r.path("id").asText() + " " + r.path("trigger").asText() + " "
-                                + r.path("outcome").asText() + " " + r.path("durationSeconds").asText() + "s steps "
+                        reports.stream().map(r -> r.path("id").asText() + " " + r.path("trigger").asText() + " cause " + r.path("cause")
+                                + " " + r.path("outcome").asText() + " " + r.path("durationSeconds").asText() + "s steps "
                                 + r.path("steps").findValuesAsText("name") + "/" + r.path("steps").findValuesAsText("outcome")
-                                + " withdrawal " + r.path("withdrawal")).toList(),
+                                + "/" + r.path("steps").findValuesAsText("durationSeconds") + " withdrawal " + r.path("withdrawal")).toList(),
+                        withdrawnSeen.map(at -> Long.toString(Duration.between(sigterm.time(), at).toMillis())).orElse("never"),
+                        drainEvents.stream().map(e -> e.getReason() + " " + e.getMessage()).toList(),
                         app.lines().stream().map(l -> l.time() + " " + l.text()).toList()));
-                assertThat(reports).as("the drain report, written before the kubelet's SIGKILL\n" + agent.text())
-                        .anySatisfy(report -> assertThat(report.path("deadlineSource").asText()).contains("kubelet eviction (Event Evicted"));
+                assertThat(reports).as("one drain, reported before the kubelet's SIGKILL\n" + agent.text()).hasSize(1);
+                JsonNode report = reports.get(0);
+                // The report names the eviction as what it was: the trigger is how the agent heard of it (the app's preStop
+                // or its own SIGTERM, whichever came first), the cause who decided it.
+                assertThat(report.path("trigger").asText()).as(report.toString()).isIn("prestop", "signal");
+                assertThat(report.path("cause").path("kind").asText()).as(report.toString()).isEqualTo("kubelet-eviction");
+                assertThat(report.path("cause").path("detail").asText()).as(report.toString()).startsWith("Evicted: Usage of EmptyDir volume");
+                assertThat(report.path("deadlineSource").asText()).as(report.toString()).contains("kubelet eviction (Event Evicted");
+                // Withdrawn, and the agent saw it on the EndpointSlices (serving=false or gone), not only asked for it.
+                assertThat(DrainReports.step(report, "withdraw").path("outcome").asText()).as(report.toString()).isEqualTo("completed");
+                assertThat(report.path("withdrawal").path("servingFalseSeenAt").isTextual()).as(report.toString()).isTrue();
+                assertThat(withdrawnSeen).as("this test's own EndpointSlice watch saw the pod leave\n%s", endpoints).isPresent();
+                // The drain's Events on the pod: it started, the withdrawal was confirmed, and its last Event carries the
+                // report (for the fleet collector) and names the cause in its message.
+                assertThat(drainEvents).extracting(Event::getReason).as("the drain's Events").contains("DrainStarted", "Withdrawn");
+                Event last = drainEvents.stream().filter(EvictionOnNodeTest::carriesTheReport).findFirst()
+                        .orElseThrow(() -> new AssertionError("no drain Event carries the report: " + drainEvents));
+                assertThat(last.getReason()).isIn("DrainCompleted", "DrainDeadlineExceeded");
+                assertThat(last.getMessage()).as("the drain Event names the cause").contains("cause kubelet-eviction: Evicted:");
+                assertThat(last.getMetadata().getAnnotations().get(DrainReportEvent.REPORT)).contains("\"kind\":\"kubelet-eviction\"");
                 assertThat(app.first(t -> t.matches(".*stopped after [1-9][0-9]* requests.*"))).as("the evicted pod served part of the load\n"
                         + app.text()).isPresent();
                 assertThat(result.failed()).as("requests failed during the eviction: " + result + "\n" + agent.text()).isZero();
@@ -93,5 +120,26 @@ class EvictionOnNodeTest {
         } finally {
             release.uninstall();
         }
+    }
+
+    /**
+     * The agent's Events on the pod (Drain*, Withdrawn, WithdrawalNotConfirmed), once the one carrying the report is there
+     * or 10 s have passed: they are written asynchronously and flushed as the agent stops, within the kubelet's 2 s.
+     */
+    private static List<Event> drainEvents(NodeCluster node, String namespace, String name) {
+        Supplier<List<Event>> read = () -> node.admin().v1().events().inNamespace(namespace).list().getItems().stream()
+                .filter(e -> name.equals(e.getInvolvedObject().getName()))
+                .filter(e -> e.getReason().startsWith("Drain") || e.getReason().startsWith("Withdraw")).toList();
+        try {
+            return Awaitility.await("the drain's last Event").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(500))
+                    .until(read::get, list -> list.stream().anyMatch(EvictionOnNodeTest::carriesTheReport));
+        } catch (ConditionTimeoutException e) {
+            return read.get(); // the assertions say what is missing
+        }
+    }
+
+    private static boolean carriesTheReport(Event event) {
+        return event.getMetadata().getLabels() != null
+                && DrainReportEvent.REPORT_KIND.equals(event.getMetadata().getLabels().get(DrainReportEvent.REPORT_LABEL));
     }
 }
