@@ -21,6 +21,7 @@ final class FleetMetrics implements MultiCollector {
     static final String AFTER_WITHDRAWAL = "lameduck_fleet_traffic_after_withdrawal_seconds";
     static final String ARRIVALS_AFTER_WITHDRAWAL = "lameduck_fleet_requests_after_withdrawal";
     static final String RESTART_CYCLES = "lameduck_fleet_restart_cycles";
+    static final String CAUSES = "lameduck_fleet_termination_causes";
 
     private final FleetLedger ledger;
 
@@ -50,10 +51,14 @@ final class FleetMetrics implements MultiCollector {
         CounterSnapshot.Builder restartCycles = CounterSnapshot.builder().name(RESTART_CYCLES)
                 .help("Restart cycles (a container restarted while its pod stayed) the collector counted, by workload, trigger and "
                         + "how the cycle ended (outcome: restored, restored-without-restart, superseded)");
+        CounterSnapshot.Builder causes = CounterSnapshot.builder().name(CAUSES)
+                .help("Terminations whose report named who took the pod away (a kubelet eviction, a DisruptionTarget reason), by workload "
+                        + "and cause; a termination without one (a rollout, a scale-down) is not counted here");
         totals.forEach((key, value) -> {
             Labels labels = Labels.of("namespace", key.namespace(), "workload_kind", key.kind(), "workload", key.name());
             byTriggerAndOutcome(terminations, labels, value.terminations());
             byTriggerAndOutcome(restartCycles, labels, value.restartCycles());
+            value.causes().forEach((cause, count) -> causes.dataPoint(counter(labels.add("cause", cause), count)));
             drain.dataPoint(point(labels, value.drain()));
             value.steps().forEach((name, histogram) -> step.dataPoint(point(labels.add("step", name), histogram)));
             unconfirmed.dataPoint(counter(labels, value.withdrawalsUnconfirmed()));
@@ -62,7 +67,7 @@ final class FleetMetrics implements MultiCollector {
             arrivals.dataPoint(counter(labels, value.arrivalsAfterWithdrawal()));
         });
         return MetricSnapshots.of(terminations.build(), drain.build(), step.build(), unconfirmed.build(), notStopped.build(), after.build(),
-                arrivals.build(), restartCycles.build());
+                arrivals.build(), restartCycles.build(), causes.build());
     }
 
     /** One point per {@code trigger/outcome} key of {@code counts}. */

@@ -27,8 +27,10 @@ record LedgerState(int format, Instant horizon, List<Workload> workloads, Map<St
      * One workload's totals.
      *
      * @param restartCycles restart cycles by {@code trigger/outcome} (null in format 1)
+     * @param causes terminations whose report named a cause, by cause (null in states written before causes were counted)
      */
     record Workload(String namespace, String kind, String name, Map<String, Long> terminations, Histogram.State drain,
             Map<String, Histogram.State> steps, long withdrawalsUnconfirmed, long trafficNotStopped,
-            Histogram.State trafficAfterWithdrawal, long arrivalsAfterWithdrawal, Map<String, Long> restartCycles) {}
+            Histogram.State trafficAfterWithdrawal, long arrivalsAfterWithdrawal, Map<String, Long> restartCycles,
+            Map<String, Long> causes) {}
 }

@@ -1,6 +1,7 @@
 package io.lameduck.collect;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import io.lameduck.drain.Cause;
 import java.time.Instant;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -20,12 +21,14 @@ import java.util.Map;
  * @param trafficAfterWithdrawalSeconds how long requests kept arriving after the withdrawal; null when not known
  * @param arrivalsAfterWithdrawal requests seen after the withdrawal (the report's {@code traffic.arrivalsAfterWithdrawal});
  *     null when the drain did not watch traffic
+ * @param cause who took the pod away, when the pod said so (the report's {@code cause}: a kind of {@link Cause.Kind}, any
+ *     other word read as {@code other-disruption}); null when the report names none
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Termination(String eventUid, Instant recordedAt, Instant finishedAt, WorkloadKey workload, String pod, String drainId,
         String trigger, String outcome, double durationSeconds, Map<String, Double> stepSeconds,
-        boolean withdrawalConfirmed, Boolean trafficStopped, Double trafficAfterWithdrawalSeconds, Integer arrivalsAfterWithdrawal)
-        implements Report {
+        boolean withdrawalConfirmed, Boolean trafficStopped, Double trafficAfterWithdrawalSeconds, Integer arrivalsAfterWithdrawal,
+        String cause) implements Report {
     public Termination {
         // In the order the steps ran (Map.copyOf has none): what /terminations shows, and the persisted state keeps.
         stepSeconds = Collections.unmodifiableMap(new LinkedHashMap<>(stepSeconds));

@@ -2,9 +2,11 @@ package io.lameduck.collect;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.Event;
+import io.lameduck.drain.Cause;
 import io.lameduck.kube.DrainReportEvent;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -60,6 +62,18 @@ public final class TerminationParser {
             }
         }
         return new Termination(header.eventUid(), header.recordedAt(), finished, header.workload(), header.pod(), header.id("id"), trigger,
-                outcome, duration.asDouble(), steps, withdrawalConfirmed, stopped, after, arrivals);
+                outcome, duration.asDouble(), steps, withdrawalConfirmed, stopped, after, arrivals, cause(report.path("cause").path("kind")));
+    }
+
+    /**
+     * The report's cause kind, one of {@link Cause.Kind}'s labels: any other text (a newer agent, a forged report) is
+     * {@code other-disruption}, so the label set stays bounded; null when the report names no cause.
+     */
+    static String cause(JsonNode kind) {
+        if (!kind.isTextual()) {
+            return null;
+        }
+        return Arrays.stream(Cause.Kind.values()).map(Cause.Kind::label).filter(kind.asText()::equals).findFirst()
+                .orElse(Cause.Kind.OTHER_DISRUPTION.label());
     }
 }

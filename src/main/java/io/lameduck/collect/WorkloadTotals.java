@@ -15,14 +15,16 @@ final class WorkloadTotals {
     private final Histogram trafficAfterWithdrawal;
     /** Restart cycles by trigger and how they ended, keyed {@code trigger/outcome}. */
     private final Map<String, Long> restartCycles;
+    /** Terminations whose report named who took the pod away, by cause (a bounded set: {@link Termination#cause}). */
+    private final Map<String, Long> causes;
 
     WorkloadTotals() {
-        this(new TreeMap<>(), new Histogram(), new TreeMap<>(), 0, 0, new Histogram(), 0, new TreeMap<>());
+        this(new TreeMap<>(), new Histogram(), new TreeMap<>(), 0, 0, new Histogram(), 0, new TreeMap<>(), new TreeMap<>());
     }
 
     private WorkloadTotals(Map<String, Long> terminations, Histogram drain, Map<String, Histogram> steps,
             long withdrawalsUnconfirmed, long trafficNotStopped, Histogram trafficAfterWithdrawal, long arrivalsAfterWithdrawal,
-            Map<String, Long> restartCycles) {
+            Map<String, Long> restartCycles, Map<String, Long> causes) {
         this.terminations = terminations;
         this.drain = drain;
         this.steps = steps;
@@ -31,6 +33,7 @@ final class WorkloadTotals {
         this.trafficAfterWithdrawal = trafficAfterWithdrawal;
         this.arrivalsAfterWithdrawal = arrivalsAfterWithdrawal;
         this.restartCycles = restartCycles;
+        this.causes = causes;
     }
 
     void add(Termination termination) {
@@ -49,6 +52,9 @@ final class WorkloadTotals {
         if (termination.trafficAfterWithdrawalSeconds() != null) {
             trafficAfterWithdrawal.observe(termination.trafficAfterWithdrawalSeconds());
         }
+        if (termination.cause() != null) {
+            causes.merge(termination.cause(), 1L, Long::sum);
+        }
     }
 
     void add(RestartCycleEnd cycle) {
@@ -63,6 +69,11 @@ final class WorkloadTotals {
     /** Restart cycles by {@code trigger/outcome}. */
     Map<String, Long> restartCycles() {
         return Map.copyOf(restartCycles);
+    }
+
+    /** Terminations whose report named a cause, by cause. */
+    Map<String, Long> causes() {
+        return Map.copyOf(causes);
     }
 
     long total() {
@@ -98,21 +109,24 @@ final class WorkloadTotals {
         steps.forEach((step, histogram) -> stepStates.put(step, histogram.state()));
         return new LedgerState.Workload(key.namespace(), key.kind(), key.name(), new TreeMap<>(terminations), drain.state(),
                 stepStates, withdrawalsUnconfirmed, trafficNotStopped, trafficAfterWithdrawal.state(), arrivalsAfterWithdrawal,
-                new TreeMap<>(restartCycles));
+                new TreeMap<>(restartCycles), new TreeMap<>(causes));
     }
 
     static WorkloadTotals of(LedgerState.Workload state) {
         // A state written before restart cycles were counted has none.
         Map<String, Long> cycles = state.restartCycles() == null ? Map.of() : state.restartCycles();
+        // ... and one written before causes were counted, none.
+        Map<String, Long> causes = state.causes() == null ? Map.of() : state.causes();
         if (state.terminations() == null || state.steps() == null || state.withdrawalsUnconfirmed() < 0 || state.trafficNotStopped() < 0
-                || state.arrivalsAfterWithdrawal() < 0 || negative(state.terminations()) || negative(cycles)) {
+                || state.arrivalsAfterWithdrawal() < 0 || negative(state.terminations()) || negative(cycles)
+                || negative(causes)) {
             throw new IllegalArgumentException("workload " + state.namespace() + "/" + state.name() + ": counts missing or negative");
         }
         Map<String, Histogram> steps = new TreeMap<>();
         state.steps().forEach((step, histogram) -> steps.put(step, Histogram.of(histogram)));
         return new WorkloadTotals(new TreeMap<>(state.terminations()), Histogram.of(state.drain()), steps,
                 state.withdrawalsUnconfirmed(), state.trafficNotStopped(), Histogram.of(state.trafficAfterWithdrawal()),
-                state.arrivalsAfterWithdrawal(), new TreeMap<>(cycles));
+                state.arrivalsAfterWithdrawal(), new TreeMap<>(cycles), new TreeMap<>(causes));
     }
 
     private static boolean negative(Map<String, Long> counts) {

@@ -21,9 +21,13 @@ class FleetLedgerTest {
     private final FleetLedger ledger = new FleetLedger(FleetLedger.Bounds.DEFAULT, clock);
 
     static Termination termination(String uid, Instant at, WorkloadKey workload, String trigger, String outcome) {
+        return termination(uid, at, workload, trigger, outcome, null);
+    }
+
+    static Termination termination(String uid, Instant at, WorkloadKey workload, String trigger, String outcome, String cause) {
         return new Termination(uid, at, at, workload, workload.name() + "-" + uid, "drain-" + uid, trigger, outcome, 4.2,
                 Map.of("withdraw", 0.8, "propagate", 3.0, "hooks", 0.4), !"failed".equals(outcome), !"deadline_exceeded".equals(outcome),
-                1.5, 12);
+                1.5, 12, cause);
     }
 
     private static Termination at(String uid, Instant at) {
@@ -82,7 +86,7 @@ class FleetLedgerTest {
         LedgerState.Workload web = now.workloads().get(0);
         LedgerState.Workload former = new LedgerState.Workload(web.namespace(), web.kind(), web.name(), web.terminations(), web.drain(),
                 web.steps(), web.withdrawalsUnconfirmed(), web.trafficNotStopped(), web.trafficAfterWithdrawal(), web.arrivalsAfterWithdrawal(),
-                null);
+                null, null);
         FleetLedger restarted = new FleetLedger(FleetLedger.Bounds.DEFAULT, clock);
         restarted.restore(new LedgerState(LedgerState.FORMAT_WITHOUT_RECENT, now.horizon(), java.util.List.of(former), now.seen(), 0, null));
 
@@ -90,6 +94,34 @@ class FleetLedgerTest {
         assertThat(restarted.recent(null, null, 10)).isEmpty();
         assertThat(restarted.record(at("a", NOW.minusSeconds(30)))).isEqualTo(FleetLedger.Result.DUPLICATE);
         assertThat(restarted.recent(null, null, 10)).extracting(Termination::eventUid).containsExactly("a");
+    }
+
+    @Test
+    void causesCountOncePerTerminationThatNamedOneAndSurviveARestartAndAStateWrittenBeforeThemHasNone() {
+        ledger.record(termination("e1", NOW.minusSeconds(9), WEB, "prestop", "completed", "kubelet-eviction"));
+        ledger.record(termination("e1", NOW.minusSeconds(9), WEB, "prestop", "completed", "kubelet-eviction"));
+        ledger.record(termination("e2", NOW.minusSeconds(8), WEB, "signal", "completed", "kubelet-eviction"));
+        ledger.record(termination("p1", NOW.minusSeconds(7), WEB, "pod-deletion", "completed", "preemption-by-scheduler"));
+        ledger.record(at("rollout", NOW.minusSeconds(6)));
+        Map<String, Long> expected = Map.of("kubelet-eviction", 2L, "preemption-by-scheduler", 1L);
+        assertThat(causes(ledger)).isEqualTo(expected);
+
+        FleetLedger restarted = new FleetLedger(FleetLedger.Bounds.DEFAULT, clock);
+        restarted.restore(ledger.state());
+        assertThat(causes(restarted)).isEqualTo(expected);
+
+        LedgerState.Workload web = ledger.state().workloads().get(0);
+        LedgerState.Workload before = new LedgerState.Workload(web.namespace(), web.kind(), web.name(), web.terminations(), web.drain(),
+                web.steps(), web.withdrawalsUnconfirmed(), web.trafficNotStopped(), web.trafficAfterWithdrawal(), web.arrivalsAfterWithdrawal(),
+                web.restartCycles(), null);
+        FleetLedger older = new FleetLedger(FleetLedger.Bounds.DEFAULT, clock);
+        older.restore(new LedgerState(LedgerState.FORMAT, NOW, java.util.List.of(before), Map.of(), 0, java.util.List.of()));
+        assertThat(causes(older)).isEmpty();
+        assertThat(total(older, WEB)).isEqualTo(4);
+    }
+
+    private static Map<String, Long> causes(FleetLedger ledger) {
+        return ledger.read(totals -> totals.get(WEB).causes());
     }
 
     @Test
@@ -183,7 +215,7 @@ class FleetLedgerTest {
         ledger.record(at("a", NOW));
         LedgerState.Workload web = ledger.state().workloads().get(0);
         LedgerState.Workload negative = new LedgerState.Workload(web.namespace(), web.kind(), web.name(), Map.of("prestop/completed", -1L),
-                web.drain(), web.steps(), 0, 0, web.trafficAfterWithdrawal(), 0, null);
+                web.drain(), web.steps(), 0, 0, web.trafficAfterWithdrawal(), 0, null, null);
         assertThatThrownBy(() -> ledger.restore(new LedgerState(1, NOW, java.util.List.of(negative), Map.of(), 0, null)))
                 .hasMessageContaining("negative");
     }

@@ -61,6 +61,25 @@ class TerminationParserTest {
     }
 
     @Test
+    void theCauseIsOneOfTheAgentsKindsAndAnyOtherWordIsOtherDisruption() throws Exception {
+        assertThat(TerminationParser.parse(event(annotations(REPORT))).cause()).as("a rollout's report names none").isNull();
+        for (String kind : new String[] {"kubelet-eviction", "termination-by-kubelet", "preemption-by-scheduler", "eviction-by-eviction-api",
+                "deletion-by-taint-manager", "deletion-by-pod-gc", "other-disruption"}) {
+            assertThat(TerminationParser.parse(event(annotations(withCause("{\"kind\":\"" + kind + "\",\"detail\":\"x\"}")))).cause())
+                    .isEqualTo(kind);
+        }
+        // Bounded whatever a forged or newer report says: one label value for all the rest.
+        assertThat(TerminationParser.parse(event(annotations(withCause("{\"kind\":\"" + "x".repeat(500) + "\"}")))).cause())
+                .isEqualTo("other-disruption");
+        assertThat(TerminationParser.parse(event(annotations(withCause("{\"kind\":7}")))).cause()).isNull();
+        assertThat(TerminationParser.parse(event(annotations(withCause("\"kubelet-eviction\"")))).cause()).isNull();
+    }
+
+    private static String withCause(String cause) {
+        return REPORT.replace("\"durationSeconds\":3.25,", "\"durationSeconds\":3.25,\"cause\":" + cause + ",");
+    }
+
+    @Test
     void withoutATrafficWatchNothingIsSaidAboutTraffic() throws Exception {
         Termination t = TerminationParser.parse(event(annotations(
                 "{\"trigger\":\"signal\",\"outcome\":\"failed\",\"durationSeconds\":1,\"steps\":[{\"name\":\"withdraw\",\"outcome\":\"timed_out\",\"durationSeconds\":1}]}")));
