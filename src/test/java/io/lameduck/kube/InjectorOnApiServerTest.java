@@ -26,7 +26,6 @@ import io.lameduck.inject.InjectorServer;
 import io.lameduck.inject.KubeAgentRoleBinder;
 import io.lameduck.inject.PodInjector;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -36,16 +35,12 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -95,7 +90,7 @@ class InjectorOnApiServerTest {
                         new InjectorMetrics(registry)), registry);
         server.start();
         register("lameduck-injector-test", "https://127.0.0.1:" + server.port() + "/mutate", null);
-        https = HttpClient.newBuilder().sslContext(trusting(caPem)).connectTimeout(Duration.ofSeconds(5)).build();
+        https = HttpClient.newBuilder().sslContext(TestCertificates.trusting(caPem)).connectTimeout(Duration.ofSeconds(5)).build();
     }
 
     @AfterAll
@@ -313,7 +308,7 @@ class InjectorOnApiServerTest {
 
     /** The status line the injector answers to a POST /mutate of these headers and no body. */
     private static String headersOnly(String header) throws Exception {
-        try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) trusting(caPem).getSocketFactory()
+        try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) TestCertificates.trusting(caPem).getSocketFactory()
                 .createSocket("127.0.0.1", server.port())) {
             socket.setSoTimeout((int) Duration.ofSeconds(10).toMillis());
             socket.getOutputStream().write(("POST /mutate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -423,17 +418,5 @@ class InjectorOnApiServerTest {
             throw new IllegalStateException(command + " failed (exit " + result.exit() + "):\n" + result.output());
         }
         return result.stdout();
-    }
-
-    private static SSLContext trusting(String caPem) throws Exception {
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("ca", CertificateFactory.getInstance("X.509")
-                .generateCertificate(new ByteArrayInputStream(caPem.getBytes(StandardCharsets.US_ASCII))));
-        TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        factory.init(trust);
-        SSLContext context = SSLContext.getInstance("TLS");
-        context.init(null, factory.getTrustManagers(), null);
-        return context;
     }
 }

@@ -1,12 +1,19 @@
 package io.lameduck.testsupport;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * A test CA and a serving certificate signed by it, made with openssl (one day valid, RSA 2048): what a webhook's
@@ -42,6 +49,19 @@ public record TestCertificates(Path caCert, Path cert, Path key) {
         openssl(dir, "x509", "-req", "-days", "1", "-in", request.toString(), "-CA", issued.caCert().toString(),
                 "-CAkey", caKey.toString(), "-CAcreateserial", "-extfile", extensions.toString(), "-out", issued.cert().toString());
         return issued;
+    }
+
+    /** A TLS client context that trusts the CA certificate in {@code caPem} (its first certificate) and nothing else. */
+    public static SSLContext trusting(String caPem) throws GeneralSecurityException, IOException {
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("ca", CertificateFactory.getInstance("X.509")
+                .generateCertificate(new ByteArrayInputStream(caPem.getBytes(StandardCharsets.US_ASCII))));
+        TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        factory.init(trust);
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(null, factory.getTrustManagers(), null);
+        return context;
     }
 
     /** The CA certificate's PEM text. */
