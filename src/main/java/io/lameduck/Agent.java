@@ -13,6 +13,7 @@ import io.lameduck.maintenance.Maintenance;
 import io.lameduck.maintenance.MaintenanceStatus;
 import io.lameduck.maintenance.MaintenanceStore;
 import io.lameduck.drain.ProbeWithdrawal;
+import io.lameduck.drain.RecentAccepts;
 import io.lameduck.drain.Trigger;
 import io.lameduck.drain.Withdrawal;
 import io.lameduck.drain.hooks.HookFactory;
@@ -53,7 +54,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -90,13 +93,16 @@ public final class Agent {
     private final ExecutorService hookExecutor;
     private final ScheduledExecutorService scheduler;
     private final Optional<KubeIntegration> kube;
+    /** Sampled every few seconds from start-up on, for the drain's rate of traffic before its trigger; empty when unused. */
+    private final Optional<RecentAccepts> accepts;
     /** Counted down once {@link #start} has returned or thrown: {@link #shutdown} stops only after that. */
     private final CountDownLatch startupFinished = new CountDownLatch(1);
 
     private Agent(AgentConfig config, Lifecycle lifecycle, Maintenance maintenance,
             DrainCoordinator drains, RestartCycle restarts, AdminServer server, ExecutorService hookExecutor, ScheduledExecutorService scheduler,
-            Optional<KubeIntegration> kube) {
+            Optional<KubeIntegration> kube, Optional<RecentAccepts> accepts) {
         this.config = config;
+        this.accepts = accepts;
         this.lifecycle = lifecycle;
         this.maintenance = maintenance;
         this.drains = drains;
@@ -136,8 +142,11 @@ public final class Agent {
         List<Hook> hooks = HookFactory.createAll(config.drain().hooks(), TimeSource.SYSTEM);
         ExecutorService hookExecutor = Executors.newCachedThreadPool(daemonThreads("lameduck-hook"));
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(daemonThreads("lameduck-timer"));
+        LongAdder adminAccepted = new LongAdder();
+        Optional<RecentAccepts> accepts = PropagationFactory.recentAccepts(config.drain(), config.server().port(), adminAccepted::sum,
+                TcpConnectionTable.system(), TimeSource.SYSTEM);
         Drainer drainer = new Drainer(lifecycle, withdrawal, hooks, config.drain().withdraw().timeout(),
-                PropagationFactory.create(config.drain(), TcpConnectionTable.system(), TimeSource.SYSTEM), hookExecutor, TimeSource.SYSTEM);
+                PropagationFactory.create(config.drain(), TcpConnectionTable.system(), accepts, TimeSource.SYSTEM), hookExecutor, TimeSource.SYSTEM);
         DrainCoordinator drains = new DrainCoordinator(drainer, budget, config.drain().budget(), config.drain().safetyMargin(), TimeSource.SYSTEM);
         drains.addListener(new ReportLogger());
         drains.addListener(metrics.drainListener());
@@ -178,8 +187,8 @@ public final class Agent {
                         (trigger, forGood) -> prestop(trigger, forGood, kube, drains, restarts, lifecycle), restarts::status),
                 Optional.of(metrics.servlet()), metrics::recordHttpRequest,
                 new PrestopAccess(kube.<PrestopAccess.PodDeletion>map(k -> () -> k.isDeleting(PRESTOP_DELETION_READ_LIMIT))
-                        .orElse(() -> false), metrics::recordPrestopRefused));
-        return new Agent(config, lifecycle, maintenance, drains, restarts, server, hookExecutor, scheduler, kube);
+                        .orElse(() -> false), metrics::recordPrestopRefused), adminAccepted);
+        return new Agent(config, lifecycle, maintenance, drains, restarts, server, hookExecutor, scheduler, kube, accepts);
     }
 
     /**
@@ -246,6 +255,7 @@ public final class Agent {
             throw e;
         }
         LOG.info("admin listener accepting connections on {}:{}", config.server().host(), server.port());
+        accepts.ifPresent(counted -> scheduler.scheduleAtFixedRate(counted::sample, 0, RecentAccepts.SAMPLE_EVERY.toMillis(), TimeUnit.MILLISECONDS));
         // From now on a deletion starts the drain (even when the app's preStop never calls /prestop), and the containers'
         // states move restart cycles on.
         kube.ifPresent(k -> k.watchPod(() -> drains.trigger(Trigger.POD_DELETION), restarts::podChanged));

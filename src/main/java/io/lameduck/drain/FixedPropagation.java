@@ -14,8 +14,9 @@ import java.util.function.Consumer;
 final class FixedPropagation extends Propagation {
     private final Duration delay;
 
-    FixedPropagation(Duration delay, Rules rules, Duration pollInterval, Optional<AppConnections> connections, TimeSource time) {
-        super(rules, pollInterval, connections, time);
+    FixedPropagation(Duration delay, Rules rules, Duration pollInterval, Optional<AppConnections> connections, Optional<RecentAccepts> accepts,
+            TimeSource time) {
+        super(rules, pollInterval, connections, accepts, time);
         this.delay = delay;
     }
 

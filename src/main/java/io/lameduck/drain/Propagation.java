@@ -25,8 +25,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code quiet}: end once the traffic that counts (see {@link TrafficTracker}: new connections, and requests
  *       on keep-alive connections until {@code keepAliveWait} after the withdrawal) has been silent long enough to be
  *       evidence, and never after {@code maximum}. Long enough is the quiet period, or {@link #QUIET_GAPS} mean gaps
- *       of the traffic measured from the trigger to the withdrawal (at least {@link #RATE_WINDOW}) when that is longer: a
- *       silence of ten mean gaps happens by chance about once in 20,000. The rate is not taken afterwards, when only
+ *       of the traffic measured from the trigger to the withdrawal (at least {@link #RATE_WINDOW}; with enough arrivals,
+ *       only until the last of them, see {@link TrafficTracker#rateSpan}) when that is longer: a silence of ten mean
+ *       gaps happens by chance about once in 20,000. The rate is not taken afterwards, when only
  *       kubelet probes trickle in. With fewer than {@link #STEADY_TRAFFIC} arrivals there is no rate to measure,
  *       and silence proves little: then the step also waits at least {@code minimum} after the withdrawal. So it
  *       does when the traffic is sparse, ten mean gaps longer than {@code minimum} (a kubelet probe every few
@@ -61,11 +62,13 @@ public abstract sealed class Propagation permits FixedPropagation, QuietPropagat
     private final Duration keepAliveWait;
     private final Duration pollInterval;
     private final Optional<AppConnections> connections;
+    private final Optional<RecentAccepts> accepts;
     final TimeSource time;
     /** When the agent built it, at start-up: how far back the first look of a drain can tell the pod's traffic. */
     private final long createdNanos;
 
-    Propagation(Rules rules, Duration pollInterval, Optional<AppConnections> connections, TimeSource time) {
+    Propagation(Rules rules, Duration pollInterval, Optional<AppConnections> connections, Optional<RecentAccepts> accepts, TimeSource time) {
+        this.accepts = accepts;
         this.quietPeriod = rules.quietPeriod();
         this.minimum = rules.minimum();
         this.maximum = rules.maximum();
@@ -83,17 +86,29 @@ public abstract sealed class Propagation permits FixedPropagation, QuietPropagat
 
     /** Waits {@code delay} on {@code time}; traffic is not watched. */
     public static Propagation fixed(Duration delay, TimeSource time) {
-        return new FixedPropagation(delay, new Rules(Duration.ZERO, delay, delay, delay), delay, Optional.empty(), time);
+        return new FixedPropagation(delay, new Rules(Duration.ZERO, delay, delay, delay), delay, Optional.empty(), Optional.empty(), time);
     }
 
     /** Waits {@code delay} and reports the traffic on {@code connections} meanwhile, judged as {@link #quiet} would. */
     public static Propagation fixed(Duration delay, Rules rules, AppConnections connections, Duration pollInterval, TimeSource time) {
-        return new FixedPropagation(delay, rules, pollInterval, Optional.of(connections), time);
+        return fixed(delay, rules, connections, Optional.empty(), pollInterval, time);
+    }
+
+    /** As above; {@code accepts} tells the traffic just before the trigger (see {@link TrafficTracker#prior}). */
+    public static Propagation fixed(Duration delay, Rules rules, AppConnections connections, Optional<RecentAccepts> accepts,
+            Duration pollInterval, TimeSource time) {
+        return new FixedPropagation(delay, rules, pollInterval, Optional.of(connections), accepts, time);
     }
 
     /** Ends once the traffic on {@code connections} has stopped, as {@code rules} say. */
     public static Propagation quiet(Rules rules, AppConnections connections, Duration pollInterval, TimeSource time) {
-        return new QuietPropagation(rules, pollInterval, connections, time);
+        return quiet(rules, connections, Optional.empty(), pollInterval, time);
+    }
+
+    /** As above; {@code accepts} tells the traffic just before the trigger (see {@link TrafficTracker#prior}). */
+    public static Propagation quiet(Rules rules, AppConnections connections, Optional<RecentAccepts> accepts, Duration pollInterval,
+            TimeSource time) {
+        return new QuietPropagation(rules, pollInterval, connections, accepts, time);
     }
 
     /**
@@ -186,7 +201,9 @@ public abstract sealed class Propagation permits FixedPropagation, QuietPropagat
         int arrivals = tracker.rateArrivals(now);
         Duration gap = tracker.meanGap(now);
         Rate measured = arrivals >= STEADY_TRAFFIC && gap != null
-                ? new Rate(gap, "the " + arrivals + " " + counted(tracker, now) + " measured from the trigger") : null;
+                ? new Rate(gap, "the " + arrivals + " " + counted(tracker, now) + " measured from the trigger"
+                        + (arrivals >= TrafficTracker.RATE_SAMPLE ? " (in the " + Durations.format(tracker.rateSpan(now)) + " until the last)" : ""))
+                : null;
         TrafficTracker.Prior prior = tracker.prior(STEADY_TRAFFIC);
         Rate before = prior == null ? null : new Rate(prior.meanGap(), prior.describe());
         if (measured == null || before == null) {
@@ -241,7 +258,7 @@ public abstract sealed class Propagation permits FixedPropagation, QuietPropagat
             TrafficTracker started = null;
             try {
                 started = TrafficTracker.start(connections, keepAliveWait, minimum.compareTo(RATE_WINDOW) < 0 ? minimum : RATE_WINDOW,
-                        Duration.ofNanos(time.nanoTime() - createdNanos), time, time.wallClock());
+                        Duration.ofNanos(time.nanoTime() - createdNanos), accepts.flatMap(RecentAccepts::start), time, time.wallClock());
             } catch (IOException e) {
                 error = "cannot read the TCP connection table: " + e.getMessage();
             }

@@ -15,8 +15,8 @@ import java.util.function.Consumer;
  * traffic); the table could not be read (the maximum waited instead).
  */
 final class QuietPropagation extends Propagation {
-    QuietPropagation(Rules rules, Duration pollInterval, AppConnections connections, TimeSource time) {
-        super(rules, pollInterval, Optional.of(connections), time);
+    QuietPropagation(Rules rules, Duration pollInterval, AppConnections connections, Optional<RecentAccepts> accepts, TimeSource time) {
+        super(rules, pollInterval, Optional.of(connections), accepts, time);
     }
 
     @Override

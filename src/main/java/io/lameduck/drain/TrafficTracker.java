@@ -16,6 +16,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Traffic to the application's ports, watched from the start of the drain: <b>arrivals</b> are new connections (a
@@ -45,6 +46,8 @@ final class TrafficTracker {
     private final Duration rateWindow;
     private int rateArrivals; // arrivals within the rate window
     private int rateNewConnections; // new connections within the rate window
+    private long lastRateArrival = NEVER; // the latest of those arrivals
+    private long lastRateNewConnection = NEVER; // the latest of those new connections
     private Map<Connection, Open> open = new HashMap<>();
     private long withdrawnNanos = NEVER;
     private long notReadyNanos = NEVER;
@@ -58,11 +61,21 @@ final class TrafficTracker {
     private final int closedBefore; // connections the app had closed before the start, still in TIME_WAIT
     private final Duration history; // how long before the start those can have been closed
     private final DatedCloses dated; // when the reader dated every one of those closes; null otherwise
+    private final RecentAccepts.Count accepts; // the kernel's count of the app's accepted connections; null when not known
+    private final RecentAccepts.Accepted accepted; // of them, those just before the start; null when not known
+    private int tableNew; // 4-tuples the table showed that were not there at the first look
+    private long unseen; // connections the app accepted that the table never showed, counted as arrivals so far
 
     /** How long Linux keeps a connection its side closed first in TIME_WAIT (TCP_TIMEWAIT_LEN). */
     static final Duration TIME_WAIT = Received.TIME_WAIT;
     /** The least history a rate before the start is taken over: a young pod's few closes are no rate. */
     static final Duration LEAST_HISTORY = Duration.ofSeconds(10);
+    /**
+     * How many arrivals make a rate sure enough to be taken over the span they came in rather than a fixed one: over a
+     * fixed span, the silence after fast consumers moved away (kube-proxy: within a second) counts as part of the
+     * traffic and makes it look sparse; with fewer arrivals than this, a burst would look like a busy stream.
+     */
+    static final int RATE_SAMPLE = 10;
 
     /**
      * One open connection: when it was first seen, what it had received at the last look, and whether it is still
@@ -71,8 +84,11 @@ final class TrafficTracker {
      */
     private record Open(long firstSeenNanos, Received received, boolean awaitingData) {}
 
-    /** One arrival: when, from whom, and whether it opened the connection. */
+    /** One arrival: when, from whom (null: a connection the kernel counted and the table never showed), and whether it opened the connection. */
     record Arrival(long nanos, Connection connection, boolean newConnection) {}
+
+    /** The peer named for an arrival only the kernel's count showed. */
+    static final String UNSEEN_PEER = "unknown (a connection the client closed before the next look)";
 
     private static final class Source {
         int newConnections;
@@ -80,9 +96,11 @@ final class TrafficTracker {
         long lastNanos;
     }
 
-    private TrafficTracker(AppConnections connections, Duration keepAliveWait, Duration rateWindow, Duration uptime, Ticker ticker,
-            Clock clock) throws IOException {
+    private TrafficTracker(AppConnections connections, Duration keepAliveWait, Duration rateWindow, Duration uptime,
+            Optional<RecentAccepts.Count> accepts, Ticker ticker, Clock clock) throws IOException {
         this.connections = connections;
+        this.accepts = accepts.orElse(null);
+        this.accepted = accepts.flatMap(RecentAccepts.Count::before).orElse(null);
         this.keepAliveWait = keepAliveWait;
         this.rateWindow = rateWindow;
         this.ticker = ticker;
@@ -118,15 +136,21 @@ final class TrafficTracker {
      * the pod was busy a moment ago. Keep-alive traffic is no guide here: once the app leaves, each pooled connection
      * closes after its next request, and a lagging consumer keeps sending only what it connects anew. Null with fewer
      * than {@code steady} closed connections.
+     *
+     * <p>The kernel's count of the connections the app accepted just before the start ({@link RecentAccepts}) sees
+     * every new connection, whoever closed it; with at least {@link #RATE_SAMPLE} of them it sets the rate when it is
+     * the busier (n connections in the span counted make n gaps: a lower bound again). Null when neither makes a rate.
      */
     synchronized Prior prior(int steady) {
-        if (closedBefore < steady) {
-            return null;
+        Prior closes = closedBefore < steady ? null
+                : dated != null && dated.spreadOut(steady, closedBefore) ? Prior.closes(dated.oldest().dividedBy(closedBefore - 1), closedBefore, dated.oldest())
+                : Prior.closes(history.dividedBy(closedBefore), closedBefore, history);
+        Prior accepts = accepted == null || accepted.count() < Math.max(steady, RATE_SAMPLE) ? null
+                : Prior.accepted(accepted.span().dividedBy(accepted.count()), accepted.count(), accepted.span());
+        if (closes == null || accepts == null) {
+            return closes == null ? accepts : closes;
         }
-        if (dated != null && dated.spreadOut(steady, closedBefore)) {
-            return new Prior(dated.oldest().dividedBy(closedBefore - 1), closedBefore, dated.oldest());
-        }
-        return new Prior(history.dividedBy(closedBefore), closedBefore, history);
+        return accepts.meanGap().compareTo(closes.meanGap()) < 0 ? accepts : closes;
     }
 
     /**
@@ -147,10 +171,16 @@ final class TrafficTracker {
         }
     }
 
-    /** The new connections before the start (see {@link #prior}): their mean gap and what it was taken from. */
-    record Prior(Duration meanGap, int closed, Duration history) {
-        String describe() {
-            return "the new connections before the trigger (" + closed + " the app closed in the last " + Durations.format(history) + ")";
+    /** The new connections before the start (see {@link #prior}): their mean gap, and what it was taken from in words. */
+    record Prior(Duration meanGap, String describe) {
+        static Prior closes(Duration meanGap, int closed, Duration history) {
+            return new Prior(meanGap, "the new connections before the trigger (" + closed + " the app closed in the last "
+                    + Durations.format(history) + ")");
+        }
+
+        static Prior accepted(Duration meanGap, long accepted, Duration span) {
+            return new Prior(meanGap, "the new connections before the trigger (" + accepted + " the app accepted in the last "
+                    + Durations.format(span) + ", the kernel's count)");
         }
     }
 
@@ -167,11 +197,28 @@ final class TrafficTracker {
     /** As above, for an agent that has been up for {@code uptime} (the span its first look can tell a rate over). */
     static TrafficTracker start(AppConnections connections, Duration keepAliveWait, Duration rateWindow, Duration uptime,
             Ticker ticker, Clock clock) throws IOException {
-        return new TrafficTracker(connections, keepAliveWait, rateWindow, uptime, ticker, clock);
+        return start(connections, keepAliveWait, rateWindow, uptime, Optional.empty(), ticker, clock);
     }
 
-    /** Reads the table once and records what arrived since the previous poll. */
+    /**
+     * As above, with the kernel's count of the connections the app accepts ({@link RecentAccepts#start}, taken just
+     * before): the rate just before the start ({@link #prior}), and the new connections the table never shows.
+     */
+    static TrafficTracker start(AppConnections connections, Duration keepAliveWait, Duration rateWindow, Duration uptime,
+            Optional<RecentAccepts.Count> accepts, Ticker ticker, Clock clock) throws IOException {
+        return new TrafficTracker(connections, keepAliveWait, rateWindow, uptime, accepts, ticker, clock);
+    }
+
+    /**
+     * Reads the table once and records what arrived since the previous poll. With the kernel's count, the connections
+     * the app accepted beyond the new ones the table ever showed are arrivals too, now: a client that closes first
+     * takes the app's side of its connection out of the table within milliseconds (no TIME_WAIT there), so most of a
+     * no-keep-alive client's connections come and go between two looks (the benchmark: the table showed 3 a second of
+     * the 8 a pod accepted). The count is read before the table, so a connection that comes between the two reads is
+     * the table's, never counted twice.
+     */
     void poll() throws IOException {
+        long acceptedSince = acceptedSinceStart();
         Map<Connection, Received> current = connections.now();
         long now = ticker.nanoTime();
         synchronized (this) {
@@ -181,6 +228,7 @@ final class TrafficTracker {
                 Received received = each.getValue();
                 Open before = open.get(connection);
                 if (before == null) {
+                    tableNew++;
                     boolean empty = received.known() && received.bytes() == 0;
                     next.put(connection, new Open(now, received, empty));
                     if (!empty) {
@@ -211,6 +259,21 @@ final class TrafficTracker {
                 }
             }
             open = next;
+            for (; unseen < acceptedSince - tableNew; unseen++) {
+                arrived(new Arrival(now, null, true), now);
+            }
+        }
+    }
+
+    /** The app's connections accepted since the start by the kernel's count; -1 without one (or when it cannot be read now). */
+    private long acceptedSinceStart() {
+        if (accepts == null) {
+            return -1;
+        }
+        try {
+            return accepts.sinceStart();
+        } catch (IOException e) {
+            return -1; // this look sees only the table; the count is not lost, the next look catches up
         }
     }
 
@@ -221,8 +284,10 @@ final class TrafficTracker {
     private void arrived(Arrival arrival, long connectionFirstSeen, boolean inRate) {
         if (inRate && arrival.nanos() <= rateWindowEnd()) {
             rateArrivals++;
+            lastRateArrival = lastRateArrival == NEVER ? arrival.nanos() : Math.max(lastRateArrival, arrival.nanos());
             if (arrival.newConnection()) {
                 rateNewConnections++;
+                lastRateNewConnection = lastRateNewConnection == NEVER ? arrival.nanos() : Math.max(lastRateNewConnection, arrival.nanos());
             }
         }
         if (arrival.newConnection()) {
@@ -241,6 +306,9 @@ final class TrafficTracker {
         }
         if (arrival.newConnection() || connectionFirstSeen >= windowEnd()) {
             lastCountedAfterWindow = Math.max(lastCountedAfterWindow, arrival.nanos());
+        }
+        if (arrival.connection() == null) {
+            return; // an unseen connection: no peer to name
         }
         Source source = sources.computeIfAbsent(arrival.connection().peerAddress(), a -> new Source());
         if (arrival.newConnection()) {
@@ -317,14 +385,27 @@ final class TrafficTracker {
         return heldConnectionsCount(now) ? rateArrivals : rateNewConnections;
     }
 
-    /** The mean gap between the arrivals that count at {@code now} (see {@link #rateArrivals}), over the rate window so far; null with none. */
+    /** The mean gap between the arrivals that count at {@code now} (see {@link #rateArrivals}) over {@link #rateSpan}; null with none. */
     synchronized Duration meanGap(long now) {
         int n = rateArrivals(now);
         if (n == 0) {
             return null;
         }
-        long span = Math.max(Math.min(now, rateWindowEnd()) - startNanos, 1);
-        return Duration.ofNanos(span / n);
+        return rateSpan(now).dividedBy(n);
+    }
+
+    /**
+     * The span the rate at {@code now} is taken over: the rate window so far; with at least {@link #RATE_SAMPLE}
+     * arrivals, from the start to the last of them. n arrivals in that span make n gaps, the first from the start:
+     * the rate the traffic had while it came, not diluted by the silence after consumers moved away, which is the very
+     * silence it is to judge.
+     */
+    synchronized Duration rateSpan(long now) {
+        long end = Math.min(now, rateWindowEnd());
+        if (rateArrivals(now) >= RATE_SAMPLE) {
+            end = Math.min(end, heldConnectionsCount(now) ? lastRateArrival : lastRateNewConnection);
+        }
+        return Duration.ofNanos(Math.max(end - startNanos, 1));
     }
 
     /** Peers whose last arrival, of any kind, is within {@code recent} of {@code now}: the ones still sending. */
@@ -384,6 +465,9 @@ final class TrafficTracker {
     private static String peer(Arrival arrival) {
         if (arrival == null) {
             return null;
+        }
+        if (arrival.connection() == null) {
+            return UNSEEN_PEER;
         }
         InetAddress address = arrival.connection().peerAddress();
         String host = address.getHostAddress();

@@ -19,12 +19,14 @@ import java.time.Duration;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.LongAdder;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.io.ByteBufferPool;
+import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Request;
@@ -90,6 +92,12 @@ public final class AdminServer {
     /** @param prestop lets {@code /prestop} through from anyone once the pod is being deleted; counts refusals */
     public AdminServer(Settings settings, Wiring wiring, Optional<HttpServlet> metricsServlet, RequestObserver observer,
             PrestopAccess prestop) {
+        this(settings, wiring, metricsServlet, observer, prestop, new LongAdder());
+    }
+
+    /** @param accepted counts the connections the server accepts (the agent's share of the pod's, see {@code RecentAccepts}) */
+    public AdminServer(Settings settings, Wiring wiring, Optional<HttpServlet> metricsServlet, RequestObserver observer,
+            PrestopAccess prestop, LongAdder accepted) {
         this.settings = settings;
         QueuedThreadPool threads = new QueuedThreadPool(32, 2);
         threads.setName("lameduck-http");
@@ -99,6 +107,12 @@ public final class AdminServer {
         connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
         connector.setHost(settings.host());
         connector.setPort(settings.port());
+        connector.addEventListener(new Connection.Listener() {
+            @Override
+            public void onOpened(Connection connection) {
+                accepted.increment();
+            }
+        });
         server.addConnector(connector);
 
         ServletContextHandler context = new ServletContextHandler();

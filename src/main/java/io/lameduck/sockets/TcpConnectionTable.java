@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The kernel's TCP connection table, read from {@code /proc/net/tcp} and {@code /proc/net/tcp6}. The sidecar shares
@@ -62,7 +64,18 @@ public final class TcpConnectionTable implements ConnectionCounter {
         }
     }
 
-    /** Every socket in both tables, in any state. */
+    /** Every port something listens on, any address, either table. */
+    public Set<Integer> listeningPorts() throws IOException {
+        Set<Integer> ports = new TreeSet<>();
+        for (TcpConnection socket : read()) {
+            if (socket.state() == TcpConnection.LISTEN) {
+                ports.add(socket.localPort());
+            }
+        }
+        return ports;
+    }
+
+        /** Every socket in both tables, in any state. */
     public List<TcpConnection> read() throws IOException {
         List<TcpConnection> connections = new ArrayList<>();
         boolean found = read(tcp, connections);

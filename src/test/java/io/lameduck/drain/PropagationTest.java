@@ -16,11 +16,13 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -192,13 +194,14 @@ class PropagationTest {
             time.advance(ms(100));
             connect(41000 + i);
         }
-        // ... measured over the rate window (2 s): ten mean gaps within the 3 s minimum.
+        // ... measured until the last of them (15 arrivals are enough): ten mean gaps within the 3 s minimum.
         SimulatedTime.Task<StepResult> step = start(propagation, watch, Duration.ofSeconds(20));
-        // Seen at 0.15 s ... 1.55 s: 15 arrivals over the 2 s window, a mean gap of 133 ms; 1.333 s of silence after the last.
-        StepResult result = endsAt(step, ms(2900)); // 1.55 s + 1.333 s, on the step's 50 ms grid
+        // Seen at 0.15 s ... 1.55 s: 15 arrivals in 1.55 s, a mean gap of 103 ms; 1.033 s of silence after the last.
+        StepResult result = endsAt(step, ms(2600)); // 1.55 s + 1.033 s, on the step's 50 ms grid
 
-        assertThat(result.detail()).startsWith("traffic stopped: silent for 1333ms (10 mean gaps of the 15 arrivals measured from the trigger)");
-        assertThat(traffic.get().requiredQuietSeconds()).isEqualTo(1.333);
+        assertThat(result.detail()).startsWith("traffic stopped: silent for 1033ms (10 mean gaps of the 15 arrivals measured from the trigger "
+                + "(in the 1550ms until the last))");
+        assertThat(traffic.get().requiredQuietSeconds()).isEqualTo(1.033);
         assertThat(traffic.get().lastRequestSeconds()).isEqualTo(1.55);
     }
 
@@ -216,6 +219,32 @@ class PropagationTest {
 
         assertThat(result.detail()).contains("10 mean gaps of the new connections before the trigger (100 the app closed in the last 10s)");
         assertThat(traffic.get().requiredQuietSeconds()).isEqualTo(1.0);
+    }
+
+    @Test
+    void theKernelsCountOfAcceptedConnectionsTellsARateTheClosesUnderstate() throws Exception {
+        // Of the 80 connections the app accepted in the 5 s before the trigger, the clients closed most first: only 12
+        // TIME_WAITs are left in the pod. The kernel's count (less the agent's own) sees all 80: 16 a second.
+        for (int i = 0; i < 12; i++) {
+            table.connections.put(from("10.244.0.9", 41000 + i), Received.closedByApp(Duration.ofMillis(400 * i)));
+        }
+        AtomicLong kernel = new AtomicLong(1_000);
+        AtomicLong agent = new AtomicLong(10);
+        RecentAccepts accepts = new RecentAccepts(kernel::get, agent::get, () -> Set.of(8080, 8081), Set.of(8080), () -> 8081, time);
+        accepts.sample();
+        time.advance(Duration.ofSeconds(5));
+        kernel.addAndGet(80 + 3); // and three probes of the agent
+        agent.addAndGet(3);
+        // (the scripted count then stays put: no connection comes after the trigger)
+        Propagation propagation = Propagation.quiet(new Propagation.Rules(ms(300), Duration.ofSeconds(5), Duration.ofSeconds(15),
+                Duration.ofSeconds(8)), table, Optional.of(accepts), POLL, time);
+        Propagation.Watch watch = propagation.watch();
+        time.advance(ms(200)); // the withdraw step
+        StepResult result = endsAt(start(propagation, watch, Duration.ofSeconds(20)), Duration.ofMillis(5650)); // silent since the trigger at 5 s: 0.625 s later, on the 50 ms grid
+
+        assertThat(result.detail()).contains("10 mean gaps of the new connections before the trigger (80 the app accepted in the last 5s, "
+                + "the kernel's count)");
+        assertThat(traffic.get().requiredQuietSeconds()).isEqualTo(0.625);
     }
 
     @Test

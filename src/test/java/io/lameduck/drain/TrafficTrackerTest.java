@@ -14,7 +14,10 @@ import java.net.Socket;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
@@ -151,6 +154,34 @@ class TrafficTrackerTest {
     }
 
     @Test
+    void withTenArrivalsOrMoreTheRateIsTakenUntilTheLastOfThem() throws Exception {
+        // kube-proxy moved the traffic about 1 s into the drain: twelve arrivals until then, then silence.
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, ticker, Clock.systemUTC());
+        for (int i = 0; i < 12; i++) {
+            advance(Duration.ofMillis(80));
+            table.connections.put(from("10.244.0.9", 40000 + i), Received.UNKNOWN);
+            tracker.poll();
+        }
+        advance(Duration.ofMillis(1540));
+        tracker.withdrawn(now);
+        tracker.poll();
+        assertThat(tracker.rateSpan(now)).isEqualTo(Duration.ofMillis(960));
+        assertThat(tracker.meanGap(now)).as("over the rate window, 2.5 s, it would be 208 ms").isEqualTo(Duration.ofMillis(80));
+
+        // Nine in that second are too few to tell a stream from a burst: the window it is.
+        TrafficTracker fewer = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, ticker, Clock.systemUTC());
+        long start = now;
+        for (int i = 0; i < 9; i++) {
+            advance(Duration.ofNanos(1_000_000_000L / 9));
+            table.connections.put(from("10.244.0.9", 41000 + i), Received.UNKNOWN);
+            fewer.poll();
+        }
+        advance(Duration.ofMillis(1500));
+        fewer.withdrawn(now);
+        assertThat(fewer.rateSpan(now)).isEqualTo(Duration.ofNanos(now - start));
+    }
+
+    @Test
     void afterKeepAliveWaitTheRateIsTheNewConnections() throws Exception {
         // Busy keep-alive connections make a dense rate; once they stop counting, a gap must be judged by the sparse
         // new connections (the benchmark saw a drain end on a 1 s gap in them while kube-proxy still sent some).
@@ -244,6 +275,77 @@ class TrafficTrackerTest {
         TrafficTracker newborn = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, Duration.ofSeconds(2), ticker, Clock.systemUTC());
         assertThat(newborn.prior(3).meanGap()).as("at least 10 s of history").isEqualTo(Duration.ofNanos(10_000_000_000L / 120));
         assertThat(minuteOld.prior(121)).as("too few").isNull();
+    }
+
+    /** A kernel count of accepted connections (the pod's: the app on 8080, the agent on 8081), scripted. */
+    private final AtomicLong kernelCount = new AtomicLong(1_000);
+    private final RecentAccepts recentAccepts = new RecentAccepts(kernelCount::get, () -> 0, () -> Set.of(8080, 8081), Set.of(8080),
+            () -> 8081, ticker);
+
+    /** The count for a drain starting now, after {@code accepted} connections in the {@code span} before. */
+    private Optional<RecentAccepts.Count> acceptedBefore(int accepted, Duration span) {
+        recentAccepts.sample();
+        advance(span);
+        kernelCount.addAndGet(accepted);
+        return recentAccepts.start();
+    }
+
+    @Test
+    void theKernelsCountOfAcceptedConnectionsSetsThePriorWhenBusier() throws Exception {
+        for (int i = 0; i < 41; i++) { // 41 closes over the last 10 s: the clients that let the app close first
+            table.connections.put(from("10.244.0.9", 30000 + i), Received.closedByApp(Duration.ofMillis(250 * i)));
+        }
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, Duration.ofMinutes(5),
+                acceptedBefore(56, Duration.ofSeconds(7)), ticker, Clock.systemUTC());
+        assertThat(tracker.prior(3).meanGap()).as("56 in 7 s, not 40 gaps in 10 s").isEqualTo(Duration.ofMillis(125));
+        assertThat(tracker.prior(3).describe())
+                .isEqualTo("the new connections before the trigger (56 the app accepted in the last 7s, the kernel's count)");
+
+        assertThat(TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, Duration.ofMinutes(5), acceptedBefore(20, Duration.ofSeconds(7)),
+                ticker, Clock.systemUTC()).prior(3).meanGap()).as("the closes are the busier").isEqualTo(Duration.ofMillis(250));
+
+        table.connections.clear();
+        assertThat(TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, Duration.ofMinutes(5), acceptedBefore(56, Duration.ofSeconds(7)),
+                ticker, Clock.systemUTC()).prior(3).meanGap()).as("no closes at all").isEqualTo(Duration.ofMillis(125));
+        assertThat(TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, Duration.ofMinutes(5), acceptedBefore(9, Duration.ofSeconds(5)),
+                ticker, Clock.systemUTC()).prior(3)).as("fewer than ten are no rate: a few probes and a burst").isNull();
+    }
+
+    @Test
+    void connectionsTheKernelCountedAndTheTableNeverShowedAreArrivals() throws Exception {
+        TrafficTracker tracker = TrafficTracker.start(table, KEEP_ALIVE_WAIT, RATE_WINDOW, Duration.ofMinutes(5),
+                acceptedBefore(0, Duration.ofSeconds(5)), ticker, Clock.systemUTC());
+        advance(Duration.ofMillis(100));
+        table.connections.put(from("10.244.0.9", 40000), new Received(80, Duration.ofMillis(30))); // one the table shows
+        kernelCount.addAndGet(4); // and three whose clients closed first: gone from the table before this look
+        tracker.poll();
+        assertThat(tracker.arrivals()).isEqualTo(4);
+        assertThat(tracker.silence(now)).as("the unseen ones are dated at the look").isZero();
+
+        advance(Duration.ofMillis(100));
+        kernelCount.addAndGet(1); // counted at its handshake, when the table shows it too (the count is read first)
+        table.connections.put(from("10.244.0.9", 40001), new Received(80, Duration.ofMillis(20)));
+        tracker.poll();
+        assertThat(tracker.arrivals()).as("not counted twice").isEqualTo(5);
+        TrafficReport report = tracker.report(now, new TrafficTracker.Verdict(null, null, false, List.of()));
+        assertThat(report.lastNewConnectionPeer()).isEqualTo("10.244.0.9:40001");
+
+        advance(Duration.ofMillis(100));
+        table.connections.put(from("10.244.0.9", 40002), new Received(0, Duration.ZERO)); // still in its handshake (SYN-RECV)
+        tracker.poll();
+        advance(Duration.ofMillis(100));
+        kernelCount.addAndGet(1);
+        table.connections.put(from("10.244.0.9", 40002), new Received(80, Duration.ofMillis(10)));
+        tracker.poll();
+        assertThat(tracker.arrivals()).as("once, by the table").isEqualTo(6);
+
+        advance(Duration.ofMillis(100));
+        kernelCount.addAndGet(2);
+        tracker.poll();
+        report = tracker.report(now, new TrafficTracker.Verdict(null, null, false, List.of()));
+        assertThat(report.newConnections()).isEqualTo(8);
+        assertThat(report.lastNewConnectionPeer()).isEqualTo(TrafficTracker.UNSEEN_PEER);
+        assertThat(report.sources()).extracting(TrafficReport.Source::newConnections).containsExactly(3);
     }
 
     @Test

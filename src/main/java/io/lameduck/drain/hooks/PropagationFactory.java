@@ -2,11 +2,16 @@ package io.lameduck.drain.hooks;
 
 import io.lameduck.config.AgentConfig;
 import io.lameduck.drain.Propagation;
+import io.lameduck.drain.RecentAccepts;
 import io.lameduck.sockets.AppConnections;
+import io.lameduck.sockets.PassiveOpens;
 import io.lameduck.sockets.ProcAppConnections;
 import io.lameduck.sockets.SocketStatsConnections;
 import io.lameduck.sockets.TcpConnectionTable;
 import io.lameduck.time.TimeSource;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,6 +22,11 @@ public final class PropagationFactory {
     private PropagationFactory() {}
 
     public static Propagation create(AgentConfig.Drain drain, TcpConnectionTable table, TimeSource time) {
+        return create(drain, table, Optional.empty(), time);
+    }
+
+    /** As above; {@code accepts} (see {@link #recentAccepts}) tells the drain the traffic just before its trigger. */
+    public static Propagation create(AgentConfig.Drain drain, TcpConnectionTable table, Optional<RecentAccepts> accepts, TimeSource time) {
         AgentConfig.PropagationSettings spec = drain.propagation();
         if (spec.ports().isEmpty()) {
             return Propagation.fixed(drain.propagationDelay(), time); // validation requires ports for the quiet mode
@@ -24,9 +34,24 @@ public final class PropagationFactory {
         AppConnections connections = connections(spec, table);
         Propagation.Rules rules = new Propagation.Rules(spec.quietPeriod(), spec.minimum(), spec.maximum(), spec.keepAliveWait());
         return switch (spec.mode()) {
-            case FIXED -> Propagation.fixed(drain.propagationDelay(), rules, connections, spec.pollInterval(), time);
-            case QUIET -> Propagation.quiet(rules, connections, spec.pollInterval(), time);
+            case FIXED -> Propagation.fixed(drain.propagationDelay(), rules, connections, accepts, spec.pollInterval(), time);
+            case QUIET -> Propagation.quiet(rules, connections, accepts, spec.pollInterval(), time);
         };
+    }
+
+    /**
+     * The count of the app's accepted connections a drain takes the traffic's rate before its trigger from; empty when
+     * the drain watches no ports, or with {@code ignorePeers}: the kernel's count cannot leave those peers out.
+     */
+    public static Optional<RecentAccepts> recentAccepts(AgentConfig.Drain drain, int agentPort, LongSupplier agentAccepted,
+            TcpConnectionTable table, TimeSource time) {
+        AgentConfig.PropagationSettings spec = drain.propagation();
+        if (spec.ports().isEmpty() || !spec.ignorePeers().isEmpty()) {
+            return Optional.empty();
+        }
+        PassiveOpens kernel = PassiveOpens.system();
+        return Optional.of(new RecentAccepts(kernel::read, agentAccepted, table::listeningPorts, Set.copyOf(spec.ports()),
+                () -> agentPort, time));
     }
 
     /** {@code ss} where it is installed (it sees requests on keep-alive connections); else {@code /proc/net/tcp}. */
