@@ -35,13 +35,15 @@ import java.util.List;
  *     drain could not see its traffic there (set {@code drain.propagation.ports} to the app's listening ports)
  * @param arrivalsAfterWithdrawal new connections and requests on open connections (one per connection and poll at most)
  *     that arrived after the withdrawal step ended: traffic a consumer still sent to a pod it should have left
+ * @param unseenConnections of {@code newConnections}, those only the kernel's count of accepted connections showed (a
+ *     client that closed first, between two looks at the table); null when the drain had no such count
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record TrafficReport(List<Integer> ports, String requestsBlindSpot, double watchedSeconds, Double withdrawnSeconds,
         int newConnections, Double lastNewConnectionSeconds, Instant lastNewConnectionAt, String lastNewConnectionPeer,
         int requests, Double lastRequestSeconds, Instant lastRequestAt, String lastRequestPeer, String lastRequestConnection,
         double quietSeconds, Double requiredQuietSeconds, String quietRule, boolean stopped, List<String> stillSending,
-        List<Source> sources, String error, List<Integer> unheardPorts, int arrivalsAfterWithdrawal) {
+        List<Source> sources, String error, List<Integer> unheardPorts, int arrivalsAfterWithdrawal, Long unseenConnections) {
     public static final int SOURCES_SHOWN = 10;
 
     public TrafficReport {
@@ -59,14 +61,15 @@ public record TrafficReport(List<Integer> ports, String requestsBlindSpot, doubl
             List<Source> sources, String error) {
         this(ports, requestsBlindSpot, watchedSeconds, withdrawnSeconds, newConnections, lastNewConnectionSeconds,
                 lastNewConnectionAt, lastNewConnectionPeer, requests, lastRequestSeconds, lastRequestAt, lastRequestPeer,
-                lastRequestConnection, quietSeconds, requiredQuietSeconds, quietRule, stopped, stillSending, sources, error, List.of(), 0);
+                lastRequestConnection, quietSeconds, requiredQuietSeconds, quietRule, stopped, stillSending, sources, error, List.of(), 0,
+                null);
     }
 
     TrafficReport withError(String why) {
         return new TrafficReport(ports, requestsBlindSpot, watchedSeconds, withdrawnSeconds, newConnections,
                 lastNewConnectionSeconds, lastNewConnectionAt, lastNewConnectionPeer, requests, lastRequestSeconds,
                 lastRequestAt, lastRequestPeer, lastRequestConnection, quietSeconds, requiredQuietSeconds, quietRule,
-                stopped, stillSending, sources, why, unheardPorts, arrivalsAfterWithdrawal);
+                stopped, stillSending, sources, why, unheardPorts, arrivalsAfterWithdrawal, unseenConnections);
     }
 
     /** This report, naming the watched ports nothing listened on when the drain started. */
@@ -74,7 +77,7 @@ public record TrafficReport(List<Integer> ports, String requestsBlindSpot, doubl
         return new TrafficReport(ports, requestsBlindSpot, watchedSeconds, withdrawnSeconds, newConnections,
                 lastNewConnectionSeconds, lastNewConnectionAt, lastNewConnectionPeer, requests, lastRequestSeconds,
                 lastRequestAt, lastRequestPeer, lastRequestConnection, quietSeconds, requiredQuietSeconds, quietRule,
-                stopped, stillSending, sources, error, unheard, arrivalsAfterWithdrawal);
+                stopped, stillSending, sources, error, unheard, arrivalsAfterWithdrawal, unseenConnections);
     }
 
     /** Seconds from the withdrawal to {@code moment} (0 when it came before), or null without either. */

@@ -435,7 +435,8 @@ final class TrafficTracker {
                 requests, at(lastRequest), instant(lastRequest), peer(lastRequest),
                 lastRequest == null ? null : lastRequest.newConnection() ? "new" : "reused",
                 seconds(silence(now).toNanos()), verdict.required() == null ? null : seconds(verdict.required().toNanos()),
-                verdict.rule(), verdict.stopped(), verdict.stillSending(), shown, null, List.of(), arrivalsAfterWithdrawal);
+                verdict.rule(), verdict.stopped(), verdict.stillSending(), shown, null, List.of(), arrivalsAfterWithdrawal,
+                accepts == null ? null : unseen);
     }
 
     /** A report for a table that could not be read at all. */

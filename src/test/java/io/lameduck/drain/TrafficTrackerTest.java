@@ -344,6 +344,7 @@ class TrafficTrackerTest {
         tracker.poll();
         report = tracker.report(now, new TrafficTracker.Verdict(null, null, false, List.of()));
         assertThat(report.newConnections()).isEqualTo(8);
+        assertThat(report.unseenConnections()).isEqualTo(5);
         assertThat(report.lastNewConnectionPeer()).isEqualTo(TrafficTracker.UNSEEN_PEER);
         assertThat(report.sources()).extracting(TrafficReport.Source::newConnections).containsExactly(3);
     }

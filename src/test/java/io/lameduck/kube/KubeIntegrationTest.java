@@ -194,7 +194,7 @@ class KubeIntegrationTest {
                 // ... and a second watched port nothing listened on
                 new TrafficReport(List.of(8080, 8081), null, 16.1, 0.12, 0, null, null, null, 480, 16.1, now.plusSeconds(16),
                         "10.244.0.9:51000", "reused", 0.0, 1.0, "the quiet period", false, List.of("10.244.0.9"), List.of(), null,
-                        List.of(8081), 470));
+                        List.of(8081), 470, 0L));
 
         try (KubeIntegration kube = KubeIntegration.using(config("label", "5s"), cluster.agentClient(), cluster.identity("events"),
                 new PrometheusRegistry())) {

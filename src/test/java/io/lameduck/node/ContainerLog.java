@@ -64,6 +64,17 @@ final class ContainerLog implements AutoCloseable {
         return name + ":\n" + raw();
     }
 
+    /** The drain report of an agent's log line, once it has logged one. */
+    Optional<JsonNode> drainReport() {
+        return lines().stream().filter(l -> l.text().contains("\"drainReport\"")).findFirst().map(line -> {
+            try {
+                return new ObjectMapper().readTree(line.text()).path("drainReport");
+            } catch (Exception e) {
+                throw new AssertionError("unreadable drain report: " + line.text(), e);
+            }
+        });
+    }
+
     /** An agent's drain, its propagate step and the traffic it saw, from the drain report line of its log. */
     String drainSummary() {
         return name + ": " + lines().stream().filter(l -> l.text().contains("\"drainReport\"")).findFirst().map(line -> {
