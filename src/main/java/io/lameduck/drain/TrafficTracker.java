@@ -23,7 +23,8 @@ import java.util.Optional;
  * 4-tuple not there at the previous poll) and requests on connections already open (their received byte count grew;
  * the kernel says how long ago the data came). A consumer that pools keep-alive connections, as every ingress
  * controller, mesh and L7 load balancer does, sends requests without opening connections: only the second kind
- * shows it.
+ * shows it. With the kernel's count of the connections the app accepted ({@link RecentAccepts}), the ones the table
+ * never showed are new connections too (see {@link #poll}).
  *
  * <p>Which arrivals count toward "traffic has not stopped": all of them until {@code keepAliveWait} after the
  * endpoints turned not ready (or the withdrawal was confirmed, if that was not seen first). After that, requests on connections that were already open no longer do: they come
@@ -145,12 +146,12 @@ final class TrafficTracker {
         Prior closes = closedBefore < steady ? null
                 : dated != null && dated.spreadOut(steady, closedBefore) ? Prior.closes(dated.oldest().dividedBy(closedBefore - 1), closedBefore, dated.oldest())
                 : Prior.closes(history.dividedBy(closedBefore), closedBefore, history);
-        Prior accepts = accepted == null || accepted.count() < Math.max(steady, RATE_SAMPLE) ? null
+        Prior opened = accepted == null || accepted.count() < Math.max(steady, RATE_SAMPLE) ? null
                 : Prior.accepted(accepted.span().dividedBy(accepted.count()), accepted.count(), accepted.span());
-        if (closes == null || accepts == null) {
-            return closes == null ? accepts : closes;
+        if (closes == null || opened == null) {
+            return closes == null ? opened : closes;
         }
-        return accepts.meanGap().compareTo(closes.meanGap()) < 0 ? accepts : closes;
+        return opened.meanGap().compareTo(closes.meanGap()) < 0 ? opened : closes;
     }
 
     /**
