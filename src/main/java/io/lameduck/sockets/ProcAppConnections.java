@@ -47,12 +47,8 @@ public final class ProcAppConnections implements AppConnections {
 
     @Override
     public Set<Integer> listening() throws IOException {
-        Set<Integer> listening = new TreeSet<>();
-        for (TcpConnection socket : table.read()) {
-            if (socket.state() == TcpConnection.LISTEN && ports.contains(socket.localPort())) {
-                listening.add(socket.localPort());
-            }
-        }
+        Set<Integer> listening = new TreeSet<>(table.listeningPorts());
+        listening.retainAll(ports);
         return listening;
     }
 

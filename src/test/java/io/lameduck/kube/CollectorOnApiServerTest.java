@@ -44,6 +44,19 @@ class CollectorOnApiServerTest {
         return Collector.create(cluster.admin(), cluster.namespace(), "collector-state", 100, 20, registry);
     }
 
+    /** A collector on {@code registry}, started and ready: its first list of Events counted, on the state it read. */
+    private Collector startedReady(PrometheusRegistry registry) throws Exception {
+        Collector collector = collector(registry);
+        try {
+            collector.start();
+            await().atMost(Duration.ofSeconds(20)).until(collector::ready);
+            return collector;
+        } catch (Exception e) { // not left running when it failed to become ready
+            collector.close();
+            throw e;
+        }
+    }
+
     /** Terminations counted for {@code workload} of this test's namespace. */
     private long counted(PrometheusRegistry registry, String workload) {
         double sum = 0;
@@ -77,9 +90,7 @@ class CollectorOnApiServerTest {
     void countsEveryReportOnceAcrossARestartAndItsRelist() throws Exception {
         drained("web-1", "web", "completed"); // written before the collector ever ran
         PrometheusRegistry first = new PrometheusRegistry();
-        try (Collector collector = collector(first)) {
-            collector.start();
-            await().atMost(Duration.ofSeconds(20)).until(collector::ready);
+        try (Collector collector = startedReady(first)) {
             drained("web-2", "web", "completed");
             drained("db-1", "db", "deadline_exceeded");
             await().atMost(Duration.ofSeconds(20)).until(() -> counted(first, "web") == 2 && counted(first, "db") == 1);
@@ -90,9 +101,7 @@ class CollectorOnApiServerTest {
         drained("web-3", "web", "completed"); // while no collector runs
 
         PrometheusRegistry second = new PrometheusRegistry();
-        try (Collector restarted = collector(second)) {
-            restarted.start();
-            await().atMost(Duration.ofSeconds(20)).until(restarted::ready);
+        try (Collector restarted = startedReady(second)) {
             // The relist saw all four Events: three were counted before the restart, one is new.
             assertThat(counted(second, "web")).isEqualTo(3);
             assertThat(counted(second, "db")).isEqualTo(1);
@@ -110,9 +119,7 @@ class CollectorOnApiServerTest {
     void aRestartWithTheReportEventsDeletedLosesNoAcknowledgedCountNorRecentTermination() throws Exception {
         PrometheusRegistry first = new PrometheusRegistry();
         java.util.List<Termination> before;
-        try (Collector collector = collector(first)) {
-            collector.start();
-            await().atMost(Duration.ofSeconds(20)).until(collector::ready);
+        try (Collector collector = startedReady(first)) {
             for (int i = 1; i <= 5; i++) {
                 drained("web-" + i, "web", i == 3 ? "deadline_exceeded" : "completed");
             }
@@ -130,9 +137,7 @@ class CollectorOnApiServerTest {
                 .withLabel(DrainReportEvent.REPORT_LABEL).list().getItems().isEmpty());
 
         PrometheusRegistry second = new PrometheusRegistry();
-        try (Collector restarted = collector(second)) {
-            restarted.start();
-            await().atMost(Duration.ofSeconds(20)).until(restarted::ready);
+        try (Collector restarted = startedReady(second)) {
             assertThat(counted(second, "web")).isEqualTo(5);
             assertThat(fleetSeries(second)).as("every fleet series, from the state alone").isEqualTo(metricsBefore);
             assertThat(restarted.recent(cluster.namespace(), null, 50)).as("the recent terminations, from the state alone")
@@ -141,17 +146,13 @@ class CollectorOnApiServerTest {
 
         drained("web-6", "web", "completed"); // while no collector runs
         PrometheusRegistry third = new PrometheusRegistry();
-        try (Collector again = collector(third)) {
-            again.start();
-            await().atMost(Duration.ofSeconds(20)).until(again::ready);
+        try (Collector again = startedReady(third)) {
             assertThat(counted(third, "web")).isEqualTo(6);
             assertThat(again.recent(cluster.namespace(), "web", 50)).extracting(Termination::pod)
                     .containsExactly("web-6", "web-5", "web-4", "web-3", "web-2", "web-1");
         }
         PrometheusRegistry fourth = new PrometheusRegistry();
-        try (Collector once = collector(fourth)) {
-            once.start();
-            await().atMost(Duration.ofSeconds(20)).until(once::ready);
+        try (Collector once = startedReady(fourth)) {
             // The Events of other tests' namespaces may be listed too: only this namespace's series are compared.
             assertThat(counted(fourth, "web")).as("the report that came while it was down, counted once").isEqualTo(6);
         }
@@ -187,9 +188,7 @@ class CollectorOnApiServerTest {
             assertThat(counted(registry, "cycling")).as("a cycle's end is not a termination").isZero();
         }
         PrometheusRegistry restarted = new PrometheusRegistry();
-        try (Collector again = collector(restarted)) {
-            again.start();
-            await().atMost(Duration.ofSeconds(20)).until(again::ready);
+        try (Collector again = startedReady(restarted)) {
             assertThat(restartCycles(restarted, "cycling")).isEqualTo(expected);
         }
     }
@@ -235,9 +234,7 @@ class CollectorOnApiServerTest {
     @Test
     void aStateOverwrittenBehindItsBackIsReloadedAndTheEventsCountedAgainstIt() throws Exception {
         PrometheusRegistry registry = new PrometheusRegistry();
-        try (Collector collector = collector(registry)) {
-            collector.start();
-            await().atMost(Duration.ofSeconds(20)).until(collector::ready);
+        try (Collector collector = startedReady(registry)) {
             drained("web-1", "web", "completed");
             drained("web-2", "web", "completed");
             await().atMost(Duration.ofSeconds(20)).until(() -> state() != null && counted(registry, "web") == 2
@@ -257,9 +254,7 @@ class CollectorOnApiServerTest {
             assertThat(counted(registry, "web")).isEqualTo(4);
         }
         PrometheusRegistry after = new PrometheusRegistry();
-        try (Collector restarted = collector(after)) {
-            restarted.start();
-            await().atMost(Duration.ofSeconds(20)).until(restarted::ready);
+        try (Collector restarted = startedReady(after)) {
             assertThat(counted(after, "web")).as("the state written after the reload").isEqualTo(4);
         }
     }
@@ -278,9 +273,7 @@ class CollectorOnApiServerTest {
                     && state() != null);
         }
         PrometheusRegistry after = new PrometheusRegistry();
-        try (Collector restarted = collector(after)) {
-            restarted.start();
-            await().atMost(Duration.ofSeconds(20)).until(restarted::ready);
+        try (Collector restarted = startedReady(after)) {
             assertThat(counted(after, "web")).isEqualTo(2);
         }
     }
@@ -296,9 +289,7 @@ class CollectorOnApiServerTest {
     @Test
     void anInvalidReportEventIsCountedAsInvalidNotAsATermination() throws Exception {
         PrometheusRegistry registry = new PrometheusRegistry();
-        try (Collector collector = collector(registry)) {
-            collector.start();
-            await().atMost(Duration.ofSeconds(20)).until(collector::ready);
+        try (Collector collector = startedReady(registry)) {
             double before = collectorCounter(registry, "lameduck_collector_reports", "invalid");
             cluster.admin().v1().events().inNamespace(cluster.namespace())
                     .resource(ReportEvents.of(cluster.namespace(), "forged.1", "web-1", "web", "not json")).create();
