@@ -13,7 +13,9 @@
 // Keep-alive is on (the net/http default). On SIGTERM (or SIGINT) it stops accepting, answers every
 // request from then on with `Connection: close` (so a client's next request on a keep-alive connection
 // closes it cleanly and the client reconnects elsewhere), closes keep-alive connections only once they
-// have been idle for -idle-close (1s) since SIGTERM, waits for in-flight requests, then exits 0 — no sleeps of its own.
+// have been idle for -idle-close (1s) since it began leaving (POST /drain or SIGTERM, the first), waits for
+// in-flight requests, then exits 0 — no sleeps of its own. An app that began leaving at POST /drain has
+// answered Connection: close since, so at SIGTERM it closes at once the connections its clients left idle.
 // It does not close every idle connection at once, as net/http's Server.Shutdown does: a client that
 // writes a request on a connection at the moment the server closes it gets a reset, and a POST is not
 // retried. It logs one line with the moment the signal arrived,
@@ -45,7 +47,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -57,7 +58,7 @@ func main() {
 	listen := flag.String("listen", envOr("DEMO_LISTEN", ":8080"), "listen address")
 	shutdownTimeout := flag.Duration("shutdown-timeout", 25*time.Second, "upper bound of the wait for in-flight requests and keep-alive connections after SIGTERM")
 	acceptAfterSigterm := flag.Duration("accept-after-sigterm", 0, "keep accepting new connections this long after SIGTERM before closing the listener (0: stop at once); for a preStop the kubelet cuts short, such as an eviction's 1 s")
-	idleClose := flag.Duration("idle-close", time.Second, "after SIGTERM, close a keep-alive connection once it has been idle this long (counted from SIGTERM at the earliest)")
+	idleClose := flag.Duration("idle-close", time.Second, "after SIGTERM, close a keep-alive connection once it has been idle this long (counted at the earliest from when the app began leaving: POST /drain or SIGTERM)")
 	get := flag.String("get", "", "client mode: GET this URL, print the body, exit 0 on 2xx")
 	liveFor := flag.Duration("live-for", 0, "/livez answers 503 once this long has passed since start (0: never)")
 	exitAfter := flag.Duration("exit-after", 0, "exit 3 this long after start, as a crash would (0: never)")
@@ -92,6 +93,7 @@ func main() {
 	var requests atomic.Int64
 	var stopping atomic.Bool
 	var leaving atomic.Bool
+	conns := newConnTracker()
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -119,6 +121,7 @@ func main() {
 			http.Error(w, "only from loopback (the pod itself)", http.StatusForbidden)
 			return
 		}
+		conns.leave(time.Now())
 		if !leaving.Swap(true) {
 			log.Printf("leaving at %s: answering Connection: close from now on", time.Now().UTC().Format(time.RFC3339Nano))
 		}
@@ -139,7 +142,6 @@ func main() {
 		fmt.Fprintln(w, "ok")
 	})
 
-	conns := newConnTracker()
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if stopping.Load() || leaving.Load() {
 			w.Header().Set("Connection", "close") // net/http closes the connection after this response
@@ -151,12 +153,13 @@ func main() {
 	if err != nil {
 		log.Fatalf("listen: %v", err)
 	}
+	ln = trackReads(ln)
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	done := make(chan struct{})
 	go func() {
 		sig := <-signals
-		conns.stopping(time.Now())
+		conns.leave(time.Now())
 		stopping.Store(true)
 		log.Printf("received %s at %s", signalName(sig), time.Now().UTC().Format(time.RFC3339Nano))
 		// A kube-proxy that has not yet applied the withdrawal still routes new connections here; with a
@@ -167,7 +170,7 @@ func main() {
 		}
 		ln.Close() // stop accepting; open connections keep being served
 		deadline := time.Now().Add(*shutdownTimeout)
-		for conns.closeIdle(*idleClose) > 0 && time.Now().Before(deadline) {
+		for conns.closeIdle(*idleClose, time.Now()) > 0 && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
@@ -184,60 +187,6 @@ func main() {
 	}
 	<-done
 	log.Printf("stopped after %d requests at %s", requests.Load(), time.Now().UTC().Format(time.RFC3339Nano))
-}
-
-// connTracker knows each open connection's state and since when, to close keep-alive connections only
-// once they have been idle for a while after SIGTERM.
-type connTracker struct {
-	mu        sync.Mutex
-	conns     map[net.Conn]connState
-	stoppedAt time.Time
-}
-
-type connState struct {
-	state http.ConnState
-	since time.Time
-}
-
-func newConnTracker() *connTracker {
-	return &connTracker{conns: map[net.Conn]connState{}}
-}
-
-func (t *connTracker) track(c net.Conn, state http.ConnState) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if state == http.StateClosed || state == http.StateHijacked {
-		delete(t.conns, c)
-		return
-	}
-	t.conns[c] = connState{state, time.Now()}
-}
-
-// stopping starts the idle clocks of closeIdle no earlier than now.
-func (t *connTracker) stopping(now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.stoppedAt = now
-}
-
-// closeIdle closes the connections idle (or new, without a request) for at least idle since SIGTERM; returns
-// how many connections remain open. Idleness counts from SIGTERM at the earliest: once the busy connections
-// answer with Connection: close, a client's pool hands out the ones it had left idle, and closing those at
-// that moment is the very race (a request written as the connection closes) this shutdown avoids.
-func (t *connTracker) closeIdle(idle time.Duration) int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for c, s := range t.conns {
-		since := s.since
-		if since.Before(t.stoppedAt) {
-			since = t.stoppedAt
-		}
-		if (s.state == http.StateIdle || s.state == http.StateNew) && time.Since(since) >= idle {
-			c.Close()
-			delete(t.conns, c)
-		}
-	}
-	return len(t.conns)
 }
 
 // failAfter runs fail in the background after d; never when d is 0.

@@ -22,6 +22,9 @@ step() { echo "== $* ($(( $(date +%s) - started ))s)" >&2; }
 step "benchmark harness unit tests (python3 -m unittest, scripts/bench/tests)"
 python3 -m unittest discover -s scripts/bench -p 'test_*.py'
 
+step "demo app unit tests (go test, demo/)"
+(. scripts/lib.sh test.sh; go_cache; cd demo && go test ./...)
+
 step "installing Prometheus/promtool if missing"
 scripts/install/prometheus.sh >/dev/null
 step "building Kubernetes binaries if missing"

@@ -131,8 +131,9 @@ def markdown(meta: Meta, results: list[ScenarioResult]) -> str:
            f"mode, control plane), {v.get('containerd', '?')}, runc, bridge CNI. Lameduck at commit {v.get('commit', '?')}.",
            f"- Images, built locally: {', '.join(f'`{n}`' for k, n in sorted(v.get('images', {}).items()) if k != 'base')}.",
            f"- Workload: the demo app (`demo/`, Go net/http: on SIGTERM it stops accepting, answers `Connection: close`, "
-           f"closes keep-alive connections once idle for 1 s since SIGTERM and finishes in-flight requests; `POST /drain` starts the "
-           f"`Connection: close` answers before SIGTERM), {s['replicas']} replicas, `maxUnavailable: 0`, `maxSurge: 1`, "
+           f"closes keep-alive connections once idle for 1 s since it began leaving (never one whose next request has begun to "
+           f"arrive) and finishes in-flight requests; `POST /drain` starts the `Connection: close` answers, and that clock, "
+           f"before SIGTERM), {s['replicas']} replicas, `maxUnavailable: 0`, `maxSurge: 1`, "
            f"`terminationGracePeriodSeconds: 30`, readiness probe every 5 s; rolled with `kubectl rollout restart` "
            f"{s['rollouts']} times per scenario (the next rollout starts once the old pods are gone).",
            f"- Load: {v.get('vegeta', 'vegeta')}, open loop at a constant rate from inside the node's network namespace, "
