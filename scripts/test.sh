@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test. On a fresh machine it first installs what the tests run against (all cached under
+# Runs every test: first the benchmark harness's unit tests and the demo app's Go tests (no cluster, seconds). On a
+# fresh machine it then installs what the tests run against (all cached under
 # ~/.cache/lameduck, so later runs skip straight to Maven):
 #   - Prometheus and promtool (Debian package `prometheus`),
 #   - kube-apiserver, kube-controller-manager, kubectl and etcd, built from their Go modules
