@@ -89,11 +89,7 @@ func TestTheFirstLeaveStartsTheClock(t *testing.T) {
 }
 
 func TestActiveConnectionStaysOpen(t *testing.T) {
-	server, _ := pair(t)
-	conns := newConnTracker()
-	conns.track(server, http.StateActive)
-	left := time.Now()
-	conns.leave(left)
+	_, _, conns, left := leftWith(t, http.StateActive)
 
 	if open := conns.closeIdle(time.Second, left.Add(time.Hour)); open != 1 {
 		t.Fatalf("open = %d, want 1: a request in progress is answered, not cut", open)
@@ -102,11 +98,7 @@ func TestActiveConnectionStaysOpen(t *testing.T) {
 
 // A request that reached the socket but that the server has not read yet is answered, not lost.
 func TestIdleConnectionWithBytesWaitingStaysOpen(t *testing.T) {
-	server, client := pair(t)
-	conns := newConnTracker()
-	conns.track(server, http.StateIdle)
-	left := time.Now()
-	conns.leave(left)
+	server, client, conns, left := leftWith(t, http.StateIdle)
 	if _, err := client.Write([]byte("POST / HTTP/1.1\r\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -119,11 +111,7 @@ func TestIdleConnectionWithBytesWaitingStaysOpen(t *testing.T) {
 
 // A request the server has begun to read (still StateIdle until the whole header is in) is answered, not lost.
 func TestIdleConnectionThatReadSinceItWentIdleStaysOpen(t *testing.T) {
-	server, client := pair(t)
-	conns := newConnTracker()
-	conns.track(server, http.StateIdle)
-	left := time.Now()
-	conns.leave(left)
+	server, client, conns, left := leftWith(t, http.StateIdle)
 	if _, err := client.Write([]byte("POST")); err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +123,17 @@ func TestIdleConnectionThatReadSinceItWentIdleStaysOpen(t *testing.T) {
 	if open := conns.closeIdle(time.Second, left.Add(time.Hour)); open != 1 {
 		t.Fatalf("open = %d, want 1: the server is reading a request on it", open)
 	}
+}
+
+// leftWith: one connection tracked in state, and the app left just now.
+func leftWith(t *testing.T, state http.ConnState) (server, client net.Conn, conns *connTracker, left time.Time) {
+	t.Helper()
+	server, client = pair(t)
+	conns = newConnTracker()
+	conns.track(server, state)
+	left = time.Now()
+	conns.leave(left)
+	return server, client, conns, left
 }
 
 func waitFor(t *testing.T, condition func() bool) {
