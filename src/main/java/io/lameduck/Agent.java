@@ -123,13 +123,59 @@ public final class Agent {
      *
      * @throws KubeUnavailableException with {@code kube.mode: enabled} and no usable API
      */
-    public static Agent create(AgentConfig config, Map<String, String> env) throws KubeUnavailableException {
+    public static Agent create(AgentConfig config, Map<String, String> env)
+            throws KubeUnavailableException, ListenerBindException, ServerException {
         PrometheusRegistry registry = new PrometheusRegistry();
-        return create(config, registry, KubeIntegration.connect(config, env, registry));
+        // Listen before connecting: the kubelet's probes then pass while the agent connects (see StartingHandler).
+        boolean readyWhileStarting = readyWhileStarting(config, env);
+        LongAdder accepted = new LongAdder();
+        AdminServer early = AdminServer.listenEarly(config.server().host(), config.server().port(), accepted, readyWhileStarting);
+        LOG.info("admin listener accepting connections on {}:{} (only /livez and /readyz answer until the agent is wired)",
+                config.server().host(), early.port());
+        try {
+            return create(config, registry, KubeIntegration.connect(config, env, registry),
+                    new Listener(Optional.of(early), accepted, readyWhileStarting));
+        } catch (KubeUnavailableException | RuntimeException e) {
+            stopQuietly(early);
+            throw e;
+        }
     }
 
     /** Wires the agent around an integration built by the caller (tests give it their cluster's client). */
     public static Agent create(AgentConfig config, PrometheusRegistry registry, Optional<KubeIntegration> kube) {
+        return create(config, registry, kube, new Listener(Optional.empty(), new LongAdder(), false));
+    }
+
+    /**
+     * The admin listener as {@link #create(AgentConfig, Map)} opened it before it connected, or none yet.
+     *
+     * @param accepted the connections it accepted (the agent's share of the pod's, see {@code RecentAccepts})
+     */
+    private record Listener(Optional<AdminServer> early, LongAdder accepted, boolean readyWhileStarting) {}
+
+    /**
+     * Whether {@code /readyz} may pass before READY: with a readiness gate (only the agent sets it, so the pod is not Ready
+     * before the agent marks it serving) in a pod, on the first run of the agent there ({@link FirstStart}).
+     */
+    private static boolean readyWhileStarting(AgentConfig config, Map<String, String> env) {
+        if (config.drain().withdraw().strategy() != AgentConfig.Strategy.READINESS_GATE || config.kube().mode() == AgentConfig.KubeMode.DISABLED
+                || !env.containsKey("KUBERNETES_SERVICE_HOST")) {
+            return false;
+        }
+        FirstStart start = FirstStart.claim(FirstStart.DIR, FirstStart.MOUNT_INFO);
+        LOG.info("/readyz {} before READY: {}", start.first() ? "passes" : "fails", start.why());
+        return start.first();
+    }
+
+    private static void stopQuietly(AdminServer server) {
+        try {
+            server.stop(Duration.ZERO);
+        } catch (ServerException e) {
+            LOG.debug("closing the admin listener after a failed start: {}", e.toString());
+        }
+    }
+
+    private static Agent create(AgentConfig config, PrometheusRegistry registry, Optional<KubeIntegration> kube, Listener listener) {
         Clock clock = Clock.systemUTC();
         Lifecycle lifecycle = new Lifecycle(clock);
         lifecycle.addListener(t -> LOG.info("state {} -> {}{}", t.from(), t.to(), t.reason().isEmpty() ? "" : ": " + t.reason()));
@@ -142,7 +188,7 @@ public final class Agent {
         List<Hook> hooks = HookFactory.createAll(config.drain().hooks(), TimeSource.SYSTEM);
         ExecutorService hookExecutor = Executors.newCachedThreadPool(daemonThreads("lameduck-hook"));
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(daemonThreads("lameduck-timer"));
-        LongAdder adminAccepted = new LongAdder();
+        LongAdder adminAccepted = listener.accepted();
         Optional<RecentAccepts> accepts = PropagationFactory.recentAccepts(config.drain(), config.server().port(), adminAccepted::sum,
                 TcpConnectionTable.system(), TimeSource.SYSTEM);
         Drainer drainer = new Drainer(lifecycle, withdrawal, hooks, config.drain().withdraw().timeout(),
@@ -180,14 +226,17 @@ public final class Agent {
                 ? DefaultGateway.read(DefaultGateway.PROC_NET_ROUTE) : Optional.empty();
         gateway.ifPresent(g -> LOG.info("/prestop is also accepted from the pod's default gateway {} (the node on bridge CNIs; "
                 + "security.trustGateway: false turns that off)", g.getHostAddress()));
-        AdminServer server = new AdminServer(
-                new AdminServer.Settings(config.server().host(), config.server().port(), config.security().nodeIp(), config.security().token(),
-                        gateway),
-                new AdminServer.Wiring(lifecycle, maintenance, drains, summary(config), Version.current(),
-                        (trigger, forGood) -> prestop(trigger, forGood, kube, drains, restarts, lifecycle), restarts::status),
-                Optional.of(metrics.servlet()), metrics::recordHttpRequest,
-                new PrestopAccess(kube.<PrestopAccess.PodDeletion>map(k -> () -> k.isDeleting(PRESTOP_DELETION_READ_LIMIT))
-                        .orElse(() -> false), metrics::recordPrestopRefused), adminAccepted);
+        AdminServer.Settings settings = new AdminServer.Settings(config.server().host(), config.server().port(), config.security().nodeIp(),
+                config.security().token(), gateway);
+        AdminServer.Wiring wiring = new AdminServer.Wiring(lifecycle, maintenance, drains, summary(config), Version.current(),
+                (trigger, forGood) -> prestop(trigger, forGood, kube, drains, restarts, lifecycle), restarts::status,
+                listener.readyWhileStarting());
+        PrestopAccess prestopAccess = new PrestopAccess(kube.<PrestopAccess.PodDeletion>map(k -> () -> k.isDeleting(PRESTOP_DELETION_READ_LIMIT))
+                .orElse(() -> false), metrics::recordPrestopRefused);
+        AdminServer server = listener.early().orElseGet(() -> new AdminServer(settings, wiring, Optional.of(metrics.servlet()),
+                metrics::recordHttpRequest, prestopAccess, adminAccepted));
+        listener.early().ifPresent(early -> early.serve(settings, wiring, Optional.of(metrics.servlet()), metrics::recordHttpRequest,
+                prestopAccess));
         return new Agent(config, lifecycle, maintenance, drains, restarts, server, hookExecutor, scheduler, kube, accepts);
     }
 
@@ -246,15 +295,19 @@ public final class Agent {
     private void startUp() throws ListenerBindException, ServerException {
         // A drain may already have begun (a signal while the agent was being built): the listener still starts,
         // so /prestop callers and /status can be served, but the start-up steps below are skipped.
-        lifecycle.moveTo(State.STARTING, "starting the admin listener on " + config.server().host() + ":" + config.server().port());
-        try {
-            server.start();
-        } catch (ListenerBindException | ServerException e) {
-            lifecycle.moveTo(State.FAILED, e.getMessage());
-            kube.ifPresent(KubeIntegration::close);
-            throw e;
+        boolean listening = server.listening(); // opened before the Kubernetes connection (create with env)
+        lifecycle.moveTo(State.STARTING, listening ? "the admin listener serves every endpoint"
+                : "starting the admin listener on " + config.server().host() + ":" + config.server().port());
+        if (!listening) {
+            try {
+                server.start();
+            } catch (ListenerBindException | ServerException e) {
+                lifecycle.moveTo(State.FAILED, e.getMessage());
+                kube.ifPresent(KubeIntegration::close);
+                throw e;
+            }
+            LOG.info("admin listener accepting connections on {}:{}", config.server().host(), server.port());
         }
-        LOG.info("admin listener accepting connections on {}:{}", config.server().host(), server.port());
         accepts.ifPresent(counted -> scheduler.scheduleAtFixedRate(counted::sample, 0, RecentAccepts.SAMPLE_EVERY.toMillis(), TimeUnit.MILLISECONDS));
         // From now on a deletion starts the drain (even when the app's preStop never calls /prestop), and the containers'
         // states move restart cycles on.
@@ -288,6 +341,8 @@ public final class Agent {
         } else {
             LOG.info("a drain began during start-up; not becoming READY");
         }
+        // Only informs (RBAC, Services that make the withdrawal moot): after the mark, not before it.
+        kube.ifPresent(KubeIntegration::checkInBackground);
     }
 
     private static String twoDecimals(Duration duration) {

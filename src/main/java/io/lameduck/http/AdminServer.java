@@ -28,6 +28,7 @@ import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.io.ByteBufferPool;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -45,14 +46,20 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  */
 public final class AdminServer {
     /** What the endpoints read and control. */
+    /**
+     * @param readyWhileStarting {@code /readyz} passes before READY (CREATED, STARTING): only when the pod cannot be
+     *     Ready until the agent marks it serving (its readiness gate) and no earlier run of the agent in this pod can have
+     *     marked it (see {@code FirstStart}); the container is then ready while the agent connects, and the pod is Ready
+     *     as soon as the gate is set
+     */
     public record Wiring(
             Lifecycle lifecycle, Maintenance maintenance, DrainCoordinator drains, Map<String, Object> configSummary,
-            String version, Prestop prestop, Supplier<RestartStatus> restart) {
-        /** Without restart cycles: every {@code /prestop} starts or joins the drain. */
+            String version, Prestop prestop, Supplier<RestartStatus> restart, boolean readyWhileStarting) {
+        /** Without restart cycles: every {@code /prestop} starts or joins the drain; {@code /readyz} passes only when READY. */
         public Wiring(Lifecycle lifecycle, Maintenance maintenance, DrainCoordinator drains, Map<String, Object> configSummary,
                 String version) {
             this(lifecycle, maintenance, drains, configSummary, version, (trigger, forGood) -> drains.trigger(trigger),
-                    () -> RestartStatus.NONE);
+                    () -> RestartStatus.NONE, false);
         }
     }
 
@@ -83,7 +90,10 @@ public final class AdminServer {
 
     private final Server server;
     private final ServerConnector connector;
-    private final Settings settings;
+    private final String host;
+    private final int port;
+    /** Holds the {@link StartingHandler} until {@link #serve} puts the endpoints in its place (dynamic: also while running). */
+    private final Handler.Wrapper endpoints;
 
     public AdminServer(Settings settings, Wiring wiring, Optional<HttpServlet> metricsServlet, RequestObserver observer) {
         this(settings, wiring, metricsServlet, observer, PrestopAccess.STANDALONE);
@@ -98,15 +108,22 @@ public final class AdminServer {
     /** @param accepted counts the connections the server accepts (the agent's share of the pod's, see {@code RecentAccepts}) */
     public AdminServer(Settings settings, Wiring wiring, Optional<HttpServlet> metricsServlet, RequestObserver observer,
             PrestopAccess prestop, LongAdder accepted) {
-        this.settings = settings;
+        this(settings.host(), settings.port(), accepted, wiring.readyWhileStarting());
+        serve(settings, wiring, metricsServlet, observer, prestop);
+    }
+
+    /** The listener alone, answering as {@link StartingHandler} until {@link #serve}; nothing listens until {@link #start}. */
+    private AdminServer(String host, int port, LongAdder accepted, boolean readyWhileStarting) {
+        this.host = host;
+        this.port = port;
         QueuedThreadPool threads = new QueuedThreadPool(32, 2);
         threads.setName("lameduck-http");
         server = new Server(threads, null, unpooledBuffers());
         HttpConfiguration http = new HttpConfiguration();
         http.setRequestHeaderSize(MAX_REQUEST_HEADER_BYTES);
         connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
-        connector.setHost(settings.host());
-        connector.setPort(settings.port());
+        connector.setHost(host);
+        connector.setPort(port);
         connector.addEventListener(new Connection.Listener() {
             @Override
             public void onOpened(Connection connection) {
@@ -114,7 +131,30 @@ public final class AdminServer {
             }
         });
         server.addConnector(connector);
+        endpoints = new Handler.Wrapper(true, new StartingHandler(readyWhileStarting));
+        server.setHandler(new GracefulHandler(endpoints));
+        server.setErrorHandler(new JsonErrorHandler());
+        server.setStopAtShutdown(false); // the agent decides when to stop, after the drain
+    }
 
+    /**
+     * Listens at once and answers the probes ({@link StartingHandler}) until {@link #serve} installs the endpoints: the
+     * agent calls it before it connects to the Kubernetes API, so that the kubelet's probes pass while it connects.
+     */
+    public static AdminServer listenEarly(String host, int port, LongAdder accepted, boolean readyWhileStarting)
+            throws ListenerBindException, ServerException {
+        AdminServer early = new AdminServer(host, port, accepted, readyWhileStarting);
+        early.start();
+        return early;
+    }
+
+    /**
+     * Installs the endpoints (probes, status, maintenance, preStop, metrics) in place of the {@link StartingHandler},
+     * before or after {@link #start}; requests that arrive from then on reach them. {@code settings}' host and port are
+     * those the listener was built with.
+     */
+    public void serve(Settings settings, Wiring wiring, Optional<HttpServlet> metricsServlet, RequestObserver observer,
+            PrestopAccess prestop) {
         ServletContextHandler context = new ServletContextHandler();
         context.setContextPath("/");
         FilterHolder filter = new FilterHolder(new RequestFilter(observer));
@@ -125,11 +165,14 @@ public final class AdminServer {
         admin.setAsyncSupported(true);
         context.addServlet(admin, "/*");
         metricsServlet.ifPresent(servlet -> context.addServlet(new ServletHolder("metrics", servlet), "/metrics"));
-
-        GracefulHandler graceful = new GracefulHandler(context);
-        server.setHandler(graceful);
-        server.setErrorHandler(new JsonErrorHandler());
-        server.setStopAtShutdown(false); // the agent decides when to stop, after the drain
+        endpoints.setHandler(context);
+        if (server.isStarted() && !context.isStarted()) {
+            try {
+                context.start(); // on a running listener the wrapper installs it but leaves starting it to us
+            } catch (Exception e) {
+                throw new IllegalStateException("the admin endpoints failed to start: " + rootMessage(e), e);
+            }
+        }
     }
 
     /**
@@ -144,18 +187,26 @@ public final class AdminServer {
         return new ByteBufferPool.NonPooling();
     }
 
-    /** Starts listening. */
+    /** Starts listening; nothing to do when already listening ({@link #listenEarly}). */
     public void start() throws ListenerBindException, ServerException {
+        if (server.isStarted()) {
+            return;
+        }
         try {
             server.start();
         } catch (Exception e) {
             stopQuietly();
             if (hasBindCause(e)) {
-                throw new ListenerBindException("cannot listen on " + settings.host() + ":" + settings.port() + " ("
+                throw new ListenerBindException("cannot listen on " + host + ":" + port + " ("
                         + rootMessage(e) + "); another process holds the port: choose another with server.port or LAMEDUCK_SERVER_PORT", e);
             }
             throw new ServerException("the admin server failed to start: " + rootMessage(e), e);
         }
+    }
+
+    /** Whether it accepts connections ({@link #start} or {@link #listenEarly} done, not stopped). */
+    public boolean listening() {
+        return server.isStarted();
     }
 
     /** The port actually bound (useful with port 0). */

@@ -115,11 +115,15 @@ final class AdminServlet extends HttpServlet {
         LifecycleSnapshot lifecycle = agent.lifecycle().snapshot();
         MaintenanceStatus maintenance = agent.maintenance().status();
         RestartStatus restart = agent.restart().get();
-        boolean ready = lifecycle.state() == State.READY && !maintenance.active() && !restart.active();
+        boolean starting = lifecycle.state() == State.CREATED || lifecycle.state() == State.STARTING;
+        boolean ready = lifecycle.state() == State.READY && !maintenance.active() && !restart.active()
+                || starting && agent.readyWhileStarting();
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("ready", ready);
         body.put("state", lifecycle.state());
-        if (!ready) {
+        if (ready && starting) {
+            body.put("reason", StartingHandler.READY_WHILE_STARTING);
+        } else if (!ready) {
             // The state first: once a drain began, it is why (maintenance, if still shown for a moment, is superseded).
             body.put("reason", lifecycle.state() != State.READY
                     ? "state is " + lifecycle.state() + (lifecycle.reason().isEmpty() ? "" : " (" + lifecycle.reason() + ")")

@@ -38,7 +38,9 @@ import org.slf4j.LoggerFactory;
  *   <li>find the API (in-cluster service account or {@code KUBECONFIG}) and the pod's identity (downward
  *       API); without either, standalone mode, said once in the log ({@code kube.mode: enabled} fails instead);
  *   <li>read the own pod: an API that does not answer means standalone mode too;
- *   <li>check RBAC and log exactly which verbs are missing and which features degrade ({@link #rbac()}).
+ *   <li>check RBAC and log exactly which verbs are missing and which features degrade ({@link #rbac()}), and warn
+ *       where the strategy cannot work with the pod or its Services: checks that only inform, which the agent runs
+ *       once READY ({@link #checkInBackground}) so that they do not delay the serving mark.
  * </ol>
  *
  * The wiring then asks for the {@link #startupState()} (a pod already being deleted comes up DRAINING, never
@@ -75,8 +77,10 @@ public final class KubeIntegration implements AutoCloseable {
     private final boolean eventsEnabled;
     private final PodDeletionWatch deletion;
     private final Optional<ServingSwitch> servingSwitch;
-    /** Set once, by the factory that built this integration, from {@link #checkAtStartup}; read-only afterwards. */
+    /** Set once, from {@link #checkAtStartup}; read-only afterwards. */
     private volatile RbacReport rbac;
+    /** The start-up checks {@link #connect} left for {@link #checkInBackground}; taken once. */
+    private volatile Optional<Runnable> pendingChecks = Optional.empty();
     private final AtomicBoolean closed = new AtomicBoolean();
 
     /** What start-up needs to know about the pod, from one fresh read. */
@@ -175,7 +179,9 @@ public final class KubeIntegration implements AutoCloseable {
         }
         LOG.info("Kubernetes integration for pod {} via {}", identity, clientConfig.get().getMasterUrl());
         KubeIntegration integration = new KubeIntegration(config, client, true, pod, metrics, api);
-        integration.checkAtStartup(config, read);
+        Optional<Pod> startupRead = read;
+        startupRead.ifPresent(r -> integration.deletion.seen(r, "start-up read"));
+        integration.pendingChecks = Optional.of(() -> integration.checkAtStartup(config, startupRead));
         return Optional.of(integration);
     }
 
@@ -249,7 +255,6 @@ public final class KubeIntegration implements AutoCloseable {
      * @param alreadyRead the pod if {@code connect} just read it: reused instead of a second read
      */
     private void checkAtStartup(AgentConfig config, Optional<Pod> alreadyRead) {
-        alreadyRead.ifPresent(read -> deletion.seen(read, "start-up read"));
         String strategy = config.drain().withdraw().strategy().configName();
         Deadline deadline = Deadline.after(STARTUP_LIMIT);
         try {
@@ -267,6 +272,29 @@ public final class KubeIntegration implements AutoCloseable {
             Thread.currentThread().interrupt();
             rbac = new RbacReport(false, List.of(), List.of(), "interrupted");
         }
+    }
+
+    /**
+     * Runs the start-up checks {@link #connect} left (they only inform) on a daemon thread of their own, once; nothing
+     * when {@link #using} already ran them. The agent calls it when its start-up steps are done.
+     */
+    public void checkInBackground() {
+        Optional<Runnable> checks;
+        synchronized (this) {
+            checks = pendingChecks;
+            pendingChecks = Optional.empty();
+        }
+        checks.ifPresent(run -> {
+            Thread thread = new Thread(() -> {
+                try {
+                    run.run();
+                } catch (RuntimeException e) {
+                    LOG.debug("start-up checks ended early (the agent is stopping?): {}", e.toString());
+                }
+            }, "lameduck-startup-checks");
+            thread.setDaemon(true);
+            thread.start();
+        });
     }
 
     public PodIdentity identity() {

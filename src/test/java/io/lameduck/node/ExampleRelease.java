@@ -30,10 +30,21 @@ final class ExampleRelease {
 
     /** Installs and waits until the Deployment is available; {@code values} are extra {@code --set}s. */
     static ExampleRelease install(NodeCluster node, String namespace, Map<String, String> values) {
+        return install(node, namespace, values, true);
+    }
+
+    /** Installs without waiting for the pods: for releases whose pods are not meant to become Ready. */
+    static ExampleRelease installWithoutWaiting(NodeCluster node, String namespace, Map<String, String> values) {
+        return install(node, namespace, values, false);
+    }
+
+    private static ExampleRelease install(NodeCluster node, String namespace, Map<String, String> values, boolean wait) {
         node.kubectl(Duration.ofSeconds(30), "delete", "namespace", namespace, "--ignore-not-found", "--wait=true").ok();
         node.kubectl(Duration.ofSeconds(30), "create", "namespace", namespace).ok();
-        List<String> args = new ArrayList<>(List.of("install", RELEASE, "helm/lameduck", "--namespace", namespace,
-                "--wait", "--timeout", "3m"));
+        List<String> args = new ArrayList<>(List.of("install", RELEASE, "helm/lameduck", "--namespace", namespace));
+        if (wait) {
+            args.addAll(List.of("--wait", "--timeout", "3m"));
+        }
         Map<String, String> all = new java.util.LinkedHashMap<>(defaults(node));
         all.putAll(values);
         // Image tags are hashes: --set would turn an all-digit one into a number (and drop its leading zeros).
