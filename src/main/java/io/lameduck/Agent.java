@@ -119,9 +119,11 @@ public final class Agent {
     }
 
     /**
-     * Wires the agent, with the Kubernetes integration when {@code env} leads to a usable API.
+     * Opens the admin listener (probes only, see {@code StartingHandler}), then wires the agent, with the Kubernetes
+     * integration when {@code env} leads to a usable API, and installs the endpoints on that listener.
      *
-     * @throws KubeUnavailableException with {@code kube.mode: enabled} and no usable API
+     * @throws KubeUnavailableException with {@code kube.mode: enabled} and no usable API (the listener is closed again)
+     * @throws ListenerBindException when the port is taken
      */
     public static Agent create(AgentConfig config, Map<String, String> env)
             throws KubeUnavailableException, ListenerBindException, ServerException {

@@ -27,8 +27,8 @@ import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.io.ByteBufferPool;
 import org.eclipse.jetty.io.Connection;
-import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -45,8 +45,9 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * finish within the time given to {@link #stop}.
  */
 public final class AdminServer {
-    /** What the endpoints read and control. */
     /**
+     * What the endpoints read and control.
+     *
      * @param readyWhileStarting {@code /readyz} passes before READY (CREATED, STARTING): only when the pod cannot be
      *     Ready until the agent marks it serving (its readiness gate) and no earlier run of the agent in this pod can have
      *     marked it (see {@code FirstStart}); the container is then ready while the agent connects, and the pod is Ready
