@@ -132,8 +132,9 @@ public final class Agent {
         boolean readyWhileStarting = readyWhileStarting(config, env);
         LongAdder accepted = new LongAdder();
         AdminServer early = AdminServer.listenEarly(config.server().host(), config.server().port(), accepted, readyWhileStarting);
-        LOG.info("admin listener accepting connections on {}:{} (only /livez and /readyz answer until the agent is wired)",
-                config.server().host(), early.port());
+        // Not "accepting connections": that line (in startUp) means every endpoint answers, and callers wait for it.
+        LOG.info("admin listener open on {}:{} before connecting to the Kubernetes API: only /livez and /readyz answer "
+                + "until the agent is wired", config.server().host(), early.port());
         try {
             return create(config, registry, KubeIntegration.connect(config, env, registry),
                     new Listener(Optional.of(early), accepted, readyWhileStarting));
@@ -308,8 +309,8 @@ public final class Agent {
                 kube.ifPresent(KubeIntegration::close);
                 throw e;
             }
-            LOG.info("admin listener accepting connections on {}:{}", config.server().host(), server.port());
         }
+        LOG.info("admin listener accepting connections on {}:{}", config.server().host(), server.port());
         accepts.ifPresent(counted -> scheduler.scheduleAtFixedRate(counted::sample, 0, RecentAccepts.SAMPLE_EVERY.toMillis(), TimeUnit.MILLISECONDS));
         // From now on a deletion starts the drain (even when the app's preStop never calls /prestop), and the containers'
         // states move restart cycles on.

@@ -82,7 +82,11 @@ class SignalMilestonesIT {
         }
     }
 
-    /** After the configuration, before the listener: the agent is being built, waiting for a Kubernetes API that never answers. */
+    /**
+     * After the configuration, the listener open for the probes only: the agent is being built, waiting for a Kubernetes
+     * API that never answers. Its start-up steps take milliseconds once it is built, so the drain must be claimed before
+     * they run (not left to race them), or the agent becomes READY after the SIGTERM.
+     */
     @Test
     void sigtermWhileStillConnectingToASilentKubernetesApiDrainsOnceTheAgentIsBuilt() throws Exception {
         try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
@@ -116,7 +120,7 @@ class SignalMilestonesIT {
                 JsonNode report = assertDrainedOnceAndExitedCleanly(agent, List.of());
                 assertThat(report.get("trigger").asText()).isEqualTo("signal");
                 assertThat(agent.stdout()).anyMatch(l -> l.contains("standalone mode")).noneMatch(l -> l.contains("-> READY"))
-                        // "during start-up": it came before the agent was built, so before its listener started
+                        // "during start-up": it came before the agent was built, so before its endpoints were installed
                         .anyMatch(l -> l.contains("received SIGTERM during start-up"));
             } finally {
                 for (Socket socket : held) {

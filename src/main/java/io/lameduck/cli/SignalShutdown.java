@@ -88,8 +88,16 @@ public final class SignalShutdown {
         }
     }
 
-    /** The agent to drain and stop, once it is built (logging is configured by then). */
+    /**
+     * The agent to drain and stop, once it is built (logging is configured by then). A signal that came while it was
+     * being built starts its drain here, before {@code serve} starts it: left to the stopper thread, the drain raced the
+     * start-up steps, which take a few milliseconds once the listener is already open, and the agent could become
+     * READY after a SIGTERM.
+     */
     void attach(Agent built) {
+        if (stopping.get()) {
+            built.drain(Trigger.SIGNAL);
+        }
         agent.complete(built);
     }
 

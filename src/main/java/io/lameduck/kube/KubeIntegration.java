@@ -25,6 +25,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -277,24 +278,31 @@ public final class KubeIntegration implements AutoCloseable {
     /**
      * Runs the start-up checks {@link #connect} left (they only inform) on a daemon thread of their own, once; nothing
      * when {@link #using} already ran them. The agent calls it when its start-up steps are done.
+     *
+     * @return completes with the RBAC report once the checks have run (at once when they already had)
      */
-    public void checkInBackground() {
+    public CompletableFuture<RbacReport> checkInBackground() {
         Optional<Runnable> checks;
         synchronized (this) {
             checks = pendingChecks;
             pendingChecks = Optional.empty();
         }
-        checks.ifPresent(run -> {
-            Thread thread = new Thread(() -> {
-                try {
-                    run.run();
-                } catch (RuntimeException e) {
-                    LOG.debug("start-up checks ended early (the agent is stopping?): {}", e.toString());
-                }
-            }, "lameduck-startup-checks");
-            thread.setDaemon(true);
-            thread.start();
-        });
+        if (checks.isEmpty()) {
+            return CompletableFuture.completedFuture(rbac);
+        }
+        CompletableFuture<RbacReport> done = new CompletableFuture<>();
+        Thread thread = new Thread(() -> {
+            try {
+                checks.get().run();
+                done.complete(rbac);
+            } catch (RuntimeException e) {
+                LOG.debug("start-up checks ended early (the agent is stopping?): {}", e.toString());
+                done.completeExceptionally(e);
+            }
+        }, "lameduck-startup-checks");
+        thread.setDaemon(true);
+        thread.start();
+        return done;
     }
 
     public PodIdentity identity() {
@@ -400,7 +408,7 @@ public final class KubeIntegration implements AutoCloseable {
         return eventsEnabled ? events : status -> { };
     }
 
-    /** What the startup RBAC check found. */
+    /** What the startup RBAC check found; null until the start-up checks have run (see {@link #checkInBackground}). */
     public RbacReport rbac() {
         return rbac;
     }

@@ -289,7 +289,10 @@ class KubeIntegrationTest {
         assertThat(kube).isPresent();
         try (KubeIntegration connected = kube.get()) {
             assertThat(connected.identity()).isEqualTo(new PodIdentity("connect", cluster.namespace(), Optional.of(TestKubelet.NODE_IP)));
-            assertThat(connected.rbac().complete()).isTrue(); // the admin credentials of the test cluster
+            assertThat(connected.rbac()).as("connect leaves the checks that only inform for later").isNull();
+            assertThat(connected.checkInBackground().get(20, java.util.concurrent.TimeUnit.SECONDS).complete())
+                    .isTrue(); // the admin credentials of the test cluster
+            assertThat(connected.checkInBackground()).as("once").isCompletedWithValue(connected.rbac());
             assertThat(connected.startupState().deleting()).isFalse();
         }
     }

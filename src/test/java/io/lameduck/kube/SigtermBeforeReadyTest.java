@@ -55,19 +55,17 @@ class SigtermBeforeReadyTest {
         CountDownLatch startupReadHeld = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
         try (FaultInjectingApiProxy proxy = new FaultInjectingApiProxy(cluster.adminConfig())) {
-            // Held: the first two plain reads of the pod after the start-up RBAC check. After the listener started, the
-            // start-up state read and the deletion watch's read-before-watching race (the watch opens on a timer
-            // thread), so which is first varies; holding both holds the start-up state read. The reads before the RBAC
-            // check belong to connecting, which retries a read the API answers late, so they cannot be counted.
-            AtomicBoolean rbacChecked = new AtomicBoolean();
+            // Held: the second and third plain reads of the pod. The first is connecting's (the proxy forwards it at
+            // once, so it is read once: connecting retries only a read the API answers later than 5 s). After the
+            // listener started, the start-up state read and the deletion watch's read-before-watching race (the watch
+            // opens on a timer thread), so which is first varies; holding both holds the start-up state read.
             proxy.rule((method, path, query) -> {
-                if (method.equals("POST") && path.endsWith("/selfsubjectrulesreviews")) {
-                    rbacChecked.set(true);
-                }
-                if (method.equals("GET") && path.equals(podPath) && (query == null || !query.contains("watch"))
-                        && rbacChecked.get() && podReads.incrementAndGet() <= 2) {
-                    startupReadHeld.countDown();
-                    await(release, LONGEST_HOLD);
+                if (method.equals("GET") && path.equals(podPath) && (query == null || !query.contains("watch"))) {
+                    int read = podReads.incrementAndGet();
+                    if (read == 2 || read == 3) {
+                        startupReadHeld.countDown();
+                        await(release, LONGEST_HOLD);
+                    }
                 }
                 return Fault.FORWARD;
             });
