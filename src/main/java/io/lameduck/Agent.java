@@ -52,6 +52,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
@@ -82,6 +83,12 @@ public final class Agent {
      * whether it is being deleted (when the deletion watch has not told yet). The kubelet waits for its preStop.
      */
     static final Duration PRESTOP_DELETION_READ_LIMIT = Duration.ofSeconds(2);
+    /**
+     * How long after the start-up steps the checks that only inform run. A rollout deletes an old pod as soon as this
+     * one is Ready, and that pod drains on the same node (5–12 s in the benchmark): their API calls and class loading
+     * would take CPU from it there.
+     */
+    static final Duration STARTUP_CHECKS_AFTER = Duration.ofSeconds(15);
     private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
 
     private final AgentConfig config;
@@ -344,8 +351,15 @@ public final class Agent {
         } else {
             LOG.info("a drain began during start-up; not becoming READY");
         }
-        // Only informs (RBAC, Services that make the withdrawal moot): after the mark, not before it.
-        kube.ifPresent(KubeIntegration::checkInBackground);
+        // Only informs (RBAC, Services that make the withdrawal moot): not on the way to the mark, and not in the drain a
+        // rollout starts on another pod as soon as this one is Ready either (see STARTUP_CHECKS_AFTER).
+        kube.ifPresent(k -> {
+            try {
+                scheduler.schedule(k::checkInBackground, STARTUP_CHECKS_AFTER.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                LOG.debug("not running the start-up checks: the agent is stopping");
+            }
+        });
     }
 
     private static String twoDecimals(Duration duration) {
