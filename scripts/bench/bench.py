@@ -30,6 +30,7 @@ import load
 import measure
 import report
 import scenarios
+import steady
 from kube import Kube, NamespaceWatch, PodTrack, run
 from load import AttackSummary, VegetaResult
 from measure import DrainReport
@@ -44,6 +45,9 @@ NODE_IP = "10.200.0.2"
 QUICK_RUNS = [("clusterip", "no-prestop"), ("clusterip", "sleep-5"), ("clusterip", "lameduck-readiness-gate"),
               ("l7", "lameduck-readiness-gate"), ("clusterip", "lameduck-leave-early")]
 READYZ_RATE = 100
+# Idle agents are measured this long after they turned Ready: past their informational start-up checks (15 s) and
+# the compiler's work on the request path (about a minute; docs/performance.md "Footprint").
+IDLE_AFTER = 120.0
 STEPS = ("withdraw", "propagate", "hooks")
 LOG_LOCK = threading.Lock()
 STOP = threading.Event()  # set on SIGINT/SIGTERM: scenarios stop at their next step, then the cluster goes down
@@ -115,11 +119,16 @@ def arguments(argv: Sequence[str]) -> argparse.Namespace:
                         "changes 10 s late) (default: all three; the L7 ones on the first data plane only: they send to the pod IPs, so kube-proxy's sync period does not touch them)")
     p.add_argument("--parallel", type=bounded(1, 8), default=4, help="scenarios run at once (default 4)")
     p.add_argument("--out", help="directory of BENCHMARKS.md (default: docs/benchmarks; --quick: target/bench-quick)")
+    p.add_argument("--idle", type=bounded(0, 600), help=f"after the scenarios, measure idle agents (the chart as shipped, "
+                   f"alone on the node) for this many seconds, from {IDLE_AFTER:.0f} s after they turned Ready "
+                   f"(default 60; --quick: 0, not measured)")
     p.add_argument("--keep", action="store_true", help="leave the cluster up at the end")
     args = p.parse_args(argv)
     if not re.fullmatch(r"\d{1,5}(\.\d{1,3})?(ms|s)", args.slow):
         p.error(f"--slow {args.slow!r} is not a duration like 1500ms or 2s")
     args.rollouts = args.rollouts or (1 if args.quick else 7)
+    if args.idle is None:
+        args.idle = 0 if args.quick else 60
     args.planes = args.planes or (["fast"] if args.quick else list(PLANES))
     if args.quick and not args.scenarios and not args.consumers:
         args.runs = list(QUICK_RUNS)
@@ -476,6 +485,8 @@ def measure_all(args: argparse.Namespace, argv: list[str]) -> int:
     started = datetime.now(timezone.utc)
     results: list[ScenarioResult] = []
     env_versions = None
+    meta_idle: Optional[steady.SteadyIdle] = None
+    idle_error: Optional[str] = None
     total = sum(len(runs_on(args, plane)) for plane in args.planes)
     proxies = [c for c in args.consumers if CONSUMERS[c]]
     log(f"{total} scenarios x {args.rollouts} rollouts x {args.replicas} pods, {args.parallel} at a time")
@@ -516,6 +527,14 @@ def measure_all(args: argparse.Namespace, argv: list[str]) -> int:
                             traceback.print_exc()
                             results.append({"plane": plane, "consumer": consumer, "scenario": name, "error": str(e),
                                             "diagnostics": diagnose(kube, namespace(plane, consumer, name), args.out, consumer)})
+                if plane == args.planes[-1] and args.idle and any(scenarios.BY_NAME[n].lameduck for n in args.scenarios):
+                    check_stop("idle agents")
+                    try:
+                        meta_idle = steady.measure_idle(kube, "b-idle", images, args.replicas, IDLE_AFTER, args.idle, log)
+                    except Exception as e:  # the scenarios' results are still written
+                        idle_error = str(e)
+                        log(f"idle agents failed: {e}")
+                        traceback.print_exc()
             finally:
                 kube.stop_proxy()
     finally:
@@ -534,16 +553,20 @@ def measure_all(args: argparse.Namespace, argv: list[str]) -> int:
             "settings": {k: v for k, v in vars(args).items() if k not in ("out", "keep")},
             "planes": {p: PLANES[p] for p in args.planes},
             "consumers": {c: proxy_delay(c) for c in args.consumers}}
+    if meta_idle:
+        meta["idle"] = meta_idle
     path = report.write(args.out, meta, results)
     log(f"wrote {path}")
     broken = [r for r in results if "error" in r]
     dropped = [r for r in results if r.get("lameduck") and any(q["failed"] for q in r["requests"].values())]
     for r in broken:
         log(f"FAILED to measure {r['plane']}/{r['consumer']}/{r['scenario']}: {r['error']}")
+    if idle_error:
+        log(f"FAILED to measure the idle agents: {idle_error}")
     for r in dropped:
         log(f"LAMEDUCK DROPPED REQUESTS in {r['plane']}/{r['consumer']}/{r['scenario']}: "
             f"{ {k: q['failures'] for k, q in r['requests'].items()} }")
-    return 1 if broken or dropped else 0
+    return 1 if broken or dropped or idle_error else 0
 
 
 if __name__ == "__main__":

@@ -26,12 +26,19 @@ class DrainStep(TypedDict, total=False):
     durationSeconds: Optional[float]
 
 
+class DrainTraffic(TypedDict, total=False):
+    """A drain report's traffic object (the fields the benchmark reads)."""
+    lastRequestAt: Optional[str]  # when the last request the agent saw arrived; absent when none did
+
+
 class DrainReport(TypedDict, total=False):
     """An agent's drain report, as its JSON log line carries it (the fields the benchmark reads)."""
     steps: list[DrainStep]
     durationSeconds: Optional[float]
     outcome: str
+    startedAt: str
     finishedAt: str
+    traffic: DrainTraffic
 
 
 class AgentLogSummary(NamedTuple):
@@ -134,48 +141,15 @@ def instant(text: Optional[str]) -> Optional[float]:
     return seconds + (float(fraction) if fraction else 0.0)
 
 
-class CgroupSampler:
-    """Samples the agent containers' memory (working set: usage minus inactive file cache, as the kubelet counts
-    it) and CPU time from their cgroups every `period`, each sample tagged with the pod's phase: startup (not
-    yet Ready), idle (Ready, 10 s after becoming Ready), drain (deleted, containers not yet exited)."""
+class ContainerCgroups:
+    """Reads containers' working set (usage minus inactive file cache, as the kubelet counts it) and CPU time used so
+    far from their cgroups, found by container id under the kubelet's cgroupRoot."""
 
-    def __init__(self, watch: NamespaceWatch, container: str = "lameduck", period: float = 0.5) -> None:
-        self.watch = watch
-        self.container = container
-        self.period = period
-        self.samples: list[Sample] = []
+    def __init__(self) -> None:
         self._dirs: dict[str, tuple[str, str, bool]] = {}  # container id -> (memory dir, cpu dir, cgroup v2)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
 
-    def start(self) -> CgroupSampler:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.period):
-            now = time.monotonic()
-            for track in self.watch.snapshot().values():
-                cid = track.container_ids.get(self.container)
-                if not cid or track.exited is not None or track.gone is not None:
-                    continue
-                if track.deleted is not None:
-                    phase = "drain"
-                elif track.ready is None:
-                    phase = "startup"
-                elif now - track.ready > 10:
-                    phase = "idle"
-                else:
-                    continue
-                reading = self._read(cid)
-                if reading:
-                    self.samples.append(Sample(now, cid, phase, *reading))
-
-    def _read(self, cid: str) -> Optional[tuple[int, int]]:
+    def read(self, cid: str) -> Optional[tuple[int, int]]:
+        """(working set bytes, CPU ns so far); None when the container's cgroup is not (or no longer) there."""
         dirs = self._dirs.get(cid) or self._find(cid)
         if not dirs:
             return None
@@ -205,6 +179,48 @@ class CgroupSampler:
                 self._dirs[cid] = (memory_dir, cpu_dir, v2)
                 return self._dirs[cid]
         return None
+
+
+class CgroupSampler:
+    """Samples the agent containers' memory (working set) and CPU time from their cgroups every `period`, each
+    sample tagged with the pod's phase: startup (not yet Ready), idle (Ready, 10 s after becoming Ready), drain
+    (deleted, containers not yet exited)."""
+
+    def __init__(self, watch: NamespaceWatch, container: str = "lameduck", period: float = 0.5) -> None:
+        self.watch = watch
+        self.container = container
+        self.period = period
+        self.samples: list[Sample] = []
+        self._cgroups = ContainerCgroups()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def start(self) -> CgroupSampler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.period):
+            now = time.monotonic()
+            for track in self.watch.snapshot().values():
+                cid = track.container_ids.get(self.container)
+                if not cid or track.exited is not None or track.gone is not None:
+                    continue
+                if track.deleted is not None:
+                    phase = "drain"
+                elif track.ready is None:
+                    phase = "startup"
+                elif now - track.ready > 10:
+                    phase = "idle"
+                else:
+                    continue
+                reading = self._cgroups.read(cid)
+                if reading:
+                    self.samples.append(Sample(now, cid, phase, *reading))
 
     def summary(self) -> dict[str, PhaseFootprint]:
         """Per phase: memory median and max (MiB), CPU mean (millicores) over consecutive samples."""

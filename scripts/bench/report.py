@@ -7,8 +7,9 @@ import os
 from typing import Iterable, Literal, Mapping, Optional, Sequence
 
 from load import AttackSummary
-from measure import median, percentile
+from measure import instant, median, percentile
 from results import Meta, ScenarioResult
+from steady import SteadyIdle, summary_lines
 
 CHART = "benchmarks.png"
 RAW = "benchmarks.json"
@@ -155,6 +156,7 @@ def markdown(meta: Meta, results: list[ScenarioResult]) -> str:
            "its Service's EndpointSlices. Drain and its steps: the agent's own drain report.", "",
            f"![failed requests and termination time per scenario]({CHART})", ""]
     out += sleep_versus_lameduck(meta, results)
+    out += traffic_limit(meta, results)
     for plane in meta["planes"]:
         for consumer in consumers:
             rows = [r for r in results if r["plane"] == plane and consumer_of(r) == consumer]
@@ -185,7 +187,7 @@ def markdown(meta: Meta, results: list[ScenarioResult]) -> str:
                            f"{spread(r['steps']['propagate'], '')} | {spread(r['steps']['hooks'], '')} | "
                            f"{fmt(r['rollout_seconds_median'])} |")
             out.append("")
-    out += agent_section(results)
+    out += agent_section(results, meta.get("idle"))
     out += meaning(meta, results)
     return "\n".join(out) + "\n"
 
@@ -254,7 +256,63 @@ def sleep_versus_lameduck(meta: Meta, results: list[ScenarioResult]) -> list[str
     return lines + [""] if any_row else []
 
 
-def agent_section(results: list[ScenarioResult]) -> list[str]:
+def duration_seconds(text: str) -> float:
+    """A Go duration as the bench's --slow takes it (1500ms, 2s) in seconds."""
+    return float(text[:-2]) / 1000 if text.endswith("ms") else float(text[:-1])
+
+
+def last_requests(r: ScenarioResult) -> list[tuple[float, float]]:
+    """Per termination whose drain report saw a request: (seconds from the deletion to the last request the agent saw
+    arrive, the termination's seconds). A report belongs to the pod deleted last before its drain started (within
+    3 s; the rollouts delete one pod at a time, seconds apart)."""
+    pods: list[tuple[float, float]] = sorted((p["deleted_at"], p["termination_seconds"]) for p in r.get("pods", [])
+                                             if p["deleted_at"] is not None and p["termination_seconds"] is not None)
+    found: list[tuple[float, float]] = []
+    for report_ in r.get("drain_reports", []):
+        started = instant(report_.get("startedAt"))
+        last = instant(report_.get("traffic", {}).get("lastRequestAt"))
+        if started is None or last is None:
+            continue
+        before = [(deleted, term) for deleted, term in pods if deleted <= started + 0.05]
+        if before and started - before[-1][0] < 3:
+            deleted, term = before[-1]
+            found.append((max(0.0, last - deleted), term))
+    return found
+
+
+def traffic_limit(meta: Meta, results: list[ScenarioResult]) -> list[str]:
+    """What the traffic allowed: per Lameduck scenario, when the last request reached the pod after its deletion (as
+    its agent saw it) plus the slowest request, against the termination."""
+    slow = duration_seconds(meta["settings"].get("slow", "1500ms"))
+    rows = []
+    for r in results:
+        if "error" in r or not r.get("lameduck"):
+            continue
+        seen = last_requests(r)
+        if not seen:
+            continue
+        lags = [lag for lag, _ in seen]
+        over = [term - (lag + slow) for lag, term in seen]
+        rows.append(f"| {r['plane']} | {consumer_of(r)} | {r['label']} | {len(seen)} | {fmt(median(lags), ' s')} | "
+                    f"{fmt(percentile(lags, 95), ' s')} | {fmt(median([lag + slow for lag in lags]), ' s')} | "
+                    f"{fmt(median([term for _, term in seen]), ' s')} | {fmt(median(over), ' s')} |")
+    if not rows:
+        return []
+    return ["## The limit the traffic sets", "",
+            f"No termination can be shorter than the time the consumers keep sending requests to the pod after its "
+            f"deletion, plus the slowest request ({slow:g} s here). Per Lameduck scenario, from each termination "
+            f"whose drain saw a request: the last request's arrival after the deletion, as the agent saw it "
+            f"(`traffic.lastRequestAt` of its report; probes and the agent's own peers do not count), that plus the "
+            f"slowest request (the limit), the termination, and the termination minus that pod's limit (what the "
+            f"drain's evidence of silence, the app's own exit and the kubelet's notice of it add). With the app "
+            f"serving keep-alive connections until its SIGTERM, requests on them keep coming as long as it answers, "
+            f"so the limit there is the drain's own choice; with the app leaving at the trigger it is the consumers'.",
+            "", "| data plane | consumer | Lameduck scenario | terminations | last request after the deletion (median) "
+            "| p95 | limit (median) | termination (median) | termination − limit (median) |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|", *rows, ""]
+
+
+def agent_section(results: list[ScenarioResult], idle: Optional[SteadyIdle] = None) -> list[str]:
     profiled = [r for r in results if r.get("footprint")]
     lines = ["## The agent itself", ""]
     ready = [x for r in results if r.get("lameduck") for x in r.get("ready_seconds", [])]
@@ -287,6 +345,7 @@ def agent_section(results: list[ScenarioResult]) -> list[str]:
                           for w in windows if w.get("unanswered")]
             if unanswered:
                 lines.append("  - not answered, the first of each such drain: " + "; ".join(unanswered[:5]) + ".")
+    lines += summary_lines(idle)
     return lines + [""]
 
 

@@ -7,6 +7,7 @@ from typing import Any, Optional, TypedDict
 
 from load import AttackSummary
 from measure import DrainReport, PhaseFootprint
+from steady import SteadyIdle
 
 
 class ReadyzWindow(TypedDict, total=False):
@@ -90,6 +91,7 @@ class _MetaRequired(TypedDict):
 
 
 class Meta(_MetaRequired, total=False):
-    """The run's set-up. `consumers` (consumer -> the L7 proxy's update delay, None for the ClusterIP) is absent
-    from runs before consumers existed."""
+    """The run's set-up, and what was measured across scenarios. `consumers` (consumer -> the L7 proxy's update
+    delay, None for the ClusterIP) is absent from runs before consumers existed."""
     consumers: dict[str, Optional[str]]
+    idle: SteadyIdle  # idle agents in steady state after the scenarios (absent: not measured)

@@ -150,6 +150,45 @@ class SleepVersusLameduckTest(unittest.TestCase):
         self.assertEqual([], report.sleep_versus_lameduck(META, [r for r in run() if "error" in r]))
 
 
+class TrafficLimitTest(unittest.TestCase):
+    """The last request each drain saw after its pod's deletion, plus the slowest request, against the termination."""
+
+    @staticmethod
+    def leaving(reports, pods):
+        return measured("clusterip", "lameduck-leave-early", "Lameduck, app leaves at the trigger", [p[1] for p in pods],
+                        lameduck=True, drain_reports=reports,
+                        pods=[{"name": f"p{i}", "deleted_at": d, "gone_at": None, "termination_seconds": t,
+                               "not_serving_seconds": 1.0} for i, (d, t) in enumerate(pods)])
+
+    def test_each_report_goes_with_the_pod_deleted_last_before_it_started(self):
+        # 2026-12-06T00:00:00Z is 1796515200
+        r = self.leaving([{"startedAt": "2026-12-06T00:00:00.200Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:02Z"}},
+                          {"startedAt": "2026-12-06T00:00:10.100Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:13Z"}},
+                          {"startedAt": "2026-12-06T00:00:30Z", "traffic": {}},  # no request seen: not counted
+                          {"startedAt": "2026-12-06T00:00:50Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:51Z"}}],
+                         [(1796515200.0, 5.0), (1796515210.0, 6.0), (1796515230.0, 2.0), (1796515240.0, 9.0)])
+        # the last report started 10 s after the latest deletion: no pod of its own here
+        self.assertEqual([(2.0, 5.0), (3.0, 6.0)], report.last_requests(r))
+
+    def test_the_table_row(self):
+        r = self.leaving([{"startedAt": "2026-12-06T00:00:00.200Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:02Z"}},
+                          {"startedAt": "2026-12-06T00:00:10.100Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:13Z"}},
+                          {"startedAt": "2026-12-06T00:00:20Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:21Z"}}],
+                         [(1796515200.0, 5.0), (1796515210.0, 4.6), (1796515220.0, 3.9)])
+        lines = report.traffic_limit(META, [r])
+        self.assertEqual("## The limit the traffic sets", lines[0])
+        # each pod against its own limit: 1.5, 0.1 and 1.4 s over it (not the medians' difference, 4.6 - 3.5)
+        self.assertIn("| fast | clusterip | Lameduck, app leaves at the trigger | 3 | 2.0 s | 3.0 s | 3.5 s | 4.6 s | 1.4 s |",
+                      lines)
+
+    def test_slow_requests_of_the_run(self):
+        self.assertEqual(1.5, report.duration_seconds("1500ms"))
+        self.assertEqual(2.0, report.duration_seconds("2s"))
+
+    def test_no_section_without_reports(self):
+        self.assertEqual([], report.traffic_limit(META, run()))
+
+
 class AgentSectionTest(unittest.TestCase):
     def test_time_and_cpu_to_ready_footprint_and_readyz_during_drains(self):
         lines = report.agent_section(run())
