@@ -243,10 +243,9 @@ public final class Agent {
                 listener.readyWhileStarting());
         PrestopAccess prestopAccess = new PrestopAccess(kube.<PrestopAccess.PodDeletion>map(k -> () -> k.isDeleting(PRESTOP_DELETION_READ_LIMIT))
                 .orElse(() -> false), metrics::recordPrestopRefused);
-        AdminServer server = listener.early().orElseGet(() -> new AdminServer(settings, wiring, Optional.of(metrics.servlet()),
-                metrics::recordHttpRequest, prestopAccess, adminAccepted));
-        listener.early().ifPresent(early -> early.serve(settings, wiring, Optional.of(metrics.servlet()), metrics::recordHttpRequest,
-                prestopAccess));
+        AdminServer server = listener.early()
+                .orElseGet(() -> AdminServer.notListening(settings.host(), settings.port(), adminAccepted, listener.readyWhileStarting()))
+                .serve(settings, wiring, Optional.of(metrics.servlet()), metrics::recordHttpRequest, prestopAccess);
         return new Agent(config, lifecycle, maintenance, drains, restarts, server, hookExecutor, scheduler, kube, accepts);
     }
 

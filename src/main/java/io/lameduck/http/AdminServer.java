@@ -114,6 +114,10 @@ public final class AdminServer {
     }
 
     /** The listener alone, answering as {@link StartingHandler} until {@link #serve}; nothing listens until {@link #start}. */
+    public static AdminServer notListening(String host, int port, LongAdder accepted, boolean readyWhileStarting) {
+        return new AdminServer(host, port, accepted, readyWhileStarting);
+    }
+
     private AdminServer(String host, int port, LongAdder accepted, boolean readyWhileStarting) {
         this.host = host;
         this.port = port;
@@ -144,7 +148,7 @@ public final class AdminServer {
      */
     public static AdminServer listenEarly(String host, int port, LongAdder accepted, boolean readyWhileStarting)
             throws ListenerBindException, ServerException {
-        AdminServer early = new AdminServer(host, port, accepted, readyWhileStarting);
+        AdminServer early = notListening(host, port, accepted, readyWhileStarting);
         early.start();
         return early;
     }
@@ -153,8 +157,10 @@ public final class AdminServer {
      * Installs the endpoints (probes, status, maintenance, preStop, metrics) in place of the {@link StartingHandler},
      * before or after {@link #start}; requests that arrive from then on reach them. {@code settings}' host and port are
      * those the listener was built with.
+     *
+     * @return this server
      */
-    public void serve(Settings settings, Wiring wiring, Optional<HttpServlet> metricsServlet, RequestObserver observer,
+    public AdminServer serve(Settings settings, Wiring wiring, Optional<HttpServlet> metricsServlet, RequestObserver observer,
             PrestopAccess prestop) {
         ServletContextHandler context = new ServletContextHandler();
         context.setContextPath("/");
@@ -174,6 +180,7 @@ public final class AdminServer {
                 throw new IllegalStateException("the admin endpoints failed to start: " + rootMessage(e), e);
             }
         }
+        return this;
     }
 
     /**

@@ -2,6 +2,8 @@ package io.lameduck.http;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.server.Handler;
@@ -32,33 +34,37 @@ final class StartingHandler extends Handler.Abstract.NonBlocking {
         boolean probe = "/livez".equals(path) || "/readyz".equals(path);
         if (probe && !HttpMethod.GET.is(request.getMethod()) && !HttpMethod.HEAD.is(request.getMethod())) {
             response.getHeaders().put(HttpHeader.ALLOW, "GET");
-            return write(response, callback, 405, "{\"status\":405,\"error\":\"method " + safe(request.getMethod()) + " not allowed on " + path + "\"}");
+            return write(response, callback, 405, object("status", 405, "error", "method " + request.getMethod() + " not allowed on " + path));
         }
         if ("/livez".equals(path)) {
-            return write(response, callback, 200, "{\"status\":\"ok\",\"state\":\"STARTING\"}");
+            return write(response, callback, 200, object("status", "ok", "state", "STARTING"));
         }
         if ("/readyz".equals(path)) {
-            return readyWhileStarting
-                    ? write(response, callback, 200, "{\"ready\":true,\"state\":\"STARTING\",\"reason\":\"" + READY_WHILE_STARTING + "\"}")
-                    : write(response, callback, 503, "{\"ready\":false,\"state\":\"STARTING\",\"reason\":\"" + NOT_READY_REASON + "\"}");
+            return write(response, callback, readyWhileStarting ? 200 : 503, object("ready", readyWhileStarting, "state", "STARTING",
+                    "reason", readyWhileStarting ? READY_WHILE_STARTING : NOT_READY_REASON));
         }
         response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
-        return write(response, callback, 503, "{\"status\":503,\"error\":\"the agent is starting (connecting to the Kubernetes API); "
-                + "only /livez and /readyz answer yet: retry in a moment\"}");
+        return write(response, callback, 503, object("status", 503, "error", "the agent is starting (connecting to the Kubernetes API); "
+                + "only /livez and /readyz answer yet: retry in a moment"));
     }
 
     /** Why {@code /readyz} passes before READY: the pod's readiness gate, which only the agent sets, holds the pod out. */
     static final String READY_WHILE_STARTING = "starting: the container may be ready, the pod is not: its readiness gate "
             + "stays unset until the agent marks it serving";
 
-    private static String safe(String method) {
-        return method.replaceAll("[^A-Za-z0-9_-]", "?");
+    /** A JSON object of the keys and values in this order. */
+    private static Map<String, Object> object(Object... keysAndValues) {
+        Map<String, Object> object = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            object.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return object;
     }
 
-    private static boolean write(Response response, Callback callback, int status, String json) {
+    private static boolean write(Response response, Callback callback, int status, Map<String, Object> body) {
         response.setStatus(status);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
-        response.write(true, ByteBuffer.wrap((json + "\n").getBytes(StandardCharsets.UTF_8)), callback);
+        response.write(true, ByteBuffer.wrap((Json.write(body) + "\n").getBytes(StandardCharsets.UTF_8)), callback);
         return true;
     }
 }

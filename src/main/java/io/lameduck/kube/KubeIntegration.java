@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -81,7 +82,7 @@ public final class KubeIntegration implements AutoCloseable {
     /** Set once, from {@link #checkAtStartup}; read-only afterwards. */
     private volatile RbacReport rbac;
     /** The start-up checks {@link #connect} left for {@link #checkInBackground}; taken once. */
-    private volatile Optional<Runnable> pendingChecks = Optional.empty();
+    private final AtomicReference<Runnable> pendingChecks = new AtomicReference<>();
     private final AtomicBoolean closed = new AtomicBoolean();
 
     /** What start-up needs to know about the pod, from one fresh read. */
@@ -182,7 +183,7 @@ public final class KubeIntegration implements AutoCloseable {
         KubeIntegration integration = new KubeIntegration(config, client, true, pod, metrics, api);
         Optional<Pod> startupRead = read;
         startupRead.ifPresent(r -> integration.deletion.seen(r, "start-up read"));
-        integration.pendingChecks = Optional.of(() -> integration.checkAtStartup(config, startupRead));
+        integration.pendingChecks.set(() -> integration.checkAtStartup(config, startupRead));
         return Optional.of(integration);
     }
 
@@ -282,18 +283,14 @@ public final class KubeIntegration implements AutoCloseable {
      * @return completes with the RBAC report once the checks have run (at once when they already had)
      */
     public CompletableFuture<RbacReport> checkInBackground() {
-        Optional<Runnable> checks;
-        synchronized (this) {
-            checks = pendingChecks;
-            pendingChecks = Optional.empty();
-        }
-        if (checks.isEmpty()) {
+        Runnable checks = pendingChecks.getAndSet(null);
+        if (checks == null) {
             return CompletableFuture.completedFuture(rbac);
         }
         CompletableFuture<RbacReport> done = new CompletableFuture<>();
         Thread thread = new Thread(() -> {
             try {
-                checks.get().run();
+                checks.run();
                 done.complete(rbac);
             } catch (RuntimeException e) {
                 LOG.debug("start-up checks ended early (the agent is stopping?): {}", e.toString());
