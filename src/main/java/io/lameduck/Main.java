@@ -7,6 +7,7 @@ import io.lameduck.cli.ExitCode;
 import io.lameduck.cli.LameduckCommand;
 import io.lameduck.cli.SignalShutdown;
 import io.lameduck.config.ConfigException;
+import io.lameduck.http.JettyHints;
 import io.lameduck.http.ListenerBindException;
 import io.lameduck.http.ServerException;
 import io.lameduck.kube.KubeUnavailableException;
@@ -24,6 +25,7 @@ public final class Main {
      */
     public static void main(String[] args) {
         SignalShutdown signals = SignalShutdown.installForProcess();
+        JettyHints.set();
         System.exit(run(args, signals));
     }
 
