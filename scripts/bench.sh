@@ -8,10 +8,11 @@
 # benchmarks.json (into docs/benchmarks by default). All of it (2 planes x 3 consumers x 9 scenarios) takes
 # about three hours; choose with --planes/--consumers/--scenarios. `--quick` is a smoke run of a few minutes
 # (four scenarios through the ClusterIP, Lameduck leaving at the trigger among them, and one through the L7 proxy, one rollout each, into
-# target/bench-quick) that the README test command runs.
+# target/bench-quick) that the README test command runs. After the scenarios (not with --quick), the chart's example
+# is left alone on the quiet node and its idle agents measured (--idle SECONDS, default 60, from 2 min after Ready).
 #
 # Usage: scripts/bench.sh [--quick] [--rollouts N] [--planes fast,slow] [--consumers clusterip,l7,l7-lagging]
-#                         [--scenarios a,b] [--parallel N] ...
+#                         [--scenarios a,b] [--parallel N] [--idle SECONDS] ...
 #        scripts/bench.sh --help      (every option, with its bounds and default)
 # Exit: 0 measured, and no Lameduck scenario failed a request; 1 a scenario could not be measured or a
 # Lameduck scenario failed requests (the report is written all the same); 3 bad arguments.
