@@ -225,7 +225,12 @@ def run_scenario(ctx: Context, plane: str, consumer: str, scenario: scenarios.Sc
             kube.kubectl("rollout", "restart", f"deployment/{scenario.deployment}", "-n", ns)
             kube.kubectl("rollout", "status", f"deployment/{scenario.deployment}", "-n", ns, "--timeout=300s", timeout=310)
             rolled = time.monotonic() - started
-            wait_until_gone(watch, [t.name for t in old], scenarios.GRACE_SECONDS + 30, tag)
+            try:
+                wait_until_gone(watch, [t.name for t in old], scenarios.GRACE_SECONDS + 30, tag)
+            except RuntimeError:
+                keep_stuck_evidence(kube, args.out, ns, watch, [t.name for t in old],
+                                    {name: pod_log.path for name, pod_log in logs.items()})
+                raise
             rollouts.append(rolled)
             reports: dict[str, Optional[DrainReport]] = {}
             for name, pod_log in logs.items():
@@ -332,6 +337,37 @@ def wait_until_gone(watch: NamespaceWatch, pods: list[str], bound_seconds: float
         if time.monotonic() > deadline:
             raise RuntimeError(f"{tag}: {left} still there {bound_seconds} s after the rollout")
         time.sleep(0.5)
+
+
+def keep_stuck_evidence(kube: Kube, out: str, namespace: str, watch: NamespaceWatch, pods: list[str],
+                        agent_logs: dict[str, str]) -> None:
+    """At the moment old pods outlived their bound: what the watch saw of them, their objects as the API has them
+    (deletion, conditions, containers' states), the namespace's Events and their agents' logs so far, into
+    <out>/bench-diagnostics/<namespace>.stuck.txt (the scenario's diagnostics come only once every scenario ended)."""
+    now = time.monotonic()
+    seen = watch.snapshot()
+    lines = []
+    for name in pods:
+        track = seen.get(name)
+        if track is None or track.gone is not None:
+            continue
+        ago = {k: (None if v is None else round(now - v, 2)) for k, v in
+               (("created", track.created), ("ready", track.ready), ("deleted", track.deleted), ("exited", track.exited),
+                ("not serving", track.not_serving))}
+        lines.append(f"== {name}: seconds ago, as the bench's watch saw it: {json.dumps(ago)}")
+        lines.append(kube.kubectl("get", "pod", name, "-n", namespace, "-o", "json", check=False))
+        if name in agent_logs:
+            try:
+                with open(agent_logs[name], errors="replace") as f:
+                    lines.append(f"-- agent log so far:\n{f.read()[-20000:]}")
+            except OSError as e:
+                lines.append(f"-- no agent log: {e}")
+    lines.append("== events:\n" + kube.kubectl("get", "events", "-n", namespace, "--sort-by=.lastTimestamp", check=False)[-20000:])
+    path = os.path.join(out, "bench-diagnostics", namespace + ".stuck.txt")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    log(f"{namespace}: pods outlived their bound; their state then in {path}")
 
 
 def readyz_window(results: list[VegetaResult], track: PodTrack, drain: Optional[DrainReport]) -> ReadyzWindow:

@@ -14,7 +14,7 @@ public final class JettyHints {
     /**
      * Without {@value #REFERENCES_PER_CACHE_LINE}, Jetty asks the platform MBean server whether compressed object
      * pointers are on, and that one call starts the JVM's whole JMX platform: about 330 classes with their MBean
-     * metadata, 1.8 MiB of anonymous memory in every pod (docs/performance.md "Footprint"), for a padding hint.
+     * metadata, about 1.7 MiB of anonymous memory in every agent (docs/performance.md "Footprint"), for a padding hint.
      * The JVM compresses pointers below 32 GiB of heap (the agent's is 32 MiB): 16 four-byte references fill Jetty's
      * 64-byte cache line, 8 otherwise. A value given on the command line wins.
      */
