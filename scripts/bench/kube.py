@@ -98,9 +98,10 @@ class NamespaceWatch:
         self.lock = threading.Lock()
         self._serving: dict[str, dict[str, bool]] = {}  # slice name -> {pod name: serving}
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._loop, args=(path, handler), daemon=True) for path, handler in (
-            (f"/api/v1/namespaces/{namespace}/pods", self._pod_event),
-            (f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices", self._slice_event))]
+        self._threads = [threading.Thread(target=self._loop, args=(path, handler, listed), daemon=True)
+                         for path, handler, listed in (
+            (f"/api/v1/namespaces/{namespace}/pods", self._pod_event, self._pods_listed),
+            (f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices", self._slice_event, self._slices_listed))]
 
     def start(self) -> NamespaceWatch:
         for t in self._threads:
@@ -110,7 +111,7 @@ class NamespaceWatch:
     def stop(self) -> None:
         self._stop.set()
 
-    def _loop(self, path: str, handler: Callable[[str, Any], None]) -> None:
+    def _loop(self, path: str, handler: Callable[[str, Any], None], listed: Callable[[set[str]], None]) -> None:
         while not self._stop.is_set():
             try:
                 if self.kube.base is None:
@@ -119,6 +120,7 @@ class NamespaceWatch:
                     items = json.load(listing)
                 for item in items["items"]:
                     handler("ADDED", item)
+                listed({item["metadata"]["name"] for item in items["items"]})
                 rv = items["metadata"]["resourceVersion"]
                 url = f"{self.kube.base}{path}?watch=1&resourceVersion={rv}&timeoutSeconds=60&allowWatchBookmarks=false"
                 with urllib.request.urlopen(url, timeout=90) as stream:
@@ -154,6 +156,23 @@ class NamespaceWatch:
             if track.deleted and track.exited is None and statuses and all("terminated" in c.get("state", {}) for c in statuses):
                 track.exited = now
             self._update_serving(now)
+
+    def _pods_listed(self, names: set[str]) -> None:
+        """A (re-)list: a pod deleted between the end of one watch (they time out every 60 s) and the next list sent no
+        DELETED event to anyone; absent from the list, it is gone, seen now."""
+        now, wall = time.monotonic(), time.time()
+        with self.lock:
+            for track in self.pods.values():
+                if track.gone is None and track.name not in names:
+                    track.gone, track.gone_wall = now, wall
+            self._update_serving(now)
+
+    def _slices_listed(self, names: set[str]) -> None:
+        """A (re-)list: slices deleted while no watch ran are dropped, as their DELETED event would have."""
+        with self.lock:
+            for name in [n for n in self._serving if n not in names]:
+                del self._serving[name]
+            self._update_serving(time.monotonic())
 
     def _slice_event(self, kind: str, slice_: Any) -> None:
         now = time.monotonic()

@@ -55,6 +55,33 @@ class NamespaceWatchTest(unittest.TestCase):
         self.clock.monotonic.return_value = seconds
         self.clock.time.return_value = 1_000_000 + seconds
 
+    def test_a_pod_deleted_while_no_watch_ran_is_gone_at_the_next_list(self):
+        # A watch times out every 60 s; a pod deleted before the next list starts a watch sends no DELETED event.
+        self.at(1.0)
+        self.watch._pod_event("ADDED", pod("app-1", ready=True))
+        self.watch._pod_event("ADDED", pod("app-2", ready=True))
+        self.watch._pods_listed({"app-1", "app-2"})
+        self.at(4.0)
+        self.watch._pod_event("MODIFIED", pod("app-1", ready=True, deleting=True))
+        self.at(30.0)
+        self.watch._pod_event("ADDED", pod("app-2", ready=True))
+        self.watch._pods_listed({"app-2"})
+        seen = self.watch.snapshot()
+        self.assertEqual((30.0, 1_000_030.0), (seen["app-1"].gone, seen["app-1"].gone_wall))
+        self.assertIsNone(seen["app-2"].gone)
+        self.assertEqual([], self.watch.terminating())
+
+    def test_a_slice_deleted_while_no_watch_ran_serves_nothing_after_the_next_list(self):
+        self.at(1.0)
+        self.watch._pod_event("ADDED", pod(ready=True))
+        self.watch._slice_event("ADDED", endpoint_slice({"app-1": True}))
+        self.at(2.0)
+        self.watch._pod_event("MODIFIED", pod(ready=True, deleting=True))
+        self.assertIsNone(self.watch.snapshot()["app-1"].not_serving)
+        self.at(3.0)
+        self.watch._slices_listed(set())
+        self.assertEqual(3.0, self.watch.snapshot()["app-1"].not_serving)
+
     def test_a_pod_deleted_withdrawn_and_exited(self):
         self.at(1.0)
         self.watch._pod_event("ADDED", pod())
