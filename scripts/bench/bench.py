@@ -206,6 +206,7 @@ def run_scenario(ctx: Context, plane: str, consumer: str, scenario: scenarios.Sc
         raise
     rollouts: list[float] = []
     drains: list[DrainReport] = []
+    drain_of: dict[str, str] = {}  # pod name -> the id of its agent's drain report
     ready_seconds: list[float] = []
     ready_cpu: list[float] = []
     readyz: list[ReadyzWindow] = []
@@ -238,6 +239,7 @@ def run_scenario(ctx: Context, plane: str, consumer: str, scenario: scenarios.Sc
                 drain = reports[name]
                 if drain:
                     drains.append(drain)
+                    drain_of[name] = str(drain.get("id"))
                 if ready is not None:
                     ready_seconds.append(ready)
                 if cpu is not None:
@@ -291,7 +293,8 @@ def run_scenario(ctx: Context, plane: str, consumer: str, scenario: scenarios.Sc
         "readyz": readyz,
         # for a look at what happened, e.g. which pod's drain preceded a failed request
         "pods": [{"name": t.name, "deleted_at": t.deleted_wall, "gone_at": t.gone_wall,
-                  "termination_seconds": t.termination_seconds(), "not_serving_seconds": t.not_serving_seconds()}
+                  "termination_seconds": t.termination_seconds(), "not_serving_seconds": t.not_serving_seconds(),
+                  "drain_report": drain_of.get(t.name)}
                  for t in pods],
         "drain_reports": drains,
     }

@@ -23,13 +23,17 @@ class ReadyzWindow(TypedDict, total=False):
     unanswered: list[str]  # the first three requests not answered: when (s after the deletion) and vegeta's error
 
 
-class PodRecord(TypedDict):
-    """One terminated pod, for a look at what happened (e.g. which pod's drain preceded a failed request)."""
+class _PodIdentity(TypedDict):
     name: str
     deleted_at: Optional[float]  # epoch seconds
     gone_at: Optional[float]
     termination_seconds: Optional[float]
     not_serving_seconds: Optional[float]
+
+
+class PodRecord(_PodIdentity, total=False):
+    """One terminated pod, for a look at what happened (e.g. which pod's drain preceded a failed request)."""
+    drain_report: Optional[str]  # the id of its agent's drain report (none in runs before 2026-12-06's seventh session)
 
 
 class _Identity(TypedDict):

@@ -160,7 +160,7 @@ class TrafficLimitTest(unittest.TestCase):
                         pods=[{"name": f"p{i}", "deleted_at": d, "gone_at": None, "termination_seconds": t,
                                "not_serving_seconds": 1.0} for i, (d, t) in enumerate(pods)])
 
-    def test_each_report_goes_with_the_pod_deleted_last_before_it_started(self):
+    def test_in_older_results_each_report_goes_with_the_pod_deleted_last_before_it_started(self):
         # 2026-12-06T00:00:00Z is 1796515200
         r = self.leaving([{"startedAt": "2026-12-06T00:00:00.200Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:02Z"}},
                           {"startedAt": "2026-12-06T00:00:10.100Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:13Z"}},
@@ -169,6 +169,17 @@ class TrafficLimitTest(unittest.TestCase):
                          [(1796515200.0, 5.0), (1796515210.0, 6.0), (1796515230.0, 2.0), (1796515240.0, 9.0)])
         # the last report started 10 s after the latest deletion: no pod of its own here
         self.assertEqual([(2.0, 5.0), (3.0, 6.0)], report.last_requests(r))
+
+    def test_a_pod_that_names_its_report_gets_that_one_whatever_the_times(self):
+        r = self.leaving([{"id": "drain-a", "startedAt": "2026-12-06T00:00:00.200Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:02Z"}},
+                          {"id": "drain-b", "startedAt": "2026-12-06T00:00:00.300Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:04Z"}},
+                          {"id": "drain-c", "startedAt": "2026-12-06T00:00:20Z", "traffic": {}}],
+                         [(1796515200.0, 5.0), (1796515200.1, 6.0), (1796515219.0, 2.0), (1796515230.0, 3.0)])
+        # two pods deleted 0.1 s apart, the first one's report the later one: by time they would be swapped
+        for pod, drain in zip(r["pods"], ["drain-b", "drain-a", "drain-c", None]):
+            pod["drain_report"] = drain
+        # drain-c saw no request; the last pod has no report (no agent log): neither counts
+        self.assertEqual([(4.0, 5.0), (1.9, 6.0)], [(round(lag, 3), term) for lag, term in report.last_requests(r)])
 
     def test_the_table_row(self):
         r = self.leaving([{"startedAt": "2026-12-06T00:00:00.200Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:02Z"}},
