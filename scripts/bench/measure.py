@@ -181,46 +181,70 @@ class ContainerCgroups:
         return None
 
 
-class CgroupSampler:
+class BackgroundLoop:
+    """Calls `tick` every `period` seconds in a daemon thread, from `start` until `stop` (which waits for the tick in
+    progress, at most `join_seconds`); the first tick at once or after a period."""
+
+    def __init__(self, period: float, first_at_once: bool, join_seconds: float) -> None:
+        self.period = period
+        self._first_at_once = first_at_once
+        self._join_seconds = join_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def tick(self) -> None:
+        raise NotImplementedError
+
+    def start_loop(self) -> None:
+        self._thread.start()
+
+    def stop_loop(self) -> None:
+        self._stop.set()
+        self._thread.join(self._join_seconds)
+
+    def _loop(self) -> None:
+        if self._first_at_once:
+            self.tick()
+        while not self._stop.wait(self.period):
+            self.tick()
+
+
+class CgroupSampler(BackgroundLoop):
     """Samples the agent containers' memory (working set) and CPU time from their cgroups every `period`, each
     sample tagged with the pod's phase: startup (not yet Ready), idle (Ready, 10 s after becoming Ready), drain
     (deleted, containers not yet exited)."""
 
     def __init__(self, watch: NamespaceWatch, container: str = "lameduck", period: float = 0.5) -> None:
+        super().__init__(period, first_at_once=False, join_seconds=5)
         self.watch = watch
         self.container = container
-        self.period = period
         self.samples: list[Sample] = []
         self._cgroups = ContainerCgroups()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def start(self) -> CgroupSampler:
-        self._thread.start()
+        self.start_loop()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
+        self.stop_loop()
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.period):
-            now = time.monotonic()
-            for track in self.watch.snapshot().values():
-                cid = track.container_ids.get(self.container)
-                if not cid or track.exited is not None or track.gone is not None:
-                    continue
-                if track.deleted is not None:
-                    phase = "drain"
-                elif track.ready is None:
-                    phase = "startup"
-                elif now - track.ready > 10:
-                    phase = "idle"
-                else:
-                    continue
-                reading = self._cgroups.read(cid)
-                if reading:
-                    self.samples.append(Sample(now, cid, phase, *reading))
+    def tick(self) -> None:
+        now = time.monotonic()
+        for track in self.watch.snapshot().values():
+            cid = track.container_ids.get(self.container)
+            if not cid or track.exited is not None or track.gone is not None:
+                continue
+            if track.deleted is not None:
+                phase = "drain"
+            elif track.ready is None:
+                phase = "startup"
+            elif now - track.ready > 10:
+                phase = "idle"
+            else:
+                continue
+            reading = self._cgroups.read(cid)
+            if reading:
+                self.samples.append(Sample(now, cid, phase, *reading))
 
     def summary(self) -> dict[str, PhaseFootprint]:
         """Per phase: memory median and max (MiB), CPU mean (millicores) over consecutive samples."""

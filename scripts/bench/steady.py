@@ -9,7 +9,6 @@ lines its log gained (extrapolated to a day)."""
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
 from typing import TYPE_CHECKING, Callable, Optional, TypedDict
 
@@ -18,7 +17,7 @@ import measure
 import scenarios
 
 if TYPE_CHECKING:
-    from kube import Kube, NamespaceWatch
+    from kube import Kube, NamespaceWatch, PodTrack
 
 SCENARIO = "lameduck-readiness-gate"  # the chart as shipped
 SCRAPE_EVERY = 30.0
@@ -26,14 +25,17 @@ AGENT_PORT = 7979
 DAY = 86400.0
 
 
-class SteadyIdle(TypedDict):
+class IdleWindow(TypedDict):
     pods: int
-    after_ready_seconds: float
     window_seconds: float
     cpu_millicores: list[float]  # per pod, over the window
     memory_mib: list[float]  # per pod, the median of its samples
     log_lines: list[int]  # per pod, lines its log gained in the window
     startup_log_lines: list[int]  # per pod, lines from its start to the window's start
+
+
+class SteadyIdle(IdleWindow):
+    after_ready_seconds: float
     scrapes: int  # /metrics answered 200, all pods, from the deployment to the window's end
 
 
@@ -45,31 +47,26 @@ def millicores(cpu_ns: int, seconds: float) -> float:
     return cpu_ns / 1e6 / seconds
 
 
-class Scraper:
+class Scraper(measure.BackgroundLoop):
     """GET /metrics of each pod every SCRAPE_EVERY seconds from the node's network namespace, in a thread."""
 
     def __init__(self, watch: NamespaceWatch) -> None:
+        super().__init__(SCRAPE_EVERY, first_at_once=True, join_seconds=15)
         self.watch = watch
         self.answered = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def start(self) -> Scraper:
-        self._thread.start()
+        self.start_loop()
         return self
 
     def stop(self) -> int:
-        self._stop.set()
-        self._thread.join(15)
+        self.stop_loop()
         return self.answered
 
-    def _loop(self) -> None:
-        while True:
-            for track in self.watch.live():
-                if track.ip and self._scrape(track.ip):
-                    self.answered += 1
-            if self._stop.wait(SCRAPE_EVERY):
-                return
+    def tick(self) -> None:
+        for track in self.watch.live():
+            if track.ip and self._scrape(track.ip):
+                self.answered += 1
 
     @staticmethod
     def _scrape(ip: str) -> bool:
@@ -95,48 +92,60 @@ def measure_idle(kube: Kube, namespace: str, images: dict[str, str], replicas: i
     try:
         scenarios.BY_NAME[SCENARIO].deploy(kube, namespace, images, replicas)
         scraper.start()
-        deadline = time.monotonic() + 60
-        while True:
-            pods = watch.live()
-            if len(pods) == replicas and all(t.ready is not None and "lameduck" in t.container_ids for t in pods):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"idle agents: {len(pods)} pods, not all Ready with an agent container, 60 s after "
-                                   f"the chart's rollout finished")
-            time.sleep(0.5)
+        pods = wait_all_ready(watch, replicas, bound_seconds=60)
         begin = max(t.ready or 0.0 for t in pods) + after
         log(f"idle agents: {len(pods)} pods Ready; measuring from {after:.0f} s after the last turned Ready, over "
             f"{window:.0f} s")
         time.sleep(max(0.0, begin - time.monotonic()))
-        cgroups = measure.ContainerCgroups()
-        ids = {t.name: t.container_ids["lameduck"] for t in pods}
-        start_lines = {name: log_line_count(kube, namespace, name) for name in ids}
-        first = {name: cgroups.read(cid) for name, cid in ids.items()}
-        started = time.monotonic()
-        memory: dict[str, list[float]] = {name: [] for name in ids}
-        while time.monotonic() - started < window:
-            time.sleep(1.0)
-            for name, cid in ids.items():
-                reading = cgroups.read(cid)
-                if reading:
-                    memory[name].append(reading[0] / 2**20)
-        last = {name: cgroups.read(cid) for name, cid in ids.items()}
-        seconds = time.monotonic() - started
-        end_lines = {name: log_line_count(kube, namespace, name) for name in ids}
-        cpu: list[float] = []
-        for name in ids:
-            a, b = first[name], last[name]
-            if a and b:
-                cpu.append(millicores(b[1] - a[1], seconds))
-        return {"pods": len(ids), "after_ready_seconds": after, "window_seconds": round(seconds, 1),
-                "cpu_millicores": cpu,
-                "memory_mib": [m for m in (measure.median(v) for v in memory.values()) if m is not None],
-                "log_lines": [end_lines[n] - start_lines[n] for n in ids],
-                "startup_log_lines": [start_lines[n] for n in ids], "scrapes": scraper.stop()}
+        w = sample_window(kube, namespace, {t.name: t.container_ids["lameduck"] for t in pods}, window)
+        return {"pods": w["pods"], "window_seconds": w["window_seconds"], "cpu_millicores": w["cpu_millicores"],
+                "memory_mib": w["memory_mib"], "log_lines": w["log_lines"], "startup_log_lines": w["startup_log_lines"],
+                "after_ready_seconds": after, "scrapes": scraper.stop()}
     finally:
         scraper.stop()
         watch.stop()
         kube.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+def wait_all_ready(watch: NamespaceWatch, replicas: int, bound_seconds: float) -> list[PodTrack]:
+    """The pods once all `replicas` are Ready with an agent container; fails after `bound_seconds`."""
+    deadline = time.monotonic() + bound_seconds
+    while True:
+        pods = watch.live()
+        if len(pods) == replicas and all(t.ready is not None and "lameduck" in t.container_ids for t in pods):
+            return pods
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"idle agents: {len(pods)} pods, not all Ready with an agent container, "
+                               f"{bound_seconds:.0f} s after the chart's rollout finished")
+        time.sleep(0.5)
+
+
+def sample_window(kube: Kube, namespace: str, ids: dict[str, str], window: float) -> IdleWindow:
+    """Over `window` seconds, each agent container's (container id by pod name) CPU from its cgroup, its working set
+    every second, and the lines its log gained."""
+    cgroups = measure.ContainerCgroups()
+    start_lines = {name: log_line_count(kube, namespace, name) for name in ids}
+    first = {name: cgroups.read(cid) for name, cid in ids.items()}
+    started = time.monotonic()
+    memory: dict[str, list[float]] = {name: [] for name in ids}
+    while time.monotonic() - started < window:
+        time.sleep(1.0)
+        for name, cid in ids.items():
+            reading = cgroups.read(cid)
+            if reading:
+                memory[name].append(reading[0] / 2**20)
+    last = {name: cgroups.read(cid) for name, cid in ids.items()}
+    seconds = time.monotonic() - started
+    end_lines = {name: log_line_count(kube, namespace, name) for name in ids}
+    cpu: list[float] = []
+    for name in ids:
+        a, b = first[name], last[name]
+        if a and b:
+            cpu.append(millicores(b[1] - a[1], seconds))
+    return {"pods": len(ids), "window_seconds": round(seconds, 1), "cpu_millicores": cpu,
+            "memory_mib": [m for m in (measure.median(v) for v in memory.values()) if m is not None],
+            "log_lines": [end_lines[n] - start_lines[n] for n in ids],
+            "startup_log_lines": [start_lines[n] for n in ids]}
 
 
 def span(values: list[float], unit: str, digits: int) -> str:
