@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
  * Ends the selector threads of the JDK's HTTP clients once the agent has stopped, so that the JVM exits at once.
  *
  * <p>On its way out HotSpot waits for every Java thread that is in native code to block, up to 300 ms for threads that
- * are not compilers ({@code VM_Exit::wait_for_threads_in_native_to_block}; the wait is a flag only from Java 22 on). A
+ * are not compilers ({@code VM_Exit::wait_for_threads_in_native_to_block}; Java 25 has a flag for it, 17 none). A
  * JDK HTTP client's selector thread, the Kubernetes client's among them, sits in {@code epoll_wait} for as long as its
  * client lives, and on Java 17 a client cannot be closed ({@code HttpClient.close} came in Java 21). So every exit of
  * the agent took 0.3 s longer than its stop (measured in the pod and on the host), and the agent is the last of a
