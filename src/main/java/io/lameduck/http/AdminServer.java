@@ -89,14 +89,6 @@ public final class AdminServer {
      */
     static final int MAX_REQUEST_HEADER_BYTES = 8 * 1024;
 
-    /**
-     * How long a connection may stay without a byte once the server stops before it is closed: an idle keep-alive
-     * connection carries no request, and a response still being written makes progress well within it. Only the
-     * client that writes its next request at that very moment loses it, as on any server that stops (see
-     * {@link #stop}).
-     */
-    static final Duration IDLE_CLOSE_ON_STOP = Duration.ofMillis(100);
-
     private final Server server;
     private final ServerConnector connector;
     private final String host;
@@ -231,21 +223,23 @@ public final class AdminServer {
     }
 
     /**
-     * Stops accepting, lets in-flight requests finish for at most {@code grace}, then closes. Idle keep-alive
-     * connections (the kubelet's preStop client keeps the one its {@code /prestop} came on, a scraper's, a client's
-     * pool) are closed after {@link #IDLE_CLOSE_ON_STOP} without a byte, or half the grace if shorter: Jetty's default
-     * (1 s) held every stop that long on a connection carrying nothing, and the pod's termination with it (the agent is
-     * the last of the pod's containers to exit, so it ended 1 s after the app; measured on the test node), and a stop
-     * after a spent deadline (grace {@code Agent.MIN_STOP_GRACE}) timed out on it.
+     * Stops accepting, lets in-flight requests finish for at most {@code grace}, then closes. Connections between
+     * requests (the kubelet's preStop client keeps the one its {@code /prestop} came on, a scraper's, a client's pool)
+     * are closed at once ({@link IdleConnectionCloser}); one whose request is in progress is closed after Jetty's
+     * shutdown idle timeout without a byte (1 s), or half the grace if shorter (a stop after a spent deadline, grace
+     * {@code Agent.MIN_STOP_GRACE}, would otherwise time out on it).
      */
     public void stop(Duration grace) throws ServerException {
         long millis = Math.max(1, grace.toMillis());
-        connector.setShutdownIdleTimeout(Math.max(1, Math.min(millis / 2, IDLE_CLOSE_ON_STOP.toMillis())));
+        connector.setShutdownIdleTimeout(Math.max(1, Math.min(millis / 2, connector.getShutdownIdleTimeout())));
         server.setStopTimeout(millis);
+        IdleConnectionCloser closer = IdleConnectionCloser.start(connector);
         try {
             server.stop();
         } catch (Exception e) {
             throw new ServerException("the admin server did not stop cleanly: " + rootMessage(e), e);
+        } finally {
+            closer.close();
         }
     }
 

@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
  * The agent is the last of a pod's containers to exit, so the time its stop takes after the drain is added to every
  * termination. Seen on the test node: the kubelet's preStop client keeps the connection its {@code /prestop} came on,
  * and Jetty's stop waited for that idle connection for its default shutdown idle timeout (1 s), so the agent exited
- * 1 s after the app. Closing idle connections sooner must not cost a {@code /prestop} its answer.
+ * 1 s after the app. Closing idle connections at once must not cost a {@code /prestop} its answer, nor a request whose
+ * body is still arriving its turn (SignalMilestonesIT).
  */
 class StopWithOpenConnectionsTest {
     private static final String CONFIG = "drain: {propagationDelay: 300ms}\n";
@@ -27,7 +28,7 @@ class StopWithOpenConnectionsTest {
         assertThat(agent.get("/readyz").status()).isEqualTo(503); // leaves an idle keep-alive connection in the client's pool
         long start = System.nanoTime();
         agent.close();
-        // Jetty's default held this stop for 1,000 ms at least; the agent closes such a connection after 100 ms.
+        // Jetty's default held this stop for 1,000 ms at least; the agent closes a connection between requests at once.
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(750));
         assertThat(agent.agent().lifecycle().state()).isEqualTo(State.STOPPED);
     }
