@@ -14,8 +14,8 @@ import org.eclipse.jetty.server.internal.HttpConnection;
  * stop took that second, and the pod's termination with it (the agent is the last of the pod's containers to exit;
  * measured on the test node: it exited 1 s after the app). A connection whose request is in progress (a
  * {@code /prestop} answered as the stop begins, a body still arriving) is left to finish within the stop's grace, as
- * before. Only a client that writes its next request at the very moment of the close
- * loses it, as on any server that stops.
+ * before. Only a client that writes its next request at the very moment of the close loses it, as on any server that
+ * stops.
  */
 final class IdleConnectionCloser implements AutoCloseable {
     /** Short against the second it saves, long enough not to busy a CPU the node needs while pods stop. */
