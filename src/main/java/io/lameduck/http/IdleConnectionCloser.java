@@ -48,17 +48,13 @@ final class IdleConnectionCloser implements AutoCloseable {
         }
     }
 
-    /** Closes the connections between requests; returns how many. */
-    static int closeIdle(ServerConnector connector) {
-        int closed = 0;
+    /** Closes the connections between requests. */
+    static void closeIdle(ServerConnector connector) {
         for (EndPoint endPoint : connector.getConnectedEndPoints()) {
-            Connection connection = endPoint.getConnection();
-            if (betweenRequests(connection)) {
+            if (betweenRequests(endPoint.getConnection())) {
                 endPoint.close();
-                closed++;
             }
         }
-        return closed;
     }
 
     /**
