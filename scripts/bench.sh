@@ -11,7 +11,7 @@
 # target/bench-quick) that the README test command runs. After the scenarios (not with --quick), the chart's example
 # is left alone on the quiet node and its idle agents measured (--idle SECONDS, default 60, from 2 min after Ready).
 #
-# Usage: scripts/bench.sh [--quick] [--rollouts N] [--planes fast,slow] [--consumers clusterip,l7,l7-lagging]
+# Usage: scripts/bench.sh [--quick] [--rollouts N] [--planes fast,slow] [--consumers clusterip,l7,l7-lagging,l7-lagging-noretry]
 #                         [--scenarios a,b] [--parallel N] [--idle SECONDS] ...
 #        scripts/bench.sh --help      (every option, with its bounds and default)
 # Exit: 0 measured, and no Lameduck scenario failed a request; 1 a scenario could not be measured or a

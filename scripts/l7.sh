@@ -13,7 +13,9 @@
 # --rate-limit-update=0.5). Also as shipped, and kept: haproxy checks each server with a TCP connect every 2 s
 # (`check inter 2s`, down after 3 failures) and resends a request whose connection was refused to another
 # server (`option redispatch`), so a closed listener alone costs no request here; a connection that closes
-# under a request does. Versions: the module proxy serves v0.14.7 of this module (v0.15+ are not
+# under a request does. `start ... --no-redispatch` turns the resending off (`no option redispatch`; haproxy then
+# retries a refused connection on the same server, 3 times, and answers 503): the benchmark's lagging setting, a
+# consumer that keeps sending to a pod that has gone, as a load balancer without retries does. Versions: the module proxy serves v0.14.7 of this module (v0.15+ are not
 # available there); v0.14 generates haproxy 2.4 configuration, which haproxy 2.6 accepts (checked at every
 # start: the controller runs `haproxy -c`, then starts haproxy in master-worker mode). haproxy's Debian
 # package is not installed: its .deb and those of the libraries it needs beyond the base system (liblua5.3-0,
@@ -24,10 +26,14 @@
 # proxy whose connection pooling is documented and configurable.)
 #
 #   scripts/l7.sh install                 build/fetch what is missing into ~/.cache/lameduck/l7; prints its dir
-#   scripts/l7.sh start NAME WAIT PORT    start controller NAME (its own ingress class, e.g. l7 / l7-lagging)
+#   scripts/l7.sh start NAME WAIT PORT [--no-redispatch]
+#                                         start controller NAME (its own ingress class, e.g. l7 / l7-lagging)
 #                                         applying endpoint changes WAIT (a Go duration) late; haproxy serves
 #                                         http://10.200.0.2:PORT inside the node's namespace (also reachable
-#                                         from the host); needs the cluster (scripts/cluster.sh up)
+#                                         from the host); needs the cluster (scripts/cluster.sh up);
+#                                         --no-redispatch: a refused connection's request is not resent elsewhere
+#                                         (LAMEDUCK_L7_SYSLOG=IP:PORT: haproxy sends a log line per request there, UDP
+#                                         syslog, as seen from the node's namespace; for diagnosis, off by default)
 #   scripts/l7.sh stop NAME               stop it: controller, haproxy master and workers, its files
 #   scripts/l7.sh down                    stop every instance (also leftovers of a killed run)
 #
@@ -125,7 +131,12 @@ down() {
 }
 
 start() {
-  local name=$1 wait=$2 port=$3
+  local name=$1 wait=$2 port=$3 redispatch=${4:-} defaults="option idle-close-on-response"
+  case "$redispatch" in
+    "") ;;
+    --no-redispatch) defaults+=$'\n'"no option redispatch" ;;  # after the template's own `option redispatch`
+    *) die "scripts/l7.sh start: unknown option '$redispatch' (the only one is --no-redispatch)" ;;
+  esac
   [[ "$name" =~ ^[a-z0-9][a-z0-9-]{0,30}$ ]] || die "bad instance name '$name'"
   [[ "$wait" =~ ^[0-9]+(ms|s)$ ]] || die "bad wait '$wait' (e.g. 200ms, 5s)"
   [[ "$port" =~ ^[0-9]+$ ]] && [ "$port" -ge 1024 ] && [ "$port" -le 60000 ] || die "bad port '$port'"
@@ -153,7 +164,7 @@ start() {
     --from-literal=stats-port=$((port + 2000)) --from-literal=healthz-port=$((port + 3000)) \
     --from-literal=bind-ip-addr-http="$NODE_IP" --from-literal=bind-ip-addr-stats=127.0.0.1 \
     --from-literal=bind-ip-addr-healthz=127.0.0.1 --from-literal=ssl-redirect=false \
-    --from-literal=config-defaults="option idle-close-on-response" | kubectl_ apply -f - >/dev/null
+    --from-literal=config-defaults="$defaults" ${LAMEDUCK_L7_SYSLOG:+--from-literal=syslog-endpoint=$LAMEDUCK_L7_SYSLOG} | kubectl_ apply -f - >/dev/null
   # Templates are read from ./rootfs (relative: --local-filesystem-prefix switches to it): run in the module dir.
   (
     cd "$mod"
@@ -185,8 +196,8 @@ start() {
 
 case "${1:-}" in
   install) install ;;
-  start) [ $# = 4 ] || die "usage: scripts/l7.sh start NAME WAIT PORT"; start "$2" "$3" "$4" ;;
+  start) [ $# = 4 ] || [ $# = 5 ] || die "usage: scripts/l7.sh start NAME WAIT PORT [--no-redispatch]"; start "${@:2}" ;;
   stop) [ $# = 2 ] || die "usage: scripts/l7.sh stop NAME"; stop "$2" ;;
   down) down ;;
-  *) echo "usage: scripts/l7.sh install|start NAME WAIT PORT|stop NAME|down" >&2; exit 2 ;;
+  *) echo "usage: scripts/l7.sh install|start NAME WAIT PORT [--no-redispatch]|stop NAME|down" >&2; exit 2 ;;
 esac

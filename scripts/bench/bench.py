@@ -24,7 +24,7 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import FrameType
-from typing import Any, Callable, NoReturn, Optional, Sequence
+from typing import Any, Callable, NamedTuple, NoReturn, Optional, Sequence
 
 import load
 import measure
@@ -37,10 +37,24 @@ from measure import DrainReport
 from results import Machine, Meta, ReadyzWindow, ScenarioResult, Versions
 
 PLANES = {"fast": "1s", "slow": "5s"}  # kube-proxy --iptables-min-sync-period
-# How the load reaches the pods. l7*: an instance of scripts/l7.sh (HAProxy Ingress) each, with the delay before
-# it applies a batch of endpoint changes (--wait-before-update; as shipped 200 ms, then at most one update per
-# 2 s) and its http port in the node's namespace.
-CONSUMERS: dict[str, Optional[tuple[str, int]]] = {"clusterip": None, "l7": ("200ms", 18080), "l7-lagging": ("10s", 18081)}
+
+
+class Proxy(NamedTuple):
+    """An L7 consumer: an instance of scripts/l7.sh (HAProxy Ingress)."""
+    wait: str  # its delay before it applies a batch of endpoint changes (--wait-before-update)
+    port: int  # its http port in the node's namespace
+    redispatch: bool  # whether a request whose connection was refused goes to another pod (as shipped)
+
+
+# How the load reaches the pods: the ClusterIP, or an L7 proxy. As shipped the proxy applies endpoint changes
+# 200 ms after the first of a batch (then at most one update per 2 s) and resends a refused connection's request
+# elsewhere; lagging, it applies them 10 s late. With the resending, a pod that has gone costs nothing however late
+# the proxy learns of it (only a connection that closes under a request does), so the lag hardly shows; the third
+# setting lags and does not resend: a consumer that keeps sending to a pod that has gone, as a load balancer
+# without retries does.
+CONSUMERS: dict[str, Optional[Proxy]] = {"clusterip": None, "l7": Proxy("200ms", 18080, redispatch=True),
+                                         "l7-lagging": Proxy("10s", 18081, redispatch=True),
+                                         "l7-lagging-noretry": Proxy("10s", 18082, redispatch=False)}
 NODE_IP = "10.200.0.2"
 QUICK_RUNS = [("clusterip", "no-prestop"), ("clusterip", "sleep-5"), ("clusterip", "lameduck-readiness-gate"),
               ("l7", "lameduck-readiness-gate"), ("clusterip", "lameduck-leave-early")]
@@ -116,7 +130,8 @@ def arguments(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--consumers", type=names(list(CONSUMERS)),
                    help="how the load reaches the pods, each scenario through each: clusterip (kube-proxy), l7 (HAProxy "
                         "Ingress, pooled keep-alive to the pod IPs, as shipped), l7-lagging (the same, applying endpoint "
-                        "changes 10 s late) (default: all three; the L7 ones on the first data plane only: they send to the pod IPs, so kube-proxy's sync period does not touch them)")
+                        "changes 10 s late), l7-lagging-noretry (lagging, and not resending a refused connection's "
+                        "request to another pod) (default: all four; the L7 ones on the first data plane only: they send to the pod IPs, so kube-proxy's sync period does not touch them)")
     p.add_argument("--parallel", type=bounded(1, 8), default=4, help="scenarios run at once (default 4)")
     p.add_argument("--out", help="directory of BENCHMARKS.md (default: docs/benchmarks; --quick: target/bench-quick)")
     p.add_argument("--idle", type=bounded(0, 600), help=f"after the scenarios, measure idle agents (the chart as shipped, "
@@ -146,7 +161,7 @@ def arguments(argv: Sequence[str]) -> argparse.Namespace:
 def proxy_delay(consumer: str) -> Optional[str]:
     """An L7 consumer's delay before it applies endpoint changes; None for the ClusterIP."""
     proxy = CONSUMERS[consumer]
-    return proxy[0] if proxy else None
+    return proxy.wait if proxy else None
 
 
 def runs_on(args: argparse.Namespace, plane: str) -> list[tuple[str, str]]:
@@ -189,7 +204,7 @@ def run_scenario(ctx: Context, plane: str, consumer: str, scenario: scenarios.Sc
     if proxy:  # through the L7 proxy: its port, the Ingress's host
         host = f"{ns}.bench.test"
         scenario.expose(kube, ns, consumer, host)
-        base = f"http://{NODE_IP}:{proxy[1]}"
+        base = f"http://{NODE_IP}:{proxy.port}"
     else:
         host, base = None, scenario.service_url(kube, ns)
     slow_every = round(1 / args.slow_share) if args.slow_share else 0
@@ -543,8 +558,9 @@ def measure_all(args: argparse.Namespace, argv: list[str]) -> int:
             env_versions = env_versions or versions(kube, vegeta, images)
             ctx = Context(args, kube, images, tars, vegeta, workdir)
             try:
-                for consumer in dict.fromkeys(c for c, _ in runs_on(args, plane) if CONSUMERS[c]):
-                    l7("start", consumer, *map(str, CONSUMERS[consumer] or ()))
+                for consumer, proxy in dict.fromkeys((c, CONSUMERS[c]) for c, _ in runs_on(args, plane)):
+                    if proxy:
+                        l7("start", consumer, proxy.wait, str(proxy.port), *([] if proxy.redispatch else ["--no-redispatch"]))
                 with concurrent.futures.ThreadPoolExecutor(args.parallel) as pool:
                     futures = {pool.submit(run_scenario, ctx, plane, consumer, scenarios.BY_NAME[name],
                                            profile=(name == "lameduck-readiness-gate" and consumer == "clusterip")):
@@ -591,7 +607,8 @@ def measure_all(args: argparse.Namespace, argv: list[str]) -> int:
             "command": "scripts/bench.sh " + " ".join(argv), "machine": machine(), "versions": env_versions,
             "settings": {k: v for k, v in vars(args).items() if k not in ("out", "keep")},
             "planes": {p: PLANES[p] for p in args.planes},
-            "consumers": {c: proxy_delay(c) for c in args.consumers}}
+            "consumers": {c: proxy_delay(c) for c in args.consumers},
+            "no_redispatch": [c for c in args.consumers if (p := CONSUMERS[c]) and not p.redispatch]}
     if meta_idle:
         meta["idle"] = meta_idle
     path = report.write(args.out, meta, results)

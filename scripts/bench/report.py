@@ -16,7 +16,9 @@ RAW = "benchmarks.json"
 PLANE_TEXT = {"fast": "fast data plane", "slow": "slow data plane"}
 CONSUMER_TEXT = {"clusterip": "through the ClusterIP (kube-proxy)",
                  "l7": "through the L7 proxy as shipped (HAProxy Ingress, pooled keep-alive to the pods)",
-                 "l7-lagging": "through the L7 proxy lagging (HAProxy Ingress applying endpoint changes 10 s late)"}
+                 "l7-lagging": "through the L7 proxy lagging (HAProxy Ingress applying endpoint changes 10 s late)",
+                 "l7-lagging-noretry": "through the L7 proxy lagging without retries (HAProxy Ingress applying "
+                                       "endpoint changes 10 s late, not resending a refused connection's request)"}
 ATTACK_TEXT = (("keepalive", "GET keep-alive"), ("no_keepalive", "GET new connections"), ("post_keepalive", "POST keep-alive"))
 
 
@@ -145,7 +147,8 @@ def markdown(meta: Meta, results: list[ScenarioResult]) -> str:
            f"are slow ({s['slow']}). A request fails if it gets no 2xx/3xx answer within 10 s, classified as refused, "
            f"reset, timeout, 5xx or other.",
            "- Consumers of the endpoints (each scenario runs through each, separately): "
-           + "; ".join(f"`{c}`: {consumer_line(c, w)}" for c, w in consumers.items()) + ".",
+           + "; ".join(f"`{c}`: {consumer_line(c, w, c not in meta.get('no_redispatch', []))}"
+                       for c, w in consumers.items()) + ".",
            "- Data planes: " + "; ".join(f"{p}: kube-proxy `--iptables-min-sync-period={t}`" for p, t in meta["planes"].items())
            + ". A slow data plane stands for large clusters, ingress controllers and cloud load balancers that apply "
              "endpoint changes late (it matters to the ClusterIP consumer only: the L7 proxy sends to the pod IPs).",
@@ -192,13 +195,17 @@ def markdown(meta: Meta, results: list[ScenarioResult]) -> str:
     return "\n".join(out) + "\n"
 
 
-def consumer_line(consumer: str, wait: Optional[str]) -> str:
+def consumer_line(consumer: str, wait: Optional[str], redispatch: bool) -> str:
     if consumer == "clusterip":
         return "the Service's ClusterIP (kube-proxy iptables rules, conntrack)"
+    resend = ("resends a refused connection's request to another pod" if redispatch else
+              "would resend a refused connection's request to another pod, which this one does not (`no option "
+              "redispatch`: it retries the same pod, then answers 503), so that it keeps sending to a pod that has "
+              "gone as a load balancer without retries does")
     return (f"HAProxy Ingress (`scripts/l7.sh`, haproxy 2.6) at the pod IPs with pooled keep-alive connections, "
             f"endpoint changes applied {wait} after the first change of a batch (`--wait-before-update={wait}`; "
-            f"then at most one update per 2 s); as shipped it also checks each pod with a TCP connect every 2 s and "
-            f"resends a refused connection's request to another pod; one setting is not as shipped: "
+            f"then at most one update per 2 s); as shipped it also checks each pod with a TCP connect every 2 s "
+            f"(down after 3 failures) and {resend}; one setting is not as shipped: "
             f"`option idle-close-on-response`, so that the reloads other scenarios' Ingresses cause do not close "
             f"the clients' idle connections to the proxy")
 

@@ -265,6 +265,12 @@ class MarkdownTest(unittest.TestCase):
         self.assertIn("10% of the requests are slow (1500ms)", self.text)
         self.assertIn("`l7-lagging`: HAProxy Ingress (`scripts/l7.sh`, haproxy 2.6) at the pod IPs with pooled keep-alive "
                       "connections, endpoint changes applied 10s after the first change of a batch", self.text)
+        self.assertIn("and resends a refused connection's request to another pod;", self.text)
+
+    def test_a_proxy_that_does_not_resend_says_so(self):
+        text = report.markdown({**META, "no_redispatch": ["l7-lagging"]}, run())
+        self.assertIn("which this one does not (`no option redispatch`", text)
+        self.assertNotIn("and resends a refused connection's request to another pod;", text)
 
     def test_a_section_per_plane_and_consumer_in_order(self):
         sections = [l for l in self.lines if l.startswith("## ")]
