@@ -270,32 +270,15 @@ def duration_seconds(text: str) -> float:
 
 def last_requests(r: ScenarioResult) -> list[tuple[float, float]]:
     """Per termination whose drain report saw a request: (seconds from the deletion to the last request the agent saw
-    arrive, the termination's seconds). A pod names its drain report; in results from before pods did, a report
-    belongs to the pod deleted last before its drain started (within 3 s; the rollouts delete one pod at a time,
-    seconds apart)."""
-    pods: list[tuple[float, float, Optional[str]]] = []  # (deleted at, termination, its drain report's id)
-    for p in r.get("pods", []):
-        deleted_at, termination = p["deleted_at"], p["termination_seconds"]
-        if deleted_at is not None and termination is not None:
-            pods.append((deleted_at, termination, p.get("drain_report")))
+    arrive, the termination's seconds). Each pod names its drain report (`drain_report`); a pod without one (no agent
+    log) and a report without a request do not count."""
+    by_id = {str(d.get("id")): d for d in r.get("drain_reports", [])}
     found: list[tuple[float, float]] = []
-    if any(drain for _, _, drain in pods):
-        by_id = {str(d.get("id")): d for d in r.get("drain_reports", [])}
-        for deleted, term, drain in pods:
-            report_ = by_id.get(str(drain)) if drain else None
-            last = instant(report_.get("traffic", {}).get("lastRequestAt")) if report_ else None
-            if last is not None:
-                found.append((max(0.0, last - deleted), term))
-        return found
-    deletions = sorted((deleted, term) for deleted, term, _ in pods)
-    for report_ in r.get("drain_reports", []):
-        started = instant(report_.get("startedAt"))
-        last = instant(report_.get("traffic", {}).get("lastRequestAt"))
-        if started is None or last is None:
-            continue
-        before = [(deleted, term) for deleted, term in deletions if deleted <= started + 0.05]
-        if before and started - before[-1][0] < 3:
-            deleted, term = before[-1]
+    for p in r.get("pods", []):
+        deleted, term, drain = p["deleted_at"], p["termination_seconds"], p.get("drain_report")
+        report_ = by_id.get(str(drain)) if drain else None
+        last = instant(report_.get("traffic", {}).get("lastRequestAt")) if report_ else None
+        if deleted is not None and term is not None and last is not None:
             found.append((max(0.0, last - deleted), term))
     return found
 

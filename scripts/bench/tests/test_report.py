@@ -160,16 +160,6 @@ class TrafficLimitTest(unittest.TestCase):
                         pods=[{"name": f"p{i}", "deleted_at": d, "gone_at": None, "termination_seconds": t,
                                "not_serving_seconds": 1.0} for i, (d, t) in enumerate(pods)])
 
-    def test_in_older_results_each_report_goes_with_the_pod_deleted_last_before_it_started(self):
-        # 2026-12-06T00:00:00Z is 1796515200
-        r = self.leaving([{"startedAt": "2026-12-06T00:00:00.200Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:02Z"}},
-                          {"startedAt": "2026-12-06T00:00:10.100Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:13Z"}},
-                          {"startedAt": "2026-12-06T00:00:30Z", "traffic": {}},  # no request seen: not counted
-                          {"startedAt": "2026-12-06T00:00:50Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:51Z"}}],
-                         [(1796515200.0, 5.0), (1796515210.0, 6.0), (1796515230.0, 2.0), (1796515240.0, 9.0)])
-        # the last report started 10 s after the latest deletion: no pod of its own here
-        self.assertEqual([(2.0, 5.0), (3.0, 6.0)], report.last_requests(r))
-
     def test_a_pod_that_names_its_report_gets_that_one_whatever_the_times(self):
         r = self.leaving([{"id": "drain-a", "startedAt": "2026-12-06T00:00:00.200Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:02Z"}},
                           {"id": "drain-b", "startedAt": "2026-12-06T00:00:00.300Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:04Z"}},
@@ -182,10 +172,13 @@ class TrafficLimitTest(unittest.TestCase):
         self.assertEqual([(4.0, 5.0), (1.9, 6.0)], [(round(lag, 3), term) for lag, term in report.last_requests(r)])
 
     def test_the_table_row(self):
-        r = self.leaving([{"startedAt": "2026-12-06T00:00:00.200Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:02Z"}},
-                          {"startedAt": "2026-12-06T00:00:10.100Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:13Z"}},
-                          {"startedAt": "2026-12-06T00:00:20Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:21Z"}}],
+        # 2026-12-06T00:00:00Z is 1796515200
+        r = self.leaving([{"id": "d0", "startedAt": "2026-12-06T00:00:00.200Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:02Z"}},
+                          {"id": "d1", "startedAt": "2026-12-06T00:00:10.100Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:13Z"}},
+                          {"id": "d2", "startedAt": "2026-12-06T00:00:20Z", "traffic": {"lastRequestAt": "2026-12-06T00:00:21Z"}}],
                          [(1796515200.0, 5.0), (1796515210.0, 4.6), (1796515220.0, 3.9)])
+        for i, pod in enumerate(r["pods"]):
+            pod["drain_report"] = f"d{i}"
         lines = report.traffic_limit(META, [r])
         self.assertEqual("## The limit the traffic sets", lines[0])
         # each pod against its own limit: 1.5, 0.1 and 1.4 s over it (not the medians' difference, 4.6 - 3.5)
