@@ -14,10 +14,11 @@
 # (`check inter 2s`, down after 3 failures) and resends a request whose connection was refused to another
 # server (`option redispatch`), so a closed listener alone costs no request here; a connection that closes
 # under a request does. `start ... --no-redispatch` turns the resending off (`no option redispatch`; haproxy then
-# retries a refused connection on the same server, 3 times, and answers 503): the benchmark's lagging setting, a
-# consumer that keeps sending to a pod that has gone, as a load balancer without retries does. Versions: the module proxy serves v0.14.7 of this module (v0.15+ are not
-# available there); v0.14 generates haproxy 2.4 configuration, which haproxy 2.6 accepts (checked at every
-# start: the controller runs `haproxy -c`, then starts haproxy in master-worker mode). haproxy's Debian
+# retries a refused connection on the same server, 3 times, and answers 503): the benchmark's `l7-lagging-noretry`,
+# a consumer that keeps sending to a pod that has gone, as a load balancer without retries does.
+# Versions: the module proxy serves v0.14.7 of this module (v0.15+ are not available there); v0.14 generates
+# haproxy 2.4 configuration, which haproxy 2.6 accepts (checked at every start: the controller runs `haproxy -c`,
+# then starts haproxy in master-worker mode). haproxy's Debian
 # package is not installed: its .deb and those of the libraries it needs beyond the base system (liblua5.3-0,
 # libopentracing-c-wrapper0 + libopentracing1; lua-json + lua-lpeg for the controller's Lua scripts) are fetched
 # with `apt-get download` and unpacked under the cache, so no haproxy service is started and nothing outside
@@ -140,6 +141,8 @@ start() {
   [[ "$name" =~ ^[a-z0-9][a-z0-9-]{0,30}$ ]] || die "bad instance name '$name'"
   [[ "$wait" =~ ^[0-9]+(ms|s)$ ]] || die "bad wait '$wait' (e.g. 200ms, 5s)"
   [[ "$port" =~ ^[0-9]+$ ]] && [ "$port" -ge 1024 ] && [ "$port" -le 60000 ] || die "bad port '$port'"
+  [ -z "${LAMEDUCK_L7_SYSLOG:-}" ] || [[ "$LAMEDUCK_L7_SYSLOG" =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}$ ]] \
+    || die "bad LAMEDUCK_L7_SYSLOG '$LAMEDUCK_L7_SYSLOG' (IP:PORT of a UDP syslog listener, e.g. 127.0.0.1:5140)"
   [ -f /var/run/netns/$NETNS ] || die "no network namespace $NETNS: scripts/cluster.sh up first"
   case "$RUN" in *.*) die "LAMEDUCK_L7_DIR=$RUN has a dot in its path: haproxy-ingress would misname its map files";; esac
   install >/dev/null

@@ -97,7 +97,7 @@ class _MetaRequired(TypedDict):
 class Meta(_MetaRequired, total=False):
     """The run's set-up, and what was measured across scenarios. `consumers` (consumer -> the L7 proxy's update
     delay, None for the ClusterIP) is absent from runs before consumers existed; `no_redispatch` (the L7 consumers
-    that do not resend a refused connection's request to another pod) from runs before the lagging one stopped."""
+    that do not resend a refused connection's request to another pod) from runs before there was one."""
     consumers: dict[str, Optional[str]]
     no_redispatch: list[str]
     idle: SteadyIdle  # idle agents in steady state after the scenarios (absent: not measured)
