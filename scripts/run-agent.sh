@@ -6,5 +6,8 @@ cd "$(dirname "$0")/.."
 if [ ! -f target/lameduck.jar ] || [ -n "$(find src pom.xml -newer target/lameduck.jar -print -quit)" ]; then
   echo "building target/lameduck.jar ..." >&2
   scripts/mvn -q -DskipTests package
+  # The JVM below replaces this shell (exec: signals reach it directly) and keeps its process, so its own
+  # "READY ... after the JVM started" counts from this script's start: the build included.
+  echo "built in ${SECONDS} s (the agent's READY time below includes it)" >&2
 fi
 exec agent/lameduck serve --config agent/lameduck.yaml "$@"
