@@ -51,4 +51,6 @@ export BENCH_IMAGES
 # One node per machine: wait for a test run (NodeCluster) or another benchmark that holds it.
 exec 9>/tmp/lameduck-cluster.lock
 flock -w 1800 9 || { echo "bench: another test run or benchmark held /tmp/lameduck-cluster.lock for 30 minutes" >&2; exit 1; }
+# The load generators (vegeta) and the L7 proxies run here, not on a node: one CPU cgroup for all of it (lib.sh).
+cpu_group lameduck-load $$
 exec "$VENV/bin/python" scripts/bench/bench.py "$@"

@@ -96,6 +96,7 @@ down() {
   # Shims of our containerd outlive it by design: end them too (they name our socket on their command line).
   pkill -KILL -f "containerd-shim.*$DIR/run/containerd" 2>/dev/null || true
   kill_pod_cgroups
+  rmdir "$CPU_CGROUPS/lameduck-system" 2>/dev/null || true # empty once the daemons are gone
   if [ -d "$DIR" ]; then
     # Mounts made by the kubelet and containerd (volumes, rootfs, sandboxes), deepest first.
     awk -v d="$DIR" '$2 ~ "^"d {print $2}' /proc/self/mounts | sort -r | while read -r m; do
@@ -223,9 +224,9 @@ serializeImagePulls: false
 EOF
 }
 
-start() { # name, args... : runs inside the node's network namespace, logs to $DIR/logs/name.log
+start() { # name, args... : runs inside the node's network namespace (and CPU cgroup lameduck-system), logs to $DIR/logs/name.log
   local name=$1; shift
-  nsenter --net="/var/run/netns/$NETNS" setsid "$@" > "$DIR/logs/$name.log" 2>&1 < /dev/null &
+  ( cpu_group lameduck-system "$BASHPID"; exec nsenter --net="/var/run/netns/$NETNS" setsid "$@" ) > "$DIR/logs/$name.log" 2>&1 < /dev/null &
   echo $! > "$DIR/run/$name.pid"
 }
 
@@ -262,6 +263,7 @@ up() {
     case "$ctl" in */unified/) continue ;; esac
     mkdir -p "$ctl$CGROUP_ROOT" 2>/dev/null || true
   done
+  cpu_pods_group "$CGROUP_ROOT" # weights as on a real node: lib.sh
 
   start etcd "$BIN/etcd" --data-dir "$DIR/etcd" --listen-client-urls http://127.0.0.1:2379 \
     --advertise-client-urls http://127.0.0.1:2379 --listen-peer-urls http://127.0.0.1:2380 \
