@@ -4,7 +4,7 @@
 # `ctr -n k8s.io images import TAR`:
 #   base   localhost/lameduck-base:H   debootstrap --variant=minbase bookworm (+ tini, + iproute2 for ss) and a jlink'd Java 17
 #                                      runtime (from the host JDK) in /opt/java/openjdk, as on eclipse-temurin
-#   agent  localhost/lameduck:H        agent/Dockerfile itself, JAR_FROM=context (target/lameduck.jar) on the base
+#   agent  localhost/lameduck:H        agent/Dockerfile itself, JAR_FROM=context (target/lameduck.jar, target/lameduck-sockdiag) on the base
 #   demo   localhost/lameduck-demo:H   demo/ (Go, stdlib only): static binary on an empty image
 #   pause  localhost/lameduck-pause:H  the kubelet's sandbox image: gcc -static of Kubernetes' pause.c
 # H is a hash of each image's inputs: an image is rebuilt only when they change, and when nothing
@@ -18,7 +18,7 @@
 # its tarball when missing). If this script had to start the engine, it stops it again at the end
 # (LAMEDUCK_KEEP_DOCKER=1 keeps it running).
 # Needs: root, Debian's debootstrap (installed when missing), the host's OpenJDK 17 with jmods, Go, gcc,
-# and target/lameduck.jar for the agent (scripts/mvn -DskipTests package).
+# and target/lameduck.jar with target/lameduck-sockdiag for the agent (scripts/mvn -DskipTests package).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -164,7 +164,8 @@ build_base() {
 
 # --- agent: agent/Dockerfile with the jar of target/ and the local base ---
 build_agent() {
-  [ -f target/lameduck.jar ] || die "target/lameduck.jar is missing: build it first with scripts/mvn -DskipTests package"
+  [ -f target/lameduck.jar ] && [ -f target/lameduck-sockdiag ] \
+    || die "target/lameduck.jar or target/lameduck-sockdiag is missing: build them first with scripts/mvn -DskipTests package"
   [ -n "${BASE_HASH:-}" ] || build_base
   local hash
   # The jar by the names and contents of its entries, not its bytes: every `mvn package` writes an otherwise
@@ -172,7 +173,7 @@ build_agent() {
   # cost an image build.
   # (`unzip -v` lists each entry's size and CRC-32 from the jar's directory: fast, nothing extracted.)
   hash=$( { echo "${NAME_OF[base]} r$RECIPE"; (cd "$ROOT" && sha256sum agent/Dockerfile agent/Dockerfile.dockerignore \
-    agent/lameduck agent/jvm.options agent/cds-archive.sh agent/cds-classes.lst agent/lameduck.yaml); \
+    agent/lameduck agent/jvm.options agent/cds-archive.sh agent/cds-classes.lst agent/lameduck.yaml target/lameduck-sockdiag); \
     unzip -v target/lameduck.jar | awk 'length($7) == 8 && $7 ~ /^[0-9a-f]+$/ { n = $8; for (i = 9; i <= NF; i++) n = n " " $i; print n, $1, $7 }' \
       | LC_ALL=C sort; } | hash_of)
   NAME_OF[agent]="localhost/lameduck:$hash"

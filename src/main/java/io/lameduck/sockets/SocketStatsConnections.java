@@ -6,10 +6,12 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.net.InetAddress;
+import java.net.URISyntaxException;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.CodeSource;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -25,41 +27,96 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The application's connections with what each has received, from the kernel's TCP_INFO as {@code ss} (iproute2)
- * prints it: {@code bytes_received} and {@code lastrcv} (milliseconds since data last arrived) per socket. That is
- * what tells a request on a keep-alive connection, the way L7 proxies send them, from silence. The kernel offers
- * TCP_INFO of other processes' sockets only through NETLINK_SOCK_DIAG, which the JDK 17 runtime cannot open, so the
- * image ships {@code ss} (a few hundred kilobytes) and this runs it once per poll: one short process, bounded in
- * time and output.
+ * The application's connections with what each has received, from the kernel's TCP_INFO: {@code bytes_received} and
+ * {@code lastrcv} (milliseconds since data last arrived) per socket. That is what tells a request on a keep-alive
+ * connection, the way L7 proxies send them, from silence. The kernel offers TCP_INFO of other processes' sockets only
+ * through NETLINK_SOCK_DIAG, which the JDK 17 runtime cannot open, so one short process lists them per poll, bounded
+ * in time and output: {@code lameduck-sockdiag} (src/main/c; the image and the build put it next to the jar), which
+ * prints the lines {@code ss -tinHOo} would for the fields read here, or {@code ss} (iproute2) itself where the helper
+ * is missing. The helper costs about a third of {@code ss}'s CPU per poll: it is static (ss spends most of its run
+ * loading fifteen shared libraries) and walks the kernel's table of connections only in the families the app listens
+ * in (docs/performance.md).
  *
- * <p>If {@code ss} fails during a drain (a seccomp profile that forbids netlink, say), the rest of the drain reads
+ * <p>If the program fails during a drain (a seccomp profile that forbids netlink, say), the rest of the drain reads
  * {@code /proc/net/tcp} instead, and the report says that only new connections were seen.
  */
 public final class SocketStatsConnections implements AppConnections {
     private static final Logger LOG = LoggerFactory.getLogger(SocketStatsConnections.class);
-    private static final List<Path> CANDIDATES = List.of(Path.of("/usr/bin/ss"), Path.of("/bin/ss"), Path.of("/usr/sbin/ss"), Path.of("/sbin/ss"));
+    private static final List<Path> SS_CANDIDATES = List.of(Path.of("/usr/bin/ss"), Path.of("/bin/ss"), Path.of("/usr/sbin/ss"), Path.of("/sbin/ss"));
+    /** The helper's file name, next to the agent's jar (or its classes directory's parent, {@code target/}). */
+    static final String HELPER = "lameduck-sockdiag";
     /** One run must not hold a poll: a healthy run takes a few milliseconds. */
     static final Duration TIMEOUT = Duration.ofSeconds(2);
     /** About 40,000 sockets with their TCP_INFO; more output than that is refused rather than buffered. */
     static final int MAX_OUTPUT = 16 * 1024 * 1024;
 
+    private final String name;
     private final List<String> command;
     private final List<Integer> ports;
     private final List<Cidr> ignorePeers;
     private final ProcAppConnections fallback;
-    private volatile String failed; // why ss stopped working; then the fallback answers
+    private volatile String failed; // why the program stopped working; then the fallback answers
 
-    SocketStatsConnections(Path ss, List<Integer> ports, List<Cidr> ignorePeers, TcpConnectionTable table) {
+    private SocketStatsConnections(String name, List<String> command, List<Integer> ports, List<Cidr> ignorePeers, TcpConnectionTable table) {
+        this.name = name;
+        this.command = List.copyOf(command);
         this.ports = List.copyOf(ports);
         this.ignorePeers = List.copyOf(ignorePeers);
-        this.command = List.of(ss.toString(), "-t", "-i", "-n", "-H", "-O", "-o", "state", "connected", filter(this.ports));
         this.fallback = new ProcAppConnections(table, ports, ignorePeers, null);
     }
 
-    /** The connections on {@code ports} through {@code ss} when it is installed; empty otherwise. */
+    /** Through {@code ss} at {@code ss}. */
+    static SocketStatsConnections ss(Path ss, List<Integer> ports, List<Cidr> ignorePeers, TcpConnectionTable table) {
+        return new SocketStatsConnections("ss", List.of(ss.toString(), "-t", "-i", "-n", "-H", "-O", "-o", "state", "connected", filter(ports)),
+                ports, ignorePeers, table);
+    }
+
+    /** Through the helper at {@code helper}. */
+    static SocketStatsConnections helper(Path helper, List<Integer> ports, List<Cidr> ignorePeers, TcpConnectionTable table) {
+        List<String> command = new ArrayList<>();
+        command.add(helper.toString());
+        ports.forEach(port -> command.add(Integer.toString(port)));
+        return new SocketStatsConnections(HELPER, command, ports, ignorePeers, table);
+    }
+
+    /**
+     * The connections on {@code ports} through the helper next to the agent's code when it is there, else through
+     * {@code ss} when it is installed; empty when neither is.
+     */
     public static Optional<SocketStatsConnections> find(List<Integer> ports, List<Cidr> ignorePeers, TcpConnectionTable table) {
-        return CANDIDATES.stream().filter(Files::isExecutable).findFirst()
-                .map(ss -> new SocketStatsConnections(ss, ports, ignorePeers, table));
+        Optional<Path> helper = helperBesideCode().filter(Files::isExecutable);
+        if (helper.isPresent()) {
+            return Optional.of(helper(helper.get(), ports, ignorePeers, table));
+        }
+        return findSs().map(ss -> ss(ss, ports, ignorePeers, table));
+    }
+
+    /** {@code ss} where iproute2 installs it. */
+    static Optional<Path> findSs() {
+        return SS_CANDIDATES.stream().filter(Files::isExecutable).findFirst();
+    }
+
+    /**
+     * Where the helper is when the agent runs from a jar ({@code /opt/lameduck/lameduck.jar} in the image,
+     * {@code target/lameduck.jar} after a build): beside it; from a classes directory ({@code target/classes}, the
+     * tests): in its parent. Empty when the code's location is unknown.
+     */
+    static Optional<Path> helperBesideCode() {
+        try {
+            CodeSource source = SocketStatsConnections.class.getProtectionDomain().getCodeSource();
+            if (source == null || source.getLocation() == null) {
+                return Optional.empty();
+            }
+            Path code = Path.of(source.getLocation().toURI());
+            return Optional.ofNullable(code.getParent()).map(dir -> dir.resolve(HELPER));
+        } catch (URISyntaxException | IllegalArgumentException | SecurityException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The program's name: {@code lameduck-sockdiag} or {@code ss}. */
+    public String program() {
+        return name;
     }
 
     @Override
@@ -85,9 +142,9 @@ public final class SocketStatsConnections implements AppConnections {
             try {
                 return parse(run());
             } catch (InterruptedIOException e) {
-                throw e; // the watch is closing: not a failure of ss
+                throw e; // the watch is closing: not a failure of the program
             } catch (IOException e) {
-                failed = "ss failed (" + e.getMessage() + ")";
+                failed = name + " failed (" + e.getMessage() + ")";
                 LOG.warn("{}: reading /proc/net/tcp instead for the rest of the drain; requests on keep-alive "
                         + "connections are not seen, only new connections", failed);
             }
@@ -142,7 +199,8 @@ public final class SocketStatsConnections implements AppConnections {
     }
 
     /**
-     * Lines of {@code ss -tinHOo}: {@code STATE RECV-Q SEND-Q LOCAL PEER [info...]}, the info holding
+     * Lines of {@code ss -tinHOo} (and of the helper, which prints the same shape): {@code STATE RECV-Q SEND-Q LOCAL PEER
+     * [info...]}, the info holding
      * {@code bytes_received:N} (absent while nothing arrived) and {@code lastrcv:MS} for sockets that still have
      * TCP_INFO, and {@code timer:(timewait,58sec,0)} for a socket in TIME-WAIT. Lines that are not sockets are skipped.
      */

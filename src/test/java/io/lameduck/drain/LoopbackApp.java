@@ -78,10 +78,11 @@ final class LoopbackApp implements AutoCloseable {
         client.close();
     }
 
-    /** The application's connections as the agent sees them: {@code ss} (TCP_INFO, requests visible). */
+    /** The application's connections as the agent sees them: lameduck-sockdiag, else {@code ss} (TCP_INFO, requests visible). */
     AppConnections connections(Cidr... ignorePeers) {
         return SocketStatsConnections.find(List.of(port()), List.of(ignorePeers), TcpConnectionTable.system())
-                .orElseThrow(() -> new IllegalStateException("ss (iproute2) is needed by these tests: apt-get install iproute2"));
+                .orElseThrow(() -> new IllegalStateException(
+                        "lameduck-sockdiag (target/, built by scripts/mvn compile) or ss (iproute2) is needed by these tests"));
     }
 
     /** The application's connections from {@code /proc/net/tcp}: new connections only. */

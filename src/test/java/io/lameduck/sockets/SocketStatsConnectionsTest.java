@@ -17,13 +17,35 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
-/** The {@code ss} reader: its parsing of real output shapes, the real {@code ss} on loopback, and an {@code ss} that fails. */
+/**
+ * The socket reader: its parsing of real output shapes, the real {@code lameduck-sockdiag} and {@code ss} on loopback
+ * (side by side), and a program that fails or hangs.
+ */
 class SocketStatsConnectionsTest {
     private static final TcpConnectionTable PROC = TcpConnectionTable.system();
 
     private static SocketStatsConnections reader(Path ss, List<Integer> ports, Cidr... ignore) {
-        return new SocketStatsConnections(ss, ports, List.of(ignore), PROC);
+        return SocketStatsConnections.ss(ss, ports, List.of(ignore), PROC);
+    }
+
+    /**
+     * The programs the agent runs, on the real kernel: {@code lameduck-sockdiag} as the build makes it (next to the
+     * classes, in target/) and {@code ss}. Neither missing is a reason to skip: the tests fail and say what to do.
+     */
+    private static SocketStatsConnections real(String program, int port) {
+        if (program.equals("ss")) {
+            Path ss = SocketStatsConnections.findSs().orElseThrow(() -> new AssertionError("ss is needed: apt-get install iproute2"));
+            return SocketStatsConnections.ss(ss, List.of(port), List.of(), PROC);
+        }
+        return SocketStatsConnections.helper(builtHelper(), List.of(port), List.of(), PROC);
+    }
+
+    private static Path builtHelper() {
+        return SocketStatsConnections.helperBesideCode().filter(Files::isExecutable).orElseThrow(() -> new AssertionError(
+                "target/lameduck-sockdiag is missing: the build compiles it from src/main/c with gcc (scripts/mvn compile)"));
     }
 
     private static Connection connection(String local, int localPort, String peer, int peerPort) throws Exception {
@@ -90,8 +112,9 @@ class SocketStatsConnectionsTest {
         assertThat(new Received(77, Duration.ofMillis(12)).closedAgo()).as("open: not closed").isEmpty();
     }
 
-    @Test
-    void theRealSsDatesAConnectionTheAppClosedFirst() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {SocketStatsConnections.HELPER, "ss"})
+    void theRealProgramDatesAConnectionTheAppClosedFirst(String program) throws Exception {
         try (ServerSocket server = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
             Socket client = new Socket();
             client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort()));
@@ -100,7 +123,7 @@ class SocketStatsConnectionsTest {
                 key = new Connection(accepted.getLocalAddress(), server.getLocalPort(), client.getLocalAddress(), client.getLocalPort());
             } // the app's side closes first: it ends in TIME-WAIT once the client closes too
             client.close();
-            SocketStatsConnections ss = SocketStatsConnections.find(List.of(server.getLocalPort()), List.of(), PROC).orElseThrow();
+            SocketStatsConnections ss = real(program, server.getLocalPort());
             Received closed = null;
             for (int i = 0; i < 50 && (closed == null || !closed.closedByApp()); i++) {
                 Thread.sleep(20);
@@ -118,13 +141,14 @@ class SocketStatsConnectionsTest {
         assertThat(SocketStatsConnections.filter(List.of(8080, 9090))).isEqualTo("( sport = :8080 or sport = :9090 )");
     }
 
-    @Test
-    void theRealSsSeesDataArriveOnAKeepAliveConnection() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {SocketStatsConnections.HELPER, "ss"})
+    void theRealProgramSeesDataArriveOnAKeepAliveConnection(String program) throws Exception {
         try (ServerSocket server = new ServerSocket(0, 10, InetAddress.getLoopbackAddress());
                 Socket client = new Socket()) {
             client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort()));
             try (Socket accepted = server.accept()) {
-                SocketStatsConnections ss = SocketStatsConnections.find(List.of(server.getLocalPort()), List.of(), PROC).orElseThrow();
+                SocketStatsConnections ss = real(program, server.getLocalPort());
                 Connection key = new Connection(accepted.getLocalAddress(), server.getLocalPort(), client.getLocalAddress(), client.getLocalPort());
                 assertThat(ss.now().get(key).bytes()).isZero();
                 client.getOutputStream().write(new byte[321]);
@@ -135,6 +159,89 @@ class SocketStatsConnectionsTest {
                 assertThat(after.sinceLastData()).isLessThan(Duration.ofSeconds(2));
                 assertThat(ss.requestsBlindSpot()).isNull();
             }
+        }
+    }
+
+    @Test
+    void theAgentPrefersTheHelperToSs() {
+        assertThat(SocketStatsConnections.find(List.of(8080), List.of(), PROC)).map(SocketStatsConnections::program)
+                .contains(SocketStatsConnections.HELPER);
+    }
+
+    @Test
+    void theHelperListsWhatSsListsWithTheSameCounters() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+            List<Socket> clients = new java.util.ArrayList<>();
+            List<Socket> accepted = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 4; i++) {
+                    Socket client = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort());
+                    clients.add(client);
+                    accepted.add(server.accept());
+                    client.getOutputStream().write(new byte[100 * (i + 1)]);
+                }
+                accepted.get(0).getInputStream().readNBytes(100); // closing with unread data would reset, not close
+                accepted.get(0).close(); // the app closes first: TIME-WAIT once the client closes too
+                clients.get(0).close();
+                Thread.sleep(100);
+                Map<Connection, Received> bySs = real("ss", server.getLocalPort()).now();
+                Map<Connection, Received> byHelper = real(SocketStatsConnections.HELPER, server.getLocalPort()).now();
+
+                assertThat(byHelper).hasSize(4);
+                assertThat(byHelper.keySet()).isEqualTo(bySs.keySet());
+                for (Connection key : byHelper.keySet()) {
+                    Received helper = byHelper.get(key);
+                    Received ss = bySs.get(key);
+                    assertThat(helper.bytes()).as("bytes of %s", key).isEqualTo(ss.bytes());
+                    assertThat(helper.closedByApp()).as("closed by the app: %s", key).isEqualTo(ss.closedByApp());
+                    if (helper.known()) {
+                        assertThat(helper.sinceLastData()).isBetween(Duration.ofMillis(50), Duration.ofSeconds(5));
+                    }
+                }
+            } finally {
+                for (Socket socket : clients) {
+                    socket.close();
+                }
+                for (Socket socket : accepted) {
+                    socket.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void theHelperSeesClientsOfADualStackListenerInTheIpv6Walk() throws Exception {
+        // A listener on [::] (as Go and many apps bind) gets its IPv4 clients on IPv6 sockets (::ffff:127.0.0.1): the
+        // helper walks only the families the app listens in, so this is the family that must be walked.
+        try (ServerSocket server = new ServerSocket()) {
+            server.bind(new InetSocketAddress(InetAddress.getByName("::"), 0));
+            try (Socket client = new Socket(InetAddress.getByName("127.0.0.1"), server.getLocalPort());
+                    Socket accepted = server.accept()) {
+                client.getOutputStream().write(new byte[42]);
+                Thread.sleep(50);
+                Map<Connection, Received> seen = real(SocketStatsConnections.HELPER, server.getLocalPort()).now();
+
+                assertThat(seen).hasSize(1);
+                Map.Entry<Connection, Received> only = seen.entrySet().iterator().next();
+                assertThat(only.getKey().peerAddress()).isEqualTo(InetAddress.getByName("127.0.0.1"));
+                assertThat(only.getKey().peerPort()).isEqualTo(client.getLocalPort());
+                assertThat(only.getValue().bytes()).isEqualTo(42);
+            }
+        }
+    }
+
+    @Test
+    void theHelperRefusesWhatIsNotAPortWithExit2() throws Exception {
+        for (List<String> args : List.of(List.<String>of(), List.of("0"), List.of("65536"), List.of("8080x"), List.of("-1"),
+                java.util.Collections.nCopies(65, "8080"))) {
+            List<String> command = new java.util.ArrayList<>();
+            command.add(builtHelper().toString());
+            command.addAll(args);
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+
+            assertThat(process.waitFor()).as("exit of %s", args).isEqualTo(2);
+            assertThat(output).as("output of %s", args).contains("usage: lameduck-sockdiag PORT...");
         }
     }
 

@@ -54,14 +54,21 @@ public final class PropagationFactory {
                 () -> agentPort, time));
     }
 
-    /** {@code ss} where it is installed (it sees requests on keep-alive connections); else {@code /proc/net/tcp}. */
+    /**
+     * The helper next to the jar, or {@code ss} where it is installed (either sees requests on keep-alive connections);
+     * else {@code /proc/net/tcp}.
+     */
     static AppConnections connections(AgentConfig.PropagationSettings spec, TcpConnectionTable table) {
-        return SocketStatsConnections.find(spec.ports(), spec.ignorePeers(), table).<AppConnections>map(ss -> ss).orElseGet(() -> {
-            LOG.warn("ss (iproute2) not found in /usr/bin, /bin, /usr/sbin or /sbin: the drain sees new connections to ports {} "
-                    + "but not requests on keep-alive connections, which is how ingress controllers and meshes send them; "
-                    + "install iproute2 (the agent image has it)", spec.ports());
+        return SocketStatsConnections.find(spec.ports(), spec.ignorePeers(), table).<AppConnections>map(reader -> {
+            LOG.debug("the drain reads the sockets of ports {} with {}", spec.ports(), reader.program());
+            return reader;
+        }).orElseGet(() -> {
+            LOG.warn("neither lameduck-sockdiag (next to the agent's jar) nor ss (iproute2, in /usr/bin, /bin, /usr/sbin or /sbin) "
+                    + "was found: the drain sees new connections to ports {} but not requests on keep-alive connections, which "
+                    + "is how ingress controllers and meshes send them; use the agent image (it has both) or install iproute2",
+                    spec.ports());
             return new ProcAppConnections(table, spec.ports(), spec.ignorePeers(),
-                    "ss (iproute2) is not installed");
+                    "neither lameduck-sockdiag nor ss (iproute2) is installed");
         });
     }
 }
