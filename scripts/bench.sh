@@ -42,7 +42,7 @@ BIN_DIR="$(scripts/install/kube-binaries.sh | tail -n 1)"
 export BENCH_KUBECTL="$BIN_DIR/kubectl"
 export BENCH_HELM="$(scripts/install/helm.sh | tail -n 1)"
 export BENCH_VEGETA="$(scripts/install/vegeta.sh | tail -n 1)"
-if [ ! -f target/lameduck.jar ] || [ -n "$(find src/main pom.xml -newer target/lameduck.jar -print -quit)" ]; then
+if [ ! -f target/lameduck.jar ] || [ ! -f target/lameduck-sockdiag ] || [ -n "$(find src/main pom.xml -newer target/lameduck.jar -print -quit)" ]; then
   log "packaging target/lameduck.jar for the agent image"
   scripts/mvn -q -DskipTests package >&2
 fi
