@@ -60,7 +60,7 @@ public final class PropagationFactory {
      */
     static AppConnections connections(AgentConfig.PropagationSettings spec, TcpConnectionTable table) {
         return SocketStatsConnections.find(spec.ports(), spec.ignorePeers(), table).<AppConnections>map(reader -> {
-            LOG.debug("the drain reads the sockets of ports {} with {}", spec.ports(), reader.program());
+            LOG.info("drains read the sockets of ports {} with {}", spec.ports(), reader.program());
             return reader;
         }).orElseGet(() -> {
             LOG.warn("neither lameduck-sockdiag (next to the agent's jar) nor ss (iproute2, in /usr/bin, /bin, /usr/sbin or /sbin) "
