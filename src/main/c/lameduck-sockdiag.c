@@ -3,9 +3,9 @@
  *
  * The TCP connections of this network namespace whose local port is one of PORT, with what each has received, read
  * from the kernel's NETLINK_SOCK_DIAG (inet_diag) in one short process. The agent runs it once per poll of a drain
- * (every 100 ms) instead of `ss`: ss links fifteen shared libraries and spends about 4 ms of CPU per run on loading
- * them, this one is static and spends a fraction of a millisecond (docs/performance.md). The JDK 17 runtime cannot
- * open a netlink socket itself.
+ * (every 100 ms) instead of `ss`, which links fifteen shared libraries and spends most of its 5 ms of CPU per run
+ * loading them; this one is static and spends about 2.3 ms, most of it in the kernel's walk of its connection table
+ * (docs/performance.md). The JDK 17 runtime cannot open a netlink socket itself.
  *
  * Output: one line per socket, in the shape of `ss -t -i -n -H -O -o state connected '( sport = :PORT ... )'` for the
  * fields the agent reads (io.lameduck.sockets.SocketStatsConnections parses both):

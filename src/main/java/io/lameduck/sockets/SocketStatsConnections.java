@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * through NETLINK_SOCK_DIAG, which the JDK 17 runtime cannot open, so one short process lists them per poll, bounded
  * in time and output: {@code lameduck-sockdiag} (src/main/c; the image and the build put it next to the jar), which
  * prints the lines {@code ss -tinHOo} would for the fields read here, or {@code ss} (iproute2) itself where the helper
- * is missing. The helper costs about a third of {@code ss}'s CPU per poll: it is static (ss spends most of its run
+ * is missing. The helper costs about half of {@code ss}'s CPU per poll: it is static (ss spends most of its run
  * loading fifteen shared libraries) and walks the kernel's table of connections only in the families the app listens
  * in (docs/performance.md).
  *

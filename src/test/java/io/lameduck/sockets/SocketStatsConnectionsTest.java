@@ -9,12 +9,16 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -41,6 +45,21 @@ class SocketStatsConnectionsTest {
             return SocketStatsConnections.ss(ss, List.of(port), List.of(), PROC);
         }
         return SocketStatsConnections.helper(builtHelper(), List.of(port), List.of(), PROC);
+    }
+
+    /**
+     * The reader's listing once {@code done} holds of it, or its last one after 5 s: the kernel's view of a write or a
+     * close settles within milliseconds, and a test must not guess how many.
+     */
+    private static Map<Connection, Received> listingOnce(SocketStatsConnections reader, Predicate<Map<Connection, Received>> done)
+            throws Exception {
+        long until = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        Map<Connection, Received> seen = reader.now();
+        while (!done.test(seen) && System.nanoTime() - until < 0) {
+            Thread.sleep(5);
+            seen = reader.now();
+        }
+        return seen;
     }
 
     private static Path builtHelper() {
@@ -124,11 +143,7 @@ class SocketStatsConnectionsTest {
             } // the app's side closes first: it ends in TIME-WAIT once the client closes too
             client.close();
             SocketStatsConnections ss = real(program, server.getLocalPort());
-            Received closed = null;
-            for (int i = 0; i < 50 && (closed == null || !closed.closedByApp()); i++) {
-                Thread.sleep(20);
-                closed = ss.now().get(key);
-            }
+            Received closed = listingOnce(ss, seen -> seen.containsKey(key) && seen.get(key).closedByApp()).get(key);
 
             assertThat(closed).isNotNull();
             assertThat(closed.closedByApp()).isTrue();
@@ -153,8 +168,7 @@ class SocketStatsConnectionsTest {
                 assertThat(ss.now().get(key).bytes()).isZero();
                 client.getOutputStream().write(new byte[321]);
                 client.getOutputStream().flush();
-                Thread.sleep(50);
-                Received after = ss.now().get(key);
+                Received after = listingOnce(ss, seen -> seen.get(key).bytes() == 321).get(key);
                 assertThat(after.bytes()).isEqualTo(321);
                 assertThat(after.sinceLastData()).isLessThan(Duration.ofSeconds(2));
                 assertThat(ss.requestsBlindSpot()).isNull();
@@ -171,8 +185,8 @@ class SocketStatsConnectionsTest {
     @Test
     void theHelperListsWhatSsListsWithTheSameCounters() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
-            List<Socket> clients = new java.util.ArrayList<>();
-            List<Socket> accepted = new java.util.ArrayList<>();
+            List<Socket> clients = new ArrayList<>();
+            List<Socket> accepted = new ArrayList<>();
             try {
                 for (int i = 0; i < 4; i++) {
                     Socket client = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort());
@@ -181,10 +195,13 @@ class SocketStatsConnectionsTest {
                     client.getOutputStream().write(new byte[100 * (i + 1)]);
                 }
                 accepted.get(0).getInputStream().readNBytes(100); // closing with unread data would reset, not close
+                long lastWrite = System.nanoTime();
                 accepted.get(0).close(); // the app closes first: TIME-WAIT once the client closes too
                 clients.get(0).close();
-                Thread.sleep(100);
-                Map<Connection, Received> bySs = real("ss", server.getLocalPort()).now();
+                Map<Connection, Received> bySs = listingOnce(real("ss", server.getLocalPort()),
+                        seen -> seen.values().stream().anyMatch(Received::closedByApp));
+                // Not a synchronisation: lastrcv must have grown past 50 ms, so that the helper is seen to report it.
+                Thread.sleep(Math.max(0, 100 - (System.nanoTime() - lastWrite) / 1_000_000));
                 Map<Connection, Received> byHelper = real(SocketStatsConnections.HELPER, server.getLocalPort()).now();
 
                 assertThat(byHelper).hasSize(4);
@@ -218,8 +235,8 @@ class SocketStatsConnectionsTest {
             try (Socket client = new Socket(InetAddress.getByName("127.0.0.1"), server.getLocalPort());
                     Socket accepted = server.accept()) {
                 client.getOutputStream().write(new byte[42]);
-                Thread.sleep(50);
-                Map<Connection, Received> seen = real(SocketStatsConnections.HELPER, server.getLocalPort()).now();
+                Map<Connection, Received> seen = listingOnce(real(SocketStatsConnections.HELPER, server.getLocalPort()),
+                        listed -> listed.values().stream().anyMatch(received -> received.bytes() == 42));
 
                 assertThat(seen).hasSize(1);
                 Map.Entry<Connection, Received> only = seen.entrySet().iterator().next();
@@ -233,12 +250,12 @@ class SocketStatsConnectionsTest {
     @Test
     void theHelperRefusesWhatIsNotAPortWithExit2() throws Exception {
         for (List<String> args : List.of(List.<String>of(), List.of("0"), List.of("65536"), List.of("8080x"), List.of("-1"),
-                java.util.Collections.nCopies(65, "8080"))) {
-            List<String> command = new java.util.ArrayList<>();
+                Collections.nCopies(65, "8080"))) {
+            List<String> command = new ArrayList<>();
             command.add(builtHelper().toString());
             command.addAll(args);
             Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-            String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
 
             assertThat(process.waitFor()).as("exit of %s", args).isEqualTo(2);
             assertThat(output).as("output of %s", args).contains("usage: lameduck-sockdiag PORT...");
