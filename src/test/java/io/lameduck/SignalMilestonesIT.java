@@ -54,10 +54,10 @@ class SignalMilestonesIT {
     @Test
     void sigtermBeforeTheCommandLineConfigurationAndLoggingAreSetUpStillDrainsAndExitsZero() throws Exception {
         Map<String, String> env = new HashMap<>(LOOPBACK_PORT_0);
-        // The JVM says when it loads picocli: main has just begun and is about to parse the command line.
+        // The JVM says when it loads the reader of serve's command line: main has just begun and is about to read it.
         env.put("JAVA_OPTS", "-Xlog:class+load=info:stdout");
         try (AgentProcess agent = AgentProcess.serve(dir, "drain: {budget: 10s, safetyMargin: 1s, propagationDelay: 100ms}\n", env)) {
-            agent.awaitLine("picocli.CommandLine source:");
+            agent.awaitLine("io.lameduck.cli.ServeArguments source:");
             agent.sigterm();
 
             JsonNode report = assertDrainedOnceAndExitedCleanly(agent, List.of());
