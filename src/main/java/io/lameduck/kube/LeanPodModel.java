@@ -36,11 +36,18 @@ import java.util.function.Supplier;
 final class LeanPodModel {
     private LeanPodModel() {}
 
-    /** A serialization for the agent's client: fabric8's, with the lean PodSpec and Container. */
+    /**
+     * A serialization for the agent's client: fabric8's, with the lean PodSpec and Container, and without its map of
+     * kinds to classes. fabric8 builds that map by loading and instantiating every class the jar's service files name
+     * (128 of them after the shade plugin's trim, see pom.xml), for reading a resource whose class the call does not
+     * give. The agent's calls all give it (typed reads, lists and watches): a kind without a mapping is read as a
+     * {@code GenericKubernetesResource} and converted to the class asked for, so nothing else changes. The injector,
+     * the collector and {@code check} keep fabric8's default.
+     */
     static KubernetesSerialization serialization() {
         ObjectMapper mapper = new ObjectMapper();
         mapper.registerModule(module());
-        return new KubernetesSerialization(mapper, true);
+        return new KubernetesSerialization(mapper, false);
     }
 
     /**
