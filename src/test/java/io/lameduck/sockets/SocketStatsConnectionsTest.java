@@ -1,6 +1,7 @@
 package io.lameduck.sockets;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.lameduck.config.Cidr;
 import io.lameduck.sockets.AppConnections.Connection;
@@ -48,18 +49,11 @@ class SocketStatsConnectionsTest {
     }
 
     /**
-     * The reader's listing once {@code done} holds of it, or its last one after 5 s: the kernel's view of a write or a
-     * close settles within milliseconds, and a test must not guess how many.
+     * The reader's listing once {@code done} holds of it (at most 5 s): the kernel's view of a write or a close settles
+     * within milliseconds, and a test must not guess how many.
      */
-    private static Map<Connection, Received> listingOnce(SocketStatsConnections reader, Predicate<Map<Connection, Received>> done)
-            throws Exception {
-        long until = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        Map<Connection, Received> seen = reader.now();
-        while (!done.test(seen) && System.nanoTime() - until < 0) {
-            Thread.sleep(5);
-            seen = reader.now();
-        }
-        return seen;
+    private static Map<Connection, Received> listingOnce(SocketStatsConnections reader, Predicate<Map<Connection, Received>> done) {
+        return await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(5)).until(reader::now, done);
     }
 
     private static Path builtHelper() {
