@@ -13,6 +13,7 @@
 #
 # Usage: scripts/bench.sh [--quick] [--rollouts N] [--planes fast,slow] [--consumers clusterip,l7,l7-lagging,l7-lagging-noretry]
 #                         [--scenarios a,b] [--parallel N] [--idle SECONDS] ...
+#        scripts/bench.sh --report-only DIR   (BENCHMARKS.md and the chart again from DIR/benchmarks.json: no measurement)
 #        scripts/bench.sh --help      (every option, with its bounds and default)
 # Exit: 0 measured, and no Lameduck scenario failed a request; 1 a scenario could not be measured or a
 # Lameduck scenario failed requests (the report is written all the same); 3 bad arguments.
@@ -34,7 +35,10 @@ if ! "$VENV/bin/python" -c "import matplotlib" 2>/dev/null || [ "$(cat "$VENV/.r
   echo "$MATPLOTLIB" > "$VENV/.requirement"
 fi
 for arg in "$@"; do
-  case "$arg" in -h|--help) exec "$VENV/bin/python" scripts/bench/bench.py --help ;; esac
+  case "$arg" in
+    -h|--help) exec "$VENV/bin/python" scripts/bench/bench.py --help ;;
+    --report-only|--report-only=*) exec "$VENV/bin/python" scripts/bench/bench.py "$@" ;;   # no cluster, no build
+  esac
 done
 BENCH_VALIDATE_ONLY=1 "$VENV/bin/python" scripts/bench/bench.py "$@"   # bad arguments exit 3 before any build
 [ "$(id -u)" = 0 ] || { log "needs root: the benchmark runs a real node (network namespaces, mounts, cgroups)"; exit 3; }

@@ -138,7 +138,15 @@ def arguments(argv: Sequence[str]) -> argparse.Namespace:
                    f"alone on the node) for this many seconds, from {IDLE_AFTER:.0f} s after they turned Ready "
                    f"(default 60; --quick: 0, not measured)")
     p.add_argument("--keep", action="store_true", help="leave the cluster up at the end")
+    p.add_argument("--report-only", metavar="DIR",
+                   help="measure nothing: render BENCHMARKS.md and the chart again from DIR/benchmarks.json, an earlier "
+                        "run's raw results, after a change to the report (other options are ignored; no root needed)")
     args = p.parse_args(argv)
+    if args.report_only is not None:
+        raw = os.path.join(args.report_only, report.RAW)
+        if not os.path.isfile(raw):
+            p.error(f"--report-only {args.report_only!r}: no {raw}; give the --out directory of an earlier run")
+        return args
     if not re.fullmatch(r"\d{1,5}(\.\d{1,3})?(ms|s)", args.slow):
         p.error(f"--slow {args.slow!r} is not a duration like 1500ms or 2s")
     args.rollouts = args.rollouts or (1 if args.quick else 7)
@@ -515,6 +523,8 @@ def interrupt(signum: int, frame: Optional[FrameType]) -> NoReturn:
 
 def main(argv: list[str]) -> int:
     args = arguments(argv)
+    if args.report_only is not None:
+        return render_again(args.report_only)
     if os.environ.get("BENCH_VALIDATE_ONLY"):
         return 0
     signal.signal(signal.SIGTERM, interrupt)
@@ -523,6 +533,30 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         log("interrupted: no report written")
         return 130
+
+
+def render_again(out: str) -> int:
+    """BENCHMARKS.md and the chart from an earlier run's raw results in `out`; exit 3 when they cannot be read."""
+    raw = os.path.join(out, report.RAW)
+    try:
+        with open(raw) as f:
+            loaded = json.load(f)
+        if not isinstance(loaded.get("results"), list) or not isinstance(loaded.get("meta"), dict):
+            raise ValueError("no meta object or no results list in it")
+        meta: Meta = loaded["meta"]
+        results: list[ScenarioResult] = loaded["results"]
+    except (OSError, ValueError, AttributeError) as e:
+        log(f"cannot render {raw} again: {e}; it must be the benchmarks.json an earlier run wrote")
+        return 3
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    try:
+        report.markdown(meta, results)  # a dry render: results of another shape fail here, before anything is written
+    except (KeyError, TypeError, AttributeError, ValueError) as e:
+        log(f"cannot render {raw} again: {e!r} is missing or malformed; it must be the benchmarks.json an earlier run wrote")
+        return 3
+    path = report.write(out, meta, results, f"by `scripts/bench.sh --report-only {out}` on {when}")
+    log(f"wrote {path} from {raw} (no measurement)")
+    return 0
 
 
 def measure_all(args: argparse.Namespace, argv: list[str]) -> int:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Iterable, Literal, Mapping, Optional, Sequence
+from typing import Callable, Iterable, Literal, Mapping, Optional, Sequence
+
+import goals
 
 from load import AttackSummary
 from measure import instant, median, percentile
@@ -73,14 +75,17 @@ def when(offsets: Sequence[tuple[Optional[float], str]]) -> str:
     return text + (f"; {before} before any deletion" if before else "")
 
 
-def write(out: str, meta: Meta, results: list[ScenarioResult]) -> str:
-    """Writes the raw results, the chart and BENCHMARKS.md into `out`; returns the path of BENCHMARKS.md."""
+def write(out: str, meta: Meta, results: list[ScenarioResult], rendered: Optional[str] = None) -> str:
+    """Writes the raw results, the chart and BENCHMARKS.md into `out`; returns the path of BENCHMARKS.md.
+
+    rendered: when the report is rendered again from an earlier run's raw results (`--report-only`), what did it
+    and when; the measurements stay those of that run."""
     with open(os.path.join(out, RAW), "w") as f:
         json.dump({"meta": meta, "results": results}, f, indent=1, default=str)
     chart(os.path.join(out, CHART), [r for r in results if "error" not in r], meta)
     path = os.path.join(out, "BENCHMARKS.md")
     with open(path, "w") as f:
-        f.write(markdown(meta, results))
+        f.write(markdown(meta, results, rendered))
     return path
 
 
@@ -123,11 +128,12 @@ def chart(path: str, results: list[ScenarioResult], meta: Meta) -> None:
     plt.close(fig)
 
 
-def markdown(meta: Meta, results: list[ScenarioResult]) -> str:
+def markdown(meta: Meta, results: list[ScenarioResult], rendered: Optional[str] = None) -> str:
     m, v, s = meta["machine"], meta["versions"] or {}, meta["settings"]
     consumers = meta.get("consumers", {"clusterip": None})
+    again = f" This report was rendered again from that run's `{RAW}` {rendered}: the same measurements." if rendered else ""
     out = ["# Benchmarks: rollouts under load on a real node", "",
-           f"Written by `{meta['command']}` on {meta['date']} ({meta['minutes']} min). Do not edit by hand: run it again.", "",
+           f"Written by `{meta['command']}` on {meta['date']} ({meta['minutes']} min).{again} Do not edit by hand: run it again.", "",
            "## Set-up", "",
            f"- Machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB, Linux {m['kernel']}.",
            f"- Cluster: `scripts/cluster.sh`, one node: Kubernetes {v.get('kubernetes', '?')} (kubelet, kube-proxy in iptables "
@@ -158,6 +164,7 @@ def markdown(meta: Meta, results: list[ScenarioResult]) -> str:
            "(or the pod gone). Not serving: from the deletion to the pod's endpoint seen `serving: false` (or gone) on "
            "its Service's EndpointSlices. Drain and its steps: the agent's own drain report.", "",
            f"![failed requests and termination time per scenario]({CHART})", ""]
+    out += goals.goal_lines(meta, [r for r in results if "error" not in r], over_limit(meta))
     out += sleep_versus_lameduck(meta, results)
     out += traffic_limit(meta, results)
     for plane in meta["planes"]:
@@ -281,6 +288,13 @@ def last_requests(r: ScenarioResult) -> list[tuple[float, float]]:
         if deleted is not None and term is not None and last is not None:
             found.append((max(0.0, last - deleted), term))
     return found
+
+
+def over_limit(meta: Meta) -> Callable[[ScenarioResult], list[float]]:
+    """Per termination of a scenario whose drain saw a request: the termination minus the limit the traffic set (the
+    last request's arrival after the deletion plus the run's slowest request)."""
+    slow = duration_seconds(meta["settings"].get("slow", "1500ms"))
+    return lambda r: [term - (lag + slow) for lag, term in last_requests(r)]
 
 
 def traffic_limit(meta: Meta, results: list[ScenarioResult]) -> list[str]:

@@ -17,4 +17,4 @@ if ! "$VENV/bin/mypy" --version >/dev/null 2>&1 || [ "$(cat "$VENV/.requirement"
 fi
 # matplotlib is imported by the chart only, from the benchmark's own venv: no stubs needed here.
 exec "$VENV/bin/mypy" --cache-dir "$CACHE/mypy-cache" --strict --ignore-missing-imports \
-  bench.py kube.py load.py measure.py report.py results.py scenarios.py steady.py
+  bench.py goals.py kube.py load.py measure.py report.py results.py scenarios.py steady.py

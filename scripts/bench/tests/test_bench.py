@@ -3,13 +3,17 @@ drain), the order of the runs and its arguments."""
 
 import contextlib
 import io
+import json
 import os
 import tempfile
 import unittest
+from unittest import mock
 
 import bench
 import measure
+import report
 from kube import PodTrack
+from tests import test_report
 
 T0 = measure.instant("2026-12-05T10:00:00Z")
 
@@ -110,6 +114,32 @@ class RunsTest(unittest.TestCase):
         self.assertEqual(["fast", "slow"], args.planes)
         self.assertEqual([("clusterip", "sleep-5"), ("l7", "sleep-5")], bench.runs_on(args, "fast"))
         self.assertEqual([("clusterip", "sleep-5")], bench.runs_on(args, "slow"))
+
+    def test_report_only_renders_an_earlier_runs_results_again(self):
+        with tempfile.TemporaryDirectory() as out:
+            with open(os.path.join(out, "benchmarks.json"), "w") as f:
+                json.dump({"meta": test_report.META, "results": test_report.run()}, f)
+            with mock.patch.object(report, "chart"), contextlib.redirect_stderr(io.StringIO()):
+                self.assertEqual(0, bench.main(["--report-only", out, "--rollouts", "3"]))
+            with open(os.path.join(out, "BENCHMARKS.md")) as f:
+                text = f.read()
+        self.assertIn("This report was rendered again from that run's `benchmarks.json` by `scripts/bench.sh "
+                      f"--report-only {out}` on ", text)
+        self.assertIn("## Goals", text)
+
+    def test_report_only_without_an_earlier_run_exits_3(self):
+        with tempfile.TemporaryDirectory() as out:
+            with contextlib.redirect_stderr(io.StringIO()) as err, self.assertRaises(SystemExit) as exited:
+                bench.arguments(["--report-only", out])
+            self.assertEqual(3, exited.exception.code)
+            self.assertIn("give the --out directory of an earlier run", err.getvalue())
+            for raw in ("{not json", "[]", '{"meta": {}, "results": []}', '{"meta": {"date": 1}, "results": [{"plane": "fast"}]}'):
+                with self.subTest(raw=raw):
+                    with open(os.path.join(out, "benchmarks.json"), "w") as f:
+                        f.write(raw)
+                    with contextlib.redirect_stderr(io.StringIO()):
+                        self.assertEqual(3, bench.main(["--report-only", out]))
+                    self.assertFalse(os.path.exists(os.path.join(out, "BENCHMARKS.md")))
 
     def test_bad_arguments_exit_3(self):
         for argv in (["--rate", "0"], ["--scenarios", "sleep-7"], ["--slow", "2 minutes"], ["--replicas", "x"]):

@@ -267,7 +267,7 @@ class MarkdownTest(unittest.TestCase):
 
     def test_a_section_per_plane_and_consumer_in_order(self):
         sections = [l for l in self.lines if l.startswith("## ")]
-        self.assertEqual(["## Set-up", "## Shortest safe sleep against Lameduck",
+        self.assertEqual(["## Set-up", "## Goals", "## Shortest safe sleep against Lameduck",
                           "## Fast data plane (kube-proxy sync at most every 1s), through the ClusterIP (kube-proxy)",
                           "## Fast data plane (kube-proxy sync at most every 1s), through the L7 proxy lagging "
                           "(HAProxy Ingress applying endpoint changes 10 s late)",
@@ -335,6 +335,15 @@ class WriteTest(unittest.TestCase):
             self.assertEqual(6, len(charted))
             # the report reads its own raw results back the same
             self.assertEqual(report.markdown(META, run()), report.markdown(raw["meta"], raw["results"]))
+
+    def test_a_report_rendered_again_says_so(self):
+        with tempfile.TemporaryDirectory() as out, mock.patch.object(report, "chart"):
+            path = report.write(out, META, run(), "by `scripts/bench.sh --report-only x` on 2026-12-07 10:00 UTC")
+            with open(path) as f:
+                header = f.read().splitlines()[2]
+        self.assertEqual("Written by `scripts/bench.sh --quick` on 2026-12-05 10:00 UTC (3.5 min). This report was "
+                         "rendered again from that run's `benchmarks.json` by `scripts/bench.sh --report-only x` on "
+                         "2026-12-07 10:00 UTC: the same measurements. Do not edit by hand: run it again.", header)
 
 
 if __name__ == "__main__":
