@@ -7,7 +7,6 @@ import os
 from typing import Callable, Iterable, Literal, Mapping, Optional, Sequence
 
 import goals
-
 from load import AttackSummary
 from measure import instant, median, percentile
 from results import Meta, ScenarioResult
