@@ -98,33 +98,38 @@ def lagging_goal(results: list[ScenarioResult]) -> Goal:
                 "; ".join(found) if found else "none", "–", bool(found) if lagging else None)
 
 
+def zero_failure_lameduck(rows: list[ScenarioResult]) -> list[ScenarioResult]:
+    """The Lameduck scenarios among rows that failed no request: a short termination that loses requests is no result."""
+    return [r for r in rows if r.get("lameduck") and failed_requests(r) == 0]
+
+
 def ratio_goal(results: list[ScenarioResult]) -> Goal:
-    """Per (plane, consumer) the best Lameduck median termination against the shortest safe sleep's."""
-    ratios: list[tuple[str, float]] = []
+    """Per (plane, consumer) the best zero-failure Lameduck median termination against the shortest safe sleep's."""
+    ratios: list[tuple[str, Optional[float]]] = []
     sleeps: list[float] = []
     for (plane, consumer), rows in by_place(results).items():
         sleep = safe_sleep(rows)
-        terms = [median(r["termination_seconds"]) for r in rows if r.get("lameduck")]
-        best = min((t for t in terms if t is not None), default=None)
         sleep_term = median(sleep["termination_seconds"]) if sleep else None
-        if best is not None and sleep_term:
-            ratios.append((f"{plane} {consumer}", best / sleep_term))
-            sleeps.append(sleep_term)
+        if not sleep_term or not any(r.get("lameduck") for r in rows):
+            continue
+        sleeps.append(sleep_term)
+        best = min((t for r in zero_failure_lameduck(rows) if (t := median(r["termination_seconds"])) is not None), default=None)
+        ratios.append((f"{plane} {consumer}", best / sleep_term if best is not None else None))
     return Goal(14, "median termination ≤ 0.6× the shortest zero-failure sleep's, every plane and consumer (the "
-                "best Lameduck scenario of each)", FILED["ratio"],
-                "; ".join(f"{where} {ratio:.2f}×" for where, ratio in ratios) or "–",
+                "best Lameduck scenario of each that failed no request)", FILED["ratio"],
+                "; ".join(f"{where} " + (f"{ratio:.2f}×" if ratio is not None else "every Lameduck scenario failed requests")
+                          for where, ratio in ratios) or "–",
                 f"shortest safe sleep's termination {span(sleeps, ' s')}" if sleeps else "–",
-                all(ratio <= 0.6 for _, ratio in ratios) if ratios else None)
+                all(ratio is not None and ratio <= 0.6 for _, ratio in ratios) if ratios else None)
 
 
 def limit_goal(results: list[ScenarioResult], over_limit: Callable[[ScenarioResult], list[float]]) -> Goal:
-    """Per (plane, consumer) the best Lameduck scenario's median termination minus the limit the traffic set."""
+    """Per (plane, consumer) the best zero-failure Lameduck scenario's median termination minus the limit the traffic set."""
     overs: list[tuple[str, float]] = []
     for (plane, consumer), rows in by_place(results).items():
-        best = None
-        for r in rows:
-            over = median(over_limit(r)) if r.get("lameduck") else None
-            term = median(r["termination_seconds"]) if r.get("lameduck") else None
+        best: Optional[tuple[float, float]] = None
+        for r in zero_failure_lameduck(rows):
+            over, term = median(over_limit(r)), median(r["termination_seconds"])
             if over is not None and term is not None and (best is None or term < best[0]):
                 best = (term, over)
         if best:
