@@ -36,11 +36,17 @@ class Goal(NamedTuple):
     reached: Optional[bool]  # None: not measured in this run
 
 
+def rounded(value: float, digits: int) -> str:
+    """The value with `digits` decimals, without the sign of a value that rounds to zero (-0.0)."""
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
 def span(values: list[float], unit: str = "", digits: int = 1) -> str:
     """min–max of the values (one value when they round alike); "to" instead of the dash when the least is negative."""
     if not values:
         return "–"
-    low, high = (f"{v:.{digits}f}" for v in (min(values), max(values)))
+    low, high = (rounded(v, digits) for v in (min(values), max(values)))
     if low == high:
         return f"{low}{unit}"
     return f"{low} to {high}{unit}" if low.startswith("-") else f"{low}–{high}{unit}"

@@ -85,6 +85,8 @@ class GoalsTest(unittest.TestCase):
         self.assertEqual("0.5 s above it (median per plane and consumer)", by_text(run())[text].measured)
         self.assertEqual("-0.2 to 0.3 s above it (median per plane and consumer)",
                          by_text(run(), over=lambda r: [-0.2] if r["plane"] == "slow" else [0.3])[text].measured)
+        self.assertEqual("0.0–0.3 s above it (median per plane and consumer)",
+                         by_text(run(), over=lambda r: [-0.04] if r["plane"] == "slow" else [0.3])[text].measured)
         self.assertFalse(by_text(run(), over=lambda r: [1.6])[text].reached)
 
     def test_rollouts_against_sleep_5(self):
