@@ -9,8 +9,8 @@ from measure import median, percentile
 from results import Meta, ScenarioResult
 from steady import lines_per_day
 
-# What the issues quoted when they were filed (main at aab6107, 2026-12-05; one full run of scripts/bench.sh then,
-# without the L7 consumers, which the issue asked for). Kept here, not measured: the column the issues ask to compare with.
+# What the issues quoted when they were filed (main at aab6107, 2026-12-05: a full run of scripts/bench.sh, which had
+# no L7 consumer yet, and for the ingress a trial of its own). Kept here, not measured: the column the issues ask for.
 FILED = {
     "failed": "189 of 9,160 behind an ingress 5 s late (POST, as shipped); 11 on the slow plane",
     "lagging": "no lagging consumer measured",
