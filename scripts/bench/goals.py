@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Callable, NamedTuple, Optional
 
 from measure import median, percentile
-from results import Meta, ScenarioResult
+from results import Meta, ScenarioResult, consumer_of, failed, sent
 from steady import lines_per_day
 
 # What the issues quoted when they were filed (main at aab6107, 2026-12-05: a full run of scripts/bench.sh, which had
@@ -56,36 +56,28 @@ def measured_ok(results: list[ScenarioResult]) -> list[ScenarioResult]:
     return [r for r in results if "error" not in r]
 
 
-def failed_requests(r: ScenarioResult) -> int:
-    return sum(q["failed"] for q in r["requests"].values())
-
-
-def sent_requests(r: ScenarioResult) -> int:
-    return sum(q["sent"] for q in r["requests"].values())
-
-
 def by_place(results: list[ScenarioResult]) -> dict[tuple[str, str], list[ScenarioResult]]:
     """The measured scenarios per (data plane, consumer), in the run's order."""
     places: dict[tuple[str, str], list[ScenarioResult]] = {}
     for r in measured_ok(results):
-        places.setdefault((r["plane"], r.get("consumer", "clusterip")), []).append(r)
+        places.setdefault((r["plane"], consumer_of(r)), []).append(r)
     return places
 
 
 def safe_sleep(rows: list[ScenarioResult]) -> Optional[ScenarioResult]:
-    safe = [r for r in rows if r.get("sleep_seconds") is not None and failed_requests(r) == 0]
+    safe = [r for r in rows if r.get("sleep_seconds") is not None and failed(r) == 0]
     return min(safe, key=lambda r: r.get("sleep_seconds") or 0) if safe else None
 
 
 def failures_goal(results: list[ScenarioResult]) -> Goal:
     lameduck = [r for r in measured_ok(results) if r.get("lameduck")]
-    failed = sum(failed_requests(r) for r in lameduck)
-    where = [f"{failed_requests(r)} {r['plane']} {r.get('consumer', 'clusterip')} {r['label']}" for r in lameduck if failed_requests(r)]
+    lost = sum(failed(r) for r in lameduck)
+    where = [f"{failed(r)} {r['plane']} {consumer_of(r)} {r['label']}" for r in lameduck if failed(r)]
     bare = [r for r in measured_ok(results) if r["scenario"] == "no-prestop"]
     return Goal(14, "0 failed requests with Lameduck, GET and POST, every plane and consumer", FILED["failed"],
-                f"{failed:,} of {sum(sent_requests(r) for r in lameduck):,}" + (f" ({'; '.join(where)})" if where else ""),
-                f"no preStop: {sum(failed_requests(r) for r in bare):,} of {sum(sent_requests(r) for r in bare):,}" if bare else "–",
-                failed == 0 if lameduck else None)
+                f"{lost:,} of {sum(sent(r) for r in lameduck):,}" + (f" ({'; '.join(where)})" if where else ""),
+                f"no preStop: {sum(failed(r) for r in bare):,} of {sum(sent(r) for r in bare):,}" if bare else "–",
+                lost == 0 if lameduck else None)
 
 
 def lagging_goal(results: list[ScenarioResult]) -> Goal:
@@ -95,18 +87,18 @@ def lagging_goal(results: list[ScenarioResult]) -> Goal:
     lagging = [r for (plane, consumer), rows in places.items() if "lagging" in consumer for r in rows]
     found = []
     for sleep in sorted({n for r in fast if (n := r.get("sleep_seconds")) is not None}):
-        safe_fast = all(failed_requests(r) == 0 for r in fast if r.get("sleep_seconds") == sleep)
-        failing = [r for r in lagging if r.get("sleep_seconds") == sleep and failed_requests(r)]
+        safe_fast = all(failed(r) == 0 for r in fast if r.get("sleep_seconds") == sleep)
+        failing = [r for r in lagging if r.get("sleep_seconds") == sleep and failed(r)]
         if safe_fast and failing:
             found.append(f"`sleep {sleep}`: none failed on the fast plane, "
-                         + ", ".join(f"{failed_requests(r):,} behind {r.get('consumer')}" for r in failing))
+                         + ", ".join(f"{failed(r):,} behind {consumer_of(r)}" for r in failing))
     return Goal(14, "a sleep safe on the fast plane fails behind a lagging consumer", FILED["lagging"],
                 "; ".join(found) if found else "none", "–", bool(found) if lagging else None)
 
 
 def zero_failure_lameduck(rows: list[ScenarioResult]) -> list[ScenarioResult]:
     """The Lameduck scenarios among rows that failed no request: a short termination that loses requests is no result."""
-    return [r for r in rows if r.get("lameduck") and failed_requests(r) == 0]
+    return [r for r in rows if r.get("lameduck") and failed(r) == 0]
 
 
 def ratio_goal(results: list[ScenarioResult]) -> Goal:

@@ -9,7 +9,7 @@ from typing import Callable, Iterable, Literal, Mapping, Optional, Sequence
 import goals
 from load import AttackSummary
 from measure import instant, median, percentile
-from results import Meta, ScenarioResult
+from results import Meta, ScenarioResult, consumer_of, failed, sent
 from steady import SteadyIdle, summary_lines
 
 CHART = "benchmarks.png"
@@ -22,17 +22,6 @@ CONSUMER_TEXT = {"clusterip": "through the ClusterIP (kube-proxy)",
                                        "endpoint changes 10 s late, not resending a refused connection's request)"}
 ATTACK_TEXT = (("keepalive", "GET keep-alive"), ("no_keepalive", "GET new connections"), ("post_keepalive", "POST keep-alive"))
 
-
-def consumer_of(r: ScenarioResult) -> str:
-    return r.get("consumer", "clusterip")  # results of runs before consumers existed
-
-
-def failed(r: ScenarioResult) -> int:
-    return sum(q["failed"] for q in r["requests"].values())
-
-
-def sent(r: ScenarioResult) -> int:
-    return sum(q["sent"] for q in r["requests"].values())
 
 
 def per_attack(r: ScenarioResult, key: Literal["sent", "failed"]) -> str:

@@ -101,3 +101,17 @@ class Meta(_MetaRequired, total=False):
     consumers: dict[str, Optional[str]]
     no_redispatch: list[str]
     idle: SteadyIdle  # idle agents in steady state after the scenarios (absent: not measured)
+
+
+def consumer_of(r: ScenarioResult) -> str:
+    return r.get("consumer", "clusterip")  # results of runs before consumers existed
+
+
+def failed(r: ScenarioResult) -> int:
+    """Failed requests of a measured scenario, over its attacks."""
+    return sum(q["failed"] for q in r["requests"].values())
+
+
+def sent(r: ScenarioResult) -> int:
+    """Requests a measured scenario sent, over its attacks."""
+    return sum(q["sent"] for q in r["requests"].values())
