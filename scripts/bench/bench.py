@@ -550,11 +550,10 @@ def render_again(out: str) -> int:
         return 3
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     try:
-        report.markdown(meta, results)  # a dry render: results of another shape fail here, before anything is written
-    except (KeyError, TypeError, AttributeError, ValueError) as e:
+        path = report.write(out, meta, results, f"by `scripts/bench.sh --report-only {out}` on {when}")
+    except (KeyError, TypeError, AttributeError, ValueError) as e:  # raised while rendering, before any file is written
         log(f"cannot render {raw} again: {e!r} is missing or malformed; it must be the benchmarks.json an earlier run wrote")
         return 3
-    path = report.write(out, meta, results, f"by `scripts/bench.sh --report-only {out}` on {when}")
     log(f"wrote {path} from {raw} (no measurement)")
     return 0
 

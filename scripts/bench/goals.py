@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Callable, NamedTuple, Optional
 
 from measure import median, percentile
-from results import Meta, ScenarioResult, consumer_of, failed, sent
+from results import Meta, ScenarioResult, consumer_of, failed, sent, shortest_safe_sleep, sleep_seconds
 from steady import lines_per_day
 
 # What the issues quoted when they were filed (main at aab6107, 2026-12-05: a full run of scripts/bench.sh, which had
@@ -64,11 +64,6 @@ def by_place(results: list[ScenarioResult]) -> dict[tuple[str, str], list[Scenar
     return places
 
 
-def safe_sleep(rows: list[ScenarioResult]) -> Optional[ScenarioResult]:
-    safe = [r for r in rows if r.get("sleep_seconds") is not None and failed(r) == 0]
-    return min(safe, key=lambda r: r.get("sleep_seconds") or 0) if safe else None
-
-
 def failures_goal(results: list[ScenarioResult]) -> Goal:
     lameduck = [r for r in measured_ok(results) if r.get("lameduck")]
     lost = sum(failed(r) for r in lameduck)
@@ -86,9 +81,9 @@ def lagging_goal(results: list[ScenarioResult]) -> Goal:
     fast = [r for (plane, consumer), rows in places.items() if plane == "fast" and "lagging" not in consumer for r in rows]
     lagging = [r for (plane, consumer), rows in places.items() if "lagging" in consumer for r in rows]
     found = []
-    for sleep in sorted({n for r in fast if (n := r.get("sleep_seconds")) is not None}):
-        safe_fast = all(failed(r) == 0 for r in fast if r.get("sleep_seconds") == sleep)
-        failing = [r for r in lagging if r.get("sleep_seconds") == sleep and failed(r)]
+    for sleep in sorted({n for r in fast if (n := sleep_seconds(r)) is not None}):
+        safe_fast = all(failed(r) == 0 for r in fast if sleep_seconds(r) == sleep)
+        failing = [r for r in lagging if sleep_seconds(r) == sleep and failed(r)]
         if safe_fast and failing:
             found.append(f"`sleep {sleep}`: none failed on the fast plane, "
                          + ", ".join(f"{failed(r):,} behind {consumer_of(r)}" for r in failing))
@@ -106,7 +101,7 @@ def ratio_goal(results: list[ScenarioResult]) -> Goal:
     ratios: list[tuple[str, Optional[float]]] = []
     sleeps: list[float] = []
     for (plane, consumer), rows in by_place(results).items():
-        sleep = safe_sleep(rows)
+        sleep = shortest_safe_sleep(rows)
         sleep_term = median(sleep["termination_seconds"]) if sleep else None
         if not sleep_term or not any(r.get("lameduck") for r in rows):
             continue
@@ -142,7 +137,7 @@ def rollout_goal(results: list[ScenarioResult]) -> Goal:
     lameduck: list[float] = []
     sleeps: list[float] = []
     for rows in by_place(results).values():
-        sleep5 = next((r.get("rollout_seconds_median") for r in rows if r.get("sleep_seconds") == 5), None)
+        sleep5 = next((r.get("rollout_seconds_median") for r in rows if sleep_seconds(r) == 5), None)
         for r in rows:
             rollout = r.get("rollout_seconds_median")
             if r.get("lameduck") and rollout is not None and sleep5:

@@ -9,7 +9,7 @@ from typing import Callable, Iterable, Literal, Mapping, Optional, Sequence
 import goals
 from load import AttackSummary
 from measure import instant, median, percentile
-from results import Meta, ScenarioResult, consumer_of, failed, sent
+from results import Meta, ScenarioResult, consumer_of, failed, sent, shortest_safe_sleep, sleep_seconds
 from steady import SteadyIdle, summary_lines
 
 CHART = "benchmarks.png"
@@ -21,7 +21,6 @@ CONSUMER_TEXT = {"clusterip": "through the ClusterIP (kube-proxy)",
                  "l7-lagging-noretry": "through the L7 proxy lagging without retries (HAProxy Ingress applying "
                                        "endpoint changes 10 s late, not resending a refused connection's request)"}
 ATTACK_TEXT = (("keepalive", "GET keep-alive"), ("no_keepalive", "GET new connections"), ("post_keepalive", "POST keep-alive"))
-
 
 
 def per_attack(r: ScenarioResult, key: Literal["sent", "failed"]) -> str:
@@ -67,13 +66,15 @@ def write(out: str, meta: Meta, results: list[ScenarioResult], rendered: Optiona
     """Writes the raw results, the chart and BENCHMARKS.md into `out`; returns the path of BENCHMARKS.md.
 
     rendered: when the report is rendered again from an earlier run's raw results (`--report-only`), what did it
-    and when; the measurements stay those of that run."""
+    and when; the measurements stay those of that run. The report is rendered before anything is written, so results
+    it cannot render (KeyError, TypeError, ...) leave `out` as it was."""
+    text = markdown(meta, results, rendered)
     with open(os.path.join(out, RAW), "w") as f:
         json.dump({"meta": meta, "results": results}, f, indent=1, default=str)
     chart(os.path.join(out, CHART), [r for r in results if "error" not in r], meta)
     path = os.path.join(out, "BENCHMARKS.md")
     with open(path, "w") as f:
-        f.write(markdown(meta, results, rendered))
+        f.write(text)
     return path
 
 
@@ -152,7 +153,7 @@ def markdown(meta: Meta, results: list[ScenarioResult], rendered: Optional[str] 
            "(or the pod gone). Not serving: from the deletion to the pod's endpoint seen `serving: false` (or gone) on "
            "its Service's EndpointSlices. Drain and its steps: the agent's own drain report.", "",
            f"![failed requests and termination time per scenario]({CHART})", ""]
-    out += goals.goal_lines(meta, [r for r in results if "error" not in r], over_limit(meta))
+    out += goals.goal_lines(meta, results, over_limit(meta))
     out += sleep_versus_lameduck(meta, results)
     out += traffic_limit(meta, results)
     for plane in meta["planes"]:
@@ -203,19 +204,6 @@ def consumer_line(consumer: str, wait: Optional[str], redispatch: bool) -> str:
             f"(down after 3 failures) and {resend}; one setting is not as shipped: "
             f"`option idle-close-on-response`, so that the reloads other scenarios' Ingresses cause do not close "
             f"the clients' idle connections to the proxy")
-
-
-def sleep_seconds(r: ScenarioResult) -> Optional[int]:
-    """The preStop sleep of a baseline scenario; None for the others."""
-    if r.get("sleep_seconds") is not None:
-        return r["sleep_seconds"]
-    return int(r["scenario"].split("-")[1]) if r["scenario"].startswith("sleep-") else None
-
-
-def shortest_safe_sleep(rows: list[ScenarioResult]) -> Optional[ScenarioResult]:
-    """The run of the shortest preStop sleep that failed no request among rows, or None."""
-    safe = [r for r in rows if "error" not in r and sleep_seconds(r) is not None and failed(r) == 0]
-    return min(safe, key=lambda r: sleep_seconds(r) or 0) if safe else None
 
 
 def sleep_versus_lameduck(meta: Meta, results: list[ScenarioResult]) -> list[str]:

@@ -115,3 +115,16 @@ def failed(r: ScenarioResult) -> int:
 def sent(r: ScenarioResult) -> int:
     """Requests a measured scenario sent, over its attacks."""
     return sum(q["sent"] for q in r["requests"].values())
+
+
+def sleep_seconds(r: ScenarioResult) -> Optional[int]:
+    """The preStop sleep of a baseline scenario; None for the others."""
+    if r.get("sleep_seconds") is not None:
+        return r["sleep_seconds"]
+    return int(r["scenario"].split("-")[1]) if r["scenario"].startswith("sleep-") else None
+
+
+def shortest_safe_sleep(rows: list[ScenarioResult]) -> Optional[ScenarioResult]:
+    """The run of the shortest preStop sleep that failed no request among rows, or None."""
+    safe = [r for r in rows if "error" not in r and sleep_seconds(r) is not None and failed(r) == 0]
+    return min(safe, key=lambda r: sleep_seconds(r) or 0) if safe else None
