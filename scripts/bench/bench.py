@@ -535,10 +535,16 @@ def main(argv: list[str]) -> int:
         return 130
 
 
+# A full run's benchmarks.json is 2-3 MiB; a file far larger is not one, and is not read into memory.
+MAX_RAW_BYTES = 64 * 1024 * 1024
+
+
 def render_again(out: str) -> int:
     """BENCHMARKS.md and the chart from an earlier run's raw results in `out`; exit 3 when they cannot be read."""
     raw = os.path.join(out, report.RAW)
     try:
+        if os.path.getsize(raw) > MAX_RAW_BYTES:
+            raise ValueError(f"{os.path.getsize(raw):,} bytes, more than the {MAX_RAW_BYTES:,} a run's results take")
         with open(raw) as f:
             loaded = json.load(f)
         if not isinstance(loaded.get("results"), list) or not isinstance(loaded.get("meta"), dict):

@@ -141,6 +141,16 @@ class RunsTest(unittest.TestCase):
                         self.assertEqual(3, bench.main(["--report-only", out]))
                     self.assertFalse(os.path.exists(os.path.join(out, "BENCHMARKS.md")))
 
+    def test_report_only_refuses_raw_results_past_their_bound(self):
+        with tempfile.TemporaryDirectory() as out:
+            with open(os.path.join(out, "benchmarks.json"), "w") as f:
+                json.dump({"meta": test_report.META, "results": test_report.run()}, f)
+            with mock.patch.object(bench, "MAX_RAW_BYTES", 100), mock.patch.object(report, "chart"), \
+                    contextlib.redirect_stderr(io.StringIO()) as err:
+                self.assertEqual(3, bench.main(["--report-only", out]))
+            self.assertIn("more than the 100 a run's results take", err.getvalue())
+            self.assertFalse(os.path.exists(os.path.join(out, "BENCHMARKS.md")))
+
     def test_bad_arguments_exit_3(self):
         for argv in (["--rate", "0"], ["--scenarios", "sleep-7"], ["--slow", "2 minutes"], ["--replicas", "x"]):
             with self.subTest(argv=argv), contextlib.redirect_stderr(io.StringIO()):
