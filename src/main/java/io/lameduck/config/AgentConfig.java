@@ -49,10 +49,13 @@ public record AgentConfig(
      * @param minimum with too little traffic to measure a rate, the least time after the withdrawal
      * @param keepAliveWait how long after the withdrawal requests on connections already open still count as
      *     traffic (a consumer that pools connections and applies endpoint changes late)
+     * @param waitForIngresses when an Ingress routes to a Service that selects the pod, requests on open connections
+     *     count until they stop (at most {@code maximum}), not only {@code keepAliveWait}: its controller pools
+     *     connections to the pod and sends on them until it applies the endpoint change
      * @param ignorePeers peers whose connections are not counted (e.g. the kubelet's probes)
      */
     public record PropagationSettings(PropagationMode mode, List<Integer> ports, Duration quietPeriod, Duration minimum,
-            Duration maximum, Duration keepAliveWait, Duration pollInterval, List<Cidr> ignorePeers) {
+            Duration maximum, Duration keepAliveWait, boolean waitForIngresses, Duration pollInterval, List<Cidr> ignorePeers) {
         public PropagationSettings {
             ports = List.copyOf(ports);
             ignorePeers = List.copyOf(ignorePeers);

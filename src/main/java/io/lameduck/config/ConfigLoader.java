@@ -59,7 +59,8 @@ public final class ConfigLoader {
             "security.nodeIp", "security.tokenFile", "security.trustGateway",
             "drain.budget", "drain.safetyMargin", "drain.propagationDelay",
             "drain.propagation.mode", "drain.propagation.quietPeriod", "drain.propagation.minimum",
-            "drain.propagation.maximum", "drain.propagation.keepAliveWait", "drain.propagation.pollInterval",
+            "drain.propagation.maximum", "drain.propagation.keepAliveWait", "drain.propagation.waitForIngresses",
+            "drain.propagation.pollInterval",
             "drain.withdraw.strategy", "drain.withdraw.timeout", "drain.withdraw.label", "drain.withdraw.conditionType",
             "drain.withdraw.lastServingEndpoint",
             "metrics.jvm", "logging.format", "logging.level",
@@ -249,7 +250,8 @@ public final class ConfigLoader {
     static final Duration KEEP_ALIVE_WAIT = Duration.ofSeconds(8);
 
     private static PropagationSettings propagation(Fields f) {
-        f.allowOnly("mode", "ports", "quietPeriod", "minimum", "maximum", "keepAliveWait", "pollInterval", "ignorePeers");
+        f.allowOnly("mode", "ports", "quietPeriod", "minimum", "maximum", "keepAliveWait", "waitForIngresses", "pollInterval",
+                "ignorePeers");
         PropagationMode mode = f.choice("mode", PropagationMode.FIXED, PropagationMode.values());
         List<Integer> ports = ports(f);
         if (mode == PropagationMode.QUIET && ports.isEmpty()) {
@@ -269,7 +271,8 @@ public final class ConfigLoader {
             f.problem(f.path("keepAliveWait") + ": " + Durations.format(keepAliveWait) + " is more than maximum " + Durations.format(maximum)
                     + "; make it at most the maximum (the step never waits longer)");
         }
-        return new PropagationSettings(mode, ports, quiet, minimum, maximum, keepAliveWait, positive(f, "pollInterval", Duration.ofMillis(100)),
+        return new PropagationSettings(mode, ports, quiet, minimum, maximum, keepAliveWait, f.bool("waitForIngresses", true),
+                positive(f, "pollInterval", Duration.ofMillis(100)),
                 cidrs(f, "ignorePeers"));
     }
 

@@ -137,10 +137,16 @@ public final class Drainer {
         if (traffic != null && result.report() != null && result.report().readyFalseSeenAfterSeconds() != null) {
             traffic.notReady(start + (long) (result.report().readyFalseSeenAfterSeconds() * 1e9));
         }
+        String detail = result.detail();
+        if (traffic != null && result.report() != null && !result.report().ingresses().isEmpty()) {
+            traffic.countHeldConnectionsUntilStopped();
+            detail += "; Ingress " + String.join(", ", result.report().ingresses())
+                    + " routes to the pod: requests on open connections count until they stop, not only keepAliveWait";
+        }
         return switch (result.status()) {
-            case CONFIRMED, UNVERIFIED -> StepResult.completed(result.detail());
-            case TIMED_OUT -> StepResult.timedOut(grant, result.detail(), null);
-            case DEGRADED -> StepResult.failed(result.detail(), "withdrawal degraded to the probe strategy");
+            case CONFIRMED, UNVERIFIED -> StepResult.completed(detail);
+            case TIMED_OUT -> StepResult.timedOut(grant, detail, null);
+            case DEGRADED -> StepResult.failed(detail, "withdrawal degraded to the probe strategy");
         };
     }
 

@@ -323,6 +323,13 @@ public abstract sealed class Propagation permits FixedPropagation, QuietPropagat
             }
         }
 
+        /** Requests on open connections count until the step ends (see {@link TrafficTracker#countHeldConnectionsUntilStopped}). */
+        void countHeldConnectionsUntilStopped() {
+            if (tracker != null) {
+                tracker.countHeldConnectionsUntilStopped();
+            }
+        }
+
         /** When the EndpointSlices first showed the pod not ready (see {@link TrafficTracker#notReady}). */
         void notReady(long nanos) {
             if (tracker != null) {

@@ -31,7 +31,9 @@ import java.util.Optional;
  * either from a client that conntrack pins to the pod (it sends on that connection until the app closes it, which
  * waiting does not change) or from a consumer that lags by more than {@code keepAliveWait}; the two cannot be told
  * apart from the pod, and {@link #stillSending} names them. New connections, and requests on connections opened
- * after that moment, always count: something still chooses this pod.
+ * after that moment, always count: something still chooses this pod. When the drain knows that an L7 consumer
+ * pools connections to the pod (an Ingress routes to it: {@link #countHeldConnectionsUntilStopped}), requests on open
+ * connections count for as long as they come: waiting is then what moves that consumer.
  *
  * <p>Memory follows the number of open connections and peers, not of connections seen. Thread-safe: a poller
  * thread feeds it while the drain's steps read it.
@@ -52,6 +54,7 @@ final class TrafficTracker {
     private Map<Connection, Open> open = new HashMap<>();
     private long withdrawnNanos = NEVER;
     private long notReadyNanos = NEVER;
+    private boolean heldUntilStopped; // requests on open connections count until the step ends, not keepAliveWait
     private int newConnections;
     private int requests;
     private int arrivalsAfterWithdrawal;
@@ -338,6 +341,15 @@ final class TrafficTracker {
         }
     }
 
+    /**
+     * From now on requests on connections already open count until the step ends, not only until {@code keepAliveWait}:
+     * an L7 consumer is known to pool connections to the pod (an Ingress routes to it), and it sends on them until it
+     * applies the endpoint change, however late; a drain that stopped counting them would let the app leave under it.
+     */
+    synchronized void countHeldConnectionsUntilStopped() {
+        heldUntilStopped = true;
+    }
+
     /** Empty until {@link #withdrawn} was called. */
     synchronized Long withdrawnNanos() {
         return withdrawnNanos == NEVER ? null : withdrawnNanos;
@@ -349,7 +361,7 @@ final class TrafficTracker {
     }
 
     private long windowEnd() {
-        return withdrawnNanos == NEVER ? NEVER : Math.min(withdrawnNanos, notReadyNanos) + keepAliveWait.toNanos();
+        return withdrawnNanos == NEVER || heldUntilStopped ? NEVER : Math.min(withdrawnNanos, notReadyNanos) + keepAliveWait.toNanos();
     }
 
     /** Whether requests on already-open connections still count at {@code nanos}. */

@@ -14,12 +14,16 @@ import java.util.List;
  * @param servingFalseSeenAt when every slice first showed the pod {@code serving=false} or without it: withdrawn
  * @param servingFalseSeenAfterSeconds the same, in seconds from the start of the withdraw step
  * @param warnings where withdrawal cannot work or hurts (a Service with {@code publishNotReadyAddresses}, the
- *     pod being the last serving endpoint of a Service)
+ *     pod being the last serving endpoint of a Service), or what could not be looked up (the Ingresses)
+ * @param ingresses the Ingresses routing to a Service that selects the pod ({@code name -> service}): their controllers
+ *     pool keep-alive connections to the pod, so the drain counts the requests on open connections until they stop
+ *     ({@code drain.propagation.waitForIngresses})
  */
 @JsonInclude(JsonInclude.Include.NON_EMPTY)
 public record WithdrawalReport(Instant readyFalseSeenAt, Double readyFalseSeenAfterSeconds, Instant servingFalseSeenAt,
-        Double servingFalseSeenAfterSeconds, List<String> warnings) {
+        Double servingFalseSeenAfterSeconds, List<String> warnings, List<String> ingresses) {
     public WithdrawalReport {
         warnings = List.copyOf(warnings);
+        ingresses = List.copyOf(ingresses);
     }
 }

@@ -30,6 +30,10 @@ import org.slf4j.LoggerFactory;
  *       {@code LastServingEndpoint}; with {@code lastServingEndpoint: keep} nothing is flipped);
  *   <li>flip the {@link ServingSwitch} (label or readiness gate; nothing for {@code probe}, where the
  *       kubelet's readiness probe does the work);
+ *   <li>when asked to, find the Ingresses routing to those Services ({@link IngressRoutes}): the drain then counts
+ *       the requests on keep-alive connections until they stop, as those controllers send on pooled connections
+ *       until they apply the change (a failed lookup is a warning in the report; the drain keeps
+ *       {@code keepAliveWait});
  *   <li>wait, bounded by the timeout, until no EndpointSlice lists the pod as serving ({@link EndpointVerifier}),
  *       noting when {@code ready=false} and {@code serving=false} were first seen.
  * </ol>
@@ -44,6 +48,8 @@ final class VerifiedWithdrawal implements Withdrawal {
     private static final Logger LOG = LoggerFactory.getLogger(VerifiedWithdrawal.class);
     static final String LAST_SERVING_ENDPOINT = "LastServingEndpoint";
     static final String PUBLISH_NOT_READY = "PublishNotReadyAddresses";
+    /** The longest the Ingress lookup may take of the withdrawal's time: it is one small list. */
+    static final Duration INGRESS_LOOKUP_LIMIT = Duration.ofSeconds(2);
 
     /** Where warnings go besides the log and the report: an Event reason and message. */
     @FunctionalInterface
@@ -55,6 +61,7 @@ final class VerifiedWithdrawal implements Withdrawal {
     private final Optional<ServingSwitch> servingSwitch;
     private final OwnPod pod;
     private final EndpointVerifier verifier;
+    private final Optional<IngressRoutes> ingresses;
     private final KubeMetrics metrics;
     private final Duration restoreTimeout;
     private final LastServingEndpoint lastServingEndpoint;
@@ -63,12 +70,13 @@ final class VerifiedWithdrawal implements Withdrawal {
     private final Clock clock;
 
     VerifiedWithdrawal(String strategy, Optional<ServingSwitch> servingSwitch, OwnPod pod, EndpointVerifier verifier,
-            KubeMetrics metrics, Duration restoreTimeout, LastServingEndpoint lastServingEndpoint, Warnings warnings,
+            Optional<IngressRoutes> ingresses, KubeMetrics metrics, Duration restoreTimeout, LastServingEndpoint lastServingEndpoint, Warnings warnings,
             Ticker ticker, Clock clock) {
         this.strategy = strategy;
         this.servingSwitch = servingSwitch;
         this.pod = pod;
         this.verifier = verifier;
+        this.ingresses = ingresses;
         this.metrics = metrics;
         this.restoreTimeout = restoreTimeout;
         this.lastServingEndpoint = lastServingEndpoint;
@@ -164,7 +172,7 @@ final class VerifiedWithdrawal implements Withdrawal {
             if (keep) {
                 return new Result(Status.UNVERIFIED, strategy + ": not withdrawn: " + warning
                         + "; /readyz answers 503, so the pod leaves when its readiness probe fails",
-                        report(Optional.empty(), Optional.empty(), startedAt, warned));
+                        report(Optional.empty(), Optional.empty(), startedAt, warned, List.of()));
             }
         }
         String flipped;
@@ -177,13 +185,14 @@ final class VerifiedWithdrawal implements Withdrawal {
             }
         } catch (ApiException e) {
             return new Result(Status.DEGRADED, strategy + ": " + e.getMessage() + "; fell back to probe (/readyz answers 503) "
-                    + "plus the full propagation delay", report(Optional.empty(), Optional.empty(), startedAt, warned));
+                    + "plus the full propagation delay", report(Optional.empty(), Optional.empty(), startedAt, warned, List.of()));
         }
+        List<String> routes = ingressesRoutingTo(selection.services(), deadline, warned);
         List<String> verifiable = selection.services().stream().filter(s -> !excluded(selection).contains(s)).toList();
         try {
             EndpointVerifier.Verification seen = verifier.awaitWithdrawn(before, verifiable, deadline);
             String took = Durations.seconds(Duration.ofNanos(ticker.nanoTime() - start));
-            WithdrawalReport report = report(seen.readyFalseAfter(), seen.servingFalseAfter(), startedAt, warned);
+            WithdrawalReport report = report(seen.readyFalseAfter(), seen.servingFalseAfter(), startedAt, warned, routes);
             if (seen.confirmed()) {
                 return new Result(Status.CONFIRMED, strategy + ": " + flipped + "; confirmed after " + took + ": " + seen.describe(), report);
             }
@@ -191,7 +200,30 @@ final class VerifiedWithdrawal implements Withdrawal {
                     + " (drain.withdraw.timeout): " + seen.describe(), report);
         } catch (ApiException e) {
             return new Result(Status.UNVERIFIED, strategy + ": " + flipped + "; cannot verify on EndpointSlices: " + e.getMessage(),
-                    report(Optional.empty(), Optional.empty(), startedAt, warned));
+                    report(Optional.empty(), Optional.empty(), startedAt, warned, routes));
+        }
+    }
+
+    /**
+     * The Ingresses routing to {@code services} ({@link IngressRoutes}), when asked to look; a lookup that fails adds
+     * a warning to {@code warned} and finds none. Done after the flip, so it never delays the withdrawal itself.
+     */
+    private List<String> ingressesRoutingTo(List<String> services, Deadline deadline, List<String> warned) throws InterruptedException {
+        if (ingresses.isEmpty()) {
+            return List.of();
+        }
+        try {
+            Deadline lookup = deadline.remaining().compareTo(INGRESS_LOOKUP_LIMIT) > 0 ? Deadline.after(INGRESS_LOOKUP_LIMIT, ticker, clock) : deadline;
+            IngressRoutes.Found found = ingresses.get().routingTo(services, lookup);
+            found.note().ifPresent(warned::add);
+            return found.routes();
+        } catch (ApiException e) {
+            String warning = "cannot tell which Ingresses route to the pod: " + e.getMessage() + "; requests on open connections count "
+                    + "only drain.propagation.keepAliveWait, so an ingress controller applying the change later can lose requests "
+                    + "(or set drain.propagation.waitForIngresses: false to do without the lookup)";
+            LOG.warn("{}: {}", strategy, warning);
+            warned.add(warning);
+            return List.of();
         }
     }
 
@@ -219,12 +251,13 @@ final class VerifiedWithdrawal implements Withdrawal {
                 + " cannot withdraw it there (not waited for); only drain.withdraw.strategy: label can").toList();
     }
 
-    private WithdrawalReport report(Optional<Duration> readyFalse, Optional<Duration> servingFalse, Instant startedAt, List<String> warned) {
-        if (readyFalse.isEmpty() && servingFalse.isEmpty() && warned.isEmpty()) {
+    private WithdrawalReport report(Optional<Duration> readyFalse, Optional<Duration> servingFalse, Instant startedAt, List<String> warned,
+            List<String> routes) {
+        if (readyFalse.isEmpty() && servingFalse.isEmpty() && warned.isEmpty() && routes.isEmpty()) {
             return null;
         }
         return new WithdrawalReport(readyFalse.map(startedAt::plus).orElse(null), readyFalse.map(VerifiedWithdrawal::seconds).orElse(null),
-                servingFalse.map(startedAt::plus).orElse(null), servingFalse.map(VerifiedWithdrawal::seconds).orElse(null), warned);
+                servingFalse.map(startedAt::plus).orElse(null), servingFalse.map(VerifiedWithdrawal::seconds).orElse(null), warned, routes);
     }
 
     private static Double seconds(Duration duration) {

@@ -68,10 +68,12 @@ class ConfigLoaderTest {
 
     @Test
     void theQuietPropagationModeAndItsEnvironmentOverrides() throws Exception {
-        AgentConfig config = new ConfigLoader(Map.of("LAMEDUCK_DRAIN_PROPAGATION_MAXIMUM", "20s", "LAMEDUCK_DRAIN_PROPAGATION_KEEP_ALIVE_WAIT", "8s"))
+        AgentConfig config = new ConfigLoader(Map.of("LAMEDUCK_DRAIN_PROPAGATION_MAXIMUM", "20s", "LAMEDUCK_DRAIN_PROPAGATION_KEEP_ALIVE_WAIT", "8s",
+                "LAMEDUCK_DRAIN_PROPAGATION_WAIT_FOR_INGRESSES", "false"))
                 .parse("drain: {propagation: {mode: quiet, ports: [8080, 9090], quietPeriod: 500ms, minimum: 1s, ignorePeers: [10.244.0.1/32]}}");
         assertThat(config.drain().propagation()).isEqualTo(new AgentConfig.PropagationSettings(AgentConfig.PropagationMode.QUIET,
-                List.of(8080, 9090), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(20), Duration.ofSeconds(8), Duration.ofMillis(100),
+                List.of(8080, 9090), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(20), Duration.ofSeconds(8), false,
+                Duration.ofMillis(100),
                 List.of(Cidr.parse("10.244.0.1/32").orElseThrow())));
     }
 
@@ -85,7 +87,8 @@ class ConfigLoaderTest {
         assertThat(config.drain().withdraw()).isEqualTo(new AgentConfig.Withdraw(Strategy.PROBE, Duration.ofSeconds(10),
                 "lameduck.io/serving", "lameduck.io/serving", AgentConfig.LastServingEndpoint.WITHDRAW));
         assertThat(config.drain().propagation()).isEqualTo(new AgentConfig.PropagationSettings(AgentConfig.PropagationMode.FIXED, List.of(),
-                Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ofSeconds(8), Duration.ofMillis(100), List.of()));
+                Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ofSeconds(8), true, Duration.ofMillis(100),
+                List.of()));
         assertThat(config.drain().hooks()).isEmpty();
         assertThat(config.metrics().jvm()).isFalse();
         assertThat(config.logging().format()).isEqualTo(AgentConfig.LogFormat.JSON);
@@ -282,6 +285,8 @@ class ConfigLoaderTest {
                 Arguments.of("drain: {propagation: {minimum: 20s, maximum: 10s}}", "drain.propagation.minimum: 20s is more than maximum 10s"),
                 Arguments.of("drain: {propagation: {keepAliveWait: 20s}}", "drain.propagation.keepAliveWait: 20s is more than maximum 15s"),
                 Arguments.of("drain: {propagation: {keepAliveWait: soon}}", "drain.propagation.keepAliveWait"),
+                Arguments.of("drain: {propagation: {waitForIngresses: maybe}}",
+                        "drain.propagation.waitForIngresses: got \"maybe\", expected true or false"),
                 Arguments.of("drain: {propagation: {quietPeriod: 0s}}", "drain.propagation.quietPeriod: must be more than 0s"),
                 Arguments.of("drain: {propagation: {ports: [70000]}}", "drain.propagation.ports[0]: got 70000, expected a TCP port"),
                 Arguments.of("drain: {propagation: {delay: 1s}}", "drain.propagation.delay: unknown key"),

@@ -36,7 +36,8 @@ class ConfigSchemaTest {
         JsonNode propagation = schema.at("/properties/drain/properties/propagation");
         assertThat(propagation.at("/additionalProperties").asBoolean(true)).isFalse();
         assertThat(names(propagation.at("/properties")))
-                .containsExactlyInAnyOrder("mode", "ports", "quietPeriod", "minimum", "maximum", "keepAliveWait", "pollInterval", "ignorePeers");
+                .containsExactlyInAnyOrder("mode", "ports", "quietPeriod", "minimum", "maximum", "keepAliveWait", "waitForIngresses", "pollInterval",
+                        "ignorePeers");
     }
 
     @Test

@@ -397,6 +397,66 @@ class DrainerTest {
                 .containsExactly(State.READY, State.DRAINING, State.DRAINED);
     }
 
+    /** A withdrawal confirmed at once that found {@code ingresses} routing to the pod: stands in for the Kubernetes API. */
+    private static Withdrawal confirmedBehind(List<String> ingresses) {
+        return new Withdrawal() {
+            @Override
+            public String strategy() {
+                return "label";
+            }
+
+            @Override
+            public Result restore() {
+                return new Result(Status.UNVERIFIED, "restored");
+            }
+
+            @Override
+            public Result withdraw(Duration timeout) {
+                return new Result(Status.CONFIRMED, "label: confirmed", new WithdrawalReport(null, null, null, null, List.of(), ingresses));
+            }
+        };
+    }
+
+    /** How long the propagate step lasts with a pooled keep-alive connection that never stops sending (keepAliveWait 1 s, maximum 4 s). */
+    private DrainReport drainUnderEndlessKeepAliveTraffic(Withdrawal withdrawal) throws Exception {
+        ScriptedConnections app = ScriptedConnections.onPort8080();
+        AppConnections.Connection pooled = new AppConnections.Connection(java.net.InetAddress.getByName("10.244.0.5"), 8080,
+                java.net.InetAddress.getByName("10.244.0.7"), 40000);
+        app.connections.put(pooled, new AppConnections.Received(100, Duration.ZERO));
+        Propagation quiet = Propagation.quiet(new Propagation.Rules(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(4),
+                Duration.ofSeconds(1)), app, Duration.ofMillis(50), time);
+        CompletableFuture<DrainReport> drain = coordinator(Duration.ofSeconds(20), Duration.ofSeconds(1), quiet, withdrawal, List.of())
+                .trigger(Trigger.PRESTOP);
+        for (long bytes = 200; !drain.isDone(); bytes += 100) { // a request every 50 ms, for as long as the drain runs
+            assertThat(time.elapsed()).isLessThanOrEqualTo(Duration.ofSeconds(5));
+            time.advance(Duration.ofMillis(50));
+            app.connections.put(pooled, new AppConnections.Received(bytes, Duration.ZERO));
+        }
+        return drain.join();
+    }
+
+    @Test
+    void behindAnIngressTheDrainCountsKeepAliveRequestsUntilTheyStopNotOnlyKeepAliveWait() throws Exception {
+        DrainReport behindIngress = drainUnderEndlessKeepAliveTraffic(confirmedBehind(List.of("front -> web")));
+
+        assertThat(behindIngress.steps().get(1).detail()).isEqualTo("label: confirmed; Ingress front -> web routes to the pod: "
+                + "requests on open connections count until they stop, not only keepAliveWait");
+        assertThat(behindIngress.steps().get(2)).extracting(StepReport::outcome, StepReport::durationSeconds).containsExactly(Outcome.TIMED_OUT, 4.0);
+        assertThat(behindIngress.traffic().stopped()).isFalse();
+        assertThat(behindIngress.traffic().stillSending()).containsExactly("10.244.0.7");
+    }
+
+    @Test
+    void withoutAnIngressKeepAliveRequestsCountOnlyUntilKeepAliveWait() throws Exception {
+        DrainReport pinned = drainUnderEndlessKeepAliveTraffic(confirmedBehind(List.of()));
+
+        assertThat(pinned.steps().get(1).detail()).isEqualTo("label: confirmed");
+        assertThat(pinned.steps().get(2).outcome()).isEqualTo(Outcome.COMPLETED);
+        assertThat(pinned.steps().get(2).durationSeconds()).isLessThan(1.5); // keepAliveWait, then no new connection came
+        assertThat(pinned.traffic().stopped()).isTrue();
+        assertThat(pinned.traffic().stillSending()).containsExactly("10.244.0.7");
+    }
+
     @Test
     void aListenerThrowingAnErrorDoesNotStopTheDrainOrLeaveItsFutureIncomplete() {
         DrainCoordinator coordinator = coordinator(Duration.ofSeconds(10), Duration.ofSeconds(1), Propagation.fixed(Duration.ofMillis(50), time),

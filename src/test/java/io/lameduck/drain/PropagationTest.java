@@ -167,6 +167,49 @@ class PropagationTest {
     }
 
     @Test
+    void behindAnIngressKeepAliveRequestsHoldTheStepPastKeepAliveWaitUntilTheyStop() throws Exception {
+        // An ingress controller sends on the connections it pools until it applies the endpoint change, here 3 s
+        // after the withdrawal: waiting is what moves it, so its requests count for as long as they come.
+        Connection pooled = from("10.244.0.7", 40000);
+        request(pooled);
+        Propagation propagation = quiet(table, ms(300), ms(200), Duration.ofSeconds(10), Duration.ofSeconds(1));
+        Propagation.Watch watch = propagation.watch();
+        watch.countHeldConnectionsUntilStopped();
+        SimulatedTime.Task<StepResult> step = start(propagation, watch, Duration.ofSeconds(20));
+        for (int i = 0; i < 60; i++) { // a request every 50 ms for 3 s (keepAliveWait is 1 s): the last seen at 3.05 s
+            time.advance(POLL);
+            request(pooled);
+            assertThat(step.isDone()).as("ended at %s under live keep-alive traffic", time.elapsed()).isFalse();
+        }
+        StepResult result = endsAt(step, ms(3050 + 300)); // the last request + the quiet period
+
+        assertThat(result.outcome()).isEqualTo(Outcome.COMPLETED);
+        assertThat(traffic.get().stopped()).isTrue();
+        assertThat(traffic.get().stillSending()).isEmpty();
+        assertThat(traffic.get().lastRequestConnection()).isEqualTo("reused");
+    }
+
+    @Test
+    void behindAnIngressKeepAliveRequestsThatNeverStopHoldTheStepToTheMaximumAndAreNamed() throws Exception {
+        Connection pooled = from("10.244.0.7", 40000);
+        request(pooled);
+        Propagation propagation = quiet(table, ms(300), ms(200), Duration.ofSeconds(4), Duration.ofSeconds(1));
+        Propagation.Watch watch = propagation.watch();
+        watch.countHeldConnectionsUntilStopped();
+        SimulatedTime.Task<StepResult> step = start(propagation, watch, Duration.ofSeconds(20));
+        while (!step.isDone()) {
+            assertThat(time.elapsed()).isLessThanOrEqualTo(Duration.ofSeconds(4));
+            time.advance(POLL);
+            request(pooled);
+        }
+
+        assertThat(time.elapsed()).as("the maximum after the withdrawal").isEqualTo(Duration.ofSeconds(4));
+        assertThat(step.result().outcome()).isEqualTo(Outcome.TIMED_OUT);
+        assertThat(traffic.get().stopped()).isFalse();
+        assertThat(traffic.get().stillSending()).containsExactly("10.244.0.7");
+    }
+
+    @Test
     void trafficThatStoppedDuringTheWithdrawalEndsTheStepAtOnce() throws Exception {
         // Watching from the trigger: a withdrawal that took a second already proved the silence.
         Propagation propagation = quiet(table, ms(300), Duration.ofSeconds(1), Duration.ofSeconds(10), Duration.ofSeconds(5));

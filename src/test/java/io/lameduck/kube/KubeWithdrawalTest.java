@@ -6,7 +6,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.Watch;
+import io.lameduck.config.AgentConfig;
 import io.lameduck.drain.Withdrawal;
 import io.lameduck.time.Deadline;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -107,6 +111,85 @@ class KubeWithdrawalTest {
                 assertThat(withdrawn.status()).as("cycle %d: %s", cycle, withdrawn.detail()).isEqualTo(Withdrawal.Status.CONFIRMED);
                 assertThat(cluster.endpointReady("again", pod).orElse(false)).as("cycle %d: endpoint ready", cycle).isFalse();
             }
+        }
+    }
+
+    /** A drain that watches the app's port 8080 with the quiet mode; {@code waitForIngresses} as given. */
+    private static AgentConfig quietDrain(boolean waitForIngresses) {
+        return config("drain:\n  budget: 30s\n  withdraw: {strategy: label, timeout: 10s}\n"
+                + "  propagation: {mode: quiet, ports: [8080], waitForIngresses: " + waitForIngresses + "}\n");
+    }
+
+    /** An Ingress {@code name} sending path /{@code service} to each of {@code services} (the first also as its default backend). */
+    private void ingress(String name, String... services) {
+        IngressBuilder ingress = new IngressBuilder().withNewMetadata().withName(name).endMetadata().withNewSpec()
+                .withNewDefaultBackend().withNewService().withName(services[0]).withNewPort().withNumber(80).endPort().endService()
+                .endDefaultBackend().endSpec();
+        for (String service : services) {
+            ingress.editSpec().addNewRule().withHost(service + ".example").withNewHttp().addNewPath().withPath("/").withPathType("Prefix")
+                    .withNewBackend().withNewService().withName(service).withNewPort().withNumber(80).endPort().endService().endBackend()
+                    .endPath().endHttp().endRule().endSpec();
+        }
+        cluster.admin().network().v1().ingresses().inNamespace(cluster.namespace()).resource(ingress.build()).create();
+    }
+
+    @Test
+    void theIngressesRoutingToThePodsServicesAreFoundSoTheDrainWaitsForTheirControllers() throws Exception {
+        Pod pod = cluster.servingPod("web", labels("web", true), 30);
+        cluster.service("other", Map.of("app", "other"));
+        ingress("front", "web", "other");
+        ingress("api", "web");
+        ingress("elsewhere", "other");
+        PrometheusRegistry registry = new PrometheusRegistry();
+
+        try (KubeIntegration kube = KubeIntegration.using(quietDrain(true), cluster.agentClient(), cluster.identity("web"), registry)) {
+            assertThat(kube.rbac().complete()).as("the chart's Role grants the lookup: %s", kube.rbac()).isTrue();
+            Withdrawal.Result withdrawn = kube.withdrawal().withdraw(Duration.ofSeconds(10));
+
+            assertThat(withdrawn.status()).as(withdrawn.detail()).isEqualTo(Withdrawal.Status.CONFIRMED);
+            assertThat(withdrawn.report().ingresses()).containsExactly("api -> web", "front -> web");
+            assertThat(withdrawn.report().warnings()).noneMatch(w -> w.contains("Ingress"));
+            assertThat(cluster.endpointReady("web", pod)).isEmpty();
+            assertThat(KubeTestSupport.scrape(registry)).contains("lameduck_kube_requests_total{code=\"200\",resource=\"ingresses\",verb=\"list\"} 1");
+        }
+    }
+
+    @Test
+    void withoutWaitForIngressesNoIngressIsLookedUpAndNoneIsNeeded() throws Exception {
+        cluster.servingPod("plain", labels("plain", true), 30);
+        ingress("front", "plain");
+        PrometheusRegistry registry = new PrometheusRegistry();
+
+        try (KubeIntegration kube = KubeIntegration.using(quietDrain(false), cluster.agentClient(), cluster.identity("plain"), registry)) {
+            assertThat(RbacCheck.required(quietDrain(false))).noneMatch(p -> p.resource().equals("ingresses"));
+            Withdrawal.Result withdrawn = kube.withdrawal().withdraw(Duration.ofSeconds(10));
+
+            assertThat(withdrawn.status()).as(withdrawn.detail()).isEqualTo(Withdrawal.Status.CONFIRMED);
+            assertThat(withdrawn.report() == null ? List.of() : withdrawn.report().ingresses()).isEmpty();
+            assertThat(KubeTestSupport.scrape(registry)).doesNotContain("resource=\"ingresses\"");
+        }
+    }
+
+    @Test
+    void aRoleWithoutTheIngressRuleWithdrawsAnywayAndTheReportSaysWhatIsLost() throws Exception {
+        Pod pod = cluster.servingPod("norule", labels("norule", true), 30);
+        ingress("front", "norule");
+        String token = cluster.agentToken("noingress", rules -> rules.stream().filter(r -> !r.getResources().contains("ingresses")).toList());
+        PrometheusRegistry registry = new PrometheusRegistry();
+
+        try (KubernetesClient client = new KubernetesClientBuilder().withConfig(cluster.clientConfig(cluster.adminConfig().getMasterUrl(), token)).build();
+                KubeIntegration kube = KubeIntegration.using(quietDrain(true), client, cluster.identity("norule"), registry)) {
+            assertThat(kube.rbac().missing()).containsExactly("list networking.k8s.io/ingresses");
+            Withdrawal.Result withdrawn = kube.withdrawal().withdraw(Duration.ofSeconds(10));
+
+            assertThat(withdrawn.status()).as(withdrawn.detail()).isEqualTo(Withdrawal.Status.CONFIRMED);
+            assertThat(cluster.endpointReady("norule", pod)).isEmpty();
+            assertThat(withdrawn.report().ingresses()).isEmpty();
+            assertThat(withdrawn.report().warnings()).filteredOn(w -> w.contains("Ingress")).singleElement().asString()
+                    .startsWith("cannot tell which Ingresses route to the pod: list ingresses is forbidden for the agent's service account (HTTP 403)")
+                    .contains("grant it with the Role in helm/lameduck/files/role-rules.yaml")
+                    .contains("requests on open connections count only drain.propagation.keepAliveWait");
+            assertThat(KubeTestSupport.scrape(registry)).contains("lameduck_kube_requests_total{code=\"403\",resource=\"ingresses\",verb=\"list\"} 1");
         }
     }
 
