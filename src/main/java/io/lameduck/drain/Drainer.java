@@ -140,8 +140,8 @@ public final class Drainer {
         String detail = result.detail();
         if (traffic != null && result.report() != null && !result.report().ingresses().isEmpty()) {
             traffic.countHeldConnectionsUntilStopped();
-            detail += "; Ingress " + String.join(", ", result.report().ingresses())
-                    + " routes to the pod: requests on open connections count until they stop, not only keepAliveWait";
+            detail += "; an Ingress routes to the pod (" + String.join(", ", result.report().ingresses())
+                    + "), so requests on open connections count until they stop, not only keepAliveWait";
         }
         return switch (result.status()) {
             case CONFIRMED, UNVERIFIED -> StepResult.completed(detail);

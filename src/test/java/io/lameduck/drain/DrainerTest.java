@@ -439,8 +439,8 @@ class DrainerTest {
     void behindAnIngressTheDrainCountsKeepAliveRequestsUntilTheyStopNotOnlyKeepAliveWait() throws Exception {
         DrainReport behindIngress = drainUnderEndlessKeepAliveTraffic(confirmedBehind(List.of("front -> web")));
 
-        assertThat(behindIngress.steps().get(1).detail()).isEqualTo("label: confirmed; Ingress front -> web routes to the pod: "
-                + "requests on open connections count until they stop, not only keepAliveWait");
+        assertThat(behindIngress.steps().get(1).detail()).isEqualTo("label: confirmed; an Ingress routes to the pod (front -> web), "
+                + "so requests on open connections count until they stop, not only keepAliveWait");
         assertThat(behindIngress.steps().get(2)).extracting(StepReport::outcome, StepReport::durationSeconds).containsExactly(Outcome.TIMED_OUT, 4.0);
         assertThat(behindIngress.traffic().stopped()).isFalse();
         assertThat(behindIngress.traffic().stillSending()).containsExactly("10.244.0.7");
