@@ -429,7 +429,8 @@ public final class Agent {
         AgentConfig.PropagationSettings propagation = config.drain().propagation();
         drain.put("propagation", Map.of("mode", propagation.mode().name().toLowerCase(Locale.ROOT), "ports", propagation.ports(),
                 "quietPeriod", Durations.format(propagation.quietPeriod()), "minimum", Durations.format(propagation.minimum()),
-                "maximum", Durations.format(propagation.maximum())));
+                "maximum", Durations.format(propagation.maximum()), "keepAliveWait", Durations.format(propagation.keepAliveWait()),
+                "waitForIngresses", propagation.waitForIngresses()));
         drain.put("withdraw", Map.of("strategy", config.drain().withdraw().strategy().configName(),
                 "timeout", Durations.format(config.drain().withdraw().timeout()),
                 "lastServingEndpoint", config.drain().withdraw().lastServingEndpoint().name().toLowerCase(Locale.ROOT)));
