@@ -17,6 +17,7 @@ import io.lameduck.sockets.AppConnections;
 import io.lameduck.testsupport.SimulatedExecutor;
 import io.lameduck.testsupport.SimulatedTime;
 import io.lameduck.time.TimeSource;
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -417,11 +418,11 @@ class DrainerTest {
         };
     }
 
-    /** How long the propagate step lasts with a pooled keep-alive connection that never stops sending (keepAliveWait 1 s, maximum 4 s). */
+    /** The drain of a pod whose pooled keep-alive connection never stops sending (keepAliveWait 1 s, maximum 4 s). */
     private DrainReport drainUnderEndlessKeepAliveTraffic(Withdrawal withdrawal) throws Exception {
         ScriptedConnections app = ScriptedConnections.onPort8080();
-        AppConnections.Connection pooled = new AppConnections.Connection(java.net.InetAddress.getByName("10.244.0.5"), 8080,
-                java.net.InetAddress.getByName("10.244.0.7"), 40000);
+        AppConnections.Connection pooled = new AppConnections.Connection(InetAddress.getByName("10.244.0.5"), 8080,
+                InetAddress.getByName("10.244.0.7"), 40000);
         app.connections.put(pooled, new AppConnections.Received(100, Duration.ZERO));
         Propagation quiet = Propagation.quiet(new Propagation.Rules(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(4),
                 Duration.ofSeconds(1)), app, Duration.ofMillis(50), time);
