@@ -60,6 +60,11 @@ public record AgentConfig(
             ports = List.copyOf(ports);
             ignorePeers = List.copyOf(ignorePeers);
         }
+
+        /** Whether a drain waits for ingress controllers, so the withdrawal looks up the Ingresses routing to the pod. */
+        public boolean looksUpIngresses() {
+            return waitForIngresses && mode == PropagationMode.QUIET && !ports.isEmpty();
+        }
     }
 
     public enum Strategy {

@@ -113,18 +113,13 @@ public final class KubeIntegration implements AutoCloseable {
             }
         };
         EndpointVerifier verifier = new EndpointVerifier(client, identity.namespace(), api);
-        Optional<IngressRoutes> ingresses = looksUpIngresses(config.drain().propagation())
+        Optional<IngressRoutes> ingresses = config.drain().propagation().looksUpIngresses()
                 ? Optional.of(new IngressRoutes(client, identity.namespace(), api)) : Optional.empty();
         this.withdrawal = new VerifiedWithdrawal(withdraw.strategy().configName(), servingSwitch, pod, verifier, ingresses, metrics,
                 withdraw.timeout(), withdraw.lastServingEndpoint(), warnings, Ticker.SYSTEM, clock);
         this.budget = new PodBudgetSource(pod, config.drain().budget(), clock, eviction::read);
         this.maintenance = new PodAnnotationMaintenanceStore(pod, config.kube().maintenanceAnnotation());
         this.deletion = new PodDeletionWatch(client, pod, api);
-    }
-
-    /** Whether the drain waits for ingress controllers, so the withdrawal must find the Ingresses routing to the pod. */
-    static boolean looksUpIngresses(AgentConfig.PropagationSettings propagation) {
-        return propagation.waitForIngresses() && propagation.mode() == AgentConfig.PropagationMode.QUIET && !propagation.ports().isEmpty();
     }
 
     /**

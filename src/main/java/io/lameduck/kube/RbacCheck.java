@@ -74,7 +74,7 @@ public final class RbacCheck {
         needed.add(new Permission("", "services", "", "list", verification));
         needed.add(new Permission("discovery.k8s.io", "endpointslices", "", "list", verification));
         needed.add(new Permission("discovery.k8s.io", "endpointslices", "", "watch", verification));
-        if (KubeIntegration.looksUpIngresses(config.drain().propagation())) {
+        if (config.drain().propagation().looksUpIngresses()) {
             needed.add(new Permission("networking.k8s.io", "ingresses", "", "list", "waiting for ingress controllers: requests on "
                     + "open connections count only drain.propagation.keepAliveWait, so a controller applying the change later can "
                     + "lose requests"));

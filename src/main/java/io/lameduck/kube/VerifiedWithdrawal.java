@@ -213,8 +213,7 @@ final class VerifiedWithdrawal implements Withdrawal {
             return List.of();
         }
         try {
-            Deadline lookup = deadline.remaining().compareTo(INGRESS_LOOKUP_LIMIT) > 0 ? Deadline.after(INGRESS_LOOKUP_LIMIT, ticker, clock) : deadline;
-            IngressRoutes.Found found = ingresses.get().routingTo(services, lookup);
+            IngressRoutes.Found found = ingresses.get().routingTo(services, OwnPod.min(deadline.remaining(), INGRESS_LOOKUP_LIMIT));
             found.note().ifPresent(warned::add);
             return found.routes();
         } catch (ApiException e) {

@@ -266,6 +266,19 @@ class DrainerTest {
 
     /** A withdrawal that confirms only once {@code told} completes (a stand-in for an EndpointSlice that takes a while). */
     private Withdrawal confirmedOnceTold(CompletableFuture<Void> told) {
+        return labelWithdrawal(timeout -> time.await(told, timeout)
+                ? new Withdrawal.Result(Withdrawal.Status.CONFIRMED, "confirmed")
+                : new Withdrawal.Result(Withdrawal.Status.TIMED_OUT, "not told within " + timeout));
+    }
+
+    /** What a stand-in withdrawal does when the drain withdraws the pod. */
+    @FunctionalInterface
+    private interface WithdrawStep {
+        Withdrawal.Result withdraw(Duration timeout) throws InterruptedException;
+    }
+
+    /** A stand-in for the {@code label} strategy whose withdrawal does {@code step} (the drain never restores). */
+    private static Withdrawal labelWithdrawal(WithdrawStep step) {
         return new Withdrawal() {
             @Override
             public String strategy() {
@@ -274,14 +287,12 @@ class DrainerTest {
 
             @Override
             public Result restore() {
-                return new Result(Status.CONFIRMED, "restored");
+                return new Result(Status.UNVERIFIED, "restored");
             }
 
             @Override
             public Result withdraw(Duration timeout) throws InterruptedException {
-                return time.await(told, timeout)
-                        ? new Result(Status.CONFIRMED, "confirmed")
-                        : new Result(Status.TIMED_OUT, "not told within " + timeout);
+                return step.withdraw(timeout);
             }
         };
     }
@@ -336,22 +347,8 @@ class DrainerTest {
 
     @Test
     void aDegradedWithdrawalIsReportedAndThePropagationDelayStillRunsInFull() {
-        Withdrawal apiDown = new Withdrawal() { // stands in for a Kubernetes API that cannot be reached
-            @Override
-            public String strategy() {
-                return "label";
-            }
-
-            @Override
-            public Result restore() {
-                return new Result(Status.DEGRADED, "api down");
-            }
-
-            @Override
-            public Result withdraw(Duration timeout) {
-                return new Result(Status.DEGRADED, "label: API unreachable; fell back to probe");
-            }
-        };
+        Withdrawal apiDown = labelWithdrawal(timeout -> // stands in for a Kubernetes API that cannot be reached
+                new Withdrawal.Result(Withdrawal.Status.DEGRADED, "label: API unreachable; fell back to probe"));
         CompletableFuture<DrainReport> drain = trigger(Duration.ofSeconds(20), Duration.ofSeconds(1), Duration.ofMillis(300), apiDown, List.of());
 
         DrainReport report = endsAt(drain, Duration.ofMillis(300));
@@ -400,22 +397,8 @@ class DrainerTest {
 
     /** A withdrawal confirmed at once that found {@code ingresses} routing to the pod: stands in for the Kubernetes API. */
     private static Withdrawal confirmedBehind(List<String> ingresses) {
-        return new Withdrawal() {
-            @Override
-            public String strategy() {
-                return "label";
-            }
-
-            @Override
-            public Result restore() {
-                return new Result(Status.UNVERIFIED, "restored");
-            }
-
-            @Override
-            public Result withdraw(Duration timeout) {
-                return new Result(Status.CONFIRMED, "label: confirmed", new WithdrawalReport(null, null, null, null, List.of(), ingresses));
-            }
-        };
+        return labelWithdrawal(timeout -> new Withdrawal.Result(Withdrawal.Status.CONFIRMED, "label: confirmed",
+                new WithdrawalReport(null, null, null, null, List.of(), ingresses)));
     }
 
     /** The drain of a pod whose pooled keep-alive connection never stops sending (keepAliveWait 1 s, maximum 4 s). */

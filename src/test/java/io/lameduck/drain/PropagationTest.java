@@ -166,16 +166,24 @@ class PropagationTest {
         assertThat(step.result().detail()).contains("still sending on keep-alive connections (pinned by conntrack, or a consumer lagging more than keepAliveWait): 10.244.0.9");
     }
 
+    /**
+     * The step of a drain that knows an Ingress routes to the pod, with a request on {@code pooled} just before it: quiet
+     * period 300 ms, minimum 200 ms, {@code maximum}, keepAliveWait 1 s.
+     */
+    private SimulatedTime.Task<StepResult> behindAnIngress(Connection pooled, Duration maximum) {
+        request(pooled);
+        Propagation propagation = quiet(table, ms(300), ms(200), maximum, Duration.ofSeconds(1));
+        Propagation.Watch watch = propagation.watch();
+        watch.countHeldConnectionsUntilStopped();
+        return start(propagation, watch, Duration.ofSeconds(20));
+    }
+
     @Test
     void behindAnIngressKeepAliveRequestsHoldTheStepPastKeepAliveWaitUntilTheyStop() throws Exception {
         // An ingress controller sends on the connections it pools until it applies the endpoint change, here 3 s
         // after the withdrawal: waiting is what moves it, so its requests count for as long as they come.
         Connection pooled = from("10.244.0.7", 40000);
-        request(pooled);
-        Propagation propagation = quiet(table, ms(300), ms(200), Duration.ofSeconds(10), Duration.ofSeconds(1));
-        Propagation.Watch watch = propagation.watch();
-        watch.countHeldConnectionsUntilStopped();
-        SimulatedTime.Task<StepResult> step = start(propagation, watch, Duration.ofSeconds(20));
+        SimulatedTime.Task<StepResult> step = behindAnIngress(pooled, Duration.ofSeconds(10));
         for (int i = 0; i < 60; i++) { // a request every 50 ms for 3 s (keepAliveWait is 1 s): the last seen at 3.05 s
             time.advance(POLL);
             request(pooled);
@@ -192,11 +200,7 @@ class PropagationTest {
     @Test
     void behindAnIngressKeepAliveRequestsThatNeverStopHoldTheStepToTheMaximumAndAreNamed() throws Exception {
         Connection pooled = from("10.244.0.7", 40000);
-        request(pooled);
-        Propagation propagation = quiet(table, ms(300), ms(200), Duration.ofSeconds(4), Duration.ofSeconds(1));
-        Propagation.Watch watch = propagation.watch();
-        watch.countHeldConnectionsUntilStopped();
-        SimulatedTime.Task<StepResult> step = start(propagation, watch, Duration.ofSeconds(20));
+        SimulatedTime.Task<StepResult> step = behindAnIngress(pooled, Duration.ofSeconds(4));
         while (!step.isDone()) {
             assertThat(time.elapsed()).isLessThanOrEqualTo(Duration.ofSeconds(4));
             time.advance(POLL);
