@@ -7,7 +7,7 @@ import io.fabric8.kubernetes.api.model.networking.v1.IngressBackend;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressList;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressRule;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.lameduck.time.Deadline;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -30,28 +30,35 @@ final class IngressRoutes {
     private final KubernetesClient client;
     private final String namespace;
     private final ApiCalls api;
+    private final long listLimit;
 
     IngressRoutes(KubernetesClient client, String namespace, ApiCalls api) {
+        this(client, namespace, api, LIST_LIMIT);
+    }
+
+    /** As above, looking at no more than {@code listLimit} Ingresses (tests use a small one). */
+    IngressRoutes(KubernetesClient client, String namespace, ApiCalls api, long listLimit) {
         this.client = client;
         this.namespace = namespace;
         this.api = api;
+        this.listLimit = listLimit;
     }
 
     /**
      * What the Ingresses say about {@code services}.
      *
      * @param routes {@code ingress -> service} for each Ingress with a backend among the Services, sorted
-     * @param note what the answer leaves out (more Ingresses than {@link #LIST_LIMIT}); empty when nothing
+     * @param note what the answer leaves out (more Ingresses than the list limit); empty when nothing
      */
     record Found(List<String> routes, Optional<String> note) {}
 
-    /** The Ingresses routing to any of {@code services}; none without Services. */
-    Found routingTo(Collection<String> services, Deadline deadline) throws ApiException, InterruptedException {
+    /** The Ingresses routing to any of {@code services}, the call bounded by {@code limit}; none without Services. */
+    Found routingTo(Collection<String> services, Duration limit) throws ApiException, InterruptedException {
         if (services.isEmpty()) {
             return new Found(List.of(), Optional.empty());
         }
-        IngressList list = api.call("list", "ingresses", OwnPod.min(deadline.remaining(), OwnPod.CALL_LIMIT),
-                () -> client.network().v1().ingresses().inNamespace(namespace).list(new ListOptionsBuilder().withLimit(LIST_LIMIT).build()));
+        IngressList list = api.call("list", "ingresses", limit,
+                () -> client.network().v1().ingresses().inNamespace(namespace).list(new ListOptionsBuilder().withLimit(listLimit).build()));
         Set<String> routes = new TreeSet<>();
         for (Ingress ingress : list.getItems()) {
             backends(ingress).filter(services::contains)
@@ -59,7 +66,7 @@ final class IngressRoutes {
         }
         String more = list.getMetadata() == null ? null : list.getMetadata().getContinue();
         Optional<String> note = more == null || more.isEmpty() ? Optional.empty()
-                : Optional.of("more than " + LIST_LIMIT + " Ingresses in namespace " + namespace + ": only the first " + LIST_LIMIT + " were looked at");
+                : Optional.of("more than " + listLimit + " Ingresses in namespace " + namespace + ": only the first " + listLimit + " were looked at");
         return new Found(List.copyOf(routes), note);
     }
 

@@ -7,6 +7,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.Watch;
@@ -190,6 +192,49 @@ class KubeWithdrawalTest {
                     .contains("grant it with the Role in helm/lameduck/files/role-rules.yaml")
                     .contains("requests on open connections count only drain.propagation.keepAliveWait");
             assertThat(KubeTestSupport.scrape(registry)).contains("lameduck_kube_requests_total{code=\"403\",resource=\"ingresses\",verb=\"list\"} 1");
+        }
+    }
+
+    @Test
+    void anIngressLookupTheApiDoesNotAnswerIsCutAtItsLimitAndTheWithdrawalIsStillConfirmed() throws Exception {
+        Pod pod = cluster.servingPod("stall", labels("stall", true), 30);
+        ingress("front", "stall");
+        PrometheusRegistry registry = new PrometheusRegistry();
+        try (FaultInjectingApiProxy proxy = new FaultInjectingApiProxy(cluster.adminConfig());
+                KubernetesClient client = new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())
+                        .withMasterUrl(proxy.url()).withOauthToken(cluster.agentToken("stall", rules -> rules)).build()).build();
+                KubeIntegration kube = KubeIntegration.using(quietDrain(true), client, cluster.identity("stall"), registry)) {
+            proxy.rule((method, path, query) -> path.endsWith("/ingresses") ? new FaultInjectingApiProxy.Fault.Delay(Duration.ofSeconds(20))
+                    : FaultInjectingApiProxy.Fault.FORWARD);
+            long start = System.nanoTime();
+            Withdrawal.Result withdrawn = kube.withdrawal().withdraw(Duration.ofSeconds(10));
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            assertThat(withdrawn.status()).as(withdrawn.detail()).isEqualTo(Withdrawal.Status.CONFIRMED);
+            assertThat(cluster.endpointReady("stall", pod)).isEmpty();
+            assertThat(withdrawn.report().ingresses()).isEmpty();
+            assertThat(withdrawn.report().warnings()).filteredOn(w -> w.contains("Ingress")).singleElement().asString()
+                    .startsWith("cannot tell which Ingresses route to the pod: list ingresses: the API did not answer within 2000ms");
+            // The lookup's 2 s, then the confirmation; far from the 20 s the API would have taken.
+            assertThat(took).isLessThan(VerifiedWithdrawal.INGRESS_LOOKUP_LIMIT.plusSeconds(5));
+        }
+    }
+
+    @Test
+    void pastItsListLimitTheLookupSaysWhatItDidNotLookAt() throws Exception {
+        cluster.service("web", Map.of("app", "web"));
+        ingress("a", "web");
+        ingress("b", "other");
+        ingress("c", "web");
+        try (ApiCalls api = ApiCalls.uncounted()) {
+            IngressRoutes routes = new IngressRoutes(cluster.agentClient(), cluster.namespace(), api, 2);
+
+            IngressRoutes.Found found = routes.routingTo(List.of("web"), Duration.ofSeconds(5));
+
+            assertThat(found.routes()).containsExactly("a -> web"); // the API lists by name: a, b; c is past the limit
+            assertThat(found.note()).contains("more than 2 Ingresses in namespace " + cluster.namespace() + ": only the first 2 were looked at");
+            assertThat(new IngressRoutes(cluster.agentClient(), cluster.namespace(), api, 3).routingTo(List.of("web"), Duration.ofSeconds(5)))
+                    .isEqualTo(new IngressRoutes.Found(List.of("a -> web", "c -> web"), Optional.empty()));
         }
     }
 
